@@ -1,0 +1,149 @@
+// The proxy's configuration as plain values, and the strict loader that builds it from YAML.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace s2s::config {
+
+// A host and port parsed from "host:port" or "[v6]:port"; host may be a name, "0.0.0.0" or "::".
+struct address {
+  std::string host;
+  std::uint16_t port = 0;
+
+  // "host:port", with brackets around IPv6 literals: what gRPC and sockets take.
+  std::string to_string() const;
+};
+
+// The TLS block of CONFIG.md.
+struct tls_config {
+  std::string certificate_path;
+  std::string key_path;
+  std::string remote_ca_path;
+  std::string ca_server_name;
+  bool skip_ca_verification = false;
+
+  // TLS is on when a certificate and key are both set, or a server name to verify is set.
+  bool enabled() const {
+    return (!certificate_path.empty() && !key_path.empty()) || !ca_server_name.empty();
+  }
+};
+
+struct endpoint {
+  address addr;
+  tls_config tls;
+};
+
+enum class connection_type { tcp, mux_client, mux_server };
+
+std::string_view to_string(connection_type type);
+
+// One side (local or remote) of a cluster connection.
+struct side_config {
+  connection_type type = connection_type::tcp;
+  std::optional<endpoint> tcp_client;  // where calls into this side are sent
+  std::optional<endpoint> tcp_server;  // where this side's Temporal calls us
+  int mux_count = 1;
+  std::optional<endpoint> mux_address;  // dial target (mux-client) or listen address (mux-server)
+};
+
+struct acl_policy {
+  // Absent list = that dimension is not restricted.
+  std::optional<std::vector<std::string>> allowed_admin_methods;
+  std::optional<std::vector<std::string>> allowed_namespaces;
+};
+
+struct namespace_mapping {
+  std::string local;
+  std::string remote;
+};
+
+struct search_attribute_mapping {
+  std::string local_field_name;
+  std::string remote_field_name;
+};
+
+struct search_attribute_namespace {
+  std::string name;          // local namespace name
+  std::string namespace_id;  // the namespace's id (same on both clusters)
+  std::vector<search_attribute_mapping> mappings;
+};
+
+struct failover_version_increment {
+  std::int64_t local = 0;
+  std::int64_t remote = 0;
+};
+
+struct health_check {
+  std::string protocol = "http";
+  address listen_address;
+};
+
+enum class shard_count_mode { none, lcm, routing };
+
+struct shard_count {
+  shard_count_mode mode = shard_count_mode::none;
+  std::int32_t local_shard_count = 0;
+  std::int32_t remote_shard_count = 0;
+};
+
+// One entry of clusterConnections.
+struct cluster_connection {
+  std::string name;
+  side_config local;
+  side_config remote;
+  std::optional<acl_policy> acl;
+  std::vector<namespace_mapping> namespace_mappings;
+  std::vector<search_attribute_namespace> search_attribute_mappings;
+  std::optional<failover_version_increment> failover_version_increment_translation;
+  std::string replication_endpoint;  // empty = no override
+  std::optional<health_check> local_health_check;
+  std::optional<health_check> remote_health_check;
+  shard_count shards;
+  bool repair_utf8 = true;
+};
+
+struct logging_config {
+  double throttle_max_rps = 0;  // 0 = no throttling
+  bool disabled = false;
+  std::string level;  // "" = inherit; else debug|info|warn|error
+};
+
+struct config {
+  std::vector<cluster_connection> cluster_connections;
+  std::optional<address> metrics_listen_address;
+  std::optional<address> pprof_address;
+  logging_config logging;
+  std::map<std::string, logging_config> log_configs;  // per component
+};
+
+// One problem found in a config file: where it is and what to do about it.
+struct config_error {
+  std::string path;  // key path, e.g. "clusterConnections[0].remote.muxCount"
+  int line = 0;      // 1-based; 0 when the file could not be read at all
+  int column = 0;    // 1-based
+  std::string message;
+
+  // "<path> (line L, column C): <message>"
+  std::string to_string() const;
+};
+
+struct load_result {
+  std::optional<config> value;  // set only when errors is empty
+  std::vector<config_error> errors;
+};
+
+// Parses and validates completely; every problem is reported, not just the first.
+// file_name is used in messages; relative TLS paths are taken from the working directory,
+// as the Go s2s-proxy does.
+load_result parse(std::string_view yaml_text, const std::string& file_name = "<config>");
+load_result load_file(const std::string& path);
+
+// Parses "host:port" / "[v6]:port"; nullopt when it is not a valid address.
+std::optional<address> parse_address(std::string_view text);
+
+}  // namespace s2s::config
