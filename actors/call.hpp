@@ -1,0 +1,143 @@
+// The call actor: owns one proxied gRPC call, from the caller's side to the upstream and back.
+//
+// A call has two halves. The downstream half is the server side, where the caller is; the
+// upstream half is the client side, toward the target. Each half turns grpc++ callbacks into
+// the messages below and carries out the few operations the actor asks of it. The actor holds
+// all state of the call and decides when bytes move, so every ordering rule of the call lives
+// in call.cpp and can be tested without sockets.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/status.h>
+
+#include "rpc/header_rules.hpp"
+
+namespace s2s::actors {
+
+using rpc::metadata_list;
+
+// What is known about a call when it arrives.
+struct call_info {
+  std::string method;  // "/package.Service/Method"
+  metadata_list metadata;  // forwardable request metadata
+  std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
+  std::string peer;
+  // The grpc++ server context when there is one (not in actor tests); lets the upstream
+  // call inherit the deadline and cancellation through grpc's own propagation.
+  grpc::CallbackServerContext* server_context = nullptr;
+};
+
+// Messages from the downstream half.
+struct downstream_read { grpc::ByteBuffer message; };
+struct downstream_read_end {};  // the caller half-closed, or the call broke
+struct downstream_write_done { bool ok = false; };
+struct downstream_cancelled {};  // the caller cancelled, or its deadline passed
+
+// Messages from the upstream half.
+struct upstream_metadata { bool ok = false; metadata_list headers; };
+struct upstream_read { grpc::ByteBuffer message; };
+struct upstream_read_end {};
+struct upstream_write_done { bool ok = false; };
+struct upstream_done { grpc::Status status; metadata_list trailers; };
+
+class upstream_target;
+
+// The upstream actor's answer to a lease request: where to send the call, or why not.
+struct upstream_lease {
+  std::shared_ptr<upstream_target> target;
+  std::string unavailable_reason;
+};
+
+using call_actor = caf::typed_actor<
+    caf::reacts_to<downstream_read>, caf::reacts_to<downstream_read_end>,
+    caf::reacts_to<downstream_write_done>, caf::reacts_to<downstream_cancelled>,
+    caf::reacts_to<upstream_metadata>, caf::reacts_to<upstream_read>,
+    caf::reacts_to<upstream_read_end>, caf::reacts_to<upstream_write_done>,
+    caf::reacts_to<upstream_done>>;
+
+// What the call actor asks of the caller's side. Each operation completes with one of the
+// downstream_* messages; at most one read and one write are outstanding at a time.
+class downstream_port {
+ public:
+  virtual ~downstream_port() = default;
+  virtual const call_info& info() const = 0;
+  // Events go to `owner` from now on; called once, before any other operation.
+  virtual void bind(call_actor owner) = 0;
+  virtual void read() = 0;
+  virtual void write(grpc::ByteBuffer message) = 0;
+  virtual void send_metadata(const metadata_list& headers) = 0;
+  // Ends the call for the caller. Idempotent: only the first status is sent.
+  virtual void finish(const grpc::Status& status, const metadata_list& trailers) = 0;
+};
+
+// What the call actor asks of the upstream side. Operations complete with upstream_*
+// messages. The upstream call stays open until release(); after it, upstream_done follows.
+class upstream_port {
+ public:
+  virtual ~upstream_port() = default;
+  virtual void read() = 0;
+  virtual void write(grpc::ByteBuffer message) = 0;
+  virtual void writes_done() = 0;
+  virtual void cancel() = 0;
+  // Promises that no more operations follow. Idempotent.
+  virtual void release() = 0;
+};
+
+// Something that can open upstream calls: a channel over TCP, or one over a mux stream.
+class upstream_target {
+ public:
+  virtual ~upstream_target() = default;
+  // Starts the upstream call; its events go to `owner`.
+  virtual std::shared_ptr<upstream_port> open(const call_info& info, call_actor owner) = 0;
+};
+
+// A step the call actor runs on each call and each message: access control, translation.
+class call_filter {
+ public:
+  virtual ~call_filter() = default;
+  // Whether the call may go ahead at all; a non-OK status ends it before it reaches upstream.
+  virtual grpc::Status on_call(const call_info& info) { return grpc::Status::OK; }
+  // May rewrite one message in place; a non-OK status ends the call with it.
+  virtual grpc::Status on_request(const call_info& info, grpc::ByteBuffer& message) {
+    return grpc::Status::OK;
+  }
+  virtual grpc::Status on_response(const call_info& info, grpc::ByteBuffer& message) {
+    return grpc::Status::OK;
+  }
+};
+
+// The upstream actor's interface is declared here, beside the call's, because each names the
+// other: a call asks its upstream for a lease, and a lease opens calls.
+using lease_atom = caf::atom_constant<caf::atom("lease")>;
+using upstream_actor = caf::typed_actor<caf::replies_to<lease_atom>::with<upstream_lease>>;
+
+struct call_setup {
+  std::shared_ptr<downstream_port> downstream;
+  upstream_actor upstream;
+  std::shared_ptr<call_filter> filter;  // may be null
+};
+
+// Spawns the actor for one call; it quits once both halves are done.
+call_actor spawn_call(caf::actor_system& system, call_setup setup);
+
+}  // namespace s2s::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::downstream_read)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::downstream_read_end)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::downstream_write_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::downstream_cancelled)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_metadata)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_read)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_read_end)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_write_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_lease)

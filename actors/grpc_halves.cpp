@@ -1,0 +1,175 @@
+// The grpc++ halves of a proxied call: they turn reactor callbacks into call-actor messages.
+#include "actors/grpc_halves.hpp"
+
+#include <caf/send.hpp>
+
+namespace s2s::actors {
+namespace {
+
+template <class Multimap>
+metadata_list forwardable(const Multimap& entries) {
+  metadata_list out;
+  for (const auto& [key, value] : entries) {
+    std::string_view name(key.data(), key.size());
+    if (rpc::is_forwardable_header(name))
+      out.emplace_back(std::string(name), std::string(value.data(), value.size()));
+  }
+  return out;
+}
+
+}  // namespace
+
+// --- server_half ---------------------------------------------------------------------------
+
+server_half::server_half(grpc::GenericCallbackServerContext* context) : context_(context) {
+  info_.method = context->method();
+  info_.metadata = forwardable(context->client_metadata());
+  info_.deadline = context->deadline();
+  info_.peer = context->peer();
+  info_.server_context = context;
+}
+
+std::shared_ptr<server_half> server_half::create(grpc::GenericCallbackServerContext* context) {
+  std::shared_ptr<server_half> half(new server_half(context));
+  half->keep_alive_ = half;
+  return half;
+}
+
+template <class Message>
+void server_half::notify(Message message) {
+  call_actor owner;
+  {
+    std::lock_guard guard(mutex_);
+    owner = owner_;
+  }
+  if (owner)
+    caf::anon_send(owner, std::move(message));
+}
+
+void server_half::bind(call_actor owner) {
+  bool cancelled;
+  {
+    std::lock_guard guard(mutex_);
+    owner_ = owner;
+    cancelled = cancelled_;
+  }
+  if (cancelled)
+    caf::anon_send(owner, downstream_cancelled{});
+}
+
+void server_half::read() { StartRead(&read_buffer_); }
+
+void server_half::write(grpc::ByteBuffer message) {
+  write_buffer_ = std::move(message);
+  StartWrite(&write_buffer_);
+}
+
+void server_half::send_metadata(const metadata_list& headers) {
+  for (const auto& [key, value] : headers)
+    context_->AddInitialMetadata(key, value);
+  StartSendInitialMetadata();
+}
+
+void server_half::finish(const grpc::Status& status, const metadata_list& trailers) {
+  {
+    std::lock_guard guard(mutex_);
+    if (finished_)
+      return;
+    finished_ = true;
+  }
+  for (const auto& [key, value] : trailers)
+    context_->AddTrailingMetadata(key, value);
+  Finish(status);
+}
+
+void server_half::OnReadDone(bool ok) {
+  if (ok)
+    notify(downstream_read{read_buffer_});
+  else
+    notify(downstream_read_end{});
+}
+
+void server_half::OnWriteDone(bool ok) { notify(downstream_write_done{ok}); }
+
+void server_half::OnCancel() {
+  {
+    std::lock_guard guard(mutex_);
+    cancelled_ = true;
+  }
+  notify(downstream_cancelled{});
+}
+
+void server_half::OnDone() {
+  // grpc++ is done with this reactor; whoever still holds it only sees a finished call.
+  auto last_reference = std::move(keep_alive_);
+}
+
+// --- client_half ---------------------------------------------------------------------------
+
+client_half::client_half(const call_info& info, call_actor owner) : owner_(std::move(owner)) {
+  if (info.server_context)
+    context_ = grpc::ClientContext::FromCallbackServerContext(*info.server_context);
+  else
+    context_ = std::make_unique<grpc::ClientContext>();
+  if (!info.server_context && info.deadline != std::chrono::system_clock::time_point::max())
+    context_->set_deadline(info.deadline);
+  for (const auto& [key, value] : info.metadata)
+    context_->AddMetadata(key, value);
+}
+
+std::shared_ptr<client_half> client_half::start(const std::shared_ptr<grpc::Channel>& channel,
+                                                const call_info& info, call_actor owner) {
+  std::shared_ptr<client_half> half(new client_half(info, std::move(owner)));
+  half->keep_alive_ = half;
+  grpc::GenericStub stub(channel);
+  stub.PrepareBidiStreamingCall(half->context_.get(), info.method, grpc::StubOptions(),
+                                half.get());
+  // Held until the call actor promises to start nothing more (release()).
+  half->AddHold();
+  half->StartCall();
+  return half;
+}
+
+void client_half::read() { StartRead(&read_buffer_); }
+
+void client_half::write(grpc::ByteBuffer message) {
+  write_buffer_ = std::move(message);
+  StartWrite(&write_buffer_);
+}
+
+void client_half::writes_done() { StartWritesDone(); }
+
+void client_half::cancel() { context_->TryCancel(); }
+
+void client_half::release() {
+  std::call_once(released_, [this] { RemoveHold(); });
+}
+
+void client_half::OnReadInitialMetadataDone(bool ok) {
+  upstream_metadata message{ok, {}};
+  if (ok)
+    message.headers = forwardable(context_->GetServerInitialMetadata());
+  caf::anon_send(owner_, std::move(message));
+}
+
+void client_half::OnReadDone(bool ok) {
+  if (ok)
+    caf::anon_send(owner_, upstream_read{read_buffer_});
+  else
+    caf::anon_send(owner_, upstream_read_end{});
+}
+
+void client_half::OnWriteDone(bool ok) { caf::anon_send(owner_, upstream_write_done{ok}); }
+
+void client_half::OnDone(const grpc::Status& status) {
+  caf::anon_send(owner_, upstream_done{status, forwardable(context_->GetServerTrailingMetadata())});
+  auto last_reference = std::move(keep_alive_);
+}
+
+// --- channel_target ------------------------------------------------------------------------
+
+std::shared_ptr<upstream_port> channel_target::open(const call_info& info, call_actor owner) {
+  return client_half::start(channel_, info, std::move(owner));
+}
+
+}  // namespace s2s::actors

@@ -1,0 +1,170 @@
+// The listener actor: one gRPC server endpoint; a call actor per accepted call.
+#include "actors/listener.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include "actors/grpc_halves.hpp"
+#include "rpc/credentials.hpp"
+#include "rpc/limits.hpp"
+
+namespace s2s::actors {
+namespace {
+
+// Hands every call, whatever its method, to the listener actor.
+class forwarding_service final : public grpc::CallbackGenericService {
+ public:
+  void attach(listener_actor listener) { listener_ = std::move(listener); }
+
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override {
+    auto half = server_half::create(context);
+    caf::anon_send(listener_, new_call{half});
+    return half.get();
+  }
+
+ private:
+  listener_actor listener_;
+};
+
+// What the listener owns besides its actor state; shared so it can outlive a blocking
+// shutdown that runs off the actor's thread.
+struct serving {
+  std::unique_ptr<forwarding_service> service;
+  std::unique_ptr<grpc::Server> server;
+};
+
+struct listener_state {
+  static inline const char* name = "listener";
+  listener_spec spec;
+  std::shared_ptr<serving> resources;
+  std::unordered_map<caf::actor_addr, std::shared_ptr<server_half>> calls;
+  listener_stats stats;
+  bool stopping = false;
+};
+
+listener_actor::behavior_type listener_behavior(
+    listener_actor::stateful_pointer<listener_state> self, listener_spec spec,
+    std::shared_ptr<serving> resources) {
+  self->state.spec = std::move(spec);
+  self->state.resources = std::move(resources);
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto& st = self->state;
+    auto found = st.calls.find(down.source);
+    if (found == st.calls.end())
+      return;
+    if (down.reason) {
+      ++st.stats.calls_failed;
+      // The call actor normally ends its call itself when it fails; this covers the rest.
+      found->second->finish(grpc::Status(grpc::StatusCode::INTERNAL,
+                                         "s2s-proxy: the call failed: " +
+                                             self->system().render(down.reason)),
+                            {});
+    }
+    st.calls.erase(found);
+    st.stats.calls_live = st.calls.size();
+  });
+  return {
+      [self](new_call& call) {
+        auto& st = self->state;
+        if (st.stopping) {
+          call.downstream->finish(
+              grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy: shutting down"), {});
+          return;
+        }
+        auto actor = spawn_call(self->system(), {call.downstream, st.spec.upstream, st.spec.filter});
+        self->monitor(actor);
+        st.calls.emplace(actor.address(), std::move(call.downstream));
+        ++st.stats.calls_started;
+        st.stats.calls_live = st.calls.size();
+      },
+      [self](stop_atom, std::chrono::milliseconds drain) -> caf::result<bool> {
+        auto& st = self->state;
+        st.stopping = true;
+        auto promise = self->make_response_promise<bool>();
+        // Server::Shutdown blocks until calls end; keep it off the actor threads, which the
+        // draining calls still need.
+        auto resources = st.resources;
+        std::thread([resources, drain, promise]() mutable {
+          resources->server->Shutdown(std::chrono::system_clock::now() + drain);
+          resources->server->Wait();
+          promise.deliver(true);
+        }).detach();
+        return promise;
+      },
+      [self](stats_atom) { return self->state.stats; },
+  };
+}
+
+// Explains why an address cannot be bound, which grpc++ does not say.
+std::string bind_problem(const config::address& address) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  auto port = std::to_string(address.port);
+  if (int rc = getaddrinfo(address.host.c_str(), port.c_str(), &hints, &found); rc != 0)
+    return std::string("cannot resolve host: ") + gai_strerror(rc);
+  std::string problem = "the address is not available";
+  for (auto* entry = found; entry; entry = entry->ai_next) {
+    int fd = ::socket(entry->ai_family, entry->ai_socktype, entry->ai_protocol);
+    if (fd < 0)
+      continue;
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, entry->ai_addr, entry->ai_addrlen) != 0)
+      problem = std::strerror(errno);
+    ::close(fd);
+  }
+  freeaddrinfo(found);
+  return problem;
+}
+
+}  // namespace
+
+std::variant<started_listener, std::string> start_listener(caf::actor_system& system,
+                                                           listener_spec spec) {
+  auto address = spec.endpoint.addr.to_string();
+  auto credentials = rpc::server_credentials(spec.endpoint.tls);
+  if (auto* error = std::get_if<std::string>(&credentials))
+    return spec.name + ": cannot serve " + address + ": " + *error;
+
+  auto resources = std::make_shared<serving>();
+  resources->service = std::make_unique<forwarding_service>();
+  auto name = spec.name;
+  auto bind_address = spec.endpoint.addr;
+  auto actor = system.spawn(listener_behavior, std::move(spec), resources);
+  resources->service->attach(actor);
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(address, std::get<0>(credentials), &port);
+  builder.RegisterCallbackGenericService(resources->service.get());
+  builder.SetMaxReceiveMessageSize(rpc::max_message_bytes);
+  builder.SetMaxSendMessageSize(rpc::max_message_bytes);
+  // Without this a second process could bind the same port and silently share its traffic.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  resources->server = builder.BuildAndStart();
+  if (!resources->server || port == 0) {
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+    return name + ": cannot listen on " + address + ": " + bind_problem(bind_address);
+  }
+  return started_listener{actor, port};
+}
+
+}  // namespace s2s::actors

@@ -1,0 +1,58 @@
+// The listener actor: one gRPC server endpoint. It accepts every call, whatever the method,
+// gives each its own call actor, and watches them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <variant>
+
+#include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/call.hpp"
+#include "config/config.hpp"
+
+namespace s2s::actors {
+
+class server_half;
+
+struct new_call {
+  std::shared_ptr<server_half> downstream;
+};
+
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+struct listener_stats {
+  std::uint64_t calls_started = 0;
+  std::uint64_t calls_failed = 0;  // call actors that ended abnormally
+  std::uint64_t calls_live = 0;
+};
+
+// stop: stops accepting, lets calls finish until `drain` passes, cancels the rest, replies.
+using listener_actor = caf::typed_actor<
+    caf::reacts_to<new_call>,
+    caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>,
+    caf::replies_to<stats_atom>::with<listener_stats>>;
+
+struct listener_spec {
+  std::string name;  // e.g. "a-to-b outbound"
+  config::endpoint endpoint;
+  upstream_actor upstream;
+  std::shared_ptr<call_filter> filter;  // may be null
+};
+
+struct started_listener {
+  listener_actor actor;
+  int port = 0;  // the bound port (useful when the config asked for port 0)
+};
+
+// Binds the endpoint and starts serving. On failure nothing keeps running and the string
+// says which address could not be served and why.
+std::variant<started_listener, std::string> start_listener(caf::actor_system& system,
+                                                           listener_spec spec);
+
+}  // namespace s2s::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::new_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::listener_stats)

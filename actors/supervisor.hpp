@@ -1,0 +1,57 @@
+// The supervisor actor: builds every cluster connection's upstreams and listeners from the
+// config, restarts a listener that fails, and stops everything in order.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/call.hpp"
+#include "actors/listener.hpp"
+#include "config/config.hpp"
+
+namespace s2s::actors {
+
+struct proxy_options {
+  // Runs on every call before the filters the config asks for.
+  std::shared_ptr<call_filter> filter;
+};
+
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+
+// One endpoint the proxy serves, as reported to operators and tests.
+struct endpoint_report {
+  std::string name;  // "<connection> outbound" / "<connection> inbound"
+  std::string address;
+  int port = 0;
+  listener_actor listener;
+};
+
+struct proxy_report {
+  std::vector<endpoint_report> endpoints;
+  std::uint64_t listener_restarts = 0;
+};
+
+using supervisor_actor = caf::typed_actor<
+    caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>,
+    caf::replies_to<stats_atom>::with<proxy_report>, caf::reacts_to<restart_atom, std::size_t>>;
+
+struct started_proxy {
+  supervisor_actor supervisor;
+  proxy_report report;
+};
+
+// Starts serving everything the config describes; fails as a whole, with every problem in
+// the message, when any endpoint cannot be served.
+std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
+                                                     const config::config& config,
+                                                     proxy_options options = {});
+
+}  // namespace s2s::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::proxy_report)

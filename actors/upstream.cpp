@@ -1,0 +1,36 @@
+// The upstream actor: owns the way to one target and leases it to calls.
+#include "actors/upstream.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/grpc_halves.hpp"
+
+namespace s2s::actors {
+namespace {
+
+struct channel_upstream_state {
+  static inline const char* name = "upstream";
+  std::string target_name;
+  std::shared_ptr<channel_target> target;
+};
+
+upstream_actor::behavior_type channel_upstream(
+    upstream_actor::stateful_pointer<channel_upstream_state> self, std::string name,
+    std::shared_ptr<grpc::Channel> channel) {
+  self->state.target_name = std::move(name);
+  self->state.target = std::make_shared<channel_target>(std::move(channel));
+  return {
+      [self](lease_atom) { return upstream_lease{self->state.target, {}}; },
+  };
+}
+
+}  // namespace
+
+upstream_actor spawn_channel_upstream(caf::actor_system& system, std::string name,
+                                      std::shared_ptr<grpc::Channel> channel) {
+  return system.spawn(channel_upstream, std::move(name), std::move(channel));
+}
+
+}  // namespace s2s::actors

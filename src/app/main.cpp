@@ -1,0 +1,150 @@
+// The s2s-proxy command line: start the proxy, or validate a config.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/supervisor.hpp"
+#include "config/config.hpp"
+#include "log/log.hpp"
+
+#ifndef S2S_VERSION
+#define S2S_VERSION "0.0.0"
+#endif
+
+namespace {
+
+constexpr const char* usage = R"(s2s-proxy: a server-to-server proxy for Temporal.
+
+Usage:
+  s2s-proxy start --config FILE [--level debug|info|warn|error]
+  s2s-proxy validate --config FILE
+  s2s-proxy --version
+  s2s-proxy --help
+
+start     serves every cluster connection of the config until SIGINT or SIGTERM.
+validate  checks the config completely; prints a one-line summary, or every problem
+          with its key path, line and column, and exits non-zero.
+)";
+
+// How long a stop lets calls in flight finish before cancelling them.
+constexpr std::chrono::milliseconds drain_bound{10000};
+
+struct arguments {
+  std::string command;
+  std::string config_path;
+  std::string level = "info";
+};
+
+int usage_error(const std::string& message) {
+  std::cerr << "s2s-proxy: " << message << "\n\n" << usage;
+  return 2;
+}
+
+std::optional<s2s::config::config> load(const std::string& path) {
+  auto loaded = s2s::config::load_file(path);
+  if (loaded.errors.empty())
+    return std::move(loaded.value);
+  std::cerr << path << ": " << loaded.errors.size() << " problem"
+            << (loaded.errors.size() == 1 ? "" : "s") << ":\n";
+  for (const auto& problem : loaded.errors)
+    std::cerr << "  " << problem.to_string() << "\n";
+  return std::nullopt;
+}
+
+int validate(const arguments& args) {
+  auto config = load(args.config_path);
+  if (!config)
+    return 1;
+  std::cout << s2s::config::summarize(*config) << "\n";
+  return 0;
+}
+
+int start(const arguments& args) {
+  auto level = s2s::log::parse_level(args.level);
+  if (!level)
+    return usage_error("unknown level '" + args.level + "' (use debug, info, warn or error)");
+  s2s::log::set_level(*level);
+  auto config = load(args.config_path);
+  if (!config)
+    return 1;
+
+  // Every thread started from here on inherits the blocked signals; main waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  caf::actor_system_config actor_config;
+  actor_config.set("scheduler.max-threads", std::max<std::size_t>(4, std::thread::hardware_concurrency()));
+  caf::actor_system system{actor_config};
+
+  auto started = s2s::actors::start_proxy(system, *config);
+  if (auto* problem = std::get_if<std::string>(&started)) {
+    s2s::log::error("proxy", "cannot start:\n" + *problem);
+    return 1;
+  }
+  auto& proxy = std::get<s2s::actors::started_proxy>(started);
+  for (const auto& endpoint : proxy.report.endpoints)
+    s2s::log::info("proxy", endpoint.name + " serving on " + endpoint.address);
+  s2s::log::info("proxy", "ready");
+
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  s2s::log::info("proxy", std::string("received ") + strsignal(received) + ", stopping");
+  caf::scoped_actor self{system};
+  bool stopped = false;
+  self->request(proxy.supervisor, drain_bound + std::chrono::seconds(10), s2s::actors::stop_atom::value, drain_bound)
+      .receive([&](bool) { stopped = true; },
+               [&](caf::error& err) { s2s::log::error("proxy", "stop failed: " + system.render(err)); });
+  s2s::log::info("proxy", "stopped");
+  return stopped ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> words(argv + 1, argv + argc);
+  if (words.empty())
+    return usage_error("a command is required");
+  arguments args;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const auto& word = words[i];
+    if (word == "--help" || word == "-h") {
+      std::cout << usage;
+      return 0;
+    }
+    if (word == "--version") {
+      std::cout << "s2s-proxy " << S2S_VERSION << "\n";
+      return 0;
+    }
+    if (word == "--config" || word == "--level") {
+      if (i + 1 == words.size())
+        return usage_error(word + " needs a value");
+      (word == "--config" ? args.config_path : args.level) = words[++i];
+    } else if (word.starts_with("--config=")) {
+      args.config_path = word.substr(9);
+    } else if (word.starts_with("--level=")) {
+      args.level = word.substr(8);
+    } else if (args.command.empty() && !word.starts_with("-")) {
+      args.command = word;
+    } else {
+      return usage_error("unexpected argument '" + word + "'");
+    }
+  }
+  if (args.command != "start" && args.command != "validate")
+    return usage_error(args.command.empty() ? "a command is required"
+                                            : "unknown command '" + args.command + "'");
+  if (args.config_path.empty())
+    return usage_error(args.command + " needs --config FILE");
+  return args.command == "start" ? start(args) : validate(args);
+}

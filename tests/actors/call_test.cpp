@@ -1,0 +1,246 @@
+// Behaviour of the call actor, driven through fake halves on CAF's deterministic scheduler.
+#define CAF_SUITE call_actor
+
+#include <caf/test/dsl.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include <grpc/grpc.h>
+
+#include <stdexcept>
+
+#include "actors/call.hpp"
+
+using namespace s2s::actors;
+
+namespace {
+
+grpc::ByteBuffer bytes(const std::string& text) {
+  grpc::Slice slice(text);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+std::string text(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  (void)buffer.Dump(&slices);
+  std::string out;
+  for (auto& slice : slices)
+    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  return out;
+}
+
+// Records what the call actor asks of the caller's side.
+struct fake_downstream : downstream_port {
+  call_info call;
+  call_actor owner;
+  int reads = 0;
+  std::vector<std::string> writes;
+  std::vector<metadata_list> metadata_sent;
+  std::optional<grpc::Status> finished_with;
+  metadata_list trailers;
+  int finish_calls = 0;
+
+  fake_downstream() { call.method = "/test.Service/Method"; }
+  const call_info& info() const override { return call; }
+  void bind(call_actor actor) override { owner = actor; }
+  void read() override { ++reads; }
+  void write(grpc::ByteBuffer message) override { writes.push_back(text(message)); }
+  void send_metadata(const metadata_list& headers) override { metadata_sent.push_back(headers); }
+  void finish(const grpc::Status& status, const metadata_list& trailing) override {
+    ++finish_calls;
+    if (!finished_with) {
+      finished_with = status;
+      trailers = trailing;
+    }
+  }
+};
+
+// Records what the call actor asks of the upstream side.
+struct fake_upstream : upstream_port {
+  int reads = 0;
+  std::vector<std::string> writes;
+  int writes_done_calls = 0;
+  int cancels = 0;
+  int releases = 0;
+  void read() override { ++reads; }
+  void write(grpc::ByteBuffer message) override { writes.push_back(text(message)); }
+  void writes_done() override { ++writes_done_calls; }
+  void cancel() override { ++cancels; }
+  void release() override { ++releases; }
+};
+
+struct fake_target : upstream_target {
+  std::shared_ptr<fake_upstream> port = std::make_shared<fake_upstream>();
+  int opened = 0;
+  std::shared_ptr<upstream_port> open(const call_info&, call_actor) override {
+    ++opened;
+    return port;
+  }
+};
+
+upstream_actor::behavior_type leasing(std::shared_ptr<upstream_target> target, std::string reason) {
+  return {[=](lease_atom) { return upstream_lease{target, reason}; }};
+}
+
+// Refuses calls to one method, and fails (throws) on a request whose payload is "boom".
+struct test_filter : call_filter {
+  grpc::Status on_call(const call_info& info) override {
+    if (info.method == "/test.Service/Refused")
+      return {grpc::StatusCode::PERMISSION_DENIED, "method is refused"};
+    return grpc::Status::OK;
+  }
+  grpc::Status on_request(const call_info&, grpc::ByteBuffer& message) override {
+    if (text(message) == "boom")
+      throw std::runtime_error("filter exploded");
+    return grpc::Status::OK;
+  }
+};
+
+struct fixture : test_coordinator_fixture<> {
+  std::shared_ptr<fake_downstream> downstream = std::make_shared<fake_downstream>();
+  std::shared_ptr<fake_target> target = std::make_shared<fake_target>();
+  call_actor call;
+
+  fixture() { grpc_init(); }
+  ~fixture() { grpc_shutdown(); }
+
+  void start(std::shared_ptr<upstream_target> lease_target, std::string reason = {},
+             std::shared_ptr<call_filter> filter = nullptr) {
+    auto upstream = sys.spawn(leasing, std::move(lease_target), std::move(reason));
+    call = spawn_call(sys, {downstream, upstream, std::move(filter)});
+    run();
+  }
+  void start() { start(target); }
+
+  template <class Message>
+  void deliver(Message message) {
+    self->send(call, std::move(message));
+    run();
+  }
+
+  fake_upstream& up() { return *target->port; }
+  bool call_alive() {
+    auto ptr = caf::actor_cast<caf::strong_actor_ptr>(call);
+    return ptr != nullptr && !ptr->get()->getf(caf::abstract_actor::is_terminated_flag);
+  }
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(call_actor_tests, fixture)
+
+CAF_TEST(a unary call moves request and response and ends with the upstream status) {
+  start();
+  CAF_CHECK_EQUAL(target->opened, 1);
+  CAF_CHECK_EQUAL(downstream->reads, 1);
+  deliver(downstream_read{bytes("request")});
+  CAF_REQUIRE_EQUAL(up().writes.size(), 1u);
+  CAF_CHECK_EQUAL(up().writes[0], "request");
+  deliver(downstream_read_end{});
+  CAF_CHECK_EQUAL(up().writes_done_calls, 0);  // the write is still in flight
+  deliver(upstream_write_done{true});
+  CAF_CHECK_EQUAL(up().writes_done_calls, 1);
+  CAF_CHECK_EQUAL(up().reads, 0);  // no response read before the headers are passed on
+  deliver(upstream_metadata{true, {{"x-initial", "1"}}});
+  CAF_REQUIRE_EQUAL(downstream->metadata_sent.size(), 1u);
+  CAF_CHECK_EQUAL(downstream->metadata_sent[0][0].first, "x-initial");
+  CAF_CHECK_EQUAL(up().reads, 1);
+  deliver(upstream_read{bytes("response")});
+  CAF_REQUIRE_EQUAL(downstream->writes.size(), 1u);
+  CAF_CHECK_EQUAL(downstream->writes[0], "response");
+  deliver(upstream_read_end{});
+  CAF_CHECK_EQUAL(up().releases, 1);
+  CAF_CHECK(!downstream->finished_with);  // the status has not arrived yet
+  deliver(downstream_write_done{true});
+  deliver(upstream_done{grpc::Status(grpc::StatusCode::NOT_FOUND, "no such thing"), {{"x-trailer", "t"}}});
+  CAF_REQUIRE(downstream->finished_with);
+  CAF_CHECK_EQUAL(downstream->finished_with->error_code(), grpc::StatusCode::NOT_FOUND);
+  CAF_CHECK_EQUAL(downstream->finished_with->error_message(), "no such thing");
+  CAF_CHECK_EQUAL(downstream->trailers.size(), 1u);
+  CAF_CHECK(!call_alive());
+}
+
+CAF_TEST(the status waits until every response message is written to the caller) {
+  start();
+  deliver(upstream_metadata{true, {}});
+  deliver(upstream_read{bytes("one")});
+  deliver(upstream_read{bytes("two")});
+  CAF_CHECK_EQUAL(downstream->writes.size(), 1u);
+  deliver(upstream_read_end{});
+  deliver(upstream_done{grpc::Status::OK, {}});
+  CAF_CHECK(!downstream->finished_with);
+  deliver(downstream_write_done{true});
+  CAF_CHECK_EQUAL(downstream->writes.size(), 2u);
+  CAF_CHECK(!downstream->finished_with);
+  deliver(downstream_write_done{true});
+  CAF_REQUIRE(downstream->finished_with);
+  CAF_CHECK(downstream->finished_with->ok());
+}
+
+CAF_TEST(reading from the caller pauses while the upstream is slow to take messages) {
+  start();
+  deliver(downstream_read{bytes("1")});  // written upstream at once
+  deliver(downstream_read{bytes("2")});  // queued
+  deliver(downstream_read{bytes("3")});  // queued; now two wait
+  CAF_CHECK_EQUAL(up().writes.size(), 1u);
+  CAF_CHECK_EQUAL(downstream->reads, 3);  // no fourth read while two messages wait
+  deliver(upstream_write_done{true});
+  CAF_CHECK_EQUAL(up().writes.size(), 2u);
+  CAF_CHECK_EQUAL(downstream->reads, 4);
+}
+
+CAF_TEST(a caller that cancels cancels the upstream call) {
+  start();
+  deliver(downstream_cancelled{});
+  CAF_CHECK_EQUAL(up().cancels, 1);
+  CAF_CHECK_EQUAL(up().releases, 1);
+  CAF_CHECK(!downstream->finished_with);  // waits for the upstream to be done
+  deliver(upstream_done{grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"), {}});
+  CAF_REQUIRE(downstream->finished_with);
+  CAF_CHECK_EQUAL(downstream->finished_with->error_code(), grpc::StatusCode::CANCELLED);
+  CAF_CHECK(!call_alive());
+}
+
+CAF_TEST(an upstream that answers early ends the call while the caller still streams) {
+  start();
+  deliver(downstream_read{bytes("1")});
+  deliver(upstream_metadata{true, {}});
+  deliver(upstream_read_end{});
+  deliver(upstream_write_done{false});
+  CAF_CHECK_EQUAL(up().releases, 1);
+  deliver(upstream_done{grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad"), {}});
+  CAF_REQUIRE(downstream->finished_with);
+  CAF_CHECK_EQUAL(downstream->finished_with->error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+CAF_TEST(a call refused by a filter never reaches the upstream) {
+  downstream->call.method = "/test.Service/Refused";
+  start(target, {}, std::make_shared<test_filter>());
+  CAF_CHECK_EQUAL(target->opened, 0);
+  CAF_REQUIRE(downstream->finished_with);
+  CAF_CHECK_EQUAL(downstream->finished_with->error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  CAF_CHECK_EQUAL(downstream->finished_with->error_message(), "method is refused");
+  CAF_CHECK(!call_alive());
+}
+
+CAF_TEST(no upstream available ends the call with UNAVAILABLE and the reason) {
+  start(nullptr, "no mux session to the remote side");
+  CAF_REQUIRE(downstream->finished_with);
+  CAF_CHECK_EQUAL(downstream->finished_with->error_code(), grpc::StatusCode::UNAVAILABLE);
+  CAF_CHECK_EQUAL(downstream->finished_with->error_message(),
+                  "s2s-proxy: no mux session to the remote side");
+}
+
+CAF_TEST(a failing call actor ends its call with INTERNAL and cancels the upstream) {
+  start(target, {}, std::make_shared<test_filter>());
+  deliver(downstream_read{bytes("boom")});
+  CAF_REQUIRE(downstream->finished_with);
+  CAF_CHECK_EQUAL(downstream->finished_with->error_code(), grpc::StatusCode::INTERNAL);
+  CAF_CHECK_EQUAL(downstream->finished_with->error_message(),
+                  "s2s-proxy: the call failed: filter exploded");
+  CAF_CHECK_EQUAL(up().cancels, 1);
+  CAF_CHECK_EQUAL(up().releases, 1);
+  CAF_CHECK_EQUAL(downstream->finish_calls, 1);
+  CAF_CHECK(!call_alive());
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
