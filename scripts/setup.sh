@@ -24,3 +24,9 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The conformance peer, the Temporal schema and the end-to-end clusters are Go programs.
+if ! command -v go >/dev/null 2>&1; then
+  echo "setup: Go (1.22 or newer) must be on PATH; it builds the test peers and the Temporal schema" >&2
+  exit 1
+fi
