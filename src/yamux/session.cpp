@@ -333,7 +333,8 @@ void session::consume(stream_id id, std::size_t count) {
   stream* s = find_mutable(id);
   if (!s) return;
   s->consume(count);
-  if (!s->remote_done()) send_window_update(*s, 0, false);
+  // Before accept, the credit read back rides on the ACK that accept_stream() sends.
+  if (!s->remote_done() && s->state() != stream_state::syn_received) send_window_update(*s, 0, false);
   settle(*s, false);
 }
 
