@@ -60,66 +60,59 @@ class YamuxConformance : public ::testing::TestWithParam<role> {
 
   session& core() { return link_->core(); }
 
+  // Opens `streams` streams of `size` bytes each at once; the peer echoes them.
+  // Returns how often a send window ran dry and was refilled.
+  std::size_t echo_our_streams(std::size_t streams, std::size_t size) {
+    std::size_t writable_events = 0;
+    echo_checks checks(core(), size);
+    link_->on_event = [&](const session_event& e) {
+      writable_events += std::holds_alternative<stream_writable>(e) ? 1 : 0;
+      checks.on_event(e);
+    };
+    for (std::size_t i = 0; i < streams; ++i) EXPECT_TRUE(checks.open(clock::now())) << checks.error();
+    run([&] { return checks.completed() == streams || !checks.error().empty(); }, 120s, "our streams' echoes");
+    EXPECT_EQ(checks.error(), "");
+    EXPECT_EQ(checks.completed(), streams);
+    return writable_events;
+  }
+
+  // The peer opens `streams` streams of `size` bytes each at once, and checks what we echo.
+  void echo_peer_streams(std::size_t streams, std::size_t size) {
+    ASSERT_NO_FATAL_FAILURE(start({"--mode=open-echo", "--streams=" + std::to_string(streams),
+                                   "--bytes=" + std::to_string(size)}));
+    echo_streams echo(core());
+    link_->on_event = [&](const session_event& e) { echo.on_event(e); };
+    run([&] { return link_->transport_closed(); }, 120s, "the peer to check its echoes and close");
+    EXPECT_EQ(echo.accepted(), streams);
+    EXPECT_EQ(echo.bytes_echoed(), streams * size);
+    expect_peer_passes();
+  }
+
   std::unique_ptr<peer_process> peer_;
   std::unique_ptr<tcp_session> link_;
 };
 
-// Our streams, echoed by the peer: `streams` of `size` bytes each, all at once.
-void echo_our_streams(YamuxConformance& test, tcp_session& link, std::size_t streams, std::size_t size,
-                      std::size_t& writable_events) {
-  echo_checks checks(link.core(), size);
-  link.on_event = [&](const session_event& e) {
-    writable_events += std::holds_alternative<stream_writable>(e) ? 1 : 0;
-    checks.on_event(e);
-  };
-  for (std::size_t i = 0; i < streams; ++i) ASSERT_TRUE(checks.open(clock::now())) << checks.error();
-  ASSERT_TRUE(link.run_until([&] { return checks.completed() == streams || !checks.error().empty(); }, 120s))
-      << checks.completed() << " of " << streams << " streams done; session: " << link.core().end_reason();
-  EXPECT_EQ(checks.error(), "");
-  EXPECT_EQ(checks.completed(), streams);
-  (void)test;
-}
-
 TEST_P(YamuxConformance, OurStreamIsAcceptedEchoedAndHalfClosed) {
   ASSERT_NO_FATAL_FAILURE(start({"--mode=echo"}));
-  std::size_t writable = 0;
-  ASSERT_NO_FATAL_FAILURE(echo_our_streams(*this, *link_, 1, 1000, writable));
+  echo_our_streams(1, 1000);
   expect_peer_passes();
 }
 
 TEST_P(YamuxConformance, SixteenMiBEchoPerStreamExhaustsAndRefillsWindows) {
   ASSERT_NO_FATAL_FAILURE(start({"--mode=echo"}));
-  std::size_t writable = 0;
-  ASSERT_NO_FATAL_FAILURE(echo_our_streams(*this, *link_, 2, 16 * mebibyte, writable));
-  EXPECT_GE(writable, 16u);  // each stream's window ran dry and was refilled many times
+  EXPECT_GE(echo_our_streams(2, 16 * mebibyte), 16u);  // each window ran dry and was refilled many times
   expect_peer_passes();
 }
 
 TEST_P(YamuxConformance, HundredConcurrentStreamsOfOurs) {
   ASSERT_NO_FATAL_FAILURE(start({"--mode=echo"}));
-  std::size_t writable = 0;
-  ASSERT_NO_FATAL_FAILURE(echo_our_streams(*this, *link_, 100, 300 * 1024, writable));
+  echo_our_streams(100, 300 * 1024);
   expect_peer_passes();
 }
 
-TEST_P(YamuxConformance, PeerOpensHundredConcurrentStreamsAndWeEcho) {
-  ASSERT_NO_FATAL_FAILURE(start({"--mode=open-echo", "--streams=100", "--bytes=307200"}));
-  echo_streams echo(core());
-  link_->on_event = [&](const session_event& e) { echo.on_event(e); };
-  run([&] { return link_->transport_closed(); }, 120s, "the peer to check its echoes and close");
-  EXPECT_EQ(echo.accepted(), 100u);
-  EXPECT_EQ(echo.bytes_echoed(), 100u * 307200);
-  expect_peer_passes();
-}
+TEST_P(YamuxConformance, PeerOpensHundredConcurrentStreamsAndWeEcho) { echo_peer_streams(100, 300 * 1024); }
 
-TEST_P(YamuxConformance, PeerSixteenMiBStreamsAreEchoedThroughOurWindows) {
-  ASSERT_NO_FATAL_FAILURE(start({"--mode=open-echo", "--streams=2", "--bytes=16777216"}));
-  echo_streams echo(core());
-  link_->on_event = [&](const session_event& e) { echo.on_event(e); };
-  run([&] { return link_->transport_closed(); }, 120s, "the peer to check its echoes and close");
-  EXPECT_EQ(echo.bytes_echoed(), 2u * 16 * mebibyte);
-  expect_peer_passes();
-}
+TEST_P(YamuxConformance, PeerSixteenMiBStreamsAreEchoedThroughOurWindows) { echo_peer_streams(2, 16 * mebibyte); }
 
 TEST_P(YamuxConformance, ResetsTravelBothWays) {
   ASSERT_NO_FATAL_FAILURE(start({"--mode=reset", "--close-timeout=200ms"}));
