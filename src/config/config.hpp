@@ -73,6 +73,7 @@ struct search_attribute_namespace {
   std::vector<search_attribute_mapping> mappings;
 };
 
+// 0 on a side = that side's DescribeCluster answer passes through unchanged, as in the Go proxy.
 struct failover_version_increment {
   std::int64_t local = 0;
   std::int64_t remote = 0;
@@ -91,6 +92,21 @@ struct shard_count {
   std::int32_t remote_shard_count = 0;
 };
 
+// Several proxy instances per side sharing shards; read and checked, not acted on yet.
+struct memberlist_config {
+  bool enabled = false;
+  std::string node_name;
+  std::string bind_address;
+  int bind_port = 0;
+  std::vector<std::string> join_addresses;
+  std::string shard_strategy;                          // deprecated in the Go proxy, still accepted
+  std::map<std::string, std::string> proxy_addresses;  // node name -> that node's proxy address
+  bool tcp_only = false;
+  bool disable_tcp_pings = false;
+  int probe_timeout_ms = 0;
+  int probe_interval_ms = 0;
+};
+
 // One entry of clusterConnections.
 struct cluster_connection {
   std::string name;
@@ -104,11 +120,12 @@ struct cluster_connection {
   std::optional<health_check> local_health_check;
   std::optional<health_check> remote_health_check;
   shard_count shards;
-  bool repair_utf8 = true;
+  std::optional<memberlist_config> memberlist;
+  bool repair_utf8 = true;  // key repairUTF8, an s2s-proxy extension
 };
 
 struct logging_config {
-  double throttle_max_rps = 0;  // 0 = no throttling
+  double throttle_max_rps = 0;  // 0 = the default, 10 lines per second (as the Go proxy)
   bool disabled = false;
   std::string level;  // "" = inherit; else debug|info|warn|error
 };
@@ -116,6 +133,7 @@ struct logging_config {
 struct config {
   std::vector<cluster_connection> cluster_connections;
   std::optional<address> metrics_listen_address;
+  std::string metrics_framework;  // metrics.prometheus.framework; accepted for compatibility
   std::optional<address> pprof_address;
   logging_config logging;
   std::map<std::string, logging_config> log_configs;  // per component
@@ -144,6 +162,14 @@ load_result parse(std::string_view yaml_text, const std::string& file_name = "<c
 load_result load_file(const std::string& path);
 
 // Parses "host:port" / "[v6]:port"; nullopt when it is not a valid address.
+// An empty host (":6060", as Go allows) means all interfaces and becomes "0.0.0.0".
 std::optional<address> parse_address(std::string_view text);
+
+// Why text is not an address, e.g. "the port is missing"; empty when it is one.
+std::string address_problem(std::string_view text);
+
+// The one line `s2s-proxy validate` prints for a config that loaded, e.g.
+// "config OK: 2 cluster connections (a-to-b: tcp/mux-client, c: tcp/tcp), metrics on 0.0.0.0:9090".
+std::string summarize(const config& config);
 
 }  // namespace s2s::config

@@ -1,0 +1,268 @@
+// The loader's second stage: checks what the values mean together, so nothing at run time has to.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "config/internal.hpp"
+
+namespace s2s::config::detail {
+namespace {
+
+enum class tls_role { client, server };
+
+// A socket this config asks the proxy to listen on, with the key that asks for it.
+struct listener {
+  std::string path;
+  address where;
+};
+
+class checker {
+ public:
+  explicit checker(const source_positions& positions) : positions_(positions) {}
+
+  void problem(const std::string& path, std::string message) {
+    auto at = find_position(positions_, path);
+    errors_.push_back({path, at.line, at.column, std::move(message)});
+  }
+  int line_of(const std::string& path) const { return find_position(positions_, path).line; }
+
+  void check(const config& value);
+
+  std::vector<config_error> take() { return std::move(errors_); }
+
+ private:
+  void check_connection(const std::string& path, const cluster_connection& connection);
+  void check_side(const std::string& path, const side_config& side);
+  void check_endpoint(const std::string& path, const endpoint& target, tls_role role);
+  void check_tls(const std::string& path, const tls_config& tls, tls_role role);
+  void check_file(const std::string& path, const std::string& file, std::string_view what);
+  void check_namespace_mappings(const std::string& path, const std::vector<namespace_mapping>& mappings);
+  void check_search_attributes(const std::string& path, const std::vector<search_attribute_namespace>& namespaces);
+  void check_shard_count(const std::string& path, const shard_count& shards);
+  void check_listeners();
+
+  // Reports every value after the first that is already in seen; empty values are left to other checks.
+  void report_repeats(std::map<std::string, std::string>& seen, const std::string& value, const std::string& path,
+                      std::string_view what);
+
+  const source_positions& positions_;
+  std::vector<config_error> errors_;
+  std::vector<listener> listeners_;
+};
+
+std::string working_directory() {
+  std::error_code error;
+  auto here = std::filesystem::current_path(error);
+  return error ? std::string("the working directory") : here.string();
+}
+
+// Why file cannot be read by this process; empty when it can.
+std::string file_problem(const std::string& file) {
+  struct stat status{};
+  if (::stat(file.c_str(), &status) != 0)
+    return std::strerror(errno);
+  if (S_ISDIR(status.st_mode))
+    return "it is a directory";
+  if (::access(file.c_str(), R_OK) != 0)
+    return std::strerror(errno);
+  return {};
+}
+
+bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+
+void checker::check(const config& value) {
+  if (value.cluster_connections.empty())
+    problem("clusterConnections", "there are no cluster connections; add at least one under clusterConnections");
+  std::map<std::string, std::string> names;
+  for (std::size_t index = 0; index < value.cluster_connections.size(); ++index) {
+    const auto& connection = value.cluster_connections[index];
+    auto path = item_path("clusterConnections", index);
+    report_repeats(names, connection.name, key_path(path, "name"), "cluster connection name");
+    check_connection(path, connection);
+  }
+  if (value.metrics_listen_address)
+    listeners_.push_back({"metrics.prometheus.listenAddress", *value.metrics_listen_address});
+  if (value.pprof_address)
+    listeners_.push_back({"profiling.pprofAddress", *value.pprof_address});
+  check_listeners();
+}
+
+void checker::report_repeats(std::map<std::string, std::string>& seen, const std::string& value,
+                             const std::string& path, std::string_view what) {
+  if (value.empty())
+    return;
+  auto [first, inserted] = seen.emplace(value, path);
+  if (!inserted)
+    problem(path, std::string(what) + " '" + value + "' is already used at " + first->second + " (line " +
+                      std::to_string(line_of(first->second)) + "); each must be unique");
+}
+
+void checker::check_connection(const std::string& path, const cluster_connection& connection) {
+  if (connection.name.empty())
+    problem(key_path(path, "name"), "the name is empty; name the connection (logs and metric labels carry it)");
+  check_side(key_path(path, "local"), connection.local);
+  check_side(key_path(path, "remote"), connection.remote);
+  check_namespace_mappings(key_path(key_path(path, "namespaceTranslation"), "mappings"), connection.namespace_mappings);
+  check_search_attributes(key_path(key_path(path, "searchAttributeTranslation"), "namespaceMappings"),
+                          connection.search_attribute_mappings);
+  check_shard_count(key_path(path, "shardCount"), connection.shards);
+  if (connection.local_health_check)
+    listeners_.push_back({key_path(key_path(path, "localClusterHealthCheck"), "listenAddress"),
+                          connection.local_health_check->listen_address});
+  if (connection.remote_health_check)
+    listeners_.push_back({key_path(key_path(path, "remoteClusterHealthCheck"), "listenAddress"),
+                          connection.remote_health_check->listen_address});
+}
+
+void checker::check_side(const std::string& path, const side_config& side) {
+  auto type = std::string(to_string(side.type));
+  auto require = [&](const std::optional<endpoint>& block, std::string_view key, std::string_view purpose) {
+    if (!block)
+      problem(key_path(key_path(path, key), "address"),
+              "a " + type + " side needs " + std::string(key) + ".address (" + std::string(purpose) + ")");
+  };
+  auto refuse = [&](const std::optional<endpoint>& block, std::string_view key, std::string_view users) {
+    if (block)
+      problem(key_path(key_path(path, key), "address"),
+              std::string(key) + " is only used when connectionType is " + std::string(users) + ", and this side is " +
+                  type + "; remove it or change connectionType");
+  };
+  if (side.type == connection_type::tcp) {
+    require(side.tcp_client, "tcpClient", "where calls into this side are sent");
+    require(side.tcp_server, "tcpServer", "where this side's Temporal calls the proxy");
+    refuse(side.mux_address, "muxAddressInfo", "mux-client or mux-server");
+    if (side.tcp_client)
+      check_endpoint(key_path(path, "tcpClient"), *side.tcp_client, tls_role::client);
+    if (side.tcp_server)
+      check_endpoint(key_path(path, "tcpServer"), *side.tcp_server, tls_role::server);
+  } else {
+    bool dials = side.type == connection_type::mux_client;
+    require(side.mux_address, "muxAddressInfo", dials ? "the mux-server to dial" : "where to accept mux-clients");
+    refuse(side.tcp_client, "tcpClient", "tcp");
+    refuse(side.tcp_server, "tcpServer", "tcp");
+    if (side.mux_address)
+      check_endpoint(key_path(path, "muxAddressInfo"), *side.mux_address, dials ? tls_role::client : tls_role::server);
+  }
+  if (side.mux_count < 1)
+    problem(key_path(path, "muxCount"), "muxCount is " + std::to_string(side.mux_count) +
+                                            "; it must be at least 1 (the number of yamux sessions to keep or accept)");
+}
+
+void checker::check_endpoint(const std::string& path, const endpoint& target, tls_role role) {
+  auto address_path = key_path(path, "address");
+  if (role == tls_role::server)
+    listeners_.push_back({address_path, target.addr});
+  else if (target.addr.port == 0)
+    problem(address_path, "port 0 cannot be dialled; write the port the peer listens on");
+  check_tls(key_path(path, "tls"), target.tls, role);
+}
+
+void checker::check_tls(const std::string& path, const tls_config& tls, tls_role role) {
+  if (tls.certificate_path.empty() != tls.key_path.empty()) {
+    bool has_certificate = !tls.certificate_path.empty();
+    problem(key_path(path, has_certificate ? "keyPath" : "certificatePath"),
+            std::string(has_certificate ? "certificatePath is set but keyPath is not"
+                                        : "keyPath is set but certificatePath is not") +
+                "; TLS uses them as a pair, and stays off with only one of them");
+  }
+  check_file(key_path(path, "certificatePath"), tls.certificate_path, "certificate");
+  check_file(key_path(path, "keyPath"), tls.key_path, "private key");
+  check_file(key_path(path, "remoteCAPath"), tls.remote_ca_path, "CA bundle");
+  if (!tls.enabled())
+    return;
+  if (role == tls_role::client && !tls.skip_ca_verification && tls.ca_server_name.empty())
+    problem(key_path(path, "caServerName"),
+            "TLS is on and the peer's certificate is verified, so caServerName (the name that certificate must "
+            "carry) is required; set it, or set skipCAVerification: true in test setups only");
+  if (role == tls_role::server && tls.certificate_path.empty() && tls.key_path.empty())
+    problem(key_path(path, "certificatePath"),
+            "caServerName turns TLS on, but a TLS server needs certificatePath and keyPath; set both, or remove "
+            "caServerName (only a dialling side uses it)");
+}
+
+void checker::check_file(const std::string& path, const std::string& file, std::string_view what) {
+  if (file.empty())
+    return;
+  if (file.starts_with("https://") || file.starts_with("http://")) {
+    problem(path, "'" + file + "' is a URL; this proxy reads the " + std::string(what) +
+                      " from a file: download it and write its path here");
+    return;
+  }
+  auto why = file_problem(file);
+  if (!why.empty())
+    problem(path, "cannot read the " + std::string(what) + " file '" + file + "': " + why +
+                      (file.starts_with('/') ? std::string() : " (a relative path is taken from " + working_directory() + ")"));
+}
+
+void checker::check_namespace_mappings(const std::string& path, const std::vector<namespace_mapping>& mappings) {
+  // One-to-one both ways: a name repeated on either side would make translation ambiguous.
+  std::map<std::string, std::string> locals, remotes;
+  for (std::size_t index = 0; index < mappings.size(); ++index) {
+    auto item = item_path(path, index);
+    report_repeats(locals, mappings[index].local, key_path(item, "local"), "local namespace");
+    report_repeats(remotes, mappings[index].remote, key_path(item, "remote"), "remote namespace");
+    if (mappings[index].local.empty() || mappings[index].remote.empty())
+      problem(item, "a namespace mapping needs a non-empty local and remote name");
+  }
+}
+
+void checker::check_search_attributes(const std::string& path,
+                                      const std::vector<search_attribute_namespace>& namespaces) {
+  std::map<std::string, std::string> names, identifiers;
+  for (std::size_t index = 0; index < namespaces.size(); ++index) {
+    const auto& one = namespaces[index];
+    auto item = item_path(path, index);
+    report_repeats(names, one.name, key_path(item, "name"), "namespace");
+    report_repeats(identifiers, one.namespace_id, key_path(item, "namespaceId"), "namespaceId");
+    std::map<std::string, std::string> locals, remotes;
+    for (std::size_t field = 0; field < one.mappings.size(); ++field) {
+      auto mapping = item_path(key_path(item, "mappings"), field);
+      report_repeats(locals, one.mappings[field].local_field_name, key_path(mapping, "localFieldName"),
+                     "local search attribute");
+      report_repeats(remotes, one.mappings[field].remote_field_name, key_path(mapping, "remoteFieldName"),
+                     "remote search attribute");
+    }
+  }
+}
+
+void checker::check_shard_count(const std::string& path, const shard_count& shards) {
+  if (shards.mode == shard_count_mode::none)
+    return;
+  auto mode = shards.mode == shard_count_mode::lcm ? "lcm" : "routing";
+  for (auto [key, count] : {std::pair{"localShardCount", shards.local_shard_count},
+                            std::pair{"remoteShardCount", shards.remote_shard_count}})
+    if (count < 1)
+      problem(key_path(path, key), std::string("shardCount.mode ") + mode + " needs " + key +
+                                       ", the history shard count of that cluster (at least 1)");
+}
+
+void checker::check_listeners() {
+  for (std::size_t later = 0; later < listeners_.size(); ++later) {
+    const auto& second = listeners_[later];
+    for (std::size_t earlier = 0; earlier < later; ++earlier) {
+      const auto& first = listeners_[earlier];
+      bool same_socket = first.where.port != 0 && first.where.port == second.where.port &&
+                         (first.where.host == second.where.host || is_wildcard(first.where.host) ||
+                          is_wildcard(second.where.host));
+      if (same_socket) {
+        problem(second.path, "listens on " + second.where.to_string() + ", which " + first.path + " (line " +
+                                 std::to_string(line_of(first.path)) + ") already listens on; give each its own port");
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<config_error> validate(const config& value, const source_positions& positions) {
+  checker checks(positions);
+  checks.check(value);
+  return checks.take();
+}
+
+}  // namespace s2s::config::detail
