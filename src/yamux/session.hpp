@@ -26,6 +26,8 @@ enum class role { client, server };
 //   - pending_output() is what to write to the transport; consume_output(n) once n bytes are written;
 //   - tick(now) at least at next_deadline(): keepalive pings and every timeout happen there;
 //   - the stream commands (open, accept, write, read, close, reset) may be called at any time.
+// Output grows with what the peer asks for (ping replies, resets), so stop reading from the
+// transport while pending_output() is large; the peer then waits on TCP, as it should.
 // Nothing here blocks, sleeps, or reads a clock: every time comes in as an argument.
 class session {
  public:
