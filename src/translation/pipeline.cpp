@@ -1,0 +1,116 @@
+// The filters of one side of a cluster connection, in order, and the per-call object that runs them.
+#include "translation/pipeline.hpp"
+
+#include <numeric>
+
+#include "translation/cluster_overrides.hpp"
+#include "translation/translation_filter.hpp"
+
+namespace s2s::translation {
+namespace {
+
+// The history_shard_count this side reports in DescribeCluster, per shardCount mode.
+result<std::optional<std::int32_t>> shard_count_override(const config::shard_count& shards, side arrived_on) {
+  using answer = result<std::optional<std::int32_t>>;
+  if (shards.mode == config::shard_count_mode::none) return std::optional<std::int32_t>();
+  if (shards.local_shard_count <= 0 || shards.remote_shard_count <= 0) {
+    return answer::failure("shardCount.localShardCount and shardCount.remoteShardCount must be positive when "
+                           "shardCount.mode is set");
+  }
+  if (shards.mode == config::shard_count_mode::lcm) {
+    std::int64_t lcm = std::lcm<std::int64_t>(shards.local_shard_count, shards.remote_shard_count);
+    if (lcm > INT32_MAX) return answer::failure("the least common multiple of the shard counts exceeds int32");
+    return std::optional<std::int32_t>(static_cast<std::int32_t>(lcm));
+  }
+  // Routing: each side is told the other's count matches its own.
+  return std::optional<std::int32_t>(arrived_on == side::inbound ? shards.remote_shard_count
+                                                                 : shards.local_shard_count);
+}
+
+}  // namespace
+
+result<std::shared_ptr<const pipeline>> pipeline::build(const config::cluster_connection& connection,
+                                                        side arrived_on, std::shared_ptr<const schema> types) {
+  using failure = result<std::shared_ptr<const pipeline>>;
+  auto prefix = [&](const std::string& what) {
+    return "clusterConnections '" + connection.name + "' (" + std::string(to_string(arrived_on)) + "): " + what;
+  };
+  std::shared_ptr<pipeline> built(new pipeline(arrived_on, types));
+
+  auto names = namespace_translator::create(connection.namespace_mappings);
+  if (!names) return failure::failure(prefix(names.error()));
+  auto search_attributes = search_attribute_translator::create(connection.search_attribute_mappings);
+  if (!search_attributes) return failure::failure(prefix(search_attributes.error()));
+  if (!names->empty() || !search_attributes->empty() || connection.repair_utf8) {
+    auto translation = translation_filter::create(types, std::move(*names), std::move(*search_attributes),
+                                                  connection.repair_utf8);
+    if (!translation) return failure::failure(prefix(translation.error()));
+    std::shared_ptr<const message_filter> translator = std::move(*translation);
+    built->request_filters_.push_back(translator);
+    built->response_filters_.push_back(translator);
+  }
+
+  if (arrived_on == side::inbound && connection.acl) {
+    auto acl = acl_filter::create(*connection.acl, types);
+    if (!acl) return failure::failure(prefix(acl.error()));
+    built->acl_ = acl->get();
+    built->request_filters_.push_back(std::move(*acl));
+  }
+  if (arrived_on == side::inbound && !connection.replication_endpoint.empty()) {
+    auto endpoint = replication_endpoint_override::create(*types, connection.replication_endpoint);
+    if (!endpoint) return failure::failure(prefix(endpoint.error()));
+    built->request_filters_.push_back(std::move(*endpoint));
+  }
+
+  std::optional<std::int64_t> failover_version_increment;
+  if (const auto& fvi = connection.failover_version_increment_translation) {
+    std::int64_t value = arrived_on == side::inbound ? fvi->local : fvi->remote;
+    if (value != 0) failover_version_increment = value;
+  }
+  auto shard_count = shard_count_override(connection.shards, arrived_on);
+  if (!shard_count) return failure::failure(prefix(shard_count.error()));
+  if (failover_version_increment || *shard_count) {
+    auto describe = describe_cluster_override::create(*types, failover_version_increment, *shard_count);
+    if (!describe) return failure::failure(prefix(describe.error()));
+    built->response_filters_.push_back(std::move(*describe));
+  }
+  return std::shared_ptr<const pipeline>(std::move(built));
+}
+
+call_translation pipeline::start_call(std::string_view method) const {
+  return call_translation(shared_from_this(), method);
+}
+
+filter_result pipeline::run(const filter_list& filters,
+                            const message_context& context, std::string& bytes) const {
+  filter_result done;
+  for (const auto& filter : filters) {
+    filter_result step = filter->apply(context, bytes);
+    done.counts += step.counts;
+    if (step.is_refused()) {
+      step.counts = done.counts;
+      return step;
+    }
+    if (step.is_changed()) done.what = filter_result::outcome::changed;
+  }
+  return done;
+}
+
+call_translation::call_translation(std::shared_ptr<const pipeline> owner, std::string_view method)
+    : pipeline_(std::move(owner)), method_(method), types_(pipeline_->schema_->find_method(method)) {
+  if (pipeline_->acl_ != nullptr) refusal_ = pipeline_->acl_->check_method(method);
+}
+
+filter_result call_translation::on_message(std::string& bytes, bool is_request) {
+  if (refusal_) return filter_result::refused(refusal_->code, refusal_->message);
+  message_context context;
+  context.method = method_;
+  context.type = types_ == nullptr ? nullptr : (is_request ? types_->request : types_->response);
+  context.arrived_on = pipeline_->side_;
+  context.dir = direction_of(pipeline_->side_, is_request);
+  context.is_request = is_request;
+  context.call = &state_;
+  return pipeline_->run(is_request ? pipeline_->request_filters_ : pipeline_->response_filters_, context, bytes);
+}
+
+}  // namespace s2s::translation

@@ -1,0 +1,76 @@
+// The filters of one side of a cluster connection, in order, and the per-call object that runs them.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+#include "translation/acl.hpp"
+#include "translation/filter.hpp"
+#include "translation/schema.hpp"
+
+namespace s2s::translation {
+
+class call_translation;
+
+using filter_list = std::vector<std::shared_ptr<const message_filter>>;
+
+// Built once per (cluster connection, side) from validated config; immutable and shared by all calls.
+// A SIGHUP reload builds a new pipeline; calls in flight keep the one they started with.
+class pipeline : public std::enable_shared_from_this<pipeline> {
+ public:
+  // Outbound: requests local→remote, responses remote→local, DescribeCluster gets failover increment `.remote`.
+  // Inbound: requests remote→local then ACL and the replicationEndpoint override; responses local→remote,
+  // DescribeCluster gets `.local`.
+  static result<std::shared_ptr<const pipeline>> build(const config::cluster_connection& connection, side arrived_on,
+                                                      std::shared_ptr<const schema> types);
+
+  // Starts a call: resolves the method once and decides method-level ACL before any message.
+  call_translation start_call(std::string_view method) const;
+
+  side arrived_on() const { return side_; }
+  const schema& types() const { return *schema_; }
+  const filter_list& request_filters() const { return request_filters_; }
+  const filter_list& response_filters() const { return response_filters_; }
+
+ private:
+  friend class call_translation;
+  pipeline(side arrived_on, std::shared_ptr<const schema> types) : side_(arrived_on), schema_(std::move(types)) {}
+
+  filter_result run(const filter_list& filters, const message_context& context,
+                    std::string& bytes) const;
+
+  side side_;
+  std::shared_ptr<const schema> schema_;
+  const acl_filter* acl_ = nullptr;  // owned by request_filters_
+  filter_list request_filters_;
+  filter_list response_filters_;
+};
+
+// One call's view of a pipeline: the actor owning the call runs every message of it through here.
+class call_translation {
+ public:
+  // Set when the call must end before any message is forwarded (e.g. PERMISSION_DENIED for its method).
+  const std::optional<status>& refusal() const { return refusal_; }
+  // Each returns unchanged, changed (bytes rewritten) or refused (end the call with result.refusal).
+  filter_result on_request(std::string& bytes) { return on_message(bytes, true); }
+  filter_result on_response(std::string& bytes) { return on_message(bytes, false); }
+  // The method's types; nullptr when the schema does not know it (its messages then pass unchanged).
+  const method_types* types() const { return types_; }
+
+ private:
+  friend class pipeline;
+  call_translation(std::shared_ptr<const pipeline> owner, std::string_view method);
+  filter_result on_message(std::string& bytes, bool is_request);
+
+  std::shared_ptr<const pipeline> pipeline_;
+  std::string method_;
+  const method_types* types_ = nullptr;
+  std::optional<status> refusal_;
+  call_state state_;
+};
+
+}  // namespace s2s::translation
