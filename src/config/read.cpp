@@ -32,6 +32,12 @@ void read_into(yaml_reader& reader, const located& value, T& into, std::int64_t 
     into = static_cast<T>(*read);
 }
 
+// A key the file must have, holding text.
+void read_required(yaml_reader& reader, const mapping& map, std::string_view key, std::string& into) {
+  if (reader.require(map, key))
+    read_into(reader, map[key], into);
+}
+
 tls_config read_tls(yaml_reader& reader, const located& value) {
   auto map = reader.open_map(value, {"certificatePath", "keyPath", "remoteCAPath", "caServerName", "skipCAVerification"});
   tls_config tls;
@@ -109,10 +115,8 @@ std::vector<namespace_mapping> read_namespace_translation(yaml_reader& reader, c
   for (const auto& item : reader.open_sequence(map["mappings"])) {
     auto pair = reader.open_map(item, {"local", "remote"});
     namespace_mapping mapping;
-    if (reader.require(pair, "local"))
-      read_into(reader, pair["local"], mapping.local);
-    if (reader.require(pair, "remote"))
-      read_into(reader, pair["remote"], mapping.remote);
+    read_required(reader, pair, "local", mapping.local);
+    read_required(reader, pair, "remote", mapping.remote);
     mappings.push_back(std::move(mapping));
   }
   return mappings;
@@ -125,17 +129,13 @@ std::vector<search_attribute_namespace> read_search_attribute_translation(yaml_r
   for (const auto& item : reader.open_sequence(map["namespaceMappings"])) {
     auto fields = reader.open_map(item, {"name", "namespaceId", "mappings"});
     search_attribute_namespace one;
-    if (reader.require(fields, "name"))
-      read_into(reader, fields["name"], one.name);
-    if (reader.require(fields, "namespaceId"))
-      read_into(reader, fields["namespaceId"], one.namespace_id);
+    read_required(reader, fields, "name", one.name);
+    read_required(reader, fields, "namespaceId", one.namespace_id);
     for (const auto& entry : reader.open_sequence(fields["mappings"])) {
       auto pair = reader.open_map(entry, {"localFieldName", "remoteFieldName"});
       search_attribute_mapping mapping;
-      if (reader.require(pair, "localFieldName"))
-        read_into(reader, pair["localFieldName"], mapping.local_field_name);
-      if (reader.require(pair, "remoteFieldName"))
-        read_into(reader, pair["remoteFieldName"], mapping.remote_field_name);
+      read_required(reader, pair, "localFieldName", mapping.local_field_name);
+      read_required(reader, pair, "remoteFieldName", mapping.remote_field_name);
       one.mappings.push_back(std::move(mapping));
     }
     namespaces.push_back(std::move(one));
@@ -219,8 +219,7 @@ cluster_connection read_cluster_connection(yaml_reader& reader, const located& v
                                      "searchAttributeTranslation", "remoteClusterHealthCheck",
                                      "localClusterHealthCheck", "shardCount", "memberlist", "repairUTF8"});
   cluster_connection connection;
-  if (reader.require(map, "name"))
-    read_into(reader, map["name"], connection.name);
+  read_required(reader, map, "name", connection.name);
   if (reader.require(map, "local"))
     connection.local = read_side(reader, map["local"]);
   if (reader.require(map, "remote"))

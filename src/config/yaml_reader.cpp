@@ -260,6 +260,8 @@ std::optional<std::vector<std::string>> yaml_reader::texts(const located& value)
 bool yaml_reader::require(const mapping& map, std::string_view key) {
   if (map.has(key))
     return true;
+  if (!map.self().absent() && !map.self().node.IsMap())
+    return false;  // the mapping itself is wrong, and that is already reported
   problem(map[key], "required key '" + std::string(key) + "' is missing");
   return false;
 }

@@ -1,0 +1,293 @@
+// Tests that each kind of mistake in a config file is reported with its key path, line, column and a remedy.
+#include <gtest/gtest.h>
+
+#include "config_files.hpp"
+
+namespace s2s::config::testing {
+namespace {
+
+// minimal_tcp_config with its first occurrence of from replaced by to (line numbers stay put when to is one line).
+std::string edited(std::string_view from, std::string_view to) {
+  std::string text(minimal_tcp_config);
+  auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return at == std::string::npos ? text : text.replace(at, from.size(), to);
+}
+
+// minimal_tcp_config with lines added after its last line (line 10).
+std::string appended(std::string_view lines) { return std::string(minimal_tcp_config) + std::string(lines); }
+
+TEST(ConfigProblems, MinimalTcpConfigLoads) {
+  auto result = parse(minimal_tcp_config);
+  ASSERT_TRUE(result.value) << listing(result);
+  EXPECT_TRUE(result.errors.empty());
+}
+
+TEST(ConfigProblems, UnknownKeyIsNamedWithTheClosestKnownKey) {
+  auto result = parse(edited("tcpClient: {address: \"127.0.0.1:7233\"}", "tcpClinet: {address: \"127.0.0.1:7233\"}"));
+  EXPECT_FALSE(result.value);
+  EXPECT_TRUE(reports(result, "clusterConnections[0].local.tcpClinet", 5, 7,
+                      "unknown key 'tcpClinet' (did you mean 'tcpClient'?); allowed here: connectionType, tcpClient"));
+  // The real tcpClient is then missing, and that is said too.
+  EXPECT_TRUE(reports(result, "clusterConnections[0].local.tcpClient.address", 3, 5, "a tcp side needs tcpClient.address"));
+}
+
+TEST(ConfigProblems, UnknownTopLevelKeyIsReported) {
+  auto result = parse(appended("inbound:\n  name: old-format\n"));
+  EXPECT_TRUE(reports(result, "inbound", 11, 1, "unknown key 'inbound'"));
+}
+
+TEST(ConfigProblems, WrongTypeSaysWhatWasFoundAndWhatIsExpected) {
+  auto result = parse(appended("    repairUTF8: maybe\n"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].repairUTF8", 11, 17, "expected true or false, found 'maybe'"));
+}
+
+TEST(ConfigProblems, QuotedNumberIsTextNotANumber) {
+  auto result = parse(edited("      connectionType: tcp\n      tcpClient: {address: \"127.0.0.1:7234\"}",
+                             "      connectionType: tcp\n      muxCount: \"4\""));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].remote.muxCount", 9, 17,
+                      "expected a whole number, found the quoted text \"4\" (remove the quotes)"));
+}
+
+TEST(ConfigProblems, MappingWhereTextIsExpectedIsReported) {
+  auto result = parse(edited("name: a-to-b", "name: {first: a}"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].name", 2, 5, "expected text, found a mapping"));
+}
+
+TEST(ConfigProblems, NumberOutOfRangeIsReported) {
+  auto result = parse(appended("    shardCount: {mode: lcm, localShardCount: 3000000000, remoteShardCount: 8}\n"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].shardCount.localShardCount", 11, 46,
+                      "found 3000000000, which is out of range; allowed 0 to 2147483647"));
+}
+
+TEST(ConfigProblems, MissingRequiredKeyIsReportedWhereItsMappingStarts) {
+  auto result = parse(edited("  - name: a-to-b\n    local:", "  - local:"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].name", 2, 5, "required key 'name' is missing"));
+}
+
+TEST(ConfigProblems, MissingConnectionTypeIsReportedOnceForItsSide) {
+  auto result = parse(edited("connectionType: tcp", "muxCount: 1"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].local.connectionType", 3, 5,
+                      "required key 'connectionType' is missing"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+TEST(ConfigProblems, MissingClusterConnectionsIsReported) {
+  auto result = parse("metrics: {prometheus: {listenAddress: \"127.0.0.1:9090\"}}\n");
+  EXPECT_TRUE(reports(result, "clusterConnections", 1, 1, "required key 'clusterConnections' is missing"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+TEST(ConfigProblems, EmptyClusterConnectionsIsReported) {
+  auto result = parse("clusterConnections: []\n");
+  EXPECT_TRUE(reports(result, "clusterConnections", 1, 1, "there are no cluster connections"));
+}
+
+TEST(ConfigProblems, DuplicateLocalNamespaceIsReportedWithTheFirstOne) {
+  auto result = parse(appended(R"(    namespaceTranslation:
+      mappings:
+        - {local: orders, remote: orders-east}
+        - {local: orders, remote: orders-west}
+)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].namespaceTranslation.mappings[1].local", 14, 12,
+                      "local namespace 'orders' is already used at "
+                      "clusterConnections[0].namespaceTranslation.mappings[0].local (line 13)"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+TEST(ConfigProblems, DuplicateRemoteNamespaceIsReportedWithTheFirstOne) {
+  auto result = parse(appended(R"(    namespaceTranslation:
+      mappings:
+        - {local: a, remote: shared}
+        - {local: b, remote: shared}
+)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].namespaceTranslation.mappings[1].remote", 14, 22,
+                      "remote namespace 'shared' is already used at "
+                      "clusterConnections[0].namespaceTranslation.mappings[0].remote (line 13)"));
+}
+
+TEST(ConfigProblems, DuplicateSearchAttributeNameIsReported) {
+  auto result = parse(appended(R"(    searchAttributeTranslation:
+      namespaceMappings:
+        - name: orders
+          namespaceId: 3f1c
+          mappings:
+            - {localFieldName: CustomerId, remoteFieldName: CustomerIdA}
+            - {localFieldName: CustomerId, remoteFieldName: CustomerIdB}
+)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[1].localFieldName",
+                      17, 16, "local search attribute 'CustomerId' is already used"));
+}
+
+TEST(ConfigProblems, UnparsableAddressIsReportedOnceWithTheReason) {
+  auto result = parse(edited("\"127.0.0.1:7233\"", "\"127.0.0.1\""));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].local.tcpClient.address", 5, 28,
+                      "'127.0.0.1' is not an address: the port is missing. Write host:port"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+TEST(ConfigProblems, UnknownConnectionTypeListsTheKnownOnes) {
+  auto result = parse(edited("connectionType: tcp", "connectionType: udp"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].local.connectionType", 4, 23,
+                      "unknown connectionType 'udp'; use tcp, mux-client or mux-server"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+TEST(ConfigProblems, MuxCountBelowOneIsReported) {
+  auto result = parse(edited(R"(      connectionType: tcp
+      tcpClient: {address: "127.0.0.1:7234"}
+      tcpServer: {address: "127.0.0.1:6234"})",
+                             R"(      connectionType: mux-client
+      muxCount: 0
+      muxAddressInfo: {address: "proxy-b.example:6334"})"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].remote.muxCount", 9, 7, "muxCount is 0; it must be at least 1"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+TEST(ConfigProblems, TcpSideWithoutTcpServerIsReported) {
+  auto result = parse(edited("tcpServer: {address: \"127.0.0.1:6233\"}", "muxCount: 1"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].local.tcpServer.address", 3, 5,
+                      "a tcp side needs tcpServer.address (where this side's Temporal calls the proxy)"));
+}
+
+TEST(ConfigProblems, MuxSideWithoutMuxAddressInfoIsReported) {
+  auto result = parse(edited(R"(      connectionType: tcp
+      tcpClient: {address: "127.0.0.1:7234"}
+      tcpServer: {address: "127.0.0.1:6234"})",
+                             "      connectionType: mux-server\n      muxCount: 2\n"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].remote.muxAddressInfo.address", 7, 5,
+                      "a mux-server side needs muxAddressInfo.address"));
+}
+
+TEST(ConfigProblems, MuxSideWithATcpClientAddressIsReportedAsUnused) {
+  auto result = parse(edited("      connectionType: tcp\n      tcpClient: {address: \"127.0.0.1:7234\"}\n      tcpServer",
+                             "      connectionType: mux-client\n      tcpClient: {address: \"127.0.0.1:7234\"}\n"
+                             "      muxAddressInfo"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].remote.tcpClient.address", 9, 19,
+                      "tcpClient is only used when connectionType is tcp, and this side is mux-client"));
+}
+
+TEST(ConfigProblems, UnknownShardCountModeIsReported) {
+  auto result = parse(appended("    shardCount:\n      mode: modulo\n"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].shardCount.mode", 12, 13,
+                      "unknown shardCount.mode 'modulo'; use lcm, routing, or \"\""));
+}
+
+TEST(ConfigProblems, ShardCountModeWithoutCountsIsReported) {
+  auto result = parse(appended("    shardCount:\n      mode: routing\n      localShardCount: 4\n"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].shardCount.remoteShardCount", 11, 5,
+                      "shardCount.mode routing needs remoteShardCount"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+TEST(ConfigProblems, YamlSyntaxErrorIsReportedWithItsLineAndColumn) {
+  auto result = parse(edited("connectionType: tcp", "connectionType: tcp: udp"), "proxy.yaml");
+  ASSERT_EQ(result.errors.size(), 1u) << listing(result);
+  const auto& problem = result.errors[0];
+  EXPECT_EQ(problem.line, 4);
+  EXPECT_EQ(problem.column, 26);
+  EXPECT_NE(problem.message.find("proxy.yaml is not valid YAML: illegal map value"), std::string::npos)
+      << problem.message;
+  EXPECT_EQ(problem.to_string().rfind("line 4, column 26: ", 0), 0u) << problem.to_string();
+}
+
+TEST(ConfigProblems, DocumentThatIsNotAMappingIsReported) {
+  auto result = parse("just some words\n");
+  ASSERT_EQ(result.errors.size(), 1u) << listing(result);
+  EXPECT_EQ(result.errors[0].line, 1);
+  EXPECT_NE(result.errors[0].message.find("expected a mapping"), std::string::npos);
+}
+
+TEST(ConfigProblems, KeyWrittenTwiceIsReported) {
+  auto result = parse(appended("    name: another\n"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].name", 11, 5,
+                      "key 'name' is written twice; the first is on line 2"));
+}
+
+TEST(ConfigProblems, DuplicateClusterConnectionNameIsReported) {
+  std::string second(minimal_tcp_config.substr(minimal_tcp_config.find("  - name")));
+  for (auto port : {"7233", "6233", "7234", "6234"})
+    second.replace(second.find(port), 4, std::string("1") + port);
+  auto result = parse(std::string(minimal_tcp_config) + second);
+  EXPECT_TRUE(reports(result, "clusterConnections[1].name", 11, 5,
+                      "cluster connection name 'a-to-b' is already used at clusterConnections[0].name (line 2)"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+TEST(ConfigProblems, ListenAddressUsedTwiceIsReported) {
+  auto result = parse(appended("metrics:\n  prometheus:\n    listenAddress: \"0.0.0.0:6234\"\n"));
+  EXPECT_TRUE(reports(result, "metrics.prometheus.listenAddress", 13, 5,
+                      "listens on 0.0.0.0:6234, which clusterConnections[0].remote.tcpServer.address (line 10) "
+                      "already listens on"));
+}
+
+TEST(ConfigProblems, UnknownLogLevelIsReported) {
+  auto result = parse(appended("logConfigs:\n  adminService: {level: loud}\n"));
+  EXPECT_TRUE(reports(result, "logConfigs.adminService.level", 12, 25,
+                      "unknown level 'loud'; use debug, info, warn or error"));
+}
+
+TEST(ConfigProblems, UnsupportedHealthCheckProtocolIsReported) {
+  auto result = parse(appended("    localClusterHealthCheck: {protocol: grpc, listenAddress: \"0.0.0.0:8081\"}\n"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].localClusterHealthCheck.protocol", 11, 41,
+                      "unknown health check protocol 'grpc'; only http is served"));
+}
+
+TEST(ConfigProblems, AllProblemsAreReportedAtOnceInFileOrder) {
+  auto result = parse(R"(clusterConnections:
+  - name: a-to-b
+    local:
+      connectionType: tcp
+      tcpClient: {address: "127.0.0.1"}
+      tcpServer: {address: "127.0.0.1:6233"}
+    remote:
+      connectionType: mux-client
+      muxCount: 0
+      muxAddressInfo: {address: "proxy-b.example:6334"}
+    namespaceTranslation:
+      mappings:
+        - {local: orders, remote: east}
+        - {local: orders, remote: west}
+    shardCount: {mode: modulo}
+    replicationEndpont: "proxy-a:6233"
+logging:
+  throttleMaxRPS: lots
+)");
+  EXPECT_FALSE(result.value);
+  ASSERT_EQ(result.errors.size(), 6u) << listing(result);
+  std::vector<std::string> paths;
+  for (const auto& problem : result.errors)
+    paths.push_back(problem.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{
+                       "clusterConnections[0].local.tcpClient.address",
+                       "clusterConnections[0].remote.muxCount",
+                       "clusterConnections[0].namespaceTranslation.mappings[1].local",
+                       "clusterConnections[0].shardCount.mode",
+                       "clusterConnections[0].replicationEndpont",
+                       "logging.throttleMaxRPS",
+                   }));
+  std::vector<int> lines;
+  for (const auto& problem : result.errors)
+    lines.push_back(problem.line);
+  EXPECT_EQ(lines, (std::vector<int>{5, 9, 14, 15, 16, 18}));
+}
+
+class ConfigFileProblems : public config_files {};
+
+TEST_F(ConfigFileProblems, MissingConfigFileIsReportedWithTheReason) {
+  auto path = (directory() / "absent.yaml").string();
+  auto result = load_file(path);
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].line, 0);
+  EXPECT_EQ(result.errors[0].to_string(),
+            "cannot read config file '" + path + "': No such file or directory");
+}
+
+TEST_F(ConfigFileProblems, ConfigFileIsLoadedFromDisk) {
+  auto result = load_file(write("proxy.yaml", minimal_tcp_config));
+  ASSERT_TRUE(result.value) << listing(result);
+  EXPECT_EQ(result.value->cluster_connections.at(0).name, "a-to-b");
+}
+
+}  // namespace
+}  // namespace s2s::config::testing
