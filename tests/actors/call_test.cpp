@@ -100,12 +100,23 @@ struct fixture : test_coordinator_fixture<> {
   std::shared_ptr<fake_target> target = std::make_shared<fake_target>();
   call_actor call;
 
+  caf::actor upstream_handle;
+
   fixture() { grpc_init(); }
-  ~fixture() { grpc_shutdown(); }
+  ~fixture() {
+    // Actors a test left running would keep the actor system from shutting down.
+    if (call)
+      self->send_exit(call, caf::exit_reason::user_shutdown);
+    if (upstream_handle)
+      self->send_exit(upstream_handle, caf::exit_reason::user_shutdown);
+    run();
+    grpc_shutdown();
+  }
 
   void start(std::shared_ptr<upstream_target> lease_target, std::string reason = {},
              std::shared_ptr<call_filter> filter = nullptr) {
     auto upstream = sys.spawn(leasing, std::move(lease_target), std::move(reason));
+    upstream_handle = caf::actor_cast<caf::actor>(upstream);
     call = spawn_call(sys, {downstream, upstream, std::move(filter)});
     run();
   }

@@ -1,0 +1,370 @@
+// The TCP-mode proxy end to end: real gRPC clients and echo servers on loopback, the proxy between.
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <gtest/gtest.h>
+
+#include <caf/scoped_actor.hpp>
+
+#include "proxy/proxy_harness.hpp"
+#include "support/certs.hpp"
+#include "support/files.hpp"
+
+namespace s2s::testing {
+namespace {
+
+using v1::EchoRequest;
+using v1::EchoService;
+using namespace std::chrono_literals;
+
+EchoRequest echo(std::string payload) {
+  EchoRequest request;
+  request.set_payload(std::move(payload));
+  return request;
+}
+
+// Two echo servers standing in for cluster A's and B's frontends, and the proxy between them.
+class TcpProxy : public ::testing::Test {
+ protected:
+  echo_server cluster_a;
+  echo_server cluster_b;
+
+  config::config make_config() {
+    config::config config;
+    config.cluster_connections.push_back(tcp_connection("a-to-b", cluster_a.port(), cluster_b.port()));
+    return config;
+  }
+
+  std::unique_ptr<EchoService::Stub> stub(const std::string& target) {
+    return EchoService::NewStub(make_channel(target));
+  }
+};
+
+TEST_F(TcpProxy, PayloadsFromEmptyToSixteenMebibytesArriveByteIdentical) {
+  proxy_process proxy(make_config());
+  auto outbound = stub(proxy.address("a-to-b outbound"));
+  for (std::size_t size : {0ul, 1ul, 1024ul, 65536ul, 1ul << 20, 16ul << 20}) {
+    auto payload = pattern_payload(size);
+    auto result = call_unary(*outbound, echo(payload));
+    ASSERT_TRUE(result.status.ok()) << size << ": " << result.status.error_message();
+    ASSERT_EQ(result.responses.size(), 1u);
+    EXPECT_EQ(result.responses[0].payload(), payload) << "size " << size;
+  }
+}
+
+TEST_F(TcpProxy, MessagesOfExactlyOneHundredTwentyEightMebibytesPassBothWays) {
+  proxy_process proxy(make_config());
+  auto outbound = stub(proxy.address("a-to-b outbound"));
+  // A request whose serialized size is exactly 128 MiB: 1 tag byte and 4 length bytes.
+  auto big = pattern_payload(rpc::max_message_bytes - 5);
+  auto request = echo(big);
+  request.set_response_bytes(1);
+  ASSERT_EQ(request.ByteSizeLong(), static_cast<std::size_t>(rpc::max_message_bytes));
+  call_options slow;
+  slow.timeout = 120s;
+  auto upload = call_unary(*outbound, request, slow);
+  ASSERT_TRUE(upload.status.ok()) << upload.status.error_message();
+
+  EchoRequest download;
+  download.set_response_bytes(rpc::max_message_bytes - 4096);
+  auto result = call_unary(*outbound, download, slow);
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_EQ(result.responses.size(), 1u);
+  EXPECT_TRUE(result.responses[0].payload() == pattern_payload(rpc::max_message_bytes - 4096));
+}
+
+TEST_F(TcpProxy, AMessageOverTheLimitIsRefusedWithResourceExhaustedAndTheProxyKeepsServing) {
+  proxy_process proxy(make_config());
+  auto outbound = stub(proxy.address("a-to-b outbound"));
+  auto request = echo(pattern_payload(rpc::max_message_bytes));  // 128 MiB + 5 serialized
+  call_options slow;
+  slow.timeout = 120s;
+  auto result = call_unary(*outbound, request, slow);
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << result.status.error_message();
+  EXPECT_EQ(cluster_b.calls().started(), 0u);
+  auto after = call_unary(*outbound, echo("still here"));
+  ASSERT_TRUE(after.status.ok()) << after.status.error_message();
+  EXPECT_EQ(after.responses[0].payload(), "still here");
+}
+
+TEST_F(TcpProxy, EachStreamingKindPassesEveryMessageInOrder) {
+  proxy_process proxy(make_config());
+  auto outbound = stub(proxy.address("a-to-b outbound"));
+
+  std::vector<EchoRequest> parts = {echo("alpha-"), echo(pattern_payload(100000)), echo("-omega")};
+  auto client_stream = call_client_stream(*outbound, parts);
+  ASSERT_TRUE(client_stream.status.ok()) << client_stream.status.error_message();
+  ASSERT_EQ(client_stream.responses.size(), 1u);
+  EXPECT_EQ(client_stream.responses[0].payload(), "alpha-" + pattern_payload(100000) + "-omega");
+  EXPECT_EQ(client_stream.responses[0].requests_received(), 3u);
+
+  auto fan_out = echo("tick");
+  fan_out.set_stream_count(25);
+  auto server_stream = call_server_stream(*outbound, fan_out);
+  ASSERT_TRUE(server_stream.status.ok()) << server_stream.status.error_message();
+  ASSERT_EQ(server_stream.responses.size(), 25u);
+  for (std::uint32_t i = 0; i < 25; ++i) {
+    EXPECT_EQ(server_stream.responses[i].sequence(), i);
+    EXPECT_EQ(server_stream.responses[i].payload(), "tick");
+  }
+
+  std::vector<EchoRequest> conversation;
+  for (int i = 0; i < 50; ++i)
+    conversation.push_back(echo(pattern_payload(static_cast<std::size_t>(i) * 997)));
+  auto bidi = call_bidi(*outbound, conversation);
+  ASSERT_TRUE(bidi.status.ok()) << bidi.status.error_message();
+  ASSERT_EQ(bidi.responses.size(), conversation.size());
+  for (std::size_t i = 0; i < conversation.size(); ++i)
+    EXPECT_EQ(bidi.responses[i].payload(), conversation[i].payload()) << "message " << i;
+}
+
+TEST_F(TcpProxy, InboundCallsReachTheLocalFrontend) {
+  proxy_process proxy(make_config());
+  auto inbound = stub(proxy.address("a-to-b inbound"));
+  auto result = call_unary(*inbound, echo("to cluster a"));
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(cluster_a.calls().started(), 1u);
+  EXPECT_EQ(cluster_b.calls().started(), 0u);
+}
+
+TEST_F(TcpProxy, MetadataPassesBothWaysIncludingBinaryHeaders) {
+  proxy_process proxy(make_config());
+  auto outbound = stub(proxy.address("a-to-b outbound"));
+  std::string binary("\x00\x01\xfe\xff zero and high bytes", 24);
+  call_options options;
+  options.metadata = {{"temporal-client-cluster-id", "7"},
+                      {"x-echo-token", "abc"},
+                      {"x-echo-blob-bin", binary},
+                      {"x-trailer-note", "the end"}};
+  auto result = call_unary(*outbound, echo("m"), options);
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+
+  std::map<std::string, std::string> seen;
+  for (const auto& entry : result.responses[0].request_metadata())
+    seen[entry.key()] = entry.value();
+  EXPECT_EQ(seen["temporal-client-cluster-id"], "7");
+  EXPECT_EQ(seen["x-echo-token"], "abc");
+  EXPECT_EQ(seen["x-echo-blob-bin"], binary);
+
+  auto initial = result.initial_metadata.find("x-echo-blob-bin");
+  ASSERT_NE(initial, result.initial_metadata.end());
+  EXPECT_EQ(initial->second, binary);
+  EXPECT_EQ(result.initial_metadata.count("x-echo-token"), 1u);
+  auto trailer = result.trailing_metadata.find("x-trailer-note");
+  ASSERT_NE(trailer, result.trailing_metadata.end());
+  EXPECT_EQ(trailer->second, "the end");
+}
+
+TEST_F(TcpProxy, StatusMessageAndDetailsComeBackUnchanged) {
+  proxy_process proxy(make_config());
+  auto outbound = stub(proxy.address("a-to-b outbound"));
+  auto request = echo("");
+  request.mutable_error()->set_code(grpc::StatusCode::FAILED_PRECONDITION);
+  request.mutable_error()->set_message("namespace is not active here");
+  request.mutable_error()->set_details(std::string("\x08\x09\x12\x03xyz", 7));
+  for (auto* kind : {"unary", "bidi"}) {
+    auto result = std::string(kind) == "unary" ? call_unary(*outbound, request)
+                                               : call_bidi(*outbound, {request});
+    EXPECT_EQ(result.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << kind;
+    EXPECT_EQ(result.status.error_message(), "namespace is not active here") << kind;
+    EXPECT_EQ(result.status.error_details(), request.error().details()) << kind;
+  }
+}
+
+TEST_F(TcpProxy, TheCallersDeadlineReachesTheUpstreamAndASlowUpstreamExceedsIt) {
+  proxy_process proxy(make_config());
+  auto outbound = stub(proxy.address("a-to-b outbound"));
+  call_options options;
+  options.timeout = 5s;
+  auto quick = call_unary(*outbound, echo("q"), options);
+  ASSERT_TRUE(quick.status.ok());
+  auto remaining = quick.responses[0].deadline_remaining_ms();
+  EXPECT_GT(remaining, 0);
+  EXPECT_LE(remaining, 5000);
+
+  auto slow = echo("slow");
+  slow.set_delay_ms(3000);
+  options.timeout = 300ms;
+  auto result = call_unary(*outbound, slow, options);
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The upstream call ends too instead of running on.
+  EXPECT_TRUE(cluster_b.calls().wait_for_idle(5s));
+}
+
+TEST_F(TcpProxy, ACallerCancellingCancelsTheUpstreamCall) {
+  proxy_process proxy(make_config());
+  auto outbound = stub(proxy.address("a-to-b outbound"));
+  auto slow = echo("wait");
+  slow.set_delay_ms(10000);
+  call_options options;
+  options.cancel_when = [&] { ASSERT_TRUE(cluster_b.calls().wait_for_in_flight(1, 5s)); };
+  auto result = call_unary(*outbound, slow, options);
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(cluster_b.calls().wait_for_cancelled(1, 5s));
+  EXPECT_TRUE(cluster_b.calls().wait_for_idle(5s));
+}
+
+TEST_F(TcpProxy, AnUpstreamThatCancelsCancelsTheCaller) {
+  proxy_process proxy(make_config());
+  auto outbound = stub(proxy.address("a-to-b outbound"));
+  auto request = echo("x");
+  request.set_delay_ms(10000);
+  request.mutable_server_cancel()->set_after_ms(100);
+  for (auto* kind : {"unary", "bidi"}) {
+    auto result = std::string(kind) == "unary" ? call_unary(*outbound, request)
+                                               : call_bidi(*outbound, {request});
+    EXPECT_EQ(result.status.error_code(), grpc::StatusCode::CANCELLED) << kind;
+  }
+}
+
+TEST_F(TcpProxy, TwoHundredConcurrentCallsAllComplete) {
+  proxy_process proxy(make_config());
+  auto channel = make_channel(proxy.address("a-to-b outbound"));
+  auto outbound = EchoService::NewStub(channel);
+  std::vector<std::future<call_result>> calls;
+  for (int i = 0; i < 200; ++i) {
+    calls.push_back(std::async(std::launch::async, [&, i] {
+      auto request = echo("call-" + std::to_string(i));
+      request.set_delay_ms(300);  // keeps them in flight together
+      call_options options;
+      options.timeout = 60s;
+      return call_unary(*outbound, request, options);
+    }));
+  }
+  for (int i = 0; i < 200; ++i) {
+    auto result = calls[i].get();
+    ASSERT_TRUE(result.status.ok()) << i << ": " << result.status.error_message();
+    EXPECT_EQ(result.responses[0].payload(), "call-" + std::to_string(i));
+  }
+  EXPECT_EQ(cluster_b.calls().started(), 200u);
+}
+
+TEST_F(TcpProxy, MethodsTheProxyHasNeverSeenAreForwardedToo) {
+  proxy_process proxy(make_config());
+  grpc::GenericStub generic(make_channel(proxy.address("a-to-b outbound")));
+  grpc::ClientContext context;
+  grpc::ByteBuffer request, response;
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&context, "/temporal.server.api.adminservice.v1.AdminService/SomeFutureMethod",
+                    grpc::StubOptions(), &request, &response,
+                    [&](grpc::Status status) { done.set_value(status); });
+  auto status = done.get_future().get();
+  // The echo server does not implement it: its own UNIMPLEMENTED comes back through the proxy.
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST_F(TcpProxy, AnUnreachableUpstreamGivesUnavailable) {
+  int closed_port;
+  {
+    echo_server gone;
+    closed_port = gone.port();
+  }
+  config::config config;
+  config.cluster_connections.push_back(tcp_connection("a-to-b", cluster_a.port(), closed_port));
+  proxy_process proxy(config);
+  auto outbound = stub(proxy.address("a-to-b outbound"));
+  auto result = call_unary(*outbound, echo("anyone?"));
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(TcpProxy, TwoClusterConnectionsInOneProcessRouteSideBySide) {
+  echo_server cluster_c;
+  auto config = make_config();
+  config.cluster_connections.push_back(tcp_connection("a-to-c", cluster_a.port(), cluster_c.port()));
+  proxy_process proxy(config);
+  auto to_b = stub(proxy.address("a-to-b outbound"));
+  auto to_c = stub(proxy.address("a-to-c outbound"));
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(call_unary(*to_b, echo("b")).status.ok());
+  ASSERT_TRUE(call_unary(*to_c, echo("c")).status.ok());
+  EXPECT_EQ(cluster_b.calls().started(), 3u);
+  EXPECT_EQ(cluster_c.calls().started(), 1u);
+  auto from_c = stub(proxy.address("a-to-c inbound"));
+  ASSERT_TRUE(call_unary(*from_c, echo("a")).status.ok());
+  EXPECT_EQ(cluster_a.calls().started(), 1u);
+}
+
+// Fails the call actor of any call whose request payload is "fail-me".
+class failing_filter : public actors::call_filter {
+ public:
+  grpc::Status on_request(const actors::call_info&, grpc::ByteBuffer& message) override {
+    std::vector<grpc::Slice> slices;
+    (void)message.Dump(&slices);
+    std::string bytes;
+    for (auto& slice : slices)
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    EchoRequest request;
+    if (request.ParseFromString(bytes) && request.payload() == "fail-me")
+      throw std::runtime_error("injected fault in the call actor");
+    return grpc::Status::OK;
+  }
+};
+
+TEST_F(TcpProxy, AFailingCallActorEndsOnlyItsOwnCall) {
+  actors::proxy_options options;
+  options.filter = std::make_shared<failing_filter>();
+  proxy_process proxy(make_config(), options);
+  auto channel = make_channel(proxy.address("a-to-b outbound"));
+  auto outbound = EchoService::NewStub(channel);
+
+  std::vector<std::future<call_result>> healthy;
+  for (int i = 0; i < 20; ++i) {
+    healthy.push_back(std::async(std::launch::async, [&, i] {
+      auto request = echo("healthy-" + std::to_string(i));
+      request.set_delay_ms(1000);
+      return call_unary(*outbound, request);
+    }));
+  }
+  ASSERT_TRUE(cluster_b.calls().wait_for_in_flight(20, 10s));
+  auto failed = call_unary(*outbound, echo("fail-me"));
+  EXPECT_EQ(failed.status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(failed.status.error_message(),
+            "s2s-proxy: the call failed: injected fault in the call actor");
+  for (int i = 0; i < 20; ++i) {
+    auto result = healthy[i].get();
+    ASSERT_TRUE(result.status.ok()) << i << ": " << result.status.error_message();
+    EXPECT_EQ(result.responses[0].payload(), "healthy-" + std::to_string(i));
+  }
+  // The listener saw exactly one call actor fail, and goes on serving.
+  caf::scoped_actor self{proxy.system()};
+  actors::listener_stats stats;
+  for (const auto& endpoint : proxy.report().endpoints)
+    if (endpoint.name == "a-to-b outbound")
+      self->request(endpoint.listener, 5s, actors::stats_atom::value)
+          .receive([&](actors::listener_stats& s) { stats = s; }, [](caf::error&) {});
+  EXPECT_EQ(stats.calls_failed, 1u);
+  EXPECT_EQ(stats.calls_started, 21u);
+  ASSERT_TRUE(call_unary(*outbound, echo("after")).status.ok());
+}
+
+TEST_F(TcpProxy, AListenPortAlreadyTakenIsAClearStartupError) {
+  int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(holder, 1), 0);
+  socklen_t length = sizeof address;
+  ::getsockname(holder, reinterpret_cast<sockaddr*>(&address), &length);
+  int taken = ntohs(address.sin_port);
+
+  auto config = make_config();
+  config.cluster_connections[0].local.tcp_server = loopback(taken);
+  auto problem = proxy_start_error(config);
+  ::close(holder);
+  ASSERT_TRUE(problem.has_value());
+  EXPECT_NE(problem->find("a-to-b outbound: cannot listen on 127.0.0.1:" + std::to_string(taken)),
+            std::string::npos)
+      << *problem;
+  EXPECT_NE(problem->find("in use"), std::string::npos) << *problem;
+}
+
+}  // namespace
+}  // namespace s2s::testing
