@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cmath>
+#include <vector>
 
 namespace s2s::config::detail {
 namespace {
@@ -26,22 +28,23 @@ std::string describe(const YAML::Node& node) {
   return "'" + node.Scalar() + "'";
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
+// How many single-letter edits, ignoring case, turn written into known: to suggest the key meant.
+std::size_t edit_distance(std::string_view written, std::string_view known) {
+  std::vector<std::size_t> row(known.size() + 1);
+  for (std::size_t column = 0; column <= known.size(); ++column)
+    row[column] = column;
+  for (std::size_t line = 1; line <= written.size(); ++line) {
     std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t above = row[j];
-      bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                  std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
+    row[0] = line;
+    for (std::size_t column = 1; column <= known.size(); ++column) {
+      std::size_t above = row[column];
+      bool same = std::tolower(static_cast<unsigned char>(written[line - 1])) ==
+                  std::tolower(static_cast<unsigned char>(known[column - 1]));
+      row[column] = std::min({row[column] + 1, row[column - 1] + 1, diagonal + (same ? 0 : 1)});
       diagonal = above;
     }
   }
-  return row[b.size()];
+  return row[known.size()];
 }
 
 std::string unknown_key_message(std::string_view key, std::initializer_list<std::string_view> known_keys) {
