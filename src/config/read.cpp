@@ -154,16 +154,16 @@ std::optional<failover_version_increment> read_failover_version_increment(yaml_r
   return increment;
 }
 
-// Without a listenAddress the check is off, as in the Go proxy.
+// Without a listenAddress the check is off, whatever the protocol says, as in the Go proxy.
 std::optional<health_check> read_health_check(yaml_reader& reader, const located& value) {
   auto map = reader.open_map(value, {"protocol", "listenAddress"});
   health_check check;
   read_into(reader, map["protocol"], check.protocol);
-  if (map.has("protocol") && check.protocol != "http")
-    reader.problem(map["protocol"], "unknown health check protocol '" + check.protocol + "'; only http is served");
   auto listen = reader.address_value(map["listenAddress"]);
   if (!listen)
     return std::nullopt;
+  if (check.protocol != "http")
+    reader.problem(map["protocol"], "unknown health check protocol '" + check.protocol + "'; only http is served");
   check.listen_address = *listen;
   return check;
 }

@@ -189,6 +189,50 @@ TEST_F(GoCompatibility, ConfigUsingEveryKeyOfTheGoFormatLoads) {
   EXPECT_TRUE(config.log_configs.at("replicationStreams").disabled);
 }
 
+// The shape the Go proxy's own writer gives a file: every key present, zero values included.
+TEST(GoDefaults, FileWithEveryKeyAtItsZeroValueLoads) {
+  auto empty_endpoint = R"({address: "", tls: {certificatePath: "", keyPath: "", remoteCAPath: "", caServerName: "", skipCAVerification: false}})";
+  auto text = std::string(R"(metrics: null
+profiling: null
+logging: {throttleMaxRPS: 0, disabled: false}
+logConfigs: {}
+clusterConnections:
+  - name: a-to-b
+    local:
+      connectionType: tcp
+      tcpClient: {address: "127.0.0.1:7233"}
+      tcpServer: {address: "127.0.0.1:6233"}
+      muxCount: 0
+      muxAddressInfo: )") + empty_endpoint + R"(
+    remote:
+      connectionType: mux-client
+      tcpClient: )" + empty_endpoint + R"(
+      tcpServer: )" + empty_endpoint + R"(
+      muxCount: 3
+      muxAddressInfo: {address: "proxy-b.example:6334"}
+    replicationEndpoint: ""
+    failoverVersionIncrementTranslation: {local: 0, remote: 0}
+    aclPolicy: null
+    namespaceTranslation: {mappings: []}
+    searchAttributeTranslation: {namespaceMappings: []}
+    remoteClusterHealthCheck: {protocol: "", listenAddress: ""}
+    localClusterHealthCheck: {protocol: "", listenAddress: ""}
+    shardCount: {mode: "", localShardCount: 0, remoteShardCount: 0}
+    memberlist: null
+)";
+  auto result = parse(text);
+  ASSERT_TRUE(result.value) << listing(result);
+  const auto& connection = result.value->cluster_connections.at(0);
+  EXPECT_FALSE(connection.acl);
+  EXPECT_FALSE(connection.memberlist);
+  EXPECT_FALSE(connection.local_health_check);
+  EXPECT_FALSE(connection.remote.tcp_client);
+  EXPECT_EQ(connection.remote.mux_count, 3);
+  EXPECT_EQ(connection.shards.mode, shard_count_mode::none);
+  EXPECT_FALSE(result.value->metrics_listen_address);
+  EXPECT_FALSE(result.value->pprof_address);
+}
+
 TEST(GoDefaults, ProfilingWithoutPprofAddressServesOnTheGoDefault) {
   auto result = parse(std::string(minimal_tcp_config) + "profiling: {}\n");
   ASSERT_TRUE(result.value) << listing(result);
