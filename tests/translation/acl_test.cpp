@@ -1,0 +1,132 @@
+// aclPolicy on the inbound side: refused admin methods, namespaces and namespace lifecycle calls end with
+// PERMISSION_DENIED naming what was refused; allowed calls pass untouched; the outbound side is not guarded.
+#include <gtest/gtest.h>
+
+#include "temporal_messages.hpp"
+
+namespace s2s::translation::testing {
+namespace {
+
+constexpr std::string_view admin = "/temporal.server.api.adminservice.v1.AdminService/";
+constexpr std::string_view workflow = "/temporal.api.workflowservice.v1.WorkflowService/";
+
+config::cluster_connection guarded() {
+  config::cluster_connection connection = test_connection();
+  connection.acl = config::acl_policy{
+      std::vector<std::string>{"AddOrUpdateRemoteCluster", "RemoveRemoteCluster", "DescribeCluster", "ListClusters",
+                               "DescribeMutableState", "GetNamespace", "GetNamespaceReplicationMessages",
+                               "GetWorkflowExecutionRawHistoryV2", "StreamWorkflowReplicationMessages",
+                               "ReapplyEvents", "SyncWorkflowState"},
+      std::vector<std::string>{"orders", "temporal-system"}};
+  return connection;
+}
+
+std::shared_ptr<const pipeline> inbound(const config::cluster_connection& connection = guarded()) {
+  auto built = pipeline::build(connection, side::inbound, temporal_schema());
+  if (!built) throw std::runtime_error(built.error());
+  return *built;
+}
+
+std::string method(std::string_view service, std::string_view name) { return std::string(service) + std::string(name); }
+
+TEST(AclPolicy, AnAdminMethodOutsideTheAllowlistIsRefusedBeforeAnyMessage) {
+  call_translation call = inbound()->start_call(method(admin, "DeleteWorkflowExecution"));
+  ASSERT_TRUE(call.refusal().has_value());
+  EXPECT_EQ(call.refusal()->code, status_code::permission_denied);
+  EXPECT_NE(call.refusal()->message.find("DeleteWorkflowExecution"), std::string::npos) << call.refusal()->message;
+  EXPECT_NE(call.refusal()->message.find("aclPolicy.allowedMethods.adminService"), std::string::npos);
+  std::string bytes;
+  EXPECT_TRUE(call.on_request(bytes).is_refused());
+}
+
+TEST(AclPolicy, ARequestNamingANamespaceOutsideTheAllowlistIsRefused) {
+  auto m = make("temporal.server.api.adminservice.v1.DescribeMutableStateRequest");
+  set(*m, "namespace", "payments");
+  set(*m, "execution.workflow_id", "wf");
+  call_translation call = inbound()->start_call(method(admin, "DescribeMutableState"));
+  ASSERT_FALSE(call.refusal());
+  std::string bytes = bytes_of(*m);
+  filter_result result = call.on_request(bytes);
+  ASSERT_TRUE(result.is_refused());
+  EXPECT_EQ(result.refusal.code, status_code::permission_denied);
+  EXPECT_NE(result.refusal.message.find("'payments'"), std::string::npos) << result.refusal.message;
+  EXPECT_NE(result.refusal.message.find("aclPolicy.allowedNamespaces"), std::string::npos);
+}
+
+TEST(AclPolicy, NamespacesNestedInARequestAreCheckedToo) {
+  auto m = make("temporal.api.workflowservice.v1.StartWorkflowExecutionRequest");
+  set(*m, "namespace", remote_names.ns("orders"));
+  set(add(*m, "links"), "workflow_event.namespace", "payments");
+  std::string bytes = bytes_of(*m);
+  filter_result result = inbound()->start_call(method(workflow, "StartWorkflowExecution")).on_request(bytes);
+  ASSERT_TRUE(result.is_refused());
+  EXPECT_NE(result.refusal.message.find("'payments'"), std::string::npos) << result.refusal.message;
+}
+
+TEST(AclPolicy, TheAllowlistHoldsLocalNamesAndIsCheckedAfterTranslation) {
+  auto m = make("temporal.server.api.adminservice.v1.DescribeMutableStateRequest");
+  set(*m, "namespace", remote_names.ns("orders"));  // inbound requests arrive in remote names
+  std::string bytes = bytes_of(*m);
+  filter_result result = inbound()->start_call(method(admin, "DescribeMutableState")).on_request(bytes);
+  ASSERT_FALSE(result.is_refused()) << result.refusal.message;
+  set(*m, "namespace", "orders");
+  EXPECT_EQ(bytes, bytes_of(*m));
+}
+
+TEST(AclPolicy, RegisterAndDeprecateNamespaceAreRefusedWhileAPolicyIsSet) {
+  for (std::string_view name : {"RegisterNamespace", "DeprecateNamespace"}) {
+    call_translation call = inbound()->start_call(method(workflow, name));
+    ASSERT_TRUE(call.refusal().has_value()) << name;
+    EXPECT_EQ(call.refusal()->code, status_code::permission_denied);
+    EXPECT_NE(call.refusal()->message.find(std::string(name)), std::string::npos) << call.refusal()->message;
+  }
+  config::cluster_connection open = guarded();
+  open.acl.reset();
+  EXPECT_FALSE(inbound(open)->start_call(method(workflow, "RegisterNamespace")).refusal());
+}
+
+TEST(AclPolicy, AllowedCallsPassUntouched) {
+  config::cluster_connection connection = guarded();
+  connection.namespace_mappings.clear();
+  connection.search_attribute_mappings.clear();
+  auto m = make("temporal.server.api.adminservice.v1.DescribeMutableStateRequest");
+  set(*m, "namespace", "orders");
+  set(*m, "execution.workflow_id", "wf");
+  std::string bytes = bytes_of(*m);
+  const std::string original = bytes;
+  call_translation call = inbound(connection)->start_call(method(admin, "DescribeMutableState"));
+  ASSERT_FALSE(call.refusal());
+  filter_result result = call.on_request(bytes);
+  EXPECT_EQ(result.what, filter_result::outcome::unchanged);
+  EXPECT_EQ(bytes, original);
+
+  auto response = make("temporal.server.api.adminservice.v1.DescribeClusterResponse");
+  set(*response, "cluster_name", "cluster-a");
+  std::string response_bytes = bytes_of(*response);
+  call_translation describe = inbound(connection)->start_call(method(admin, "DescribeCluster"));
+  ASSERT_FALSE(describe.refusal());
+  EXPECT_EQ(describe.on_response(response_bytes).what, filter_result::outcome::unchanged);
+  EXPECT_EQ(response_bytes, bytes_of(*response));
+}
+
+TEST(AclPolicy, WithoutANamespaceListAnyNamespacePasses) {
+  config::cluster_connection connection = guarded();
+  connection.acl->allowed_namespaces.reset();
+  auto m = make("temporal.server.api.adminservice.v1.DescribeMutableStateRequest");
+  set(*m, "namespace", "payments");
+  std::string bytes = bytes_of(*m);
+  EXPECT_FALSE(inbound(connection)->start_call(method(admin, "DescribeMutableState")).on_request(bytes).is_refused());
+}
+
+TEST(AclPolicy, TheOutboundSideIsNotGuarded) {
+  auto built = pipeline::build(guarded(), side::outbound, temporal_schema());
+  ASSERT_TRUE(built) << built.error();
+  EXPECT_FALSE((*built)->start_call(method(admin, "DeleteWorkflowExecution")).refusal());
+  auto m = make("temporal.server.api.adminservice.v1.DescribeMutableStateRequest");
+  set(*m, "namespace", "payments");
+  std::string bytes = bytes_of(*m);
+  EXPECT_FALSE((*built)->start_call(method(admin, "DescribeMutableState")).on_request(bytes).is_refused());
+}
+
+}  // namespace
+}  // namespace s2s::translation::testing
