@@ -1,7 +1,6 @@
 // Test support: the real Temporal schema, dynamic messages built by field path, and one-call translation.
 #include "temporal_messages.hpp"
 
-#include <gtest/gtest.h>
 #include <google/protobuf/text_format.h>
 
 #include <cstdlib>
