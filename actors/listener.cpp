@@ -55,6 +55,7 @@ struct listener_state {
   std::unordered_map<caf::actor_addr, std::shared_ptr<server_half>> calls;
   listener_stats stats;
   bool stopping = false;
+  std::vector<caf::typed_response_promise<bool>> stop_promises;
 };
 
 listener_actor::behavior_type listener_behavior(
@@ -94,17 +95,28 @@ listener_actor::behavior_type listener_behavior(
       },
       [self](stop_atom, std::chrono::milliseconds drain) -> caf::result<bool> {
         auto& st = self->state;
-        st.stopping = true;
         auto promise = self->make_response_promise<bool>();
+        st.stop_promises.push_back(promise);
+        if (st.stopping)
+          return promise;
+        st.stopping = true;
         // Server::Shutdown blocks until calls end; keep it off the actor threads, which the
         // draining calls still need.
-        auto resources = st.resources;
-        std::thread([resources, drain, promise]() mutable {
-          resources->server->Shutdown(std::chrono::system_clock::now() + drain);
-          resources->server->Wait();
-          promise.deliver(true);
+        std::thread([resources = st.resources, drain, listener = listener_actor(self)]() mutable {
+          if (resources->server) {
+            resources->server->Shutdown(std::chrono::system_clock::now() + drain);
+            resources->server->Wait();
+          }
+          // The server is destroyed with the actor's state, on an actor thread, not here.
+          resources.reset();
+          caf::anon_send(listener, drained_atom::value);
         }).detach();
         return promise;
+      },
+      [self](drained_atom) {
+        for (auto& promise : self->state.stop_promises)
+          promise.deliver(true);
+        self->quit();
       },
       [self](stats_atom) { return self->state.stats; },
   };

@@ -22,6 +22,7 @@ struct new_call {
 
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using drained_atom = caf::atom_constant<caf::atom("drained")>;
 
 struct listener_stats {
   std::uint64_t calls_started = 0;
@@ -29,10 +30,12 @@ struct listener_stats {
   std::uint64_t calls_live = 0;
 };
 
-// stop: stops accepting, lets calls finish until `drain` passes, cancels the rest, replies.
+// stop: stops accepting, lets calls finish until `drain` passes, cancels the rest, replies,
+// and the listener ends. drained: the server has stopped (sent by the listener to itself).
 using listener_actor = caf::typed_actor<
     caf::reacts_to<new_call>,
     caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>,
+    caf::reacts_to<drained_atom>,
     caf::replies_to<stats_atom>::with<listener_stats>>;
 
 struct listener_spec {
