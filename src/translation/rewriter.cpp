@@ -31,13 +31,13 @@ bool scan_scope(wire::reader& in, const scope_fields& fields, leaf_rewriter& lea
   return true;
 }
 
-// A replacement of bytes [begin, end) of the input; inactive entries are placeholders for length
-// prefixes that turned out not to change.
+// A replacement of bytes [begin, end) of the input by bytes of the walker's replacement buffer.
+// Edits are kept in input order and never overlap.
 struct edit {
   std::size_t begin = 0;
   std::size_t end = 0;
-  std::string replacement;
-  bool active = false;
+  std::size_t replacement_at = 0;
+  std::size_t replacement_size = 0;
 };
 
 class walker {
@@ -48,7 +48,10 @@ class walker {
   bool walk_message(const message_plan& plan, const char* begin, const char* end, scope_id scope, int depth,
                     std::int64_t& delta);
 
-  std::vector<edit>& edits() { return edits_; }
+  const std::vector<edit>& edits() const { return edits_; }
+  std::string_view replacement(const edit& e) const {
+    return std::string_view(replacements_).substr(e.replacement_at, e.replacement_size);
+  }
   // "what is wrong (in field.path)".
   std::string error() const {
     std::string path;
@@ -85,6 +88,7 @@ class walker {
   const char* origin_;
   leaf_rewriter& leaves_;
   std::vector<edit> edits_;
+  std::string replacements_;
   std::string scratch_;
   std::string error_;
   std::vector<std::string> path_;  // innermost first
@@ -128,32 +132,31 @@ void walker::rewrite_string(const field_step& step, const wire::field& f, scope_
   edit e;
   e.begin = static_cast<std::size_t>(f.value_begin - origin_);
   e.end = static_cast<std::size_t>(f.end - origin_);
-  e.replacement.reserve(wire::varint_size(scratch_.size()) + scratch_.size());
-  wire::append_varint(e.replacement, scratch_.size());
-  e.replacement += scratch_;
-  e.active = true;
-  delta += static_cast<std::int64_t>(e.replacement.size()) - static_cast<std::int64_t>(e.end - e.begin);
-  edits_.push_back(std::move(e));
+  e.replacement_at = replacements_.size();
+  wire::append_varint(replacements_, scratch_.size());
+  replacements_ += scratch_;
+  e.replacement_size = replacements_.size() - e.replacement_at;
+  delta += static_cast<std::int64_t>(e.replacement_size) - static_cast<std::int64_t>(e.end - e.begin);
+  edits_.push_back(e);
 }
 
 bool walker::nested(const field_step& step, const wire::field& f, scope_id scope, int depth, std::int64_t& delta,
                     content_walk content) {
-  std::size_t slot = edits_.size();
-  edits_.emplace_back();
+  std::size_t first_inner_edit = edits_.size();
   std::int64_t inner = 0;
   if (!(this->*content)(step, f.payload_begin, f.end, scope, depth + 1, inner)) return false;
-  if (inner == 0) {
-    if (slot + 1 == edits_.size()) edits_.pop_back();
-    return true;
-  }
+  if (inner == 0) return true;
+  // The payload's size changed: its length prefix is rewritten, ahead of the edits inside it.
   auto old_length = static_cast<std::uint64_t>(f.end - f.payload_begin);
   auto new_length = static_cast<std::uint64_t>(static_cast<std::int64_t>(old_length) + inner);
-  edit& e = edits_[slot];
+  edit e;
   e.begin = static_cast<std::size_t>(f.value_begin - origin_);
   e.end = static_cast<std::size_t>(f.payload_begin - origin_);
-  wire::append_varint(e.replacement, new_length);
-  e.active = true;
-  delta += inner + static_cast<std::int64_t>(e.replacement.size()) - static_cast<std::int64_t>(e.end - e.begin);
+  e.replacement_at = replacements_.size();
+  wire::append_varint(replacements_, new_length);
+  e.replacement_size = replacements_.size() - e.replacement_at;
+  delta += inner + static_cast<std::int64_t>(e.replacement_size) - static_cast<std::int64_t>(e.end - e.begin);
+  edits_.insert(edits_.begin() + static_cast<std::ptrdiff_t>(first_inner_edit), e);
   return true;
 }
 
@@ -209,15 +212,14 @@ status rewrite_message(const plan_set& plans, const message_plan& plan, std::str
             "malformed " + plan.type->full_name() + " (" + std::to_string(bytes.size()) + " bytes) " + walk.error()};
   }
   // Leaf rewriters only replace strings that differ, so any edit is a change.
-  std::vector<edit>& edits = walk.edits();
+  const std::vector<edit>& edits = walk.edits();
   if (edits.empty()) return {};
   std::string out;
   out.reserve(static_cast<std::size_t>(static_cast<std::int64_t>(bytes.size()) + delta));
   std::size_t at = 0;
   for (const edit& e : edits) {
-    if (!e.active) continue;
     out.append(bytes, at, e.begin - at);
-    out += e.replacement;
+    out += walk.replacement(e);
     at = e.end;
   }
   out.append(bytes, at, std::string::npos);

@@ -1,6 +1,8 @@
 // Protobuf wire-format primitives: bounds-checked varints, tags and field skipping over raw bytes.
 #include "translation/wire.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <vector>
 
 namespace s2s::translation::wire {
@@ -32,75 +34,42 @@ void append_tag(std::string& out, std::uint32_t number, wire_type type) {
   append_varint(out, (static_cast<std::uint64_t>(number) << 3) | static_cast<std::uint64_t>(type));
 }
 
-bool reader::fail(const char* at, std::string what) {
-  error_ = "at byte " + std::to_string(offset(at)) + ": " + std::move(what);
-  return false;
+std::string reader::error() const {
+  std::string where = "at byte " + std::to_string(offset(problem_at_)) + ": ";
+  auto n = [this](int i) { return std::to_string(detail_[i]); };
+  switch (problem_) {
+    case problem::none: return "no error";
+    case problem::varint_truncated: return where + "varint runs past the end of its message";
+    case problem::varint_too_long: return where + "varint longer than 10 bytes";
+    case problem::field_number: return where + "invalid field number " + n(0);
+    case problem::truncated_fixed64: return where + "fixed64 field " + n(0) + " is truncated";
+    case problem::truncated_fixed32: return where + "fixed32 field " + n(0) + " is truncated";
+    case problem::length:
+      return where + "field " + n(0) + " declares " + n(1) + " bytes but only " + n(2) + " are left";
+    case problem::unmatched_end_group: return where + "end-group marker for field " + n(0) + " without a matching start";
+    case problem::wire_type: return where + "invalid wire type " + n(1) + " for field " + n(0);
+    case problem::group_too_deep: return where + "groups nested deeper than " + std::to_string(max_depth) + " levels";
+    case problem::group_mismatch: return where + "end-group marker for field " + n(0) + " inside group " + n(1);
+    case problem::group_unterminated: return where + "group " + n(0) + " has no end-group marker";
+  }
+  return where + "malformed";
 }
 
-bool reader::read_varint(std::uint64_t& value) {
+bool reader::read_varint_slow(std::uint64_t& value) {
   const char* start = p_;
   value = 0;
   for (int shift = 0; shift < 64; shift += 7) {
-    if (p_ == end_) return fail(start, "varint runs past the end of its message");
+    if (p_ == end_) return fail(problem::varint_truncated, start);
     auto byte = static_cast<std::uint8_t>(*p_++);
     value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
     if ((byte & 0x80) == 0) return true;
   }
-  return fail(start, "varint longer than 10 bytes");
-}
-
-bool reader::read(field& out) {
-  out.begin = p_;
-  std::uint64_t key = 0;
-  if (!read_varint(key)) return false;
-  auto number = key >> 3;
-  auto type = static_cast<std::uint32_t>(key & 7);
-  if (number == 0 || number > max_field_number) {
-    return fail(out.begin, "invalid field number " + std::to_string(number));
-  }
-  out.number = static_cast<std::uint32_t>(number);
-  out.type = static_cast<wire_type>(type);
-  out.value_begin = p_;
-  out.payload_begin = p_;
-  switch (out.type) {
-    case wire_type::varint:
-      if (!read_varint(out.varint)) return false;
-      break;
-    case wire_type::fixed64:
-      if (end_ - p_ < 8) return fail(out.begin, "fixed64 field " + std::to_string(number) + " is truncated");
-      p_ += 8;
-      break;
-    case wire_type::fixed32:
-      if (end_ - p_ < 4) return fail(out.begin, "fixed32 field " + std::to_string(number) + " is truncated");
-      p_ += 4;
-      break;
-    case wire_type::length_delimited: {
-      std::uint64_t length = 0;
-      if (!read_varint(length)) return false;
-      auto left = static_cast<std::uint64_t>(end_ - p_);
-      if (length > left) {
-        return fail(out.value_begin, "field " + std::to_string(number) + " declares " + std::to_string(length) +
-                                         " bytes but only " + std::to_string(left) + " are left");
-      }
-      out.payload_begin = p_;
-      p_ += length;
-      break;
-    }
-    case wire_type::start_group:
-      if (!skip_group(out.number, depth_ + 1)) return false;
-      break;
-    case wire_type::end_group:
-      return fail(out.begin, "end-group marker for field " + std::to_string(number) + " without a matching start");
-    default:
-      return fail(out.begin, "invalid wire type " + std::to_string(type) + " for field " + std::to_string(number));
-  }
-  out.end = p_;
-  return true;
+  return fail(problem::varint_too_long, start);
 }
 
 bool reader::skip_group(std::uint32_t number, int depth) {
   const char* start = p_;
-  if (depth > max_depth) return fail(start, "groups nested deeper than " + std::to_string(max_depth) + " levels");
+  if (depth > max_depth) return fail(problem::group_too_deep, start);
   while (p_ != end_) {
     const char* tag_at = p_;
     std::uint64_t key = 0;
@@ -108,22 +77,21 @@ bool reader::skip_group(std::uint32_t number, int depth) {
     auto type = static_cast<wire_type>(key & 7);
     auto inner = key >> 3;
     if (type == wire_type::end_group) {
-      if (inner != number) {
-        return fail(tag_at, "end-group marker for field " + std::to_string(inner) + " inside group " +
-                                std::to_string(number));
-      }
+      if (inner != number) return fail(problem::group_mismatch, tag_at, inner, number);
       return true;
     }
     p_ = tag_at;
     reader nested(p_, end_, origin_, depth);
     field skipped;
     if (!nested.read(skipped)) {
-      error_ = nested.error_;
+      problem_ = nested.problem_;
+      problem_at_ = nested.problem_at_;
+      std::copy(std::begin(nested.detail_), std::end(nested.detail_), std::begin(detail_));
       return false;
     }
     p_ = skipped.end;
   }
-  return fail(start, "group " + std::to_string(number) + " has no end-group marker");
+  return fail(problem::group_unterminated, start, number);
 }
 
 bool set_top_level_field(std::string& bytes, std::uint32_t number, std::string_view encoded, bool& changed,

@@ -40,28 +40,104 @@ struct field {
 };
 
 // Reads the fields of one message from [begin, end). On malformed input read() returns false and
-// error() says what is wrong; offset() reports positions relative to `origin` (the whole buffer).
+// error() says what is wrong; positions are reported relative to `origin` (the whole buffer).
+// The common cases (one-byte tags and lengths) are inline: this loop is the rewriter's hot path.
 class reader {
  public:
   reader(const char* begin, const char* end, const char* origin, int depth = 0)
       : p_(begin), end_(end), origin_(origin), depth_(depth) {}
 
   bool at_end() const { return p_ == end_; }
+
   // Reads the next field (groups are skipped whole). Call only when !at_end().
-  bool read(field& out);
-  const std::string& error() const { return error_; }
+  [[gnu::always_inline]] bool read(field& out) {
+    out.begin = p_;
+    std::uint64_t key = 0;
+    if (!read_varint(key)) return false;
+    auto number = key >> 3;
+    if (number == 0 || number > max_field_number) return fail(problem::field_number, out.begin, number);
+    out.number = static_cast<std::uint32_t>(number);
+    out.type = static_cast<wire_type>(key & 7);
+    out.value_begin = p_;
+    out.payload_begin = p_;
+    switch (out.type) {
+      case wire_type::varint:
+        if (!read_varint(out.varint)) return false;
+        break;
+      case wire_type::fixed64:
+        if (end_ - p_ < 8) return fail(problem::truncated_fixed64, out.begin, number);
+        p_ += 8;
+        break;
+      case wire_type::fixed32:
+        if (end_ - p_ < 4) return fail(problem::truncated_fixed32, out.begin, number);
+        p_ += 4;
+        break;
+      case wire_type::length_delimited: {
+        std::uint64_t length = 0;
+        if (!read_varint(length)) return false;
+        auto left = static_cast<std::uint64_t>(end_ - p_);
+        if (length > left) return fail(problem::length, out.value_begin, number, length, left);
+        out.payload_begin = p_;
+        p_ += length;
+        break;
+      }
+      case wire_type::start_group:
+        if (!skip_group(out.number, depth_ + 1)) return false;
+        break;
+      case wire_type::end_group:
+        return fail(problem::unmatched_end_group, out.begin, number);
+      default:
+        return fail(problem::wire_type, out.begin, number, key & 7);
+    }
+    out.end = p_;
+    return true;
+  }
+
+  // What is wrong and where, after read() returned false.
+  std::string error() const;
   std::size_t offset(const char* at) const { return static_cast<std::size_t>(at - origin_); }
 
  private:
-  bool read_varint(std::uint64_t& value);
+  enum class problem : std::uint8_t {
+    none,
+    varint_truncated,
+    varint_too_long,
+    field_number,
+    truncated_fixed64,
+    truncated_fixed32,
+    length,
+    unmatched_end_group,
+    wire_type,
+    group_too_deep,
+    group_mismatch,
+    group_unterminated,
+  };
+
+  [[gnu::always_inline]] bool read_varint(std::uint64_t& value) {
+    if (p_ != end_ && static_cast<std::uint8_t>(*p_) < 0x80) {
+      value = static_cast<std::uint8_t>(*p_++);
+      return true;
+    }
+    return read_varint_slow(value);
+  }
+  bool read_varint_slow(std::uint64_t& value);
   bool skip_group(std::uint32_t number, int depth);
-  bool fail(const char* at, std::string what);
+  bool fail(problem what, const char* at, std::uint64_t a = 0, std::uint64_t b = 0, std::uint64_t c = 0) {
+    problem_ = what;
+    problem_at_ = at;
+    detail_[0] = a;
+    detail_[1] = b;
+    detail_[2] = c;
+    return false;
+  }
 
   const char* p_;
   const char* end_;
   const char* origin_;
   int depth_;
-  std::string error_;
+  problem problem_ = problem::none;
+  const char* problem_at_ = nullptr;
+  std::uint64_t detail_[3] = {};
 };
 
 // Replaces every occurrence of top-level field `number` with one field `encoded` (tag included):
