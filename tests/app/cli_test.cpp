@@ -1,0 +1,116 @@
+// The s2s-proxy binary as an operator runs it: validate, start, serve, stop.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include "support/echo_client.hpp"
+#include "support/echo_server.hpp"
+#include "support/files.hpp"
+#include "support/ports.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace s2s::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Cli : public ::testing::Test {
+ protected:
+  temp_dir scratch;
+
+  process run(std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), S2S_PROXY_BINARY);
+    return process({arguments, {}, scratch / ("output-" + std::to_string(runs_++)), S2S_SOURCE_DIR});
+  }
+
+  // A TCP-mode config whose outbound side forwards to `remote_port`.
+  std::filesystem::path tcp_config(int outbound_port, int remote_port) {
+    auto path = scratch / "proxy.yaml";
+    write_file(path, "clusterConnections:\n"
+                     "  - name: cli\n"
+                     "    local:\n"
+                     "      connectionType: tcp\n"
+                     "      tcpClient: { address: \"127.0.0.1:" + std::to_string(free_loopback_port()) + "\" }\n"
+                     "      tcpServer: { address: \"127.0.0.1:" + std::to_string(outbound_port) + "\" }\n"
+                     "    remote:\n"
+                     "      connectionType: tcp\n"
+                     "      tcpClient: { address: \"127.0.0.1:" + std::to_string(remote_port) + "\" }\n"
+                     "      tcpServer: { address: \"127.0.0.1:" + std::to_string(free_loopback_port()) + "\" }\n");
+    return path;
+  }
+
+ private:
+  int runs_ = 0;
+};
+
+TEST_F(Cli, VersionAndHelpExitZero) {
+  auto version = run({"--version"});
+  ASSERT_EQ(version.wait_exit(10s), 0);
+  EXPECT_NE(version.output().find("s2s-proxy "), std::string::npos);
+  auto help = run({"--help"});
+  ASSERT_EQ(help.wait_exit(10s), 0);
+  EXPECT_NE(help.output().find("validate --config FILE"), std::string::npos);
+}
+
+TEST_F(Cli, AnUnknownCommandIsAUsageError) {
+  auto wrong = run({"serve"});
+  EXPECT_EQ(wrong.wait_exit(10s), 2);
+  EXPECT_NE(wrong.output().find("unknown command 'serve'"), std::string::npos);
+}
+
+TEST_F(Cli, ValidateSummarisesTheExampleConfig) {
+  auto validate = run({"validate", "--config", "config/example-tcp.yaml"});
+  ASSERT_EQ(validate.wait_exit(10s), 0) << validate.output();
+  EXPECT_NE(validate.output().find("local-to-remote"), std::string::npos) << validate.output();
+}
+
+TEST_F(Cli, ValidateListsEveryProblemWithItsLineAndExitsNonZero) {
+  auto path = scratch / "broken.yaml";
+  write_file(path, "clusterConnections:\n"
+                   "  - name: broken\n"
+                   "    local:\n"
+                   "      connectionType: carrier-pigeon\n"
+                   "    remote:\n"
+                   "      connectionType: mux-client\n"
+                   "      muxCount: 0\n"
+                   "      muxAddressInfo: { address: \"nowhere\" }\n"
+                   "    colour: blue\n");
+  auto validate = run({"validate", "--config", path.string()});
+  EXPECT_EQ(validate.wait_exit(10s), 1);
+  auto output = validate.output();
+  EXPECT_NE(output.find("clusterConnections[0].local.connectionType (line 4"), std::string::npos) << output;
+  EXPECT_NE(output.find("clusterConnections[0].remote.muxCount (line 7"), std::string::npos) << output;
+  EXPECT_NE(output.find("clusterConnections[0].remote.muxAddressInfo.address (line 8"), std::string::npos) << output;
+  EXPECT_NE(output.find("clusterConnections[0].colour (line 9"), std::string::npos) << output;
+}
+
+TEST_F(Cli, StartServesCallsAndStopsCleanlyOnSigterm) {
+  echo_server remote;
+  int outbound = free_loopback_port();
+  auto proxy = run({"start", "--config", tcp_config(outbound, remote.port()).string()});
+  ASSERT_TRUE(proxy.wait_for_output("ready", 20s)) << proxy.output();
+
+  auto stub = v1::EchoService::NewStub(make_channel("127.0.0.1:" + std::to_string(outbound)));
+  v1::EchoRequest request;
+  request.set_payload("through the binary");
+  auto result = call_unary(*stub, request);
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.responses[0].payload(), "through the binary");
+
+  proxy.send_signal(SIGTERM);
+  EXPECT_EQ(proxy.wait_exit(30s), 0) << proxy.output();
+  EXPECT_NE(proxy.output().find("stopped"), std::string::npos);
+}
+
+TEST_F(Cli, StartRefusesAPortThatIsTakenWithAClearMessage) {
+  echo_server squatter;  // holds a port
+  auto proxy = run({"start", "--config", tcp_config(squatter.port(), squatter.port()).string()});
+  EXPECT_EQ(proxy.wait_exit(20s), 1) << proxy.output();
+  EXPECT_NE(proxy.output().find("cannot listen on 127.0.0.1:" + std::to_string(squatter.port())),
+            std::string::npos)
+      << proxy.output();
+}
+
+}  // namespace
+}  // namespace s2s::testing
