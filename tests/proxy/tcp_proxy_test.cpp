@@ -15,6 +15,7 @@
 #include "proxy/proxy_harness.hpp"
 #include "support/certs.hpp"
 #include "support/files.hpp"
+#include "support/temp_dir.hpp"
 
 namespace s2s::testing {
 namespace {
@@ -291,6 +292,95 @@ TEST_F(TcpProxy, TwoClusterConnectionsInOneProcessRouteSideBySide) {
   auto from_c = stub(proxy.address("a-to-c inbound"));
   ASSERT_TRUE(call_unary(*from_c, echo("a")).status.ok());
   EXPECT_EQ(cluster_a.calls().started(), 1u);
+}
+
+// TLS on both hops, with certificates made for the test.
+class TcpProxyTls : public ::testing::Test {
+ protected:
+  temp_dir scratch;
+  test_certificates certs = make_test_certificates(scratch.path());
+
+  config::tls_config server_tls(bool verify_clients) {
+    config::tls_config tls;
+    tls.certificate_path = certs.trusted.server.certificate;
+    tls.key_path = certs.trusted.server.private_key;
+    if (verify_clients)
+      tls.remote_ca_path = certs.trusted.ca_certificate;
+    return tls;
+  }
+
+  client_tls_files client(const authority_files* identity) {
+    client_tls_files files;
+    files.root_ca = certs.trusted.ca_certificate;
+    files.server_name_override = test_certificates::server_name;
+    if (identity) {
+      files.certificate_chain = identity->client.certificate;
+      files.private_key = identity->client.private_key;
+    }
+    return files;
+  }
+
+  static grpc::Status call_through(const std::string& address, const client_tls_files& tls) {
+    auto stub = EchoService::NewStub(make_channel(address, tls));
+    call_options options;
+    options.timeout = 5s;
+    return call_unary(*stub, echo("secret"), options).status;
+  }
+};
+
+TEST_F(TcpProxyTls, AClientVerifiesTheProxysCertificate) {
+  echo_server cluster_a, cluster_b;
+  config::config config;
+  config.cluster_connections.push_back(tcp_connection("tls", cluster_a.port(), cluster_b.port()));
+  config.cluster_connections[0].local.tcp_server->tls = server_tls(false);
+  proxy_process proxy(config);
+  EXPECT_TRUE(call_through(proxy.address("tls outbound"), client(nullptr)).ok());
+}
+
+TEST_F(TcpProxyTls, MutualTlsAcceptsOnlyClientsWithACertificateFromTheConfiguredCa) {
+  echo_server cluster_a, cluster_b;
+  config::config config;
+  config.cluster_connections.push_back(tcp_connection("mtls", cluster_a.port(), cluster_b.port()));
+  config.cluster_connections[0].local.tcp_server->tls = server_tls(true);
+  proxy_process proxy(config);
+  auto address = proxy.address("mtls outbound");
+
+  auto trusted = call_through(address, client(&certs.trusted));
+  EXPECT_TRUE(trusted.ok()) << trusted.error_message();
+  auto anonymous = call_through(address, client(nullptr));
+  EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::UNAVAILABLE) << anonymous.error_message();
+  auto stranger = call_through(address, client(&certs.untrusted));
+  EXPECT_EQ(stranger.error_code(), grpc::StatusCode::UNAVAILABLE) << stranger.error_message();
+  EXPECT_EQ(cluster_b.calls().started(), 1u);
+}
+
+TEST_F(TcpProxyTls, TheProxyPresentsItsCertificateAndVerifiesTheUpstreamsName) {
+  echo_server cluster_a;
+  echo_server cluster_b({server_tls_files{certs.trusted.server.certificate,
+                                          certs.trusted.server.private_key,
+                                          certs.trusted.ca_certificate}});
+  config::tls_config upstream_tls;
+  upstream_tls.certificate_path = certs.trusted.client.certificate;
+  upstream_tls.key_path = certs.trusted.client.private_key;
+  upstream_tls.remote_ca_path = certs.trusted.ca_certificate;
+  upstream_tls.ca_server_name = test_certificates::server_name;
+
+  config::config config;
+  config.cluster_connections.push_back(tcp_connection("right-name", cluster_a.port(), cluster_b.port()));
+  config.cluster_connections[0].remote.tcp_client->tls = upstream_tls;
+  upstream_tls.ca_server_name = "someone-else";
+  config.cluster_connections.push_back(tcp_connection("wrong-name", cluster_a.port(), cluster_b.port()));
+  config.cluster_connections[1].remote.tcp_client->tls = upstream_tls;
+  proxy_process proxy(config);
+
+  auto stub = EchoService::NewStub(make_channel(proxy.address("right-name outbound")));
+  auto good = call_unary(*stub, echo("over mtls"));
+  ASSERT_TRUE(good.status.ok()) << good.status.error_message();
+  EXPECT_EQ(good.responses[0].payload(), "over mtls");
+
+  auto wrong = EchoService::NewStub(make_channel(proxy.address("wrong-name outbound")));
+  EXPECT_EQ(call_unary(*wrong, echo("x")).status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(cluster_b.calls().started(), 1u);
 }
 
 // Fails the call actor of any call whose request payload is "fail-me".
