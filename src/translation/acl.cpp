@@ -55,6 +55,8 @@ result<std::unique_ptr<acl_filter>> acl_filter::create(const config::acl_policy&
                                                        std::shared_ptr<const schema> types) {
   plan_features features;
   features.namespace_names = policy.allowed_namespaces.has_value();
+  // Names inside replicated history are the history's content, not namespaces the request acts on.
+  features.history_blobs = false;
   auto plans = plan_set::compile(*types, features);
   if (!plans) return result<std::unique_ptr<acl_filter>>::failure(plans.error());
   return std::unique_ptr<acl_filter>(new acl_filter(policy, std::move(types), std::move(*plans)));

@@ -165,7 +165,7 @@ result<plan_set> plan_set::compile(const schema& types, plan_features features) 
         if (roles != 0) n.leaves.push_back({field, roles});
       } else if (is_message(field)) {
         if (history != nullptr && field->message_type() == data_blob && contains(history_blob_fields, field->name())) {
-          n.edges.push_back({field, history, step_kind::history_blob});
+          if (features.history_blobs) n.edges.push_back({field, history, step_kind::history_blob});
         } else {
           n.edges.push_back({field, field->message_type(), step_kind::message});
         }

@@ -19,6 +19,7 @@ struct plan_features {
   bool namespace_names = false;
   bool search_attributes = false;
   bool utf8_repair = false;
+  bool history_blobs = true;  // follow DataBlobs into the History they hold
 
   bool any() const { return namespace_names || search_attributes || utf8_repair; }
 };

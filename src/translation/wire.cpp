@@ -128,19 +128,4 @@ bool set_top_level_field(std::string& bytes, std::uint32_t number, std::string_v
   return true;
 }
 
-bool find_top_level_bytes(std::string_view bytes, std::uint32_t number, std::string_view& value,
-                          std::string& error) {
-  value = {};
-  reader in(bytes.data(), bytes.data() + bytes.size(), bytes.data());
-  while (!in.at_end()) {
-    field f;
-    if (!in.read(f)) {
-      error = in.error();
-      return false;
-    }
-    if (f.number == number && f.type == wire_type::length_delimited) value = f.payload();
-  }
-  return true;
-}
-
 }  // namespace s2s::translation::wire

@@ -146,9 +146,4 @@ class reader {
 bool set_top_level_field(std::string& bytes, std::uint32_t number, std::string_view encoded, bool& changed,
                          std::string& error);
 
-// The value of the last occurrence of top-level string/bytes field `number` (protobuf's "last one wins"),
-// or empty. Returns false with `error` on malformed input.
-bool find_top_level_bytes(std::string_view bytes, std::uint32_t number, std::string_view& value,
-                          std::string& error);
-
 }  // namespace s2s::translation::wire

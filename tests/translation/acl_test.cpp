@@ -118,6 +118,18 @@ TEST(AclPolicy, WithoutANamespaceListAnyNamespacePasses) {
   EXPECT_FALSE(inbound(connection)->start_call(method(admin, "DescribeMutableState")).on_request(bytes).is_refused());
 }
 
+TEST(AclPolicy, NamespacesInsideReplicatedHistoryAreContentNotTheRequestTarget) {
+  auto history = make("temporal.api.history.v1.History");
+  set(add(*history, "events"), "start_child_workflow_execution_initiated_event_attributes.namespace", "payments");
+  auto m = make("temporal.server.api.adminservice.v1.ReapplyEventsRequest");
+  set(*m, "namespace_id", orders_id);
+  set(*m, "workflow_execution.workflow_id", "wf");
+  set_history_blob(at(*m, "events"), *history);
+  std::string bytes = bytes_of(*m);
+  filter_result result = inbound()->start_call(method(admin, "ReapplyEvents")).on_request(bytes);
+  EXPECT_FALSE(result.is_refused()) << result.refusal.message;
+}
+
 TEST(AclPolicy, TheOutboundSideIsNotGuarded) {
   auto built = pipeline::build(guarded(), side::outbound, temporal_schema());
   ASSERT_TRUE(built) << built.error();
