@@ -175,10 +175,6 @@ bool walker::walk_blob(const field_step& step, const char* begin, const char* en
     if (f.number == layout.data_field && f.type == wire::wire_type::length_delimited) has_data = true;
   }
   if (encoding != layout.proto3_encoding || !has_data) return true;
-  if (depth > wire::max_depth) {
-    return fail("at byte " + std::to_string(begin - origin_) + ": messages nested deeper than " +
-                std::to_string(wire::max_depth) + " levels");
-  }
   wire::reader in(begin, end, origin_, depth);
   while (!in.at_end()) {
     wire::field f;
