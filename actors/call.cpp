@@ -11,25 +11,20 @@
 namespace s2s::actors {
 namespace {
 
-// Messages read ahead in each direction before reading pauses. Two keeps both hops busy
-// (one message being written while the next is read) without buffering a stream.
-constexpr std::size_t read_ahead = 2;
+// Messages each half may read ahead of the other side. Enough to keep both hops busy while
+// the actor answers, bounded so a fast sender cannot fill the proxy's memory.
+constexpr std::size_t read_ahead = 8;
 
 struct call_state {
   static inline const char* name = "call";
 
   call_setup setup;
   std::shared_ptr<upstream_port> upstream;
-  std::deque<grpc::ByteBuffer> to_upstream;
-  std::deque<grpc::ByteBuffer> to_downstream;
+  // Read from the caller before the upstream call was open.
+  std::deque<grpc::ByteBuffer> waiting_for_upstream;
 
-  bool downstream_reading = false;
   bool downstream_read_ended = false;
-  bool downstream_writing = false;
-  bool upstream_metadata_seen = false;
-  bool upstream_reading = false;
   bool upstream_read_ended = false;
-  bool upstream_writing = false;
   bool upstream_writes_closed = false;
   bool upstream_released = false;
   std::optional<upstream_done> upstream_result;
@@ -67,7 +62,8 @@ void finish_if_done(call_pointer self) {
     if (st.proxy_status && upstream_settled) {
       st.downstream().finish(*st.proxy_status, {});
       st.finished = true;
-    } else if (st.upstream_result && st.to_downstream.empty() && !st.downstream_writing) {
+    } else if (st.upstream_result) {
+      // The caller's half sends the status after the messages still queued there.
       st.downstream().finish(st.upstream_result->status, st.upstream_result->trailers);
       st.finished = true;
     }
@@ -82,8 +78,7 @@ void fail_call(call_pointer self, grpc::Status status) {
   if (st.proxy_status || st.finished)
     return;
   st.proxy_status = std::move(status);
-  st.to_upstream.clear();
-  st.to_downstream.clear();
+  st.waiting_for_upstream.clear();
   if (st.upstream) {
     st.upstream->cancel();
     st.release_upstream();
@@ -95,41 +90,25 @@ bool stopping(call_pointer self) {
   return self->state.proxy_status.has_value() || self->state.finished;
 }
 
-void pump(call_pointer self) {
+// Half-closes the upstream once the caller has, and lets the upstream deliver its status once
+// nothing more will be asked of it.
+void settle_upstream(call_pointer self) {
   auto& st = self->state;
-  if (stopping(self))
+  if (!st.upstream || stopping(self))
     return;
-  // Caller -> upstream.
-  if (st.upstream && !st.upstream_writing && !st.upstream_writes_closed) {
-    if (!st.to_upstream.empty()) {
-      st.upstream_writing = true;
-      st.upstream->write(std::move(st.to_upstream.front()));
-      st.to_upstream.pop_front();
-    } else if (st.downstream_read_ended) {
-      st.upstream_writes_closed = true;
-      st.upstream->writes_done();
-    }
+  if (st.downstream_read_ended && !st.upstream_writes_closed) {
+    st.upstream_writes_closed = true;
+    st.upstream->writes_done();
   }
-  if (!st.downstream_reading && !st.downstream_read_ended && st.to_upstream.size() < read_ahead) {
-    st.downstream_reading = true;
-    st.downstream().read();
-  }
-  // Upstream -> caller. Reading starts only after the upstream's headers were passed on,
-  // so the caller sees them before any message.
-  if (!st.downstream_writing && !st.to_downstream.empty()) {
-    st.downstream_writing = true;
-    st.downstream().write(std::move(st.to_downstream.front()));
-    st.to_downstream.pop_front();
-  }
-  if (st.upstream && st.upstream_metadata_seen && !st.upstream_reading && !st.upstream_read_ended &&
-      st.to_downstream.size() < read_ahead) {
-    st.upstream_reading = true;
-    st.upstream->read();
-  }
-  // Nothing more will be asked of the upstream: let it deliver its status.
   if (st.upstream_read_ended && st.upstream_writes_closed)
     st.release_upstream();
-  finish_if_done(self);
+}
+
+void send_upstream(call_pointer self, grpc::ByteBuffer message) {
+  auto& st = self->state;
+  if (st.upstream_writes_closed)
+    return;  // the upstream call is over; nothing can take this message
+  st.upstream->write(std::move(message));
 }
 
 void on_lease(call_pointer self, upstream_lease& lease) {
@@ -140,7 +119,12 @@ void on_lease(call_pointer self, upstream_lease& lease) {
     return fail_call(self, grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                         "s2s-proxy: " + lease.unavailable_reason));
   st.upstream = lease.target->open(st.downstream().info(), self);
-  pump(self);
+  st.upstream->grant_reads(read_ahead);
+  while (!st.waiting_for_upstream.empty()) {
+    send_upstream(self, std::move(st.waiting_for_upstream.front()));
+    st.waiting_for_upstream.pop_front();
+  }
+  settle_upstream(self);
 }
 
 call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
@@ -169,21 +153,21 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
   st.downstream().bind(self);
   auto verdict = st.setup.filter ? st.setup.filter->on_call(st.downstream().info())
                                  : grpc::Status::OK;
-  if (!verdict.ok())
+  if (!verdict.ok()) {
     fail_call(self, verdict);  // ends the call at once; the handlers below never run
-  else
+  } else {
+    st.downstream().grant_reads(read_ahead);
     self->request(st.setup.upstream, caf::infinite, lease_atom::value)
-      .then([self](upstream_lease& lease) { on_lease(self, lease); },
-            [self](caf::error& err) {
-              fail_call(self, grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                           "s2s-proxy: upstream unavailable: " +
-                                               self->system().render(err)));
-            });
-  pump(self);
+        .then([self](upstream_lease& lease) { on_lease(self, lease); },
+              [self](caf::error& err) {
+                fail_call(self, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                             "s2s-proxy: upstream unavailable: " +
+                                                 self->system().render(err)));
+              });
+  }
   return {
       [self](downstream_read& msg) {
         auto& st = self->state;
-        st.downstream_reading = false;
         if (stopping(self))
           return;
         if (st.setup.filter) {
@@ -191,38 +175,34 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
           if (!verdict.ok())
             return fail_call(self, verdict);
         }
-        st.to_upstream.push_back(std::move(msg.message));
-        pump(self);
+        if (st.upstream)
+          send_upstream(self, std::move(msg.message));
+        else
+          st.waiting_for_upstream.push_back(std::move(msg.message));
       },
       [self](downstream_read_end) {
-        auto& st = self->state;
-        st.downstream_reading = false;
-        st.downstream_read_ended = true;
-        pump(self);
+        self->state.downstream_read_ended = true;
+        settle_upstream(self);
       },
       [self](downstream_write_done msg) {
-        self->state.downstream_writing = false;
+        auto& st = self->state;
         if (!msg.ok)
           return fail_call(self, grpc::Status(grpc::StatusCode::CANCELLED,
                                               "s2s-proxy: the caller went away"));
-        pump(self);
+        if (!st.upstream_read_ended && !stopping(self))
+          st.upstream->grant_reads(1);
+        finish_if_done(self);
       },
       [self](downstream_cancelled) {
         fail_call(self, grpc::Status(grpc::StatusCode::CANCELLED,
                                      "s2s-proxy: the call was cancelled by the caller"));
       },
       [self](upstream_metadata& msg) {
-        auto& st = self->state;
-        st.upstream_metadata_seen = true;
-        if (stopping(self))
-          return;
-        if (msg.ok)
-          st.downstream().send_metadata(msg.headers);
-        pump(self);
+        if (!stopping(self) && msg.ok)
+          self->state.downstream().send_metadata(msg.headers);
       },
       [self](upstream_read& msg) {
         auto& st = self->state;
-        st.upstream_reading = false;
         if (stopping(self))
           return;
         if (st.setup.filter) {
@@ -230,30 +210,26 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
           if (!verdict.ok())
             return fail_call(self, verdict);
         }
-        st.to_downstream.push_back(std::move(msg.message));
-        pump(self);
+        st.downstream().write(std::move(msg.message));
       },
       [self](upstream_read_end) {
         // The upstream's response stream ends only with its status: the call is over
         // upstream, so whatever the caller still sends has nowhere to go.
         auto& st = self->state;
-        st.upstream_reading = false;
         st.upstream_read_ended = true;
-        st.to_upstream.clear();
-        if (!st.upstream_writing)
-          st.upstream_writes_closed = true;
-        pump(self);
+        st.upstream_writes_closed = true;
+        settle_upstream(self);
       },
       [self](upstream_write_done msg) {
         auto& st = self->state;
-        st.upstream_writing = false;
-        if (!msg.ok || st.upstream_read_ended) {
-          // The upstream stopped taking messages (it has answered or broken); what the caller
-          // still sends has nowhere to go. Its status arrives with upstream_done.
+        if (!msg.ok) {
+          // The upstream stopped taking messages (it has answered or broken); its status
+          // arrives with upstream_done.
           st.upstream_writes_closed = true;
-          st.to_upstream.clear();
+          settle_upstream(self);
+        } else if (!st.downstream_read_ended && !stopping(self)) {
+          st.downstream().grant_reads(1);
         }
-        pump(self);
       },
       [self](upstream_done& msg) {
         auto& st = self->state;
@@ -261,8 +237,6 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
         st.upstream_released = true;  // the upstream half is gone; nothing more to release
         st.upstream_read_ended = true;
         st.upstream_writes_closed = true;
-        st.to_upstream.clear();
-        pump(self);
         finish_if_done(self);
       },
   };

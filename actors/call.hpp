@@ -64,31 +64,37 @@ using call_actor = caf::typed_actor<
     caf::reacts_to<upstream_read_end>, caf::reacts_to<upstream_write_done>,
     caf::reacts_to<upstream_done>>;
 
-// What the call actor asks of the caller's side. Each operation completes with one of the
-// downstream_* messages; at most one read and one write are outstanding at a time.
+// What the call actor asks of the caller's side. The half reads on its own while it has read
+// grants left and writes the messages it is given in order, so bytes never wait for the actor
+// between two grpc++ operations; each read and each completed write is reported as a
+// downstream_* message, and the actor hands out grants as the other side keeps up.
 class downstream_port {
  public:
   virtual ~downstream_port() = default;
   virtual const call_info& info() const = 0;
   // Events go to `owner` from now on; called once, before any other operation.
   virtual void bind(call_actor owner) = 0;
-  virtual void read() = 0;
+  // Allows `count` more messages to be read.
+  virtual void grant_reads(std::size_t count) = 0;
+  // Queues one message; downstream_write_done follows once it is written.
   virtual void write(grpc::ByteBuffer message) = 0;
   virtual void send_metadata(const metadata_list& headers) = 0;
   // Ends the call for the caller. Idempotent: only the first status is sent.
   virtual void finish(const grpc::Status& status, const metadata_list& trailers) = 0;
 };
 
-// What the call actor asks of the upstream side. Operations complete with upstream_*
-// messages. The upstream call stays open until release(); after it, upstream_done follows.
+// What the call actor asks of the upstream side, with the same read grants and write queue.
+// Reading starts once the upstream's headers arrived (upstream_metadata comes first). The
+// upstream call stays open until release(); after it, upstream_done follows.
 class upstream_port {
  public:
   virtual ~upstream_port() = default;
-  virtual void read() = 0;
+  virtual void grant_reads(std::size_t count) = 0;
   virtual void write(grpc::ByteBuffer message) = 0;
+  // Half-closes once every queued message is written.
   virtual void writes_done() = 0;
   virtual void cancel() = 0;
-  // Promises that no more operations follow. Idempotent.
+  // Promises that the actor starts nothing more. Idempotent.
   virtual void release() = 0;
 };
 

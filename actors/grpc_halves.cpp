@@ -57,11 +57,26 @@ void server_half::bind(call_actor owner) {
     caf::anon_send(owner, downstream_cancelled{});
 }
 
-void server_half::read() { StartRead(&read_buffer_); }
+void server_half::grant_reads(std::size_t count) {
+  bool start;
+  {
+    std::lock_guard guard(mutex_);
+    reads_.granted += count;
+    start = reads_.take();
+  }
+  if (start)
+    StartRead(&read_buffer_);
+}
 
 void server_half::write(grpc::ByteBuffer message) {
-  write_buffer_ = std::move(message);
-  StartWrite(&write_buffer_);
+  bool start;
+  {
+    std::lock_guard guard(mutex_);
+    writes_.waiting.push_back(std::move(message));
+    start = writes_.take();
+  }
+  if (start)
+    StartWrite(&writes_.in_flight);
 }
 
 void server_half::send_metadata(const metadata_list& headers) {
@@ -71,25 +86,64 @@ void server_half::send_metadata(const metadata_list& headers) {
 }
 
 void server_half::finish(const grpc::Status& status, const metadata_list& trailers) {
+  bool now;
   {
     std::lock_guard guard(mutex_);
     if (finished_)
       return;
     finished_ = true;
+    // Messages still queued go out first; the last write completion sends the status.
+    now = !writes_.writing && writes_.waiting.empty();
+    if (!now)
+      pending_status_ = status;
   }
   for (const auto& [key, value] : trailers)
     context_->AddTrailingMetadata(key, value);
-  Finish(status);
+  if (now)
+    Finish(status);
 }
 
 void server_half::OnReadDone(bool ok) {
-  if (ok)
-    notify(downstream_read{read_buffer_});
-  else
-    notify(downstream_read_end{});
+  if (!ok) {
+    {
+      std::lock_guard guard(mutex_);
+      reads_.reading = false;
+      reads_.ended = true;
+    }
+    return notify(downstream_read_end{});
+  }
+  notify(downstream_read{read_buffer_});
+  bool again;
+  {
+    std::lock_guard guard(mutex_);
+    reads_.reading = false;
+    again = reads_.take();
+  }
+  if (again)
+    StartRead(&read_buffer_);
 }
 
-void server_half::OnWriteDone(bool ok) { notify(downstream_write_done{ok}); }
+void server_half::OnWriteDone(bool ok) {
+  bool again = false;
+  std::optional<grpc::Status> finish_now;
+  {
+    std::lock_guard guard(mutex_);
+    writes_.writing = false;
+    if (ok)
+      again = writes_.take();
+    else
+      writes_.waiting.clear();  // the caller is gone; the actor ends the call
+    if (!again && pending_status_) {
+      finish_now = std::move(pending_status_);
+      pending_status_.reset();
+    }
+  }
+  notify(downstream_write_done{ok});
+  if (again)
+    StartWrite(&writes_.in_flight);
+  else if (finish_now)
+    Finish(*finish_now);
+}
 
 void server_half::OnCancel() {
   {
@@ -107,6 +161,7 @@ void server_half::OnDone() {
 // --- client_half ---------------------------------------------------------------------------
 
 client_half::client_half(const call_info& info, call_actor owner) : owner_(std::move(owner)) {
+  reads_.ready = false;
   if (info.server_context)
     context_ = grpc::ClientContext::FromCallbackServerContext(*info.server_context);
   else
@@ -130,14 +185,43 @@ std::shared_ptr<client_half> client_half::start(const std::shared_ptr<grpc::Chan
   return half;
 }
 
-void client_half::read() { StartRead(&read_buffer_); }
-
-void client_half::write(grpc::ByteBuffer message) {
-  write_buffer_ = std::move(message);
-  StartWrite(&write_buffer_);
+void client_half::grant_reads(std::size_t count) {
+  bool start;
+  {
+    std::lock_guard guard(mutex_);
+    reads_.granted += count;
+    start = reads_.take();
+  }
+  if (start)
+    StartRead(&read_buffer_);
 }
 
-void client_half::writes_done() { StartWritesDone(); }
+void client_half::write(grpc::ByteBuffer message) {
+  bool start;
+  {
+    std::lock_guard guard(mutex_);
+    writes_.waiting.push_back(std::move(message));
+    start = writes_.take();
+  }
+  if (start)
+    StartWrite(&writes_.in_flight);
+}
+
+void client_half::writes_done() {
+  bool start = false, read_over = false;
+  {
+    std::lock_guard guard(mutex_);
+    writes_done_requested_ = true;
+    if (!writes_.writing && writes_.waiting.empty() && !writes_done_started_)
+      start = writes_done_started_ = true;
+    read_over = reads_.ended;
+  }
+  if (start) {
+    StartWritesDone();
+    if (read_over)
+      release();
+  }
+}
 
 void client_half::cancel() { context_->TryCancel(); }
 
@@ -149,19 +233,75 @@ void client_half::OnReadInitialMetadataDone(bool ok) {
   upstream_metadata message{ok, {}};
   if (ok)
     message.headers = forwardable(context_->GetServerInitialMetadata());
+  // The headers reach the actor before any message: reading starts only after this send.
   caf::anon_send(owner_, std::move(message));
+  bool start;
+  {
+    std::lock_guard guard(mutex_);
+    reads_.ready = true;
+    start = reads_.take();
+  }
+  if (start)
+    StartRead(&read_buffer_);
 }
 
 void client_half::OnReadDone(bool ok) {
-  if (ok)
-    caf::anon_send(owner_, upstream_read{read_buffer_});
-  else
+  if (!ok) {
+    bool release_now;
+    {
+      std::lock_guard guard(mutex_);
+      reads_.reading = false;
+      reads_.ended = true;
+      release_now = writes_done_started_ || write_failed_;
+    }
     caf::anon_send(owner_, upstream_read_end{});
+    // Both directions are over and the actor has nothing left to start: let the status come
+    // without waiting for the actor's release.
+    if (release_now)
+      release();
+    return;
+  }
+  caf::anon_send(owner_, upstream_read{read_buffer_});
+  bool again;
+  {
+    std::lock_guard guard(mutex_);
+    reads_.reading = false;
+    again = reads_.take();
+  }
+  if (again)
+    StartRead(&read_buffer_);
 }
 
-void client_half::OnWriteDone(bool ok) { caf::anon_send(owner_, upstream_write_done{ok}); }
+void client_half::OnWriteDone(bool ok) {
+  bool again = false, close = false, read_over = false;
+  {
+    std::lock_guard guard(mutex_);
+    writes_.writing = false;
+    read_over = reads_.ended;
+    if (ok) {
+      again = writes_.take();
+      if (!again && writes_done_requested_ && !writes_done_started_)
+        close = writes_done_started_ = true;
+    } else {
+      writes_.waiting.clear();  // the upstream call is over; its status follows
+      write_failed_ = true;
+    }
+  }
+  caf::anon_send(owner_, upstream_write_done{ok});
+  if (again) {
+    StartWrite(&writes_.in_flight);
+  } else if (close) {
+    StartWritesDone();
+    if (read_over)
+      release();
+  }
+}
 
 void client_half::OnDone(const grpc::Status& status) {
+  {
+    std::lock_guard guard(mutex_);
+    reads_.ended = true;  // grpc++ takes no more operations on this call
+  }
   caf::anon_send(owner_, upstream_done{status, forwardable(context_->GetServerTrailingMetadata())});
   auto last_reference = std::move(keep_alive_);
 }

@@ -1,8 +1,10 @@
 // The grpc++ halves of a proxied call: they turn reactor callbacks into call-actor messages.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include <grpcpp/channel.h>
 #include <grpcpp/generic/async_generic_service.h>
@@ -13,6 +15,39 @@
 
 namespace s2s::actors {
 
+// Reads a half may still start without asking the actor. `ready` is false until reading may
+// begin (the upstream's headers arrived).
+struct read_pacing {
+  std::size_t granted = 0;
+  bool reading = false;
+  bool ended = false;
+  bool ready = true;
+  // True when a read should start now; marks it started.
+  bool take() {
+    if (reading || ended || !ready || granted == 0)
+      return false;
+    --granted;
+    reading = true;
+    return true;
+  }
+};
+
+// Messages waiting to be written, one at a time, in order.
+struct write_queue {
+  std::deque<grpc::ByteBuffer> waiting;
+  grpc::ByteBuffer in_flight;  // must live until its write completes
+  bool writing = false;
+  // True when a write of `in_flight` should start now.
+  bool take() {
+    if (writing || waiting.empty())
+      return false;
+    in_flight = std::move(waiting.front());
+    waiting.pop_front();
+    writing = true;
+    return true;
+  }
+};
+
 // The caller's side: a generic server reactor. It owns itself until grpc++ calls OnDone.
 class server_half final : public grpc::ServerGenericBidiReactor, public downstream_port {
  public:
@@ -20,7 +55,7 @@ class server_half final : public grpc::ServerGenericBidiReactor, public downstre
 
   const call_info& info() const override { return info_; }
   void bind(call_actor owner) override;
-  void read() override;
+  void grant_reads(std::size_t count) override;
   void write(grpc::ByteBuffer message) override;
   void send_metadata(const metadata_list& headers) override;
   void finish(const grpc::Status& status, const metadata_list& trailers) override;
@@ -38,11 +73,13 @@ class server_half final : public grpc::ServerGenericBidiReactor, public downstre
   grpc::GenericCallbackServerContext* context_;
   call_info info_;
   grpc::ByteBuffer read_buffer_;
-  grpc::ByteBuffer write_buffer_;
-  std::mutex mutex_;  // guards owner_, cancelled_ and finished_
+  std::mutex mutex_;  // guards everything below: the actor and grpc++ threads both use it
   call_actor owner_;
   bool cancelled_ = false;
   bool finished_ = false;
+  read_pacing reads_;
+  write_queue writes_;
+  std::optional<grpc::Status> pending_status_;  // finish() waits for queued writes
   std::shared_ptr<server_half> keep_alive_;
 };
 
@@ -53,7 +90,7 @@ class client_half final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc:
   static std::shared_ptr<client_half> start(const std::shared_ptr<grpc::Channel>& channel,
                                             const call_info& info, call_actor owner);
 
-  void read() override;
+  void grant_reads(std::size_t count) override;
   void write(grpc::ByteBuffer message) override;
   void writes_done() override;
   void cancel() override;
@@ -70,7 +107,12 @@ class client_half final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc:
   std::unique_ptr<grpc::ClientContext> context_;
   call_actor owner_;
   grpc::ByteBuffer read_buffer_;
-  grpc::ByteBuffer write_buffer_;
+  std::mutex mutex_;  // guards reads_, writes_ and the half-close flags
+  read_pacing reads_;
+  write_queue writes_;
+  bool writes_done_requested_ = false;
+  bool writes_done_started_ = false;
+  bool write_failed_ = false;
   std::once_flag released_;
   std::shared_ptr<client_half> keep_alive_;
 };

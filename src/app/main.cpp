@@ -12,6 +12,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/scheduling.hpp"
 #include "actors/supervisor.hpp"
 #include "config/config.hpp"
 #include "log/log.hpp"
@@ -85,7 +86,7 @@ int start(const arguments& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   caf::actor_system_config actor_config;
-  actor_config.set("scheduler.max-threads", std::max<std::size_t>(4, std::thread::hardware_concurrency()));
+  s2s::actors::tune_scheduler(actor_config);
   caf::actor_system system{actor_config};
 
   auto started = s2s::actors::start_proxy(system, *config);

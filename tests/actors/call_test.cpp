@@ -32,7 +32,7 @@ std::string text(const grpc::ByteBuffer& buffer) {
 struct fake_downstream : downstream_port {
   call_info call;
   call_actor owner;
-  int reads = 0;
+  std::size_t read_grants = 0;
   std::vector<std::string> writes;
   std::vector<metadata_list> metadata_sent;
   std::optional<grpc::Status> finished_with;
@@ -42,7 +42,7 @@ struct fake_downstream : downstream_port {
   fake_downstream() { call.method = "/test.Service/Method"; }
   const call_info& info() const override { return call; }
   void bind(call_actor actor) override { owner = actor; }
-  void read() override { ++reads; }
+  void grant_reads(std::size_t count) override { read_grants += count; }
   void write(grpc::ByteBuffer message) override { writes.push_back(text(message)); }
   void send_metadata(const metadata_list& headers) override { metadata_sent.push_back(headers); }
   void finish(const grpc::Status& status, const metadata_list& trailing) override {
@@ -56,12 +56,12 @@ struct fake_downstream : downstream_port {
 
 // Records what the call actor asks of the upstream side.
 struct fake_upstream : upstream_port {
-  int reads = 0;
+  std::size_t read_grants = 0;
   std::vector<std::string> writes;
   int writes_done_calls = 0;
   int cancels = 0;
   int releases = 0;
-  void read() override { ++reads; }
+  void grant_reads(std::size_t count) override { read_grants += count; }
   void write(grpc::ByteBuffer message) override { writes.push_back(text(message)); }
   void writes_done() override { ++writes_done_calls; }
   void cancel() override { ++cancels; }
@@ -142,19 +142,18 @@ CAF_TEST_FIXTURE_SCOPE(call_actor_tests, fixture)
 CAF_TEST(a unary call moves request and response and ends with the upstream status) {
   start();
   CAF_CHECK_EQUAL(target->opened, 1);
-  CAF_CHECK_EQUAL(downstream->reads, 1);
+  CAF_CHECK_EQUAL(downstream->read_grants, 8u);
+  CAF_CHECK_EQUAL(up().read_grants, 8u);
   deliver(downstream_read{bytes("request")});
   CAF_REQUIRE_EQUAL(up().writes.size(), 1u);
   CAF_CHECK_EQUAL(up().writes[0], "request");
   deliver(downstream_read_end{});
-  CAF_CHECK_EQUAL(up().writes_done_calls, 0);  // the write is still in flight
+  CAF_CHECK_EQUAL(up().writes_done_calls, 1);  // the half sends it after its queued writes
   deliver(upstream_write_done{true});
-  CAF_CHECK_EQUAL(up().writes_done_calls, 1);
-  CAF_CHECK_EQUAL(up().reads, 0);  // no response read before the headers are passed on
+  CAF_CHECK_EQUAL(downstream->read_grants, 8u);  // the caller has ended; no more grants
   deliver(upstream_metadata{true, {{"x-initial", "1"}}});
   CAF_REQUIRE_EQUAL(downstream->metadata_sent.size(), 1u);
   CAF_CHECK_EQUAL(downstream->metadata_sent[0][0].first, "x-initial");
-  CAF_CHECK_EQUAL(up().reads, 1);
   deliver(upstream_read{bytes("response")});
   CAF_REQUIRE_EQUAL(downstream->writes.size(), 1u);
   CAF_CHECK_EQUAL(downstream->writes[0], "response");
@@ -170,33 +169,52 @@ CAF_TEST(a unary call moves request and response and ends with the upstream stat
   CAF_CHECK(!call_alive());
 }
 
-CAF_TEST(the status waits until every response message is written to the caller) {
+CAF_TEST(the status follows every response message handed to the caller) {
   start();
   deliver(upstream_metadata{true, {}});
   deliver(upstream_read{bytes("one")});
   deliver(upstream_read{bytes("two")});
-  CAF_CHECK_EQUAL(downstream->writes.size(), 1u);
-  deliver(upstream_read_end{});
-  deliver(upstream_done{grpc::Status::OK, {}});
-  CAF_CHECK(!downstream->finished_with);
-  deliver(downstream_write_done{true});
   CAF_CHECK_EQUAL(downstream->writes.size(), 2u);
   CAF_CHECK(!downstream->finished_with);
-  deliver(downstream_write_done{true});
+  deliver(downstream_read_end{});
+  deliver(upstream_read_end{});
+  deliver(upstream_done{grpc::Status::OK, {}});
+  // The caller's half sends the status after the queued messages (see server_half::finish).
   CAF_REQUIRE(downstream->finished_with);
   CAF_CHECK(downstream->finished_with->ok());
+  CAF_CHECK_EQUAL(downstream->writes.size(), 2u);
+  CAF_CHECK(!call_alive());
 }
 
-CAF_TEST(reading from the caller pauses while the upstream is slow to take messages) {
+CAF_TEST(each side may read ahead only as far as the other side keeps up) {
   start();
-  deliver(downstream_read{bytes("1")});  // written upstream at once
-  deliver(downstream_read{bytes("2")});  // queued
-  deliver(downstream_read{bytes("3")});  // queued; now two wait
-  CAF_CHECK_EQUAL(up().writes.size(), 1u);
-  CAF_CHECK_EQUAL(downstream->reads, 3);  // no fourth read while two messages wait
+  for (int i = 0; i < 8; ++i)
+    deliver(downstream_read{bytes(std::to_string(i))});
+  CAF_CHECK_EQUAL(up().writes.size(), 8u);
+  CAF_CHECK_EQUAL(downstream->read_grants, 8u);  // nothing written upstream yet: no new grants
   deliver(upstream_write_done{true});
-  CAF_CHECK_EQUAL(up().writes.size(), 2u);
-  CAF_CHECK_EQUAL(downstream->reads, 4);
+  deliver(upstream_write_done{true});
+  CAF_CHECK_EQUAL(downstream->read_grants, 10u);
+  deliver(upstream_metadata{true, {}});
+  deliver(upstream_read{bytes("r")});
+  CAF_CHECK_EQUAL(up().read_grants, 8u);
+  deliver(downstream_write_done{true});
+  CAF_CHECK_EQUAL(up().read_grants, 9u);
+}
+
+CAF_TEST(messages read before the upstream is leased wait and then go in order) {
+  auto upstream = sys.spawn(leasing, target, std::string{});
+  upstream_handle = caf::actor_cast<caf::actor>(upstream);
+  call = spawn_call(sys, {downstream, upstream, nullptr});
+  sched.run_once();  // the call starts and asks for its lease; the lease is not answered yet
+  self->send(call, downstream_read{bytes("early-1")});
+  self->send(call, downstream_read{bytes("early-2")});
+  self->send(call, downstream_read_end{});
+  run();
+  CAF_REQUIRE_EQUAL(up().writes.size(), 2u);
+  CAF_CHECK_EQUAL(up().writes[0], "early-1");
+  CAF_CHECK_EQUAL(up().writes[1], "early-2");
+  CAF_CHECK_EQUAL(up().writes_done_calls, 1);
 }
 
 CAF_TEST(a caller that cancels cancels the upstream call) {
@@ -217,6 +235,8 @@ CAF_TEST(an upstream that answers early ends the call while the caller still str
   deliver(upstream_metadata{true, {}});
   deliver(upstream_read_end{});
   deliver(upstream_write_done{false});
+  deliver(downstream_read{bytes("2")});  // nowhere to go
+  CAF_CHECK_EQUAL(up().writes.size(), 1u);
   CAF_CHECK_EQUAL(up().releases, 1);
   deliver(upstream_done{grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad"), {}});
   CAF_REQUIRE(downstream->finished_with);

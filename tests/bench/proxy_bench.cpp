@@ -1,0 +1,187 @@
+// Benchmark: the proxy binary in TCP mode against a direct connection, measured in one run.
+//
+// Reports unary 1 KiB latency (p50, p99) and calls/s, bidi streaming of 1 KiB and 1 MiB
+// messages (messages/s, MB/s), and the proxy process's CPU time per message. Not a test:
+// nothing here passes or fails on speed.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/client_context.h>
+
+#include "support/echo_client.hpp"
+#include "support/echo_server.hpp"
+#include "support/files.hpp"
+#include "support/ports.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+using namespace s2s::testing;
+using clock_type = std::chrono::steady_clock;
+
+// CPU seconds (user + system) a process has used so far, from /proc.
+double cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto fields = text.substr(text.rfind(')') + 2);
+  std::istringstream in(fields);
+  std::string skip;
+  for (int i = 0; i < 11; ++i)  // fields 3..13
+    in >> skip;
+  double user = 0, system = 0;
+  in >> user >> system;
+  return (user + system) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+struct unary_figures {
+  double p50_us = 0, p99_us = 0, calls_per_second = 0;
+};
+
+unary_figures run_unary(v1::EchoService::Stub& stub, int calls) {
+  v1::EchoRequest request;
+  request.set_payload(pattern_payload(1024));
+  for (int i = 0; i < calls / 10; ++i)  // warm-up
+    call_unary(stub, request);
+  std::vector<double> micros;
+  micros.reserve(calls);
+  auto start = clock_type::now();
+  for (int i = 0; i < calls; ++i) {
+    grpc::ClientContext context;
+    v1::EchoResponse response;
+    auto before = clock_type::now();
+    auto status = stub.Unary(&context, request, &response);
+    micros.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - before).count());
+    if (!status.ok()) {
+      std::fprintf(stderr, "unary call failed: %s\n", status.error_message().c_str());
+      std::exit(1);
+    }
+  }
+  double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  std::sort(micros.begin(), micros.end());
+  return {micros[micros.size() / 2], micros[micros.size() * 99 / 100], calls / seconds};
+}
+
+struct stream_figures {
+  double messages_per_second = 0, megabytes_per_second = 0;
+};
+
+// One bidi call: a writer thread sends `count` messages while this thread reads the echoes.
+stream_figures run_stream(v1::EchoService::Stub& stub, std::size_t size, int count) {
+  v1::EchoRequest request;
+  request.set_payload(pattern_payload(size));
+  grpc::ClientContext context;
+  auto stream = stub.Bidi(&context);
+  auto start = clock_type::now();
+  std::thread writer([&] {
+    for (int i = 0; i < count; ++i)
+      if (!stream->Write(request))
+        break;
+    stream->WritesDone();
+  });
+  v1::EchoResponse response;
+  int received = 0;
+  while (received < count && stream->Read(&response))
+    ++received;
+  writer.join();
+  auto status = stream->Finish();
+  double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  if (!status.ok() || received != count) {
+    std::fprintf(stderr, "stream failed after %d messages: %s\n", received, status.error_message().c_str());
+    std::exit(1);
+  }
+  // Bytes that crossed the proxy: every message went there and back.
+  double megabytes = 2.0 * static_cast<double>(size) * count / 1e6;
+  return {count / seconds, megabytes / seconds};
+}
+
+struct path_figures {
+  unary_figures unary;
+  stream_figures small, large;
+  double proxy_cpu_us_per_unary = 0, proxy_cpu_us_per_small = 0, proxy_cpu_us_per_large = 0;
+};
+
+path_figures measure(const std::string& target, pid_t proxy_pid, int unary_calls, int small_count,
+                     int large_count) {
+  auto stub = v1::EchoService::NewStub(make_channel(target));
+  path_figures figures;
+  auto cpu = [&] { return proxy_pid > 0 ? cpu_seconds(proxy_pid) : 0.0; };
+  double before = cpu();
+  figures.unary = run_unary(*stub, unary_calls);
+  double after_unary = cpu();
+  figures.small = run_stream(*stub, 1024, small_count);
+  double after_small = cpu();
+  figures.large = run_stream(*stub, 1 << 20, large_count);
+  double after_large = cpu();
+  figures.proxy_cpu_us_per_unary = (after_unary - before) * 1e6 / (unary_calls * 1.1);
+  figures.proxy_cpu_us_per_small = (after_small - after_unary) * 1e6 / (2.0 * small_count);
+  figures.proxy_cpu_us_per_large = (after_large - after_small) * 1e6 / (2.0 * large_count);
+  return figures;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int unary_calls = argc > 1 ? std::atoi(argv[1]) : 5000;
+  int small_count = 20000, large_count = 200;
+
+  echo_server upstream;
+  temp_dir scratch;
+  int outbound = free_loopback_port();
+  auto config = scratch / "bench.yaml";
+  write_file(config, "clusterConnections:\n"
+                     "  - name: bench\n"
+                     "    local:\n"
+                     "      connectionType: tcp\n"
+                     "      tcpClient: { address: \"127.0.0.1:" + std::to_string(free_loopback_port()) + "\" }\n"
+                     "      tcpServer: { address: \"127.0.0.1:" + std::to_string(outbound) + "\" }\n"
+                     "    remote:\n"
+                     "      connectionType: tcp\n"
+                     "      tcpClient: { address: \"" + upstream.address() + "\" }\n"
+                     "      tcpServer: { address: \"127.0.0.1:" + std::to_string(free_loopback_port()) + "\" }\n");
+  process proxy({{S2S_PROXY_BINARY, "start", "--config", config.string(), "--level", "warn"},
+                 {}, scratch / "proxy.log", {}});
+  // The proxy logs nothing at warn level when all is well; wait for its port instead.
+  auto proxied_target = "127.0.0.1:" + std::to_string(outbound);
+  for (int i = 0; i < 200; ++i) {
+    v1::EchoRequest ping;
+    auto stub = v1::EchoService::NewStub(make_channel(proxied_target));
+    call_options quick;
+    quick.timeout = std::chrono::milliseconds(200);
+    if (call_unary(*stub, ping, quick).status.ok())
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+
+  std::printf("s2s-proxy benchmark: TCP mode, loopback, %u cores\n", std::thread::hardware_concurrency());
+  auto direct = measure(upstream.address(), 0, unary_calls, small_count, large_count);
+  auto proxied = measure(proxied_target, proxy.pid(), unary_calls, small_count, large_count);
+  proxy.stop();
+
+  std::printf("\n%-28s %14s %14s %10s\n", "measure", "direct", "proxied", "ratio");
+  auto row = [](const char* name, double d, double p, const char* unit) {
+    std::printf("%-28s %11.1f %-2s %11.1f %-2s %9.2fx\n", name, d, unit, p, unit, p / d);
+  };
+  row("unary 1 KiB p50", direct.unary.p50_us, proxied.unary.p50_us, "us");
+  row("unary 1 KiB p99", direct.unary.p99_us, proxied.unary.p99_us, "us");
+  row("unary 1 KiB calls/s", direct.unary.calls_per_second, proxied.unary.calls_per_second, "/s");
+  row("bidi 1 KiB messages/s", direct.small.messages_per_second, proxied.small.messages_per_second, "/s");
+  row("bidi 1 KiB MB/s", direct.small.megabytes_per_second, proxied.small.megabytes_per_second, "");
+  row("bidi 1 MiB messages/s", direct.large.messages_per_second, proxied.large.messages_per_second, "/s");
+  row("bidi 1 MiB MB/s", direct.large.megabytes_per_second, proxied.large.megabytes_per_second, "");
+  std::printf("\nproxy CPU per message: unary %.1f us, 1 KiB stream %.1f us, 1 MiB stream %.1f us\n",
+              proxied.proxy_cpu_us_per_unary, proxied.proxy_cpu_us_per_small,
+              proxied.proxy_cpu_us_per_large);
+  std::printf("targets: unary p50 <= 2.5x direct (%.2fx); streaming >= 50%% of direct (1 KiB %.0f%%, 1 MiB %.0f%%)\n",
+              proxied.unary.p50_us / direct.unary.p50_us,
+              100.0 * proxied.small.megabytes_per_second / direct.small.megabytes_per_second,
+              100.0 * proxied.large.megabytes_per_second / direct.large.megabytes_per_second);
+  return 0;
+}
