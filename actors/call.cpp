@@ -19,6 +19,7 @@ struct call_state {
   static inline const char* name = "call";
 
   call_setup setup;
+  std::unique_ptr<message_filter> messages;  // this call's filter, or null
   std::shared_ptr<upstream_port> upstream;
   // Read from the caller before the upstream call was open.
   std::deque<grpc::ByteBuffer> waiting_for_upstream;
@@ -151,10 +152,12 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
     return caf::make_error(caf::sec::runtime_error, std::move(what));
   });
   st.downstream().bind(self);
-  auto verdict = st.setup.filter ? st.setup.filter->on_call(st.downstream().info())
-                                 : grpc::Status::OK;
-  if (!verdict.ok()) {
-    fail_call(self, verdict);  // ends the call at once; the handlers below never run
+  call_filter::decision decision;
+  if (st.setup.filter)
+    decision = st.setup.filter->start(st.downstream().info());
+  st.messages = std::move(decision.messages);
+  if (!decision.refusal.ok()) {
+    fail_call(self, decision.refusal);  // ends the call at once; the handlers below never run
   } else {
     st.downstream().grant_reads(read_ahead);
     self->request(st.setup.upstream, caf::infinite, lease_atom::value)
@@ -170,8 +173,8 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
         auto& st = self->state;
         if (stopping(self))
           return;
-        if (st.setup.filter) {
-          auto verdict = st.setup.filter->on_request(st.downstream().info(), msg.message);
+        if (st.messages) {
+          auto verdict = st.messages->on_request(msg.message);
           if (!verdict.ok())
             return fail_call(self, verdict);
         }
@@ -205,8 +208,8 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
         auto& st = self->state;
         if (stopping(self))
           return;
-        if (st.setup.filter) {
-          auto verdict = st.setup.filter->on_response(st.downstream().info(), msg.message);
+        if (st.messages) {
+          auto verdict = st.messages->on_response(msg.message);
           if (!verdict.ok())
             return fail_call(self, verdict);
         }
@@ -242,7 +245,62 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
   };
 }
 
+// The filters of a chain, each with its own per-call message filter.
+class chained_messages final : public message_filter {
+ public:
+  explicit chained_messages(std::vector<std::unique_ptr<message_filter>> parts)
+      : parts_(std::move(parts)) {}
+  grpc::Status on_request(grpc::ByteBuffer& message) override {
+    for (auto& part : parts_)
+      if (auto verdict = part->on_request(message); !verdict.ok())
+        return verdict;
+    return grpc::Status::OK;
+  }
+  grpc::Status on_response(grpc::ByteBuffer& message) override {
+    for (auto part = parts_.rbegin(); part != parts_.rend(); ++part)
+      if (auto verdict = (*part)->on_response(message); !verdict.ok())
+        return verdict;
+    return grpc::Status::OK;
+  }
+
+ private:
+  std::vector<std::unique_ptr<message_filter>> parts_;
+};
+
+class filter_chain final : public call_filter {
+ public:
+  explicit filter_chain(std::vector<std::shared_ptr<call_filter>> filters)
+      : filters_(std::move(filters)) {}
+  decision start(const call_info& info) override {
+    std::vector<std::unique_ptr<message_filter>> parts;
+    for (auto& filter : filters_) {
+      auto step = filter->start(info);
+      if (!step.refusal.ok())
+        return {step.refusal, nullptr};
+      if (step.messages)
+        parts.push_back(std::move(step.messages));
+    }
+    if (parts.empty())
+      return {};
+    if (parts.size() == 1)
+      return {grpc::Status::OK, std::move(parts.front())};
+    return {grpc::Status::OK, std::make_unique<chained_messages>(std::move(parts))};
+  }
+
+ private:
+  std::vector<std::shared_ptr<call_filter>> filters_;
+};
+
 }  // namespace
+
+std::shared_ptr<call_filter> chain_filters(std::vector<std::shared_ptr<call_filter>> filters) {
+  std::erase(filters, nullptr);
+  if (filters.empty())
+    return nullptr;
+  if (filters.size() == 1)
+    return filters.front();
+  return std::make_shared<filter_chain>(std::move(filters));
+}
 
 call_actor spawn_call(caf::actor_system& system, call_setup setup) {
   return system.spawn(call_behavior, std::move(setup));

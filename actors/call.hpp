@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
@@ -106,20 +107,31 @@ class upstream_target {
   virtual std::shared_ptr<upstream_port> open(const call_info& info, call_actor owner) = 0;
 };
 
-// A step the call actor runs on each call and each message: access control, translation.
+// One call's filtering of its messages (translation, overrides): made when the call starts,
+// owned by the call actor, so it may keep what the call's earlier messages told it.
+class message_filter {
+ public:
+  virtual ~message_filter() = default;
+  // May rewrite the message in place; a non-OK status ends the call with it.
+  virtual grpc::Status on_request(grpc::ByteBuffer& message) { return grpc::Status::OK; }
+  virtual grpc::Status on_response(grpc::ByteBuffer& message) { return grpc::Status::OK; }
+};
+
+// What a listener runs on every call it accepts: access control, and the message filter of
+// the call. Shared by all calls; must be safe to use from several threads.
 class call_filter {
  public:
+  struct decision {
+    grpc::Status refusal;  // non-OK: the call ends with it before it reaches the upstream
+    std::unique_ptr<message_filter> messages;  // null: messages pass untouched
+  };
   virtual ~call_filter() = default;
-  // Whether the call may go ahead at all; a non-OK status ends it before it reaches upstream.
-  virtual grpc::Status on_call(const call_info& info) { return grpc::Status::OK; }
-  // May rewrite one message in place; a non-OK status ends the call with it.
-  virtual grpc::Status on_request(const call_info& info, grpc::ByteBuffer& message) {
-    return grpc::Status::OK;
-  }
-  virtual grpc::Status on_response(const call_info& info, grpc::ByteBuffer& message) {
-    return grpc::Status::OK;
-  }
+  virtual decision start(const call_info& info) = 0;
 };
+
+// Runs filters in order: the first refusal wins; messages pass through each filter in turn
+// (requests first to last, responses last to first).
+std::shared_ptr<call_filter> chain_filters(std::vector<std::shared_ptr<call_filter>> filters);
 
 // The upstream actor's interface is declared here, beside the call's, because each names the
 // other: a call asks its upstream for a lease, and a lease opens calls.

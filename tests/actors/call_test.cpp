@@ -81,17 +81,21 @@ upstream_actor::behavior_type leasing(std::shared_ptr<upstream_target> target, s
   return {[=](lease_atom) { return upstream_lease{target, reason}; }};
 }
 
-// Refuses calls to one method, and fails (throws) on a request whose payload is "boom".
-struct test_filter : call_filter {
-  grpc::Status on_call(const call_info& info) override {
-    if (info.method == "/test.Service/Refused")
-      return {grpc::StatusCode::PERMISSION_DENIED, "method is refused"};
-    return grpc::Status::OK;
-  }
-  grpc::Status on_request(const call_info&, grpc::ByteBuffer& message) override {
+// Fails (throws) on a request whose payload is "boom".
+struct exploding_messages : message_filter {
+  grpc::Status on_request(grpc::ByteBuffer& message) override {
     if (text(message) == "boom")
       throw std::runtime_error("filter exploded");
     return grpc::Status::OK;
+  }
+};
+
+// Refuses calls to one method; gives every other call an exploding message filter.
+struct test_filter : call_filter {
+  decision start(const call_info& info) override {
+    if (info.method == "/test.Service/Refused")
+      return {grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "method is refused"), nullptr};
+    return {grpc::Status::OK, std::make_unique<exploding_messages>()};
   }
 };
 

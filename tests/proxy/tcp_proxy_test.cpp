@@ -384,9 +384,9 @@ TEST_F(TcpProxyTls, TheProxyPresentsItsCertificateAndVerifiesTheUpstreamsName) {
 }
 
 // Fails the call actor of any call whose request payload is "fail-me".
-class failing_filter : public actors::call_filter {
+class failing_messages : public actors::message_filter {
  public:
-  grpc::Status on_request(const actors::call_info&, grpc::ByteBuffer& message) override {
+  grpc::Status on_request(grpc::ByteBuffer& message) override {
     std::vector<grpc::Slice> slices;
     (void)message.Dump(&slices);
     std::string bytes;
@@ -396,6 +396,13 @@ class failing_filter : public actors::call_filter {
     if (request.ParseFromString(bytes) && request.payload() == "fail-me")
       throw std::runtime_error("injected fault in the call actor");
     return grpc::Status::OK;
+  }
+};
+
+class failing_filter : public actors::call_filter {
+ public:
+  decision start(const actors::call_info&) override {
+    return {grpc::Status::OK, std::make_unique<failing_messages>()};
   }
 };
 
