@@ -75,6 +75,8 @@ struct stream_figures {
 
 // One bidi call: a writer thread sends `count` messages while this thread reads the echoes.
 stream_figures run_stream(v1::EchoService::Stub& stub, std::size_t size, int count) {
+  if (count == 0)
+    return {};
   v1::EchoRequest request;
   request.set_payload(pattern_payload(size));
   grpc::ClientContext context;
@@ -130,7 +132,9 @@ path_figures measure(const std::string& target, pid_t proxy_pid, int unary_calls
 
 int main(int argc, char** argv) {
   int unary_calls = argc > 1 ? std::atoi(argv[1]) : 5000;
-  int small_count = 20000, large_count = 200;
+  // A second argument scales the streaming runs (0 skips them).
+  double stream_scale = argc > 2 ? std::atof(argv[2]) : 1.0;
+  int small_count = static_cast<int>(20000 * stream_scale), large_count = static_cast<int>(200 * stream_scale);
 
   echo_server upstream;
   temp_dir scratch;
@@ -146,11 +150,20 @@ int main(int argc, char** argv) {
                      "      connectionType: tcp\n"
                      "      tcpClient: { address: \"" + upstream.address() + "\" }\n"
                      "      tcpServer: { address: \"127.0.0.1:" + std::to_string(free_loopback_port()) + "\" }\n");
-  process proxy({{S2S_PROXY_BINARY, "start", "--config", config.string(), "--level", "warn"},
-                 {}, scratch / "proxy.log", {}});
+  // S2S_BENCH_WRAPPER runs the proxy under a tool, e.g. "valgrind --tool=callgrind".
+  std::vector<std::string> command;
+  if (const char* wrapper = std::getenv("S2S_BENCH_WRAPPER")) {
+    std::istringstream words(wrapper);
+    for (std::string word; words >> word;)
+      command.push_back(word);
+  }
+  for (std::string word : {std::string(S2S_PROXY_BINARY), std::string("start"), std::string("--config"),
+                           config.string(), std::string("--level"), std::string("warn")})
+    command.push_back(word);
+  process proxy({command, {}, scratch / "proxy.log", {}});
   // The proxy logs nothing at warn level when all is well; wait for its port instead.
   auto proxied_target = "127.0.0.1:" + std::to_string(outbound);
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < 600; ++i) {
     v1::EchoRequest ping;
     auto stub = v1::EchoService::NewStub(make_channel(proxied_target));
     call_options quick;
