@@ -3,6 +3,7 @@
 
 #include <deque>
 #include <exception>
+#include <utility>
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -11,9 +12,32 @@
 namespace s2s::actors {
 namespace {
 
-// Messages each half may read ahead of the other side. Enough to keep both hops busy while
-// the actor answers, bounded so a fast sender cannot fill the proxy's memory.
-constexpr std::size_t read_ahead = 8;
+// How far each half may read ahead of the other side: enough messages to keep both hops busy
+// while the actor answers, and a byte budget so a fast sender cannot fill the proxy's memory.
+constexpr std::size_t read_ahead = 32;
+constexpr std::size_t read_ahead_bytes = 8 * 1024 * 1024;
+
+// The messages of one direction that were read and handed to the other half but are not
+// written yet. A read grant comes back with each write, held while too many bytes wait.
+struct flow_window {
+  std::deque<std::size_t> sizes;  // in the order they will be written
+  std::size_t bytes = 0;
+  std::size_t owed = 0;
+
+  void handed(const grpc::ByteBuffer& message) {
+    sizes.push_back(message.Length());
+    bytes += sizes.back();
+  }
+  // One message was written; returns the reads to grant now.
+  std::size_t written() {
+    if (!sizes.empty()) {
+      bytes -= sizes.front();
+      sizes.pop_front();
+    }
+    ++owed;
+    return bytes < read_ahead_bytes ? std::exchange(owed, 0) : 0;
+  }
+};
 
 struct call_state {
   static inline const char* name = "call";
@@ -23,6 +47,8 @@ struct call_state {
   std::shared_ptr<upstream_port> upstream;
   // Read from the caller before the upstream call was open.
   std::deque<grpc::ByteBuffer> waiting_for_upstream;
+  flow_window to_upstream;    // caller -> upstream
+  flow_window to_downstream;  // upstream -> caller
 
   bool downstream_read_ended = false;
   bool upstream_read_ended = false;
@@ -109,6 +135,7 @@ void send_upstream(call_pointer self, grpc::ByteBuffer message) {
   auto& st = self->state;
   if (st.upstream_writes_closed)
     return;  // the upstream call is over; nothing can take this message
+  st.to_upstream.handed(message);
   st.upstream->write(std::move(message));
 }
 
@@ -192,8 +219,9 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
         if (!msg.ok)
           return fail_call(self, grpc::Status(grpc::StatusCode::CANCELLED,
                                               "s2s-proxy: the caller went away"));
-        if (!st.upstream_read_ended && !stopping(self))
-          st.upstream->grant_reads(1);
+        auto grants = st.to_downstream.written();
+        if (grants > 0 && !st.upstream_read_ended && !stopping(self))
+          st.upstream->grant_reads(grants);
         finish_if_done(self);
       },
       [self](downstream_cancelled) {
@@ -213,6 +241,7 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
           if (!verdict.ok())
             return fail_call(self, verdict);
         }
+        st.to_downstream.handed(msg.message);
         st.downstream().write(std::move(msg.message));
       },
       [self](upstream_read_end) {
@@ -230,8 +259,9 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
           // arrives with upstream_done.
           st.upstream_writes_closed = true;
           settle_upstream(self);
-        } else if (!st.downstream_read_ended && !stopping(self)) {
-          st.downstream().grant_reads(1);
+        } else if (auto grants = st.to_upstream.written();
+                   grants > 0 && !st.downstream_read_ended && !stopping(self)) {
+          st.downstream().grant_reads(grants);
         }
       },
       [self](upstream_done& msg) {

@@ -146,15 +146,15 @@ CAF_TEST_FIXTURE_SCOPE(call_actor_tests, fixture)
 CAF_TEST(a unary call moves request and response and ends with the upstream status) {
   start();
   CAF_CHECK_EQUAL(target->opened, 1);
-  CAF_CHECK_EQUAL(downstream->read_grants, 8u);
-  CAF_CHECK_EQUAL(up().read_grants, 8u);
+  CAF_CHECK_EQUAL(downstream->read_grants, 32u);
+  CAF_CHECK_EQUAL(up().read_grants, 32u);
   deliver(downstream_read{bytes("request")});
   CAF_REQUIRE_EQUAL(up().writes.size(), 1u);
   CAF_CHECK_EQUAL(up().writes[0], "request");
   deliver(downstream_read_end{});
   CAF_CHECK_EQUAL(up().writes_done_calls, 1);  // the half sends it after its queued writes
   deliver(upstream_write_done{true});
-  CAF_CHECK_EQUAL(downstream->read_grants, 8u);  // the caller has ended; no more grants
+  CAF_CHECK_EQUAL(downstream->read_grants, 32u);  // the caller has ended; no more grants
   deliver(upstream_metadata{true, {{"x-initial", "1"}}});
   CAF_REQUIRE_EQUAL(downstream->metadata_sent.size(), 1u);
   CAF_CHECK_EQUAL(downstream->metadata_sent[0][0].first, "x-initial");
@@ -192,18 +192,37 @@ CAF_TEST(the status follows every response message handed to the caller) {
 
 CAF_TEST(each side may read ahead only as far as the other side keeps up) {
   start();
-  for (int i = 0; i < 8; ++i)
+  CAF_CHECK_EQUAL(downstream->read_grants, 32u);
+  for (int i = 0; i < 32; ++i)
     deliver(downstream_read{bytes(std::to_string(i))});
-  CAF_CHECK_EQUAL(up().writes.size(), 8u);
-  CAF_CHECK_EQUAL(downstream->read_grants, 8u);  // nothing written upstream yet: no new grants
+  CAF_CHECK_EQUAL(up().writes.size(), 32u);
+  CAF_CHECK_EQUAL(downstream->read_grants, 32u);  // nothing written upstream yet: no new grants
   deliver(upstream_write_done{true});
   deliver(upstream_write_done{true});
-  CAF_CHECK_EQUAL(downstream->read_grants, 10u);
+  CAF_CHECK_EQUAL(downstream->read_grants, 34u);
   deliver(upstream_metadata{true, {}});
   deliver(upstream_read{bytes("r")});
-  CAF_CHECK_EQUAL(up().read_grants, 8u);
+  CAF_CHECK_EQUAL(up().read_grants, 32u);
   deliver(downstream_write_done{true});
-  CAF_CHECK_EQUAL(up().read_grants, 9u);
+  CAF_CHECK_EQUAL(up().read_grants, 33u);
+}
+
+CAF_TEST(large messages waiting to be written hold back further reads) {
+  start();
+  auto big = std::string(5 * 1024 * 1024, 'x');
+  deliver(downstream_read{bytes(big)});
+  deliver(downstream_read{bytes(big)});  // 10 MiB now wait upstream, over the 8 MiB budget
+  deliver(downstream_read{bytes("small")});
+  deliver(upstream_write_done{true});  // 5 MiB + 5 bytes still wait: under budget again
+  CAF_CHECK_EQUAL(downstream->read_grants, 33u);
+  deliver(downstream_read{bytes(big)});
+  deliver(downstream_read{bytes(big)});  // 15 MiB wait
+  deliver(upstream_write_done{true});    // 10 MiB still wait: the grant is held back
+  CAF_CHECK_EQUAL(downstream->read_grants, 33u);
+  deliver(upstream_write_done{true});    // 10 MiB wait (the small one was written)
+  CAF_CHECK_EQUAL(downstream->read_grants, 33u);
+  deliver(upstream_write_done{true});    // 5 MiB wait: the three held grants come back
+  CAF_CHECK_EQUAL(downstream->read_grants, 36u);
 }
 
 CAF_TEST(messages read before the upstream is leased wait and then go in order) {
