@@ -57,27 +57,9 @@ void server_half::bind(call_actor owner) {
     caf::anon_send(owner, downstream_cancelled{});
 }
 
-void server_half::grant_reads(std::size_t count) {
-  bool start;
-  {
-    std::lock_guard guard(mutex_);
-    reads_.granted += count;
-    start = reads_.take();
-  }
-  if (start)
-    StartRead(&read_buffer_);
-}
+void server_half::grant_reads(std::size_t count) { grant(count); }
 
-void server_half::write(grpc::ByteBuffer message) {
-  bool start;
-  {
-    std::lock_guard guard(mutex_);
-    writes_.waiting.push_back(std::move(message));
-    start = writes_.take();
-  }
-  if (start)
-    StartWrite(&writes_.in_flight);
-}
+void server_half::write(grpc::ByteBuffer message) { enqueue(std::move(message)); }
 
 void server_half::send_metadata(const metadata_list& headers) {
   for (const auto& [key, value] : headers)
@@ -105,22 +87,11 @@ void server_half::finish(const grpc::Status& status, const metadata_list& traile
 
 void server_half::OnReadDone(bool ok) {
   if (!ok) {
-    {
-      std::lock_guard guard(mutex_);
-      reads_.reading = false;
-      reads_.ended = true;
-    }
+    reads_over();
     return notify(downstream_read_end{});
   }
   notify(downstream_read{read_buffer_});
-  bool again;
-  {
-    std::lock_guard guard(mutex_);
-    reads_.reading = false;
-    again = reads_.take();
-  }
-  if (again)
-    StartRead(&read_buffer_);
+  read_again();
 }
 
 void server_half::OnWriteDone(bool ok) {
@@ -185,27 +156,9 @@ std::shared_ptr<client_half> client_half::start(const std::shared_ptr<grpc::Chan
   return half;
 }
 
-void client_half::grant_reads(std::size_t count) {
-  bool start;
-  {
-    std::lock_guard guard(mutex_);
-    reads_.granted += count;
-    start = reads_.take();
-  }
-  if (start)
-    StartRead(&read_buffer_);
-}
+void client_half::grant_reads(std::size_t count) { grant(count); }
 
-void client_half::write(grpc::ByteBuffer message) {
-  bool start;
-  {
-    std::lock_guard guard(mutex_);
-    writes_.waiting.push_back(std::move(message));
-    start = writes_.take();
-  }
-  if (start)
-    StartWrite(&writes_.in_flight);
-}
+void client_half::write(grpc::ByteBuffer message) { enqueue(std::move(message)); }
 
 void client_half::writes_done() {
   bool start = false, read_over = false;
@@ -262,14 +215,7 @@ void client_half::OnReadDone(bool ok) {
     return;
   }
   caf::anon_send(owner_, upstream_read{read_buffer_});
-  bool again;
-  {
-    std::lock_guard guard(mutex_);
-    reads_.reading = false;
-    again = reads_.take();
-  }
-  if (again)
-    StartRead(&read_buffer_);
+  read_again();
 }
 
 void client_half::OnWriteDone(bool ok) {

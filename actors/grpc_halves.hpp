@@ -48,8 +48,61 @@ struct write_queue {
   }
 };
 
+// Read grants and the write queue of one half, with the lock that the actor's thread and
+// grpc++'s threads both take. Operations start outside the lock.
+template <class Half>
+class paced_io {
+ protected:
+  void grant(std::size_t count) {
+    bool start;
+    {
+      std::lock_guard guard(mutex_);
+      reads_.granted += count;
+      start = reads_.take();
+    }
+    if (start)
+      half().StartRead(&read_buffer_);
+  }
+  void enqueue(grpc::ByteBuffer message) {
+    bool start;
+    {
+      std::lock_guard guard(mutex_);
+      writes_.waiting.push_back(std::move(message));
+      start = writes_.take();
+    }
+    if (start)
+      half().StartWrite(&writes_.in_flight);
+  }
+  // After a read delivered its message: the next one, if a grant is left.
+  void read_again() {
+    bool again;
+    {
+      std::lock_guard guard(mutex_);
+      reads_.reading = false;
+      again = reads_.take();
+    }
+    if (again)
+      half().StartRead(&read_buffer_);
+  }
+  void reads_over() {
+    std::lock_guard guard(mutex_);
+    reads_.reading = false;
+    reads_.ended = true;
+  }
+
+  std::mutex mutex_;
+  grpc::ByteBuffer read_buffer_;
+  read_pacing reads_;
+  write_queue writes_;
+
+ private:
+  Half& half() { return static_cast<Half&>(*this); }
+};
+
 // The caller's side: a generic server reactor. It owns itself until grpc++ calls OnDone.
-class server_half final : public grpc::ServerGenericBidiReactor, public downstream_port {
+class server_half final : public grpc::ServerGenericBidiReactor,
+                          public downstream_port,
+                          private paced_io<server_half> {
  public:
   static std::shared_ptr<server_half> create(grpc::GenericCallbackServerContext* context);
 
@@ -70,22 +123,22 @@ class server_half final : public grpc::ServerGenericBidiReactor, public downstre
   template <class Message>
   void notify(Message message);
 
+  friend class paced_io<server_half>;
+
   grpc::GenericCallbackServerContext* context_;
   call_info info_;
-  grpc::ByteBuffer read_buffer_;
-  std::mutex mutex_;  // guards everything below: the actor and grpc++ threads both use it
+  // Guarded by mutex_, like the reads and writes.
   call_actor owner_;
   bool cancelled_ = false;
   bool finished_ = false;
-  read_pacing reads_;
-  write_queue writes_;
   std::optional<grpc::Status> pending_status_;  // finish() waits for queued writes
   std::shared_ptr<server_half> keep_alive_;
 };
 
 // The upstream side: a generic client reactor on a channel. Owns itself until OnDone.
 class client_half final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
-                          public upstream_port {
+                          public upstream_port,
+                          private paced_io<client_half> {
  public:
   static std::shared_ptr<client_half> start(const std::shared_ptr<grpc::Channel>& channel,
                                             const call_info& info, call_actor owner);
@@ -104,12 +157,11 @@ class client_half final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc:
  private:
   client_half(const call_info& info, call_actor owner);
 
+  friend class paced_io<client_half>;
+
   std::unique_ptr<grpc::ClientContext> context_;
   call_actor owner_;
-  grpc::ByteBuffer read_buffer_;
-  std::mutex mutex_;  // guards reads_, writes_ and the half-close flags
-  read_pacing reads_;
-  write_queue writes_;
+  // Guarded by mutex_, like the reads and writes.
   bool writes_done_requested_ = false;
   bool writes_done_started_ = false;
   bool write_failed_ = false;
