@@ -3,7 +3,6 @@
 
 #include <deque>
 #include <exception>
-#include <utility>
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -12,32 +11,9 @@
 namespace s2s::actors {
 namespace {
 
-// How far each half may read ahead of the other side: enough messages to keep both hops busy
-// while the actor answers, and a byte budget so a fast sender cannot fill the proxy's memory.
+// Messages each half may read before the other side has written any: enough to keep both hops
+// busy. The halves then pace each other (see read_gate); the byte budget lives there.
 constexpr std::size_t read_ahead = 32;
-constexpr std::size_t read_ahead_bytes = 8 * 1024 * 1024;
-
-// The messages of one direction that were read and handed to the other half but are not
-// written yet. A read grant comes back with each write, held while too many bytes wait.
-struct flow_window {
-  std::deque<std::size_t> sizes;  // in the order they will be written
-  std::size_t bytes = 0;
-  std::size_t owed = 0;
-
-  void handed(const grpc::ByteBuffer& message) {
-    sizes.push_back(message.Length());
-    bytes += sizes.back();
-  }
-  // One message was written; returns the reads to grant now.
-  std::size_t written() {
-    if (!sizes.empty()) {
-      bytes -= sizes.front();
-      sizes.pop_front();
-    }
-    ++owed;
-    return bytes < read_ahead_bytes ? std::exchange(owed, 0) : 0;
-  }
-};
 
 struct call_state {
   static inline const char* name = "call";
@@ -47,8 +23,6 @@ struct call_state {
   std::shared_ptr<upstream_port> upstream;
   // Read from the caller before the upstream call was open.
   std::deque<grpc::ByteBuffer> waiting_for_upstream;
-  flow_window to_upstream;    // caller -> upstream
-  flow_window to_downstream;  // upstream -> caller
 
   bool downstream_read_ended = false;
   bool upstream_read_ended = false;
@@ -135,7 +109,6 @@ void send_upstream(call_pointer self, grpc::ByteBuffer message) {
   auto& st = self->state;
   if (st.upstream_writes_closed)
     return;  // the upstream call is over; nothing can take this message
-  st.to_upstream.handed(message);
   st.upstream->write(std::move(message));
 }
 
@@ -147,6 +120,8 @@ void on_lease(call_pointer self, upstream_lease& lease) {
     return fail_call(self, grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                         "s2s-proxy: " + lease.unavailable_reason));
   st.upstream = lease.target->open(st.downstream().info(), self);
+  st.upstream->return_grants_to(st.setup.downstream);
+  st.downstream().return_grants_to(st.upstream);
   st.upstream->grant_reads(read_ahead);
   while (!st.waiting_for_upstream.empty()) {
     send_upstream(self, std::move(st.waiting_for_upstream.front()));
@@ -214,15 +189,8 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
         self->state.downstream_read_ended = true;
         settle_upstream(self);
       },
-      [self](downstream_write_done msg) {
-        auto& st = self->state;
-        if (!msg.ok)
-          return fail_call(self, grpc::Status(grpc::StatusCode::CANCELLED,
-                                              "s2s-proxy: the caller went away"));
-        auto grants = st.to_downstream.written();
-        if (grants > 0 && !st.upstream_read_ended && !stopping(self))
-          st.upstream->grant_reads(grants);
-        finish_if_done(self);
+      [self](downstream_write_failed) {
+        fail_call(self, grpc::Status(grpc::StatusCode::CANCELLED, "s2s-proxy: the caller went away"));
       },
       [self](downstream_cancelled) {
         fail_call(self, grpc::Status(grpc::StatusCode::CANCELLED,
@@ -241,7 +209,6 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
           if (!verdict.ok())
             return fail_call(self, verdict);
         }
-        st.to_downstream.handed(msg.message);
         st.downstream().write(std::move(msg.message));
       },
       [self](upstream_read_end) {
@@ -252,17 +219,11 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
         st.upstream_writes_closed = true;
         settle_upstream(self);
       },
-      [self](upstream_write_done msg) {
-        auto& st = self->state;
-        if (!msg.ok) {
-          // The upstream stopped taking messages (it has answered or broken); its status
-          // arrives with upstream_done.
-          st.upstream_writes_closed = true;
-          settle_upstream(self);
-        } else if (auto grants = st.to_upstream.written();
-                   grants > 0 && !st.downstream_read_ended && !stopping(self)) {
-          st.downstream().grant_reads(grants);
-        }
+      [self](upstream_write_failed) {
+        // The upstream stopped taking messages (it has answered or broken); its status
+        // arrives with upstream_done.
+        self->state.upstream_writes_closed = true;
+        settle_upstream(self);
       },
       [self](upstream_done& msg) {
         auto& st = self->state;

@@ -40,14 +40,14 @@ struct call_info {
 // Messages from the downstream half.
 struct downstream_read { grpc::ByteBuffer message; };
 struct downstream_read_end {};  // the caller half-closed, or the call broke
-struct downstream_write_done { bool ok = false; };
+struct downstream_write_failed {};  // the caller is gone
 struct downstream_cancelled {};  // the caller cancelled, or its deadline passed
 
 // Messages from the upstream half.
 struct upstream_metadata { bool ok = false; metadata_list headers; };
 struct upstream_read { grpc::ByteBuffer message; };
 struct upstream_read_end {};
-struct upstream_write_done { bool ok = false; };
+struct upstream_write_failed {};  // the upstream call stopped taking messages
 struct upstream_done { grpc::Status status; metadata_list trailers; };
 
 class upstream_target;
@@ -60,37 +60,45 @@ struct upstream_lease {
 
 using call_actor = caf::typed_actor<
     caf::reacts_to<downstream_read>, caf::reacts_to<downstream_read_end>,
-    caf::reacts_to<downstream_write_done>, caf::reacts_to<downstream_cancelled>,
+    caf::reacts_to<downstream_write_failed>, caf::reacts_to<downstream_cancelled>,
     caf::reacts_to<upstream_metadata>, caf::reacts_to<upstream_read>,
-    caf::reacts_to<upstream_read_end>, caf::reacts_to<upstream_write_done>,
+    caf::reacts_to<upstream_read_end>, caf::reacts_to<upstream_write_failed>,
     caf::reacts_to<upstream_done>>;
+
+// A half whose reads can be granted: the actor grants the first ones, the other half the rest.
+class read_gate {
+ public:
+  virtual ~read_gate() = default;
+  // Allows `count` more messages to be read.
+  virtual void grant_reads(std::size_t count) = 0;
+};
 
 // What the call actor asks of the caller's side. The half reads on its own while it has read
 // grants left and writes the messages it is given in order, so bytes never wait for the actor
-// between two grpc++ operations; each read and each completed write is reported as a
-// downstream_* message, and the actor hands out grants as the other side keeps up.
-class downstream_port {
+// between two grpc++ operations. Every message read goes to the actor (downstream_read); each
+// message written gives the other half a read back, within a byte budget, so the two halves
+// pace each other without a message to the actor per write.
+class downstream_port : public read_gate {
  public:
-  virtual ~downstream_port() = default;
   virtual const call_info& info() const = 0;
   // Events go to `owner` from now on; called once, before any other operation.
   virtual void bind(call_actor owner) = 0;
-  // Allows `count` more messages to be read.
-  virtual void grant_reads(std::size_t count) = 0;
-  // Queues one message; downstream_write_done follows once it is written.
+  // Where this half's completed writes return read grants.
+  virtual void return_grants_to(std::weak_ptr<read_gate> peer) = 0;
+  // Queues one message; a failed write is reported as downstream_write_failed.
   virtual void write(grpc::ByteBuffer message) = 0;
   virtual void send_metadata(const metadata_list& headers) = 0;
-  // Ends the call for the caller. Idempotent: only the first status is sent.
+  // Ends the call for the caller after the messages still queued. Idempotent: only the first
+  // status is sent.
   virtual void finish(const grpc::Status& status, const metadata_list& trailers) = 0;
 };
 
-// What the call actor asks of the upstream side, with the same read grants and write queue.
-// Reading starts once the upstream's headers arrived (upstream_metadata comes first). The
-// upstream call stays open until release(); after it, upstream_done follows.
-class upstream_port {
+// What the call actor asks of the upstream side, with the same reads and write queue. Reading
+// starts once the upstream's headers arrived (upstream_metadata comes first). The upstream
+// call stays open until release(); after it, upstream_done follows.
+class upstream_port : public read_gate {
  public:
-  virtual ~upstream_port() = default;
-  virtual void grant_reads(std::size_t count) = 0;
+  virtual void return_grants_to(std::weak_ptr<read_gate> peer) = 0;
   virtual void write(grpc::ByteBuffer message) = 0;
   // Half-closes once every queued message is written.
   virtual void writes_done() = 0;
@@ -151,11 +159,11 @@ call_actor spawn_call(caf::actor_system& system, call_setup setup);
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::downstream_read)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::downstream_read_end)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::downstream_write_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::downstream_write_failed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::downstream_cancelled)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_metadata)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_read)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_read_end)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_write_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_write_failed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_lease)

@@ -59,6 +59,8 @@ void server_half::bind(call_actor owner) {
 
 void server_half::grant_reads(std::size_t count) { grant(count); }
 
+void server_half::return_grants_to(std::weak_ptr<read_gate> peer) { return_grants(std::move(peer)); }
+
 void server_half::write(grpc::ByteBuffer message) { enqueue(std::move(message)); }
 
 void server_half::send_metadata(const metadata_list& headers) {
@@ -74,6 +76,7 @@ void server_half::finish(const grpc::Status& status, const metadata_list& traile
     if (finished_)
       return;
     finished_ = true;
+    reads_.ended = true;  // nothing more is read from a call that is over
     // Messages still queued go out first; the last write completion sends the status.
     now = !writes_.writing && writes_.waiting.empty();
     if (!now)
@@ -95,24 +98,23 @@ void server_half::OnReadDone(bool ok) {
 }
 
 void server_half::OnWriteDone(bool ok) {
-  bool again = false;
+  if (!ok) {
+    {
+      std::lock_guard guard(mutex_);
+      writes_.writing = false;
+      writes_.waiting.clear();  // the caller is gone; the actor ends the call
+    }
+    notify(downstream_write_failed{});
+  } else if (write_again()) {
+    return;
+  }
+  // Nothing more is queued: a status waiting for the queue goes now.
   std::optional<grpc::Status> finish_now;
   {
     std::lock_guard guard(mutex_);
-    writes_.writing = false;
-    if (ok)
-      again = writes_.take();
-    else
-      writes_.waiting.clear();  // the caller is gone; the actor ends the call
-    if (!again && pending_status_) {
-      finish_now = std::move(pending_status_);
-      pending_status_.reset();
-    }
+    finish_now = std::exchange(pending_status_, std::nullopt);
   }
-  notify(downstream_write_done{ok});
-  if (again)
-    StartWrite(&writes_.in_flight);
-  else if (finish_now)
+  if (finish_now)
     Finish(*finish_now);
 }
 
@@ -157,6 +159,8 @@ std::shared_ptr<client_half> client_half::start(const std::shared_ptr<grpc::Chan
 }
 
 void client_half::grant_reads(std::size_t count) { grant(count); }
+
+void client_half::return_grants_to(std::weak_ptr<read_gate> peer) { return_grants(std::move(peer)); }
 
 void client_half::write(grpc::ByteBuffer message) { enqueue(std::move(message)); }
 
@@ -219,24 +223,26 @@ void client_half::OnReadDone(bool ok) {
 }
 
 void client_half::OnWriteDone(bool ok) {
-  bool again = false, close = false, read_over = false;
-  {
-    std::lock_guard guard(mutex_);
-    writes_.writing = false;
-    read_over = reads_.ended;
-    if (ok) {
-      again = writes_.take();
-      if (!again && writes_done_requested_ && !writes_done_started_)
-        close = writes_done_started_ = true;
-    } else {
+  if (!ok) {
+    {
+      std::lock_guard guard(mutex_);
+      writes_.writing = false;
       writes_.waiting.clear();  // the upstream call is over; its status follows
       write_failed_ = true;
     }
+    caf::anon_send(owner_, upstream_write_failed{});
+    return;
   }
-  caf::anon_send(owner_, upstream_write_done{ok});
-  if (again) {
-    StartWrite(&writes_.in_flight);
-  } else if (close) {
+  if (write_again())
+    return;
+  bool close = false, read_over = false;
+  {
+    std::lock_guard guard(mutex_);
+    read_over = reads_.ended;
+    if (writes_done_requested_ && !writes_done_started_ && !writes_.writing)
+      close = writes_done_started_ = true;
+  }
+  if (close) {
     StartWritesDone();
     if (read_over)
       release();

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #include <grpcpp/channel.h>
 #include <grpcpp/generic/async_generic_service.h>
@@ -32,11 +33,22 @@ struct read_pacing {
   }
 };
 
-// Messages waiting to be written, one at a time, in order.
+// Messages waiting to be written, one at a time, in order, and the read grants their writes
+// give back to the other half: one per message written, held back while more than the byte
+// budget still waits here, so a fast sender cannot fill the proxy's memory.
 struct write_queue {
+  static constexpr std::size_t byte_budget = 8 * 1024 * 1024;
+
   std::deque<grpc::ByteBuffer> waiting;
   grpc::ByteBuffer in_flight;  // must live until its write completes
   bool writing = false;
+  std::size_t bytes = 0;     // waiting and in flight
+  std::size_t owed = 0;      // grants held back by the budget
+
+  void push(grpc::ByteBuffer message) {
+    bytes += message.Length();
+    waiting.push_back(std::move(message));
+  }
   // True when a write of `in_flight` should start now.
   bool take() {
     if (writing || waiting.empty())
@@ -45,6 +57,13 @@ struct write_queue {
     waiting.pop_front();
     writing = true;
     return true;
+  }
+  // The write in flight completed; returns the read grants to give back now.
+  std::size_t written() {
+    writing = false;
+    bytes -= in_flight.Length();
+    ++owed;
+    return bytes < byte_budget ? std::exchange(owed, 0) : 0;
   }
 };
 
@@ -67,11 +86,33 @@ class paced_io {
     bool start;
     {
       std::lock_guard guard(mutex_);
-      writes_.waiting.push_back(std::move(message));
+      writes_.push(std::move(message));
       start = writes_.take();
     }
     if (start)
       half().StartWrite(&writes_.in_flight);
+  }
+  // After a successful write: returns the other half its grants, and starts the next write.
+  // Returns false when nothing more is queued.
+  bool write_again() {
+    bool again;
+    std::size_t grants;
+    std::shared_ptr<read_gate> peer;
+    {
+      std::lock_guard guard(mutex_);
+      grants = writes_.written();
+      again = writes_.take();
+      peer = peer_.lock();
+    }
+    if (grants > 0 && peer)
+      peer->grant_reads(grants);
+    if (again)
+      half().StartWrite(&writes_.in_flight);
+    return again;
+  }
+  void return_grants(std::weak_ptr<read_gate> peer) {
+    std::lock_guard guard(mutex_);
+    peer_ = std::move(peer);
   }
   // After a read delivered its message: the next one, if a grant is left.
   void read_again() {
@@ -94,6 +135,7 @@ class paced_io {
   grpc::ByteBuffer read_buffer_;
   read_pacing reads_;
   write_queue writes_;
+  std::weak_ptr<read_gate> peer_;
 
  private:
   Half& half() { return static_cast<Half&>(*this); }
@@ -109,6 +151,7 @@ class server_half final : public grpc::ServerGenericBidiReactor,
   const call_info& info() const override { return info_; }
   void bind(call_actor owner) override;
   void grant_reads(std::size_t count) override;
+  void return_grants_to(std::weak_ptr<read_gate> peer) override;
   void write(grpc::ByteBuffer message) override;
   void send_metadata(const metadata_list& headers) override;
   void finish(const grpc::Status& status, const metadata_list& trailers) override;
@@ -144,6 +187,7 @@ class client_half final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc:
                                             const call_info& info, call_actor owner);
 
   void grant_reads(std::size_t count) override;
+  void return_grants_to(std::weak_ptr<read_gate> peer) override;
   void write(grpc::ByteBuffer message) override;
   void writes_done() override;
   void cancel() override;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -39,6 +40,19 @@ double cpu_seconds(pid_t pid) {
   double user = 0, system = 0;
   in >> user >> system;
   return (user + system) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Context switches (voluntary and involuntary) of all of a process's threads so far.
+double context_switches(pid_t pid) {
+  double total = 0;
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", error)) {
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);)
+      if (line.find("ctxt_switches:") != std::string::npos)
+        total += std::stod(line.substr(line.find(':') + 1));
+  }
+  return total;
 }
 
 struct unary_figures {
@@ -108,6 +122,7 @@ struct path_figures {
   unary_figures unary;
   stream_figures small, large;
   double proxy_cpu_us_per_unary = 0, proxy_cpu_us_per_small = 0, proxy_cpu_us_per_large = 0;
+  double proxy_switches_per_unary = 0;
 };
 
 path_figures measure(const std::string& target, pid_t proxy_pid, int unary_calls, int small_count,
@@ -116,8 +131,12 @@ path_figures measure(const std::string& target, pid_t proxy_pid, int unary_calls
   path_figures figures;
   auto cpu = [&] { return proxy_pid > 0 ? cpu_seconds(proxy_pid) : 0.0; };
   double before = cpu();
+  double switches_before = proxy_pid > 0 ? context_switches(proxy_pid) : 0;
   figures.unary = run_unary(*stub, unary_calls);
   double after_unary = cpu();
+  if (proxy_pid > 0)
+    figures.proxy_switches_per_unary =
+        (context_switches(proxy_pid) - switches_before) / (unary_calls * 1.1);
   figures.small = run_stream(*stub, 1024, small_count);
   double after_small = cpu();
   figures.large = run_stream(*stub, 1 << 20, large_count);
@@ -192,6 +211,7 @@ int main(int argc, char** argv) {
   std::printf("\nproxy CPU per message: unary %.1f us, 1 KiB stream %.1f us, 1 MiB stream %.1f us\n",
               proxied.proxy_cpu_us_per_unary, proxied.proxy_cpu_us_per_small,
               proxied.proxy_cpu_us_per_large);
+  std::printf("proxy context switches per unary call: %.1f\n", proxied.proxy_switches_per_unary);
   std::printf("targets: unary p50 <= 2.5x direct (%.2fx); streaming >= 50%% of direct (1 KiB %.0f%%, 1 MiB %.0f%%)\n",
               proxied.unary.p50_us / direct.unary.p50_us,
               100.0 * proxied.small.megabytes_per_second / direct.small.megabytes_per_second,
