@@ -26,6 +26,16 @@
 namespace {
 
 using namespace s2s::testing;
+
+// The proxy under measurement, so a failure can show what it logged.
+process* measured_proxy = nullptr;
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "%s\n", what.c_str());
+  if (measured_proxy)
+    std::fprintf(stderr, "proxy output:\n%s\n", measured_proxy->output().c_str());
+  std::exit(1);
+}
 using clock_type = std::chrono::steady_clock;
 
 // CPU seconds (user + system) a process has used so far, from /proc.
@@ -73,10 +83,8 @@ unary_figures run_unary(v1::EchoService::Stub& stub, int calls) {
     auto before = clock_type::now();
     auto status = stub.Unary(&context, request, &response);
     micros.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - before).count());
-    if (!status.ok()) {
-      std::fprintf(stderr, "unary call failed: %s\n", status.error_message().c_str());
-      std::exit(1);
-    }
+    if (!status.ok())
+      fail("unary call " + std::to_string(i) + " failed: " + status.error_message());
   }
   double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
   std::sort(micros.begin(), micros.end());
@@ -109,10 +117,8 @@ stream_figures run_stream(v1::EchoService::Stub& stub, std::size_t size, int cou
   writer.join();
   auto status = stream->Finish();
   double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-  if (!status.ok() || received != count) {
-    std::fprintf(stderr, "stream failed after %d messages: %s\n", received, status.error_message().c_str());
-    std::exit(1);
-  }
+  if (!status.ok() || received != count)
+    fail("stream failed after " + std::to_string(received) + " messages: " + status.error_message());
   // Bytes that crossed the proxy: every message went there and back.
   double megabytes = 2.0 * static_cast<double>(size) * count / 1e6;
   return {count / seconds, megabytes / seconds};
@@ -180,6 +186,7 @@ int main(int argc, char** argv) {
                            config.string(), std::string("--level"), std::string("warn")})
     command.push_back(word);
   process proxy({command, {}, scratch / "proxy.log", {}});
+  measured_proxy = &proxy;
   // The proxy logs nothing at warn level when all is well; wait for its port instead.
   auto proxied_target = "127.0.0.1:" + std::to_string(outbound);
   for (int i = 0; i < 600; ++i) {
