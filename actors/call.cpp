@@ -33,7 +33,26 @@ struct call_state {
   std::optional<grpc::Status> proxy_status;
   bool finished = false;
 
+  std::unique_ptr<call_probe> probe;  // null without an observer
+  std::uint64_t processed = 0;  // messages this actor handled
+  bool failed = false;
+
   downstream_port& downstream() { return *setup.downstream; }
+
+  // Gives the caller its status; only the first call does anything.
+  void finish(const grpc::Status& status, const metadata_list& trailers) {
+    if (finished)
+      return;
+    finished = true;
+    setup.downstream->finish(status, trailers);
+    if (probe)
+      probe->ended(status);
+  }
+
+  void note(call_hop hop) {
+    if (probe)
+      probe->message(hop);
+  }
 
   void release_upstream() {
     if (upstream && !upstream_released) {
@@ -48,9 +67,10 @@ struct call_state {
       upstream->cancel();
       upstream->release();
     }
-    if (setup.downstream && !finished)
-      setup.downstream->finish(
-          grpc::Status(grpc::StatusCode::INTERNAL, "s2s-proxy: the call ended unexpectedly"), {});
+    if (setup.downstream)
+      finish(grpc::Status(grpc::StatusCode::INTERNAL, "s2s-proxy: the call ended unexpectedly"), {});
+    if (probe)
+      probe->actor_ended(processed, failed);
   }
 };
 
@@ -61,12 +81,10 @@ void finish_if_done(call_pointer self) {
   if (!st.finished) {
     bool upstream_settled = !st.upstream || st.upstream_result.has_value();
     if (st.proxy_status && upstream_settled) {
-      st.downstream().finish(*st.proxy_status, {});
-      st.finished = true;
+      st.finish(*st.proxy_status, {});
     } else if (st.upstream_result) {
       // The caller's half sends the status after the messages still queued there.
-      st.downstream().finish(st.upstream_result->status, st.upstream_result->trailers);
-      st.finished = true;
+      st.finish(st.upstream_result->status, st.upstream_result->trailers);
     }
   }
   if (st.finished && (!st.upstream || st.upstream_result))
@@ -110,6 +128,7 @@ void send_upstream(call_pointer self, grpc::ByteBuffer message) {
   if (st.upstream_writes_closed)
     return;  // the upstream call is over; nothing can take this message
   st.upstream->write(std::move(message));
+  st.note(call_hop::to_upstream);
 }
 
 void on_lease(call_pointer self, upstream_lease& lease) {
@@ -146,14 +165,13 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
       st.upstream->cancel();
       st.release_upstream();
     }
-    if (!st.finished) {
-      st.downstream().finish(
-          grpc::Status(grpc::StatusCode::INTERNAL, "s2s-proxy: the call failed: " + what), {});
-      st.finished = true;
-    }
+    st.failed = true;
+    st.finish(grpc::Status(grpc::StatusCode::INTERNAL, "s2s-proxy: the call failed: " + what), {});
     return caf::make_error(caf::sec::runtime_error, std::move(what));
   });
   st.downstream().bind(self);
+  if (st.setup.observer)
+    st.probe = st.setup.observer->call_started(st.downstream().info());
   call_filter::decision decision;
   if (st.setup.filter)
     decision = st.setup.filter->start(st.downstream().info());
@@ -163,7 +181,10 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
   } else {
     st.downstream().grant_reads(read_ahead);
     self->request(st.setup.upstream, caf::infinite, lease_atom::value)
-        .then([self](upstream_lease& lease) { on_lease(self, lease); },
+        .then([self](upstream_lease& lease) {
+                ++self->state.processed;
+                on_lease(self, lease);
+              },
               [self](caf::error& err) {
                 fail_call(self, grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                              "s2s-proxy: upstream unavailable: " +
@@ -172,7 +193,9 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
   }
   return {
       [self](downstream_read& msg) {
+        ++self->state.processed;
         auto& st = self->state;
+        st.note(call_hop::from_caller);
         if (stopping(self))
           return;
         if (st.messages) {
@@ -186,22 +209,28 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
           st.waiting_for_upstream.push_back(std::move(msg.message));
       },
       [self](downstream_read_end) {
+        ++self->state.processed;
         self->state.downstream_read_ended = true;
         settle_upstream(self);
       },
       [self](downstream_write_failed) {
+        ++self->state.processed;
         fail_call(self, grpc::Status(grpc::StatusCode::CANCELLED, "s2s-proxy: the caller went away"));
       },
       [self](downstream_cancelled) {
+        ++self->state.processed;
         fail_call(self, grpc::Status(grpc::StatusCode::CANCELLED,
                                      "s2s-proxy: the call was cancelled by the caller"));
       },
       [self](upstream_metadata& msg) {
+        ++self->state.processed;
         if (!stopping(self) && msg.ok)
           self->state.downstream().send_metadata(msg.headers);
       },
       [self](upstream_read& msg) {
+        ++self->state.processed;
         auto& st = self->state;
+        st.note(call_hop::from_upstream);
         if (stopping(self))
           return;
         if (st.messages) {
@@ -210,8 +239,10 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
             return fail_call(self, verdict);
         }
         st.downstream().write(std::move(msg.message));
+        st.note(call_hop::to_caller);
       },
       [self](upstream_read_end) {
+        ++self->state.processed;
         // The upstream's response stream ends only with its status: the call is over
         // upstream, so whatever the caller still sends has nowhere to go.
         auto& st = self->state;
@@ -220,12 +251,14 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
         settle_upstream(self);
       },
       [self](upstream_write_failed) {
+        ++self->state.processed;
         // The upstream stopped taking messages (it has answered or broken); its status
         // arrives with upstream_done.
         self->state.upstream_writes_closed = true;
         settle_upstream(self);
       },
       [self](upstream_done& msg) {
+        ++self->state.processed;
         auto& st = self->state;
         st.upstream_result = std::move(msg);
         st.upstream_released = true;  // the upstream half is gone; nothing more to release

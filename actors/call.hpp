@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -141,6 +142,28 @@ class call_filter {
 // (requests first to last, responses last to first).
 std::shared_ptr<call_filter> chain_filters(std::vector<std::shared_ptr<call_filter>> filters);
 
+// Where one of a call's messages went, as observers count them: the proxy's server side takes
+// from and gives to the caller, its client side gives to and takes from the upstream.
+enum class call_hop { from_caller, to_upstream, from_upstream, to_caller };
+
+// Told what happens to one call (metrics). Owned by the call actor and destroyed when it ends.
+class call_probe {
+ public:
+  virtual ~call_probe() = default;
+  virtual void message(call_hop hop) = 0;
+  // Once, when the caller is given the call's status.
+  virtual void ended(const grpc::Status& status) = 0;
+  // Once, as the call actor ends: the messages it handled, and whether it failed.
+  virtual void actor_ended(std::uint64_t messages_processed, bool failed) {}
+};
+
+// Watches the calls of one listener; shared by its calls, so safe to use from several threads.
+class call_observer {
+ public:
+  virtual ~call_observer() = default;
+  virtual std::unique_ptr<call_probe> call_started(const call_info& info) = 0;
+};
+
 // The upstream actor's interface is declared here, beside the call's, because each names the
 // other: a call asks its upstream for a lease, and a lease opens calls.
 using lease_atom = caf::atom_constant<caf::atom("lease")>;
@@ -150,6 +173,7 @@ struct call_setup {
   std::shared_ptr<downstream_port> downstream;
   upstream_actor upstream;
   std::shared_ptr<call_filter> filter;  // may be null
+  std::shared_ptr<call_observer> observer;  // may be null
 };
 
 // Spawns the actor for one call; it quits once both halves are done.

@@ -1,0 +1,39 @@
+// The actor families: live actors, messages processed, failures and restarts, per actor kind.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+namespace s2s::metrics {
+
+// Every kind of actor the proxy runs; each is exported from the start, at 0 until it runs.
+inline constexpr std::string_view actor_kinds[] = {
+    "supervisor", "listener", "call",       "upstream",   "mux_connection",
+    "mux_session", "mux_stream", "translator", "schema"};
+
+struct actor_metrics {
+  explicit actor_metrics(prometheus::Registry& registry);
+
+  prometheus::Family<prometheus::Gauge>& live;                  // s2s_proxy_actors_live{kind}
+  prometheus::Family<prometheus::Counter>& messages_processed;  // s2s_proxy_actor_messages_processed_total{kind}
+  prometheus::Family<prometheus::Counter>& failures;            // s2s_proxy_actor_failures_total{kind}
+  prometheus::Family<prometheus::Counter>& restarts;            // s2s_proxy_actor_restarts_total{kind}
+
+  prometheus::Gauge& live_of(std::string_view kind);
+  prometheus::Counter& processed_of(std::string_view kind);
+  prometheus::Counter& failures_of(std::string_view kind);
+  prometheus::Counter& restarts_of(std::string_view kind);
+
+  // For figures that an actor reports as running totals (the supervisor's restart count):
+  // moves the counter up to `total`.
+  static void raise_to(prometheus::Counter& counter, std::uint64_t total);
+};
+
+}  // namespace s2s::metrics
