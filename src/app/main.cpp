@@ -13,6 +13,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/scheduling.hpp"
+#include "app/operations.hpp"
 #include "actors/supervisor.hpp"
 #include "config/config.hpp"
 #include "log/log.hpp"
@@ -42,7 +43,7 @@ constexpr std::chrono::milliseconds drain_bound{10000};
 struct arguments {
   std::string command;
   std::string config_path;
-  std::string level = "info";
+  std::string level;  // empty: the config's logging.level, else info
 };
 
 int usage_error(const std::string& message) {
@@ -70,13 +71,24 @@ int validate(const arguments& args) {
 }
 
 int start(const arguments& args) {
-  auto level = s2s::log::parse_level(args.level);
-  if (!level)
-    return usage_error("unknown level '" + args.level + "' (use debug, info, warn or error)");
-  s2s::log::set_level(*level);
+  std::optional<s2s::log::level> level;
+  if (!args.level.empty()) {
+    level = s2s::log::parse_level(args.level);
+    if (!level)
+      return usage_error("unknown level '" + args.level + "' (use debug, info, warn or error)");
+    s2s::log::set_level(*level);
+  }
   auto config = load(args.config_path);
   if (!config)
     return 1;
+  // Throttling starts once the proxy is ready: the lines that say what it serves are few, and
+  // an operator needs every one of them.
+  auto logging = s2s::app::log_settings(*config, level);
+  auto unthrottled = logging;
+  unthrottled.defaults.max_lines_per_second = 0;
+  for (auto& [component, settings] : unthrottled.components)
+    settings.max_lines_per_second = 0;
+  s2s::log::configure(unthrottled.defaults, std::move(unthrottled.components));
 
   // Every thread started from here on inherits the blocked signals; main waits for them.
   sigset_t stop_signals;
@@ -89,18 +101,40 @@ int start(const arguments& args) {
   s2s::actors::tune_scheduler(actor_config);
   caf::actor_system system{actor_config};
 
-  auto started = s2s::actors::start_proxy(system, *config);
+  auto metrics = std::make_shared<s2s::metrics::proxy_metrics>();
+  s2s::actors::proxy_options options;
+  auto started = s2s::actors::start_proxy(system, *config, options);
   if (auto* problem = std::get_if<std::string>(&started)) {
     s2s::log::error("proxy", "cannot start:\n" + *problem);
     return 1;
   }
   auto& proxy = std::get<s2s::actors::started_proxy>(started);
+  auto operated = s2s::app::start_operations(system, *config, proxy.supervisor, metrics);
+  if (auto* problem = std::get_if<std::string>(&operated)) {
+    s2s::log::error("proxy", "cannot start:\n" + *problem);
+    caf::scoped_actor self{system};
+    self->request(proxy.supervisor, std::chrono::seconds(10), s2s::actors::stop_atom::value,
+                  std::chrono::milliseconds(0))
+        .receive([](bool) {}, [](caf::error&) {});
+    return 1;
+  }
+  auto& operations = std::get<s2s::app::operations>(operated);
   for (const auto& endpoint : proxy.report.endpoints)
     s2s::log::info("proxy", endpoint.name + " serving on " + endpoint.address);
+  if (operations.exposer)
+    s2s::log::info("proxy", "metrics on " + config->metrics_listen_address->to_string() + "/metrics");
+  for (const auto& [name, server] : operations.health)
+    s2s::log::info("proxy", name + " side: /health on port " + std::to_string(server->port()));
+  if (operations.debug)
+    s2s::log::info("proxy", "debug on " + config->pprof_address->to_string() + "/debug/connections");
   s2s::log::info("proxy", "ready");
+  s2s::log::configure(logging.defaults, std::move(logging.components));
 
+  // Waits for a stop signal; meanwhile, once a second, reports log lines the throttle dropped.
   int received = 0;
-  sigwait(&stop_signals, &received);
+  const timespec tick{1, 0};
+  while ((received = sigtimedwait(&stop_signals, nullptr, &tick)) < 0)
+    s2s::log::report_dropped_lines();
   s2s::log::info("proxy", std::string("received ") + strsignal(received) + ", stopping");
   caf::scoped_actor self{system};
   bool stopped = false;

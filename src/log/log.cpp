@@ -166,7 +166,9 @@ bool token_bucket::take(std::chrono::steady_clock::time_point now) {
 void configure(settings defaults, std::map<std::string, settings, std::less<>> components) {
   auto& state = the_logger();
   std::lock_guard guard(state.mutex);
-  state.report_drops(state.now(), true);
+  auto now = state.now();
+  state.report_drops(now, true);
+  state.last_drop_report = now;  // the next report comes a second after configuring at the earliest
   state.defaults = defaults;
   state.overrides = std::move(components);
   // Totals survive a reconfiguration; the buckets start afresh with the new rates.

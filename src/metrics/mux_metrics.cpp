@@ -45,6 +45,24 @@ mux_metrics::mux_metrics(prometheus::Registry& registry)
                          .Help("Bytes read from mux connections, frames included")
                          .Register(registry)) {}
 
+void mux_metrics::declare(const std::string& connection) {
+  prometheus::Labels labels{{"connection", connection}};
+  sessions_active.Add(labels);
+  sessions_opened.Add(labels);
+  for (auto reason : session_end_reasons) {
+    auto with_reason = labels;
+    with_reason["reason"] = std::string(reason);
+    sessions_closed.Add(with_reason);
+  }
+  reconnects.Add(labels);
+  streams_active.Add(labels);
+  streams_opened.Add(labels);
+  stream_resets.Add(labels);
+  ping_latency.Add(labels, ping_latency_buckets());
+  bytes_sent.Add(labels);
+  bytes_received.Add(labels);
+}
+
 const prometheus::Histogram::BucketBoundaries& ping_latency_buckets() {
   static const prometheus::Histogram::BucketBoundaries buckets{
       0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};

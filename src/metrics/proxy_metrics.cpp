@@ -19,17 +19,26 @@ std::shared_ptr<actors::call_observer> proxy_metrics::observe_calls(std::string_
   return make_call_observer(calls, actors, endpoint_name);
 }
 
+void proxy_metrics::declare(const config::config& config) {
+  for (const auto& connection : config.cluster_connections) {
+    translation.declare(connection.name);
+    mux.declare(connection.name);
+  }
+}
+
 void proxy_metrics::before_scrape(std::function<void()> refresh) {
   std::lock_guard guard(refresh_mutex_);
   refreshers_.push_back(std::move(refresh));
 }
 
+void proxy_metrics::refresh() const {
+  std::lock_guard guard(refresh_mutex_);
+  for (const auto& refresher : refreshers_)
+    refresher();
+}
+
 std::vector<prometheus::MetricFamily> proxy_metrics::Collect() const {
-  {
-    std::lock_guard guard(refresh_mutex_);
-    for (const auto& refresh : refreshers_)
-      refresh();
-  }
+  refresh();
   return registry_->Collect();
 }
 

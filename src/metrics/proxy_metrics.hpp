@@ -31,9 +31,15 @@ class proxy_metrics : public prometheus::Collectable {
   // The observer for the calls of the listener named `endpoint_name` (see make_call_observer).
   std::shared_ptr<actors::call_observer> observe_calls(std::string_view endpoint_name);
 
+  // Lists every series of each cluster connection that can be named before traffic flows.
+  void declare(const config::config& config);
+
   // Runs before each scrape, for figures kept as running totals elsewhere (restarts held by the
   // supervisor); must return quickly.
   void before_scrape(std::function<void()> refresh);
+
+  // Runs the refreshers now (a scrape does, and so does the debug endpoint).
+  void refresh() const;
 
   // Refreshes, then collects every family.
   std::vector<prometheus::MetricFamily> Collect() const override;

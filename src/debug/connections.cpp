@@ -1,0 +1,124 @@
+// The debug endpoint: /debug/connections, a JSON picture of connections, listeners and actors.
+#include "debug/connections.hpp"
+
+#include <cstdio>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+namespace s2s::debug {
+namespace {
+
+constexpr std::chrono::seconds answer_bound{1};
+
+std::string endpoint_json(const std::optional<config::endpoint>& endpoint) {
+  if (!endpoint)
+    return "null";
+  return "{\"address\": " + json_string(endpoint->addr.to_string()) +
+         ", \"tls\": " + (endpoint->tls.enabled() ? "true" : "false") + "}";
+}
+
+std::string side_json(const config::side_config& side, const std::optional<config::health_check>& health) {
+  std::string out = "{\"connectionType\": " + json_string(config::to_string(side.type));
+  out += ", \"tcpClient\": " + endpoint_json(side.tcp_client);
+  out += ", \"tcpServer\": " + endpoint_json(side.tcp_server);
+  if (side.type != config::connection_type::tcp) {
+    out += ", \"muxCount\": " + std::to_string(side.mux_count);
+    out += ", \"muxAddress\": " + endpoint_json(side.mux_address);
+  }
+  out += ", \"healthCheck\": " + (health ? json_string(health->listen_address.to_string()) : "null");
+  return out + "}";
+}
+
+}  // namespace
+
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+          out += escaped;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string connections_json(const inspection& target) {
+  std::string out = "{\"clusterConnections\": [";
+  for (std::size_t i = 0; i < target.config.cluster_connections.size(); ++i) {
+    const auto& connection = target.config.cluster_connections[i];
+    out += (i ? ", " : "") + std::string("{\"name\": ") + json_string(connection.name);
+    out += ", \"local\": " + side_json(connection.local, connection.local_health_check);
+    out += ", \"remote\": " + side_json(connection.remote, connection.remote_health_check) + "}";
+  }
+  out += "]";
+
+  caf::scoped_actor self{*target.system};
+  std::optional<actors::proxy_report> report;
+  self->request(target.supervisor, answer_bound, actors::stats_atom::value)
+      .receive([&](actors::proxy_report& answer) { report = std::move(answer); }, [](caf::error&) {});
+  out += ", \"supervisor\": {\"state\": ";
+  out += report ? "\"running\", \"listenerRestarts\": " + std::to_string(report->listener_restarts)
+                : std::string("\"unresponsive\"");
+  out += "}, \"listeners\": [";
+  if (report) {
+    for (std::size_t i = 0; i < report->endpoints.size(); ++i) {
+      const auto& endpoint = report->endpoints[i];
+      std::optional<actors::listener_stats> stats;
+      self->request(endpoint.listener, answer_bound, actors::stats_atom::value)
+          .receive([&](actors::listener_stats& answer) { stats = answer; }, [](caf::error&) {});
+      out += (i ? ", " : "") + std::string("{\"name\": ") + json_string(endpoint.name);
+      out += ", \"address\": " + json_string(endpoint.address);
+      out += ", \"port\": " + std::to_string(endpoint.port);
+      if (stats) {
+        out += ", \"state\": \"serving\", \"callsStarted\": " + std::to_string(stats->calls_started);
+        out += ", \"callsFailed\": " + std::to_string(stats->calls_failed);
+        out += ", \"callsLive\": " + std::to_string(stats->calls_live);
+      } else {
+        out += ", \"state\": \"unresponsive\"";
+      }
+      out += "}";
+    }
+  }
+  out += "]";
+
+  if (target.metrics) {
+    target.metrics->refresh();
+    out += ", \"actors\": {";
+    bool first = true;
+    for (auto kind : metrics::actor_kinds) {
+      auto live = static_cast<long long>(target.metrics->actors.live_of(kind).Value());
+      out += (first ? "" : ", ") + json_string(kind) + ": {\"live\": " + std::to_string(live) + "}";
+      first = false;
+    }
+    out += "}";
+  }
+  for (const auto& part : target.sections)
+    out += ", " + json_string(part.name) + ": " + part.json();
+  return out + "}\n";
+}
+
+std::variant<std::unique_ptr<http::server>, std::string> serve_debug(const config::address& address,
+                                                                     std::shared_ptr<const inspection> target) {
+  return http::server::start(
+      address,
+      [target = std::move(target)](std::string_view path) -> http::response {
+        if (path == "/debug/connections")
+          return {200, "application/json", connections_json(*target)};
+        return {404, "text/plain; charset=utf-8", "not found; try /debug/connections\n"};
+      },
+      "debug");
+}
+
+}  // namespace s2s::debug

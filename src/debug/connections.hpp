@@ -1,0 +1,47 @@
+// The debug endpoint: /debug/connections, a JSON picture of connections, listeners and actors.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "actors/supervisor.hpp"
+#include "config/config.hpp"
+#include "http/server.hpp"
+#include "metrics/proxy_metrics.hpp"
+
+namespace s2s::debug {
+
+// A part of the picture that its owner draws (mux sessions and streams): `json` returns one
+// JSON value, placed under `name`. Called on the debug server's thread; must return quickly.
+struct section {
+  std::string name;
+  std::function<std::string()> json;
+};
+
+// What the endpoint looks at. Everything must outlive the server.
+struct inspection {
+  config::config config;
+  caf::actor_system* system = nullptr;
+  actors::supervisor_actor supervisor;
+  std::shared_ptr<metrics::proxy_metrics> metrics;  // may be null: no actor counts then
+  std::vector<section> sections;
+};
+
+// {"clusterConnections": [...], "supervisor": {...}, "listeners": [...], "actors": {...}, <sections>}
+// Listeners that do not answer within a second are listed with "state": "unresponsive".
+std::string connections_json(const inspection& target);
+
+// Quotes and escapes text as a JSON string.
+std::string json_string(std::string_view text);
+
+// Serves GET /debug/connections on `address` until the server is destroyed.
+std::variant<std::unique_ptr<http::server>, std::string> serve_debug(const config::address& address,
+                                                                     std::shared_ptr<const inspection> target);
+
+}  // namespace s2s::debug
