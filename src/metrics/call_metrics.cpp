@@ -53,6 +53,9 @@ namespace {
 
 constexpr std::string_view replication_method = "StreamWorkflowReplicationMessages";
 constexpr std::size_t status_codes = 17;  // OK .. UNAUTHENTICATED
+// Messages a call counts before adding them to the shared counters; a long stream's figures
+// lag by at most this many per direction.
+constexpr std::uint32_t message_batch = 64;
 
 std::string_view code_name(int code) {
   static constexpr std::string_view names[status_codes] = {
@@ -171,18 +174,21 @@ class call_figures final : public actors::call_probe {
     }
   }
 
-  ~call_figures() override { listener_->live_calls_.Decrement(); }
+  ~call_figures() override {
+    flush_messages();
+    listener_->live_calls_.Decrement();
+  }
 
+  // Counted here and added to the shared counters in batches: a stream's messages would
+  // otherwise contend on the same counters from every thread.
   void message(actors::call_hop hop) override {
-    switch (hop) {
-      case actors::call_hop::from_caller: method_.received[0]->Increment(); break;
-      case actors::call_hop::to_caller: method_.sent[0]->Increment(); break;
-      case actors::call_hop::from_upstream: method_.received[1]->Increment(); break;
-      case actors::call_hop::to_upstream: method_.sent[1]->Increment(); break;
-    }
+    ++unflushed_[static_cast<int>(hop)];
+    if (++unflushed_total_ >= message_batch)
+      flush_messages();
   }
 
   void ended(const grpc::Status& status) override {
+    flush_messages();
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - began_;
     int code = static_cast<int>(status.error_code());
     listener_->handled(method_, code).Increment();
@@ -200,9 +206,25 @@ class call_figures final : public actors::call_probe {
   }
 
  private:
+  void flush_messages() {
+    using actors::call_hop;
+    prometheus::Counter* counters[] = {method_.received[0], method_.sent[1], method_.received[1],
+                                       method_.sent[0]};  // in call_hop's order
+    static_assert(static_cast<int>(call_hop::from_caller) == 0 && static_cast<int>(call_hop::to_upstream) == 1 &&
+                  static_cast<int>(call_hop::from_upstream) == 2 && static_cast<int>(call_hop::to_caller) == 3);
+    for (int hop = 0; hop < 4; ++hop) {
+      if (unflushed_[hop] > 0)
+        counters[hop]->Increment(unflushed_[hop]);
+      unflushed_[hop] = 0;
+    }
+    unflushed_total_ = 0;
+  }
+
   std::shared_ptr<listener_figures> listener_;
   method_figures& method_;
   std::chrono::steady_clock::time_point began_;
+  std::uint32_t unflushed_[4] = {};
+  std::uint32_t unflushed_total_ = 0;
 };
 
 std::unique_ptr<actors::call_probe> listener_figures::call_started(const actors::call_info& info) {
