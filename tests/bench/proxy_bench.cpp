@@ -1,15 +1,18 @@
 // Benchmark: the proxy binary in TCP mode against a direct connection, measured in one run.
 //
 // Reports unary 1 KiB latency (p50, p99) and calls/s, bidi streaming of 1 KiB and 1 MiB
-// messages (messages/s, MB/s), and the proxy process's CPU time per message. Not a test:
-// nothing here passes or fails on speed.
+// messages (messages/s, MB/s), and the proxy process's CPU time per message. With
+// S2S_BENCH_SCRAPE set, it measures a second proxy with /metrics on, scraped once a second,
+// and reports both. Not a test: nothing here passes or fails on speed.
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -163,46 +166,77 @@ int main(int argc, char** argv) {
 
   echo_server upstream;
   temp_dir scratch;
-  int outbound = free_loopback_port();
-  auto config = scratch / "bench.yaml";
-  write_file(config, "clusterConnections:\n"
-                     "  - name: bench\n"
-                     "    local:\n"
-                     "      connectionType: tcp\n"
-                     "      tcpClient: { address: \"127.0.0.1:" + std::to_string(free_loopback_port()) + "\" }\n"
-                     "      tcpServer: { address: \"127.0.0.1:" + std::to_string(outbound) + "\" }\n"
-                     "    remote:\n"
-                     "      connectionType: tcp\n"
-                     "      tcpClient: { address: \"" + upstream.address() + "\" }\n"
-                     "      tcpServer: { address: \"127.0.0.1:" + std::to_string(free_loopback_port()) + "\" }\n");
-  // S2S_BENCH_WRAPPER runs the proxy under a tool, e.g. "valgrind --tool=callgrind".
-  std::vector<std::string> command;
-  if (const char* wrapper = std::getenv("S2S_BENCH_WRAPPER")) {
-    std::istringstream words(wrapper);
-    for (std::string word; words >> word;)
+  // Starts a proxy whose outbound side forwards to the upstream, with `extra` appended to its
+  // config, and waits until it serves; returns its outbound address.
+  auto launch = [&](const std::string& name, const std::string& extra, std::unique_ptr<process>& proxy) {
+    int outbound = free_loopback_port();
+    auto config = scratch / (name + ".yaml");
+    write_file(config, "clusterConnections:\n"
+                       "  - name: bench\n"
+                       "    local:\n"
+                       "      connectionType: tcp\n"
+                       "      tcpClient: { address: \"127.0.0.1:" + std::to_string(free_loopback_port()) + "\" }\n"
+                       "      tcpServer: { address: \"127.0.0.1:" + std::to_string(outbound) + "\" }\n"
+                       "    remote:\n"
+                       "      connectionType: tcp\n"
+                       "      tcpClient: { address: \"" + upstream.address() + "\" }\n"
+                       "      tcpServer: { address: \"127.0.0.1:" + std::to_string(free_loopback_port()) + "\" }\n" +
+                       extra);
+    // S2S_BENCH_WRAPPER runs the proxy under a tool, e.g. "valgrind --tool=callgrind".
+    std::vector<std::string> command;
+    if (const char* wrapper = std::getenv("S2S_BENCH_WRAPPER")) {
+      std::istringstream words(wrapper);
+      for (std::string word; words >> word;)
+        command.push_back(word);
+    }
+    for (std::string word : {std::string(S2S_PROXY_BINARY), std::string("start"), std::string("--config"),
+                             config.string(), std::string("--level"), std::string("warn")})
       command.push_back(word);
-  }
-  for (std::string word : {std::string(S2S_PROXY_BINARY), std::string("start"), std::string("--config"),
-                           config.string(), std::string("--level"), std::string("warn")})
-    command.push_back(word);
-  process proxy({command, {}, scratch / "proxy.log", {}});
-  measured_proxy = &proxy;
-  // The proxy logs nothing at warn level when all is well; wait for its port instead.
-  auto proxied_target = "127.0.0.1:" + std::to_string(outbound);
-  for (int i = 0; i < 600; ++i) {
-    v1::EchoRequest ping;
-    auto stub = v1::EchoService::NewStub(make_channel(proxied_target));
-    call_options quick;
-    quick.timeout = std::chrono::milliseconds(200);
-    if (call_unary(*stub, ping, quick).status.ok())
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+    proxy = std::make_unique<process>(process_options{command, {}, scratch / (name + ".log"), {}});
+    measured_proxy = proxy.get();
+    // The proxy logs nothing at warn level when all is well; wait for its port instead.
+    auto target = "127.0.0.1:" + std::to_string(outbound);
+    for (int i = 0; i < 600; ++i) {
+      v1::EchoRequest ping;
+      auto stub = v1::EchoService::NewStub(make_channel(target));
+      call_options quick;
+      quick.timeout = std::chrono::milliseconds(200);
+      if (call_unary(*stub, ping, quick).status.ok())
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return target;
+  };
+  std::unique_ptr<process> proxy;
+  auto proxied_target = launch("proxy", "", proxy);
 
   std::printf("s2s-proxy benchmark: TCP mode, loopback, %u cores\n", std::thread::hardware_concurrency());
   auto direct = measure(upstream.address(), 0, unary_calls, small_count, large_count);
-  auto proxied = measure(proxied_target, proxy.pid(), unary_calls, small_count, large_count);
-  proxy.stop();
+  auto proxied = measure(proxied_target, proxy->pid(), unary_calls, small_count, large_count);
+  proxy->stop();
+
+  std::optional<path_figures> scraped;
+  int scrapes = 0, failed_scrapes = 0;
+  if (std::getenv("S2S_BENCH_SCRAPE")) {
+    int metrics_port = free_loopback_port();
+    auto target = launch("proxy-metrics", "metrics:\n  prometheus:\n    listenAddress: \"127.0.0.1:" +
+                                              std::to_string(metrics_port) + "\"\n",
+                         proxy);
+    std::atomic<bool> measuring = true;
+    std::thread scraper([&] {
+      auto url = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
+      while (measuring) {
+        process curl({{"curl", "-sf", "-o", "/dev/null", url}, {}, scratch / "curl.log", {}});
+        (curl.wait_exit(std::chrono::seconds(5)) == 0 ? scrapes : failed_scrapes)++;
+        for (int i = 0; i < 10 && measuring; ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+    scraped = measure(target, proxy->pid(), unary_calls, small_count, large_count);
+    measuring = false;
+    scraper.join();
+    proxy->stop();
+  }
 
   std::printf("\n%-28s %14s %14s %10s\n", "measure", "direct", "proxied", "ratio");
   auto row = [](const char* name, double d, double p, const char* unit) {
@@ -219,6 +253,18 @@ int main(int argc, char** argv) {
               proxied.proxy_cpu_us_per_unary, proxied.proxy_cpu_us_per_small,
               proxied.proxy_cpu_us_per_large);
   std::printf("proxy context switches per unary call: %.1f\n", proxied.proxy_switches_per_unary);
+  if (scraped) {
+    std::printf("\nwith /metrics scraped once a second (%d scrapes, %d failed)\n", scrapes, failed_scrapes);
+    std::printf("%-28s %14s %14s %10s\n", "measure", "proxied", "+metrics", "ratio");
+    auto compare = [](const char* name, double plain, double metered, const char* unit) {
+      std::printf("%-28s %11.1f %-2s %11.1f %-2s %9.2fx\n", name, plain, unit, metered, unit, metered / plain);
+    };
+    compare("unary 1 KiB p50", proxied.unary.p50_us, scraped->unary.p50_us, "us");
+    compare("unary 1 KiB calls/s", proxied.unary.calls_per_second, scraped->unary.calls_per_second, "/s");
+    compare("bidi 1 KiB MB/s", proxied.small.megabytes_per_second, scraped->small.megabytes_per_second, "");
+    compare("bidi 1 MiB MB/s", proxied.large.megabytes_per_second, scraped->large.megabytes_per_second, "");
+    compare("proxy CPU us per unary", proxied.proxy_cpu_us_per_unary, scraped->proxy_cpu_us_per_unary, "us");
+  }
   std::printf("targets: unary p50 <= 2.5x direct (%.2fx); streaming >= 50%% of direct (1 KiB %.0f%%, 1 MiB %.0f%%)\n",
               proxied.unary.p50_us / direct.unary.p50_us,
               100.0 * proxied.small.megabytes_per_second / direct.small.megabytes_per_second,
