@@ -32,7 +32,8 @@ Usage:
   s2s-proxy --version
   s2s-proxy --help
 
-start     serves every cluster connection of the config until SIGINT or SIGTERM.
+start     serves every cluster connection of the config until SIGINT or SIGTERM;
+          SIGHUP reads the config again and applies its logging settings.
 validate  checks the config completely; prints a one-line summary, or every problem
           with its key path, line and column, and exits non-zero.
 )";
@@ -70,6 +71,22 @@ int validate(const arguments& args) {
   return 0;
 }
 
+// SIGHUP: applies the logging settings of the config file as it is now. A file with problems
+// changes nothing; the proxy keeps running either way.
+void reload_logging(const arguments& args, std::optional<s2s::log::level> command_line) {
+  auto loaded = s2s::config::load_file(args.config_path);
+  if (!loaded.errors.empty()) {
+    s2s::log::error("proxy", "SIGHUP: " + args.config_path + " not reloaded: " +
+                                 std::to_string(loaded.errors.size()) + " problem(s), the first: " +
+                                 loaded.errors.front().to_string());
+    return;
+  }
+  s2s::log::info("proxy", "SIGHUP: applying the logging settings of " + args.config_path +
+                              "; other changes need a restart");
+  auto logging = s2s::app::log_settings(*loaded.value, command_line);
+  s2s::log::configure(logging.defaults, std::move(logging.components));
+}
+
 int start(const arguments& args) {
   std::optional<s2s::log::level> level;
   if (!args.level.empty()) {
@@ -91,11 +108,12 @@ int start(const arguments& args) {
   s2s::log::configure(unthrottled.defaults, std::move(unthrottled.components));
 
   // Every thread started from here on inherits the blocked signals; main waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   caf::actor_system_config actor_config;
   s2s::actors::tune_scheduler(actor_config);
@@ -133,8 +151,12 @@ int start(const arguments& args) {
   // Waits for a stop signal; meanwhile, once a second, reports log lines the throttle dropped.
   int received = 0;
   const timespec tick{1, 0};
-  while ((received = sigtimedwait(&stop_signals, nullptr, &tick)) < 0)
-    s2s::log::report_dropped_lines();
+  while ((received = sigtimedwait(&signals, nullptr, &tick)) < 0 || received == SIGHUP) {
+    if (received == SIGHUP)
+      reload_logging(args, level);
+    else
+      s2s::log::report_dropped_lines();
+  }
   s2s::log::info("proxy", std::string("received ") + strsignal(received) + ", stopping");
   caf::scoped_actor self{system};
   bool stopped = false;

@@ -1,0 +1,104 @@
+// The s2s-proxy binary serves /metrics, /health and /debug/connections from its config, and
+// SIGHUP applies the config's logging settings without stopping it.
+#include <signal.h>
+
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "http/http_client.hpp"
+#include "support/echo_server.hpp"
+#include "support/files.hpp"
+#include "support/ports.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace s2s::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct ports {
+  int outbound = free_loopback_port();
+  int metrics = free_loopback_port();
+  int local_health = free_loopback_port();
+  int remote_health = free_loopback_port();
+  int debug = free_loopback_port();
+  int nothing = free_loopback_port();  // the remote side: nothing listens there
+};
+
+std::string config_text(const ports& at, int frontend, const std::string& logging) {
+  auto address = [](int port) { return "\"127.0.0.1:" + std::to_string(port) + "\""; };
+  return "clusterConnections:\n"
+         "  - name: ops\n"
+         "    local:\n"
+         "      connectionType: tcp\n"
+         "      tcpClient: { address: " + address(frontend) + " }\n"
+         "      tcpServer: { address: " + address(at.outbound) + " }\n"
+         "    remote:\n"
+         "      connectionType: tcp\n"
+         "      tcpClient: { address: " + address(at.nothing) + " }\n"
+         "      tcpServer: { address: " + address(free_loopback_port()) + " }\n"
+         "    localClusterHealthCheck: { protocol: http, listenAddress: " + address(at.local_health) + " }\n"
+         "    remoteClusterHealthCheck: { protocol: http, listenAddress: " + address(at.remote_health) + " }\n"
+         "metrics:\n  prometheus:\n    listenAddress: " + address(at.metrics) + "\n"
+         "profiling:\n  pprofAddress: " + address(at.debug) + "\n" + logging;
+}
+
+TEST(Binary, ServesTheOperatorEndpointsOfItsConfig) {
+  echo_server frontend;
+  temp_dir scratch;
+  ports at;
+  auto config = scratch / "proxy.yaml";
+  write_file(config, config_text(at, frontend.port(), ""));
+  process proxy({{S2S_PROXY_BINARY, "start", "--config", config.string()}, {}, scratch / "proxy.log", {}});
+  ASSERT_TRUE(proxy.wait_for_output("ready", 30s)) << proxy.output();
+
+  auto metrics = http_get(at.metrics, "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("s2s_proxy_actors_live{kind=\"listener\"} 2"), std::string::npos) << metrics->body;
+
+  auto local = http_get(at.local_health, "/health");
+  ASSERT_TRUE(local);
+  EXPECT_EQ(local->status, 200) << local->body;
+  auto remote = http_get(at.remote_health, "/health");
+  ASSERT_TRUE(remote);
+  EXPECT_EQ(remote->status, 503);
+  EXPECT_NE(remote->body.find("the remote side at 127.0.0.1:" + std::to_string(at.nothing)), std::string::npos);
+
+  auto debug = http_get(at.debug, "/debug/connections");
+  ASSERT_TRUE(debug);
+  EXPECT_EQ(debug->status, 200);
+  EXPECT_NE(debug->body.find("\"name\": \"ops outbound\""), std::string::npos) << debug->body;
+
+  EXPECT_EQ(proxy.stop(), 0) << proxy.output();
+}
+
+TEST(Binary, SighupAppliesNewLoggingSettingsAndSurvivesABrokenFile) {
+  echo_server frontend;
+  temp_dir scratch;
+  ports at;
+  auto config = scratch / "proxy.yaml";
+  write_file(config, config_text(at, frontend.port(), ""));
+  process proxy({{S2S_PROXY_BINARY, "start", "--config", config.string()}, {}, scratch / "proxy.log", {}});
+  ASSERT_TRUE(proxy.wait_for_output("ready", 30s)) << proxy.output();
+
+  write_file(config, "clusterConnections: [\n");
+  proxy.send_signal(SIGHUP);
+  ASSERT_TRUE(proxy.wait_for_output("not reloaded", 10s)) << proxy.output();
+  EXPECT_TRUE(proxy.running());
+
+  // From warn on, the info lines of stopping are no longer written.
+  write_file(config, config_text(at, frontend.port(), "logging:\n  level: warn\n"));
+  proxy.send_signal(SIGHUP);
+  ASSERT_TRUE(proxy.wait_for_output("SIGHUP: applying the logging settings", 10s)) << proxy.output();
+  auto metrics = http_get(at.metrics, "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_EQ(proxy.stop(), 0);
+  EXPECT_EQ(proxy.output().find("stopping"), std::string::npos) << proxy.output();
+}
+
+}  // namespace
+}  // namespace s2s::testing
