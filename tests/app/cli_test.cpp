@@ -8,6 +8,7 @@
 #include "support/files.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
+#include "support/proxy_config.hpp"
 #include "support/temp_dir.hpp"
 
 namespace s2s::testing {
@@ -27,16 +28,7 @@ class Cli : public ::testing::Test {
   // A TCP-mode config whose outbound side forwards to `remote_port`.
   std::filesystem::path tcp_config(int outbound_port, int remote_port) {
     auto path = scratch / "proxy.yaml";
-    write_file(path, "clusterConnections:\n"
-                     "  - name: cli\n"
-                     "    local:\n"
-                     "      connectionType: tcp\n"
-                     "      tcpClient: { address: \"127.0.0.1:" + std::to_string(free_loopback_port()) + "\" }\n"
-                     "      tcpServer: { address: \"127.0.0.1:" + std::to_string(outbound_port) + "\" }\n"
-                     "    remote:\n"
-                     "      connectionType: tcp\n"
-                     "      tcpClient: { address: \"127.0.0.1:" + std::to_string(remote_port) + "\" }\n"
-                     "      tcpServer: { address: \"127.0.0.1:" + std::to_string(free_loopback_port()) + "\" }\n");
+    write_file(path, tcp_proxy_yaml("cli", outbound_port, "127.0.0.1:" + std::to_string(remote_port)));
     return path;
   }
 

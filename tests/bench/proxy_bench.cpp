@@ -24,6 +24,7 @@
 #include "support/files.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
+#include "support/proxy_config.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -171,17 +172,7 @@ int main(int argc, char** argv) {
   auto launch = [&](const std::string& name, const std::string& extra, std::unique_ptr<process>& proxy) {
     int outbound = free_loopback_port();
     auto config = scratch / (name + ".yaml");
-    write_file(config, "clusterConnections:\n"
-                       "  - name: bench\n"
-                       "    local:\n"
-                       "      connectionType: tcp\n"
-                       "      tcpClient: { address: \"127.0.0.1:" + std::to_string(free_loopback_port()) + "\" }\n"
-                       "      tcpServer: { address: \"127.0.0.1:" + std::to_string(outbound) + "\" }\n"
-                       "    remote:\n"
-                       "      connectionType: tcp\n"
-                       "      tcpClient: { address: \"" + upstream.address() + "\" }\n"
-                       "      tcpServer: { address: \"127.0.0.1:" + std::to_string(free_loopback_port()) + "\" }\n" +
-                       extra);
+    write_file(config, tcp_proxy_yaml("bench", outbound, upstream.address()) + extra);
     // S2S_BENCH_WRAPPER runs the proxy under a tool, e.g. "valgrind --tool=callgrind".
     std::vector<std::string> command;
     if (const char* wrapper = std::getenv("S2S_BENCH_WRAPPER")) {
