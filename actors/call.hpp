@@ -2,9 +2,10 @@
 //
 // A call has two halves. The downstream half is the server side, where the caller is; the
 // upstream half is the client side, toward the target. Each half turns grpc++ callbacks into
-// the messages below and carries out the few operations the actor asks of it. The actor holds
-// all state of the call and decides when bytes move, so every ordering rule of the call lives
-// in call.cpp and can be tested without sockets.
+// the messages below and carries out the few operations the actor asks of it; the halves pace
+// each other's reads (read_gate) so bytes never wait for the actor between two operations. The
+// actor sees every message and every end, runs the call's filters and decides how the call
+// ends, so those rules live in call.cpp and can be tested without sockets.
 #pragma once
 
 #include <chrono>
