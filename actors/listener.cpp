@@ -17,6 +17,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
+#include <grpcpp/server_posix.h>
 
 #include "actors/grpc_halves.hpp"
 #include "rpc/credentials.hpp"
@@ -93,6 +94,14 @@ listener_actor::behavior_type listener_behavior(
         ++st.stats.calls_started;
         st.stats.calls_live = st.calls.size();
       },
+      [self](adopt_connection& connection) {
+        auto& st = self->state;
+        if (st.stopping || !st.resources->server) {
+          ::close(connection.fd);
+          return;
+        }
+        grpc::AddInsecureChannelFromFd(st.resources->server.get(), connection.fd);
+      },
       [self](stop_atom, std::chrono::milliseconds drain) -> caf::result<bool> {
         auto& st = self->state;
         auto promise = self->make_response_promise<bool>();
@@ -149,12 +158,19 @@ std::string bind_problem(const config::address& address) {
 
 }  // namespace
 
-std::variant<started_listener, std::string> start_listener(caf::actor_system& system,
-                                                           listener_spec spec) {
+namespace {
+
+// Builds and starts the server; without `listen` it has no listening port.
+std::variant<started_listener, std::string> start_serving(caf::actor_system& system,
+                                                          listener_spec spec, bool listen) {
   auto address = spec.endpoint.addr.to_string();
-  auto credentials = rpc::server_credentials(spec.endpoint.tls);
-  if (auto* error = std::get_if<std::string>(&credentials))
-    return spec.name + ": cannot serve " + address + ": " + *error;
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (listen) {
+    auto made = rpc::server_credentials(spec.endpoint.tls);
+    if (auto* error = std::get_if<std::string>(&made))
+      return spec.name + ": cannot serve " + address + ": " + *error;
+    credentials = std::get<0>(made);
+  }
 
   auto resources = std::make_shared<serving>();
   resources->service = std::make_unique<forwarding_service>();
@@ -165,18 +181,33 @@ std::variant<started_listener, std::string> start_listener(caf::actor_system& sy
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(address, std::get<0>(credentials), &port);
+  if (listen)
+    builder.AddListeningPort(address, credentials, &port);
   builder.RegisterCallbackGenericService(resources->service.get());
   builder.SetMaxReceiveMessageSize(rpc::max_message_bytes);
   builder.SetMaxSendMessageSize(rpc::max_message_bytes);
   // Without this a second process could bind the same port and silently share its traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   resources->server = builder.BuildAndStart();
-  if (!resources->server || port == 0) {
+  if (!resources->server || (listen && port == 0)) {
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+    if (!listen)
+      return name + ": cannot start a gRPC server";
     return name + ": cannot listen on " + address + ": " + bind_problem(bind_address);
   }
   return started_listener{actor, port};
+}
+
+}  // namespace
+
+std::variant<started_listener, std::string> start_listener(caf::actor_system& system,
+                                                           listener_spec spec) {
+  return start_serving(system, std::move(spec), true);
+}
+
+std::variant<started_listener, std::string> start_portless_listener(caf::actor_system& system,
+                                                                    listener_spec spec) {
+  return start_serving(system, std::move(spec), false);
 }
 
 }  // namespace s2s::actors

@@ -20,6 +20,12 @@ struct new_call {
   std::shared_ptr<server_half> downstream;
 };
 
+// A connected socket that carries one HTTP/2 connection (a mux stream's bridge): the listener's
+// grpc::Server takes it over and serves the calls on it. Its owner is the listener from then on.
+struct adopt_connection {
+  int fd = -1;
+};
+
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using drained_atom = caf::atom_constant<caf::atom("drained")>;
@@ -33,7 +39,7 @@ struct listener_stats {
 // stop: stops accepting, lets calls finish until `drain` passes, cancels the rest, replies,
 // and the listener ends. drained: the server has stopped (sent by the listener to itself).
 using listener_actor = caf::typed_actor<
-    caf::reacts_to<new_call>,
+    caf::reacts_to<new_call>, caf::reacts_to<adopt_connection>,
     caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>,
     caf::reacts_to<drained_atom>,
     caf::replies_to<stats_atom>::with<listener_stats>>;
@@ -55,7 +61,13 @@ struct started_listener {
 std::variant<started_listener, std::string> start_listener(caf::actor_system& system,
                                                            listener_spec spec);
 
+// Starts serving without any listening port: calls arrive only on connections handed over with
+// adopt_connection (the inbound side of mux mode). spec.endpoint is not used; port is 0.
+std::variant<started_listener, std::string> start_portless_listener(caf::actor_system& system,
+                                                                    listener_spec spec);
+
 }  // namespace s2s::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::new_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::adopt_connection)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::listener_stats)

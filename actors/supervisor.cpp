@@ -8,7 +8,10 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/mux_upstream.hpp"
 #include "actors/upstream.hpp"
+#include "log/log.hpp"
+#include "tls/context.hpp"
 #include "rpc/credentials.hpp"
 
 namespace s2s::actors {
@@ -21,12 +24,15 @@ struct supervised_listener {
   listener_spec spec;
   endpoint_report report;
   std::chrono::milliseconds next_delay = first_restart_delay;
+  // Mux mode's inbound listener has no port; its mux connection learns of a restarted one.
+  std::optional<mux_connection_actor> feeds;
 };
 
 struct supervisor_state {
   static inline const char* name = "supervisor";
   std::vector<supervised_listener> listeners;
   std::vector<upstream_actor> upstreams;
+  std::vector<mux_report> mux;
   std::uint64_t restarts = 0;
   bool stopping = false;
 };
@@ -36,15 +42,18 @@ proxy_report make_report(const supervisor_state& st) {
   for (const auto& child : st.listeners)
     report.endpoints.push_back(child.report);
   report.listener_restarts = st.restarts;
+  report.mux = st.mux;
   return report;
 }
 
 supervisor_actor::behavior_type supervisor_behavior(
     supervisor_actor::stateful_pointer<supervisor_state> self,
-    std::vector<supervised_listener> listeners, std::vector<upstream_actor> upstreams) {
+    std::vector<supervised_listener> listeners, std::vector<upstream_actor> upstreams,
+    std::vector<mux_report> mux) {
   auto& st = self->state;
   st.listeners = std::move(listeners);
   st.upstreams = std::move(upstreams);
+  st.mux = std::move(mux);
   for (auto& child : st.listeners)
     self->monitor(child.report.listener);
   self->set_down_handler([self](caf::down_msg& down) {
@@ -65,9 +74,12 @@ supervisor_actor::behavior_type supervisor_behavior(
           return;
         auto& child = st.listeners[index];
         ++st.restarts;
-        auto started = start_listener(self->system(), child.spec);
+        auto started = child.feeds ? start_portless_listener(self->system(), child.spec)
+                                   : start_listener(self->system(), child.spec);
         if (auto* ok = std::get_if<started_listener>(&started)) {
           child.report.listener = ok->actor;
+          if (child.feeds)
+            self->send(*child.feeds, inbound_atom::value, ok->actor);
           child.report.port = ok->port;
           child.next_delay = first_restart_delay;
           self->monitor(ok->actor);
@@ -84,6 +96,11 @@ supervisor_actor::behavior_type supervisor_behavior(
         auto promise = self->make_response_promise<bool>();
         auto pending = std::make_shared<std::size_t>(st.listeners.size());
         auto finish = [self, promise]() mutable {
+          // Sessions close after the listeners drained the calls that ran on them.
+          for (auto& mux : self->state.mux) {
+            caf::anon_send(mux.connection, stop_atom::value, std::chrono::milliseconds(0));
+            self->send_exit(mux.outbound, caf::exit_reason::user_shutdown);
+          }
           for (auto& upstream : self->state.upstreams)
             self->send_exit(upstream, caf::exit_reason::user_shutdown);
           promise.deliver(true);
@@ -117,6 +134,97 @@ struct direction {
   const char* label;
 };
 
+// How a mux session is tuned: per-stream windows larger than yamux's 256 KiB default keep
+// large messages moving at a round trip's cost; keepalive as hashicorp/yamux.
+yamux::config mux_tuning() {
+  yamux::config tuning;
+  tuning.max_stream_window = 4 * 1024 * 1024;
+  return tuning;
+}
+
+// A mux-mode cluster connection: the outbound listener on local.tcpServer leases the channels
+// of the mux sessions; the streams the peer opens are served by a port-less inbound listener
+// that forwards to local.tcpClient.
+struct mux_parts {
+  std::vector<supervised_listener>& listeners;
+  std::vector<upstream_actor>& upstreams;
+  std::vector<mux_report>& mux;
+};
+
+std::string start_mux(caf::actor_system& system, const config::cluster_connection& connection,
+                      const proxy_options& options, mux_parts parts) {
+  const auto& remote = connection.remote;
+  const auto& local = connection.local;
+  std::string problems;
+  if (local.type != config::connection_type::tcp || !local.tcp_server || !local.tcp_client ||
+      !remote.mux_address)
+    return "cluster connection '" + connection.name +
+           "': mux mode needs a tcp local side with tcpClient and tcpServer, and "
+           "remote.muxAddressInfo\n";
+  bool client = remote.type == config::connection_type::mux_client;
+  const auto& mux_address = *remote.mux_address;
+  auto label = connection.name + " mux";
+
+  tls::context_ptr tls_context;
+  if (mux_address.tls.enabled()) {
+    auto made = client ? tls::client_context(mux_address.tls) : tls::server_context(mux_address.tls);
+    if (auto* error = std::get_if<std::string>(&made))
+      return label + ": " + *error + "\n";
+    tls_context = std::get<tls::context_ptr>(made);
+    if (client && mux_address.tls.skip_ca_verification)
+      log::warn(label, "skipCAVerification is set: the server's certificate is not verified");
+  }
+
+  auto outbound_name = connection.name + " outbound";
+  auto inbound_name = connection.name + " inbound";
+  auto outbound = spawn_mux_upstream(system, mux_address.addr.to_string());
+  auto channel = rpc::open_channel(*local.tcp_client);
+  if (auto* error = std::get_if<std::string>(&channel)) {
+    caf::anon_send_exit(outbound, caf::exit_reason::user_shutdown);
+    return inbound_name + ": " + *error + "\n";
+  }
+  auto local_frontend = spawn_channel_upstream(system, inbound_name, std::get<0>(channel));
+  parts.upstreams.push_back(local_frontend);
+
+  listener_spec inbound_spec{inbound_name, *local.tcp_client, local_frontend, options.filter};
+  auto inbound = start_portless_listener(system, inbound_spec);
+  if (auto* error = std::get_if<std::string>(&inbound)) {
+    caf::anon_send_exit(outbound, caf::exit_reason::user_shutdown);
+    return *error + "\n";
+  }
+  auto inbound_listener = std::get<started_listener>(inbound).actor;
+
+  mux_connection_spec spec;
+  spec.name = connection.name;
+  spec.client = client;
+  spec.mux_address = mux_address;
+  spec.mux_count = remote.mux_count;
+  spec.tls_context = tls_context;
+  spec.yamux = mux_tuning();
+  spec.outbound = outbound;
+  spec.inbound = inbound_listener;
+  auto started = start_mux_connection(system, std::move(spec));
+  if (auto* error = std::get_if<std::string>(&started)) {
+    caf::anon_send(inbound_listener, stop_atom::value, std::chrono::milliseconds(0));
+    caf::anon_send_exit(outbound, caf::exit_reason::user_shutdown);
+    return *error + "\n";
+  }
+  auto& mux = std::get<started_mux_connection>(started);
+  parts.mux.push_back({label, mux_address.addr.to_string(), mux.port, mux.actor, outbound});
+  parts.listeners.push_back({inbound_spec, {inbound_name, "", 0, inbound_listener},
+                             first_restart_delay, mux.actor});
+
+  listener_spec outbound_spec{outbound_name, *local.tcp_server, outbound, options.filter};
+  auto listening = start_listener(system, outbound_spec);
+  if (auto* error = std::get_if<std::string>(&listening))
+    return *error + "\n";
+  auto& ok = std::get<started_listener>(listening);
+  parts.listeners.push_back(
+      {outbound_spec, {outbound_name, local.tcp_server->addr.to_string(), ok.port, ok.actor},
+       first_restart_delay, std::nullopt});
+  return problems;
+}
+
 }  // namespace
 
 std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
@@ -124,19 +232,27 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
                                                      proxy_options options) {
   std::vector<supervised_listener> listeners;
   std::vector<upstream_actor> upstreams;
+  std::vector<mux_report> mux;
   std::string problems;
   auto undo = [&] {
     for (auto& child : listeners)
       caf::anon_send(child.report.listener, stop_atom::value, std::chrono::milliseconds(0));
     for (auto& upstream : upstreams)
       caf::anon_send_exit(upstream, caf::exit_reason::user_shutdown);
+    for (auto& part : mux) {
+      caf::anon_send(part.connection, stop_atom::value, std::chrono::milliseconds(0));
+      caf::anon_send_exit(part.outbound, caf::exit_reason::user_shutdown);
+    }
   };
 
   for (const auto& connection : config.cluster_connections) {
-    if (connection.local.type != config::connection_type::tcp ||
-        connection.remote.type != config::connection_type::tcp) {
+    if (connection.remote.type != config::connection_type::tcp) {
+      problems += start_mux(system, connection, options, {listeners, upstreams, mux});
+      continue;
+    }
+    if (connection.local.type != config::connection_type::tcp) {
       problems += "cluster connection '" + connection.name +
-                  "': mux connection types are not served by this build yet\n";
+                  "': the local side must be tcp (a mux local side is not served)\n";
       continue;
     }
     direction directions[] = {
@@ -159,7 +275,8 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
         continue;
       }
       auto& ok = std::get<started_listener>(started);
-      listeners.push_back({spec, {name, way.serve->addr.to_string(), ok.port, ok.actor}});
+      listeners.push_back({spec, {name, way.serve->addr.to_string(), ok.port, ok.actor},
+                           first_restart_delay, std::nullopt});
     }
   }
   if (!problems.empty()) {
@@ -170,7 +287,9 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
   started_proxy result;
   for (const auto& child : listeners)
     result.report.endpoints.push_back(child.report);
-  result.supervisor = system.spawn(supervisor_behavior, std::move(listeners), std::move(upstreams));
+  result.report.mux = mux;
+  result.supervisor = system.spawn(supervisor_behavior, std::move(listeners), std::move(upstreams),
+                                   std::move(mux));
   return result;
 }
 

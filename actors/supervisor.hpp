@@ -13,6 +13,7 @@
 
 #include "actors/call.hpp"
 #include "actors/listener.hpp"
+#include "actors/mux_connection.hpp"
 #include "config/config.hpp"
 
 namespace s2s::actors {
@@ -32,9 +33,19 @@ struct endpoint_report {
   listener_actor listener;
 };
 
+// The yamux side of a mux-mode cluster connection.
+struct mux_report {
+  std::string name;  // "<connection> mux"
+  std::string address;
+  int port = 0;  // mux-server: the bound port; mux-client: the dialed port
+  mux_connection_actor connection;
+  mux_upstream_actor outbound;
+};
+
 struct proxy_report {
   std::vector<endpoint_report> endpoints;
   std::uint64_t listener_restarts = 0;
+  std::vector<mux_report> mux;  // empty without mux connections
 };
 
 using supervisor_actor = caf::typed_actor<

@@ -2,6 +2,7 @@
 #include "proxy/proxy_harness.hpp"
 
 #include <stdexcept>
+#include <thread>
 
 #include <caf/scoped_actor.hpp>
 
@@ -23,6 +24,20 @@ config::cluster_connection tcp_connection(std::string name, int local_frontend, 
   connection.remote.type = config::connection_type::tcp;
   connection.remote.tcp_client = loopback(remote);
   connection.remote.tcp_server = loopback(0);
+  return connection;
+}
+
+config::cluster_connection mux_connection(std::string name, int local_frontend,
+                                          config::connection_type remote_type, int mux_port,
+                                          config::tls_config tls, int mux_count) {
+  config::cluster_connection connection;
+  connection.name = std::move(name);
+  connection.local.type = config::connection_type::tcp;
+  connection.local.tcp_client = loopback(local_frontend);
+  connection.local.tcp_server = loopback(0);
+  connection.remote.type = remote_type;
+  connection.remote.mux_count = mux_count;
+  connection.remote.mux_address = loopback(mux_port, std::move(tls));
   return connection;
 }
 
@@ -62,6 +77,47 @@ actors::proxy_report proxy_process::report() {
       .receive([&](actors::proxy_report& report) { result = std::move(report); },
                [](caf::error&) {});
   return result;
+}
+
+namespace {
+
+const actors::mux_report& find_mux(const actors::proxy_report& report, const std::string& name) {
+  for (const auto& mux : report.mux)
+    if (mux.name == name + " mux")
+      return mux;
+  throw std::runtime_error("the proxy has no mux connection named '" + name + "'");
+}
+
+}  // namespace
+
+int proxy_process::mux_port(const std::string& connection) const {
+  return find_mux(proxy_->report, connection).port;
+}
+
+actors::mux_connection_stats proxy_process::mux_stats(const std::string& connection) {
+  caf::scoped_actor self{*system_};
+  actors::mux_connection_stats result;
+  self->request(find_mux(proxy_->report, connection).connection, std::chrono::seconds(10),
+                actors::stats_atom::value)
+      .receive([&](actors::mux_connection_stats& stats) { result = std::move(stats); },
+               [](caf::error&) {});
+  return result;
+}
+
+bool proxy_process::wait_for_sessions(const std::string& connection, std::size_t count,
+                                      std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  const auto& mux = find_mux(proxy_->report, connection);
+  caf::scoped_actor self{*system_};
+  while (std::chrono::steady_clock::now() < until) {
+    std::size_t channels = 0;
+    self->request(mux.outbound, std::chrono::seconds(10), actors::channels_atom::value)
+        .receive([&](std::size_t n) { channels = n; }, [](caf::error&) {});
+    if (channels == count && mux_stats(connection).sessions_live == count)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
 }
 
 std::optional<std::string> proxy_start_error(const config::config& config) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <variant>
@@ -22,6 +23,12 @@ config::endpoint loopback(int port, config::tls_config tls = {});
 // A TCP-mode cluster connection: local Temporal = `local_frontend`, remote side = `remote`.
 config::cluster_connection tcp_connection(std::string name, int local_frontend, int remote);
 
+// A mux-mode cluster connection: local Temporal = `local_frontend` (tcp), remote side a
+// mux-client dialing or a mux-server listening on `mux_port` (0: any free port, for a server).
+config::cluster_connection mux_connection(std::string name, int local_frontend,
+                                          config::connection_type remote_type, int mux_port,
+                                          config::tls_config tls = {}, int mux_count = 1);
+
 class proxy_process {
  public:
   explicit proxy_process(const config::config& config, actors::proxy_options options = {});
@@ -31,6 +38,13 @@ class proxy_process {
   int port(const std::string& endpoint_name) const;
   std::string address(const std::string& endpoint_name) const;
   actors::proxy_report report();
+  // The port of "<connection> mux": the listening port of a mux-server.
+  int mux_port(const std::string& connection) const;
+  actors::mux_connection_stats mux_stats(const std::string& connection);
+  // Polls until `connection` has `count` live sessions and as many channels for outbound calls;
+  // false if that did not happen in time.
+  bool wait_for_sessions(const std::string& connection, std::size_t count,
+                         std::chrono::milliseconds timeout);
   caf::actor_system& system() { return *system_; }
 
  private:

@@ -1,0 +1,164 @@
+// The mux-session actor: one yamux session; its outbound channel and its inbound streams.
+#include "actors/mux_session.hpp"
+
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <grpcpp/create_channel_posix.h>
+
+#include "actors/grpc_halves.hpp"
+#include "actors/mux_io.hpp"
+#include "log/log.hpp"
+#include "rpc/limits.hpp"
+
+namespace s2s::actors {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A peer that keeps refusing our stream must not make us spin: wait before asking again.
+constexpr auto reopen_delay = 200ms;
+
+struct mux_session_state {
+  static inline const char* name = "mux-session";
+  mux_session_spec spec;
+  std::unique_ptr<mux_io> io;  // destroyed with the state: stops and joins the I/O thread
+  mux_session_stats stats;
+  std::uint32_t channel_stream = 0;  // the stream under our outbound channel; 0: none
+  bool reopen_scheduled = false;
+  bool ended = false;
+};
+
+using session_pointer = mux_session_actor::stateful_pointer<mux_session_state>;
+
+// Opens a gRPC channel on the bridge of a stream we opened; grpc++ owns `fd` from now on.
+std::shared_ptr<upstream_target> channel_on(int fd, const std::string& name) {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(rpc::max_message_bytes);
+  arguments.SetMaxSendMessageSize(rpc::max_message_bytes);
+  auto channel = grpc::CreateCustomInsecureChannelFromFd(name, fd, arguments);
+  return std::make_shared<channel_target>(std::move(channel));
+}
+
+mux_io_events events_for(mux_session_actor self) {
+  mux_io_events events;
+  events.up = [self](std::string peer) { caf::anon_send(self, mux_io_up{std::move(peer)}); };
+  events.accepted = [self](std::uint32_t stream, int fd) {
+    caf::anon_send(self, mux_io_accepted{stream, fd});
+  };
+  events.opened = [self](std::uint32_t stream, int fd) {
+    caf::anon_send(self, mux_io_opened{stream, fd});
+  };
+  events.open_failed = [self](std::string reason) {
+    caf::anon_send(self, mux_io_open_failed{std::move(reason)});
+  };
+  events.stream_ended = [self](std::uint32_t stream, bool reset) {
+    caf::anon_send(self, mux_io_stream_ended{stream, reset});
+  };
+  events.down = [self](std::string reason, bool was_up) {
+    caf::anon_send(self, mux_io_down{std::move(reason), was_up});
+  };
+  return events;
+}
+
+void schedule_reopen(session_pointer self) {
+  auto& st = self->state;
+  if (st.reopen_scheduled || st.ended)
+    return;
+  st.reopen_scheduled = true;
+  self->delayed_send(self, reopen_delay, reopen_atom::value);
+}
+
+mux_session_actor::behavior_type mux_session_behavior(session_pointer self,
+                                                      mux_session_spec spec) {
+  auto& st = self->state;
+  st.spec = std::move(spec);
+  mux_io_setup setup;
+  setup.name = st.spec.name;
+  setup.dial = st.spec.dial;
+  setup.accepted_fd = st.spec.accepted_fd;
+  setup.tls = st.spec.tls;
+  setup.tls_context = st.spec.tls_context;
+  setup.yamux = st.spec.yamux;
+  st.io = std::make_unique<mux_io>(std::move(setup), events_for(self));
+  // However the actor ends, its channel must not be leased again.
+  self->attach_functor([outbound = st.spec.outbound, session = self->address()] {
+    caf::anon_send(outbound, mux_channel_down{session});
+  });
+  return {
+      [self](mux_io_up& up) {
+        auto& st = self->state;
+        st.stats.up = true;
+        st.stats.peer = up.peer;
+        log::info(st.spec.name, "session with " + up.peer + " is up");
+        self->send(st.spec.observer, mux_session_up{self, up.peer});
+        st.io->open_stream();
+      },
+      [self](mux_io_opened& opened) {
+        auto& st = self->state;
+        if (st.ended || st.channel_stream != 0) {
+          ::close(opened.fd);  // closing our end makes the I/O thread close the stream
+          return;
+        }
+        st.channel_stream = opened.stream;
+        ++st.stats.channels_opened;
+        auto target = channel_on(opened.fd, "s2s-proxy-mux");
+        self->send(st.spec.outbound, mux_channel_up{self->address(), std::move(target)});
+      },
+      [self](mux_io_open_failed& failed) {
+        log::warn(self->state.spec.name, "cannot open a stream for calls: " + failed.reason);
+        schedule_reopen(self);
+      },
+      [self](mux_io_accepted& accepted) {
+        auto& st = self->state;
+        ++st.stats.streams_accepted;
+        self->send(st.spec.observer, adopt_connection{accepted.fd});
+      },
+      [self](mux_io_stream_ended& ended) {
+        auto& st = self->state;
+        if (ended.stream != st.channel_stream)
+          return;
+        // The HTTP/2 connection under our channel is gone: calls on it end with UNAVAILABLE;
+        // new calls get a fresh stream.
+        st.channel_stream = 0;
+        self->send(st.spec.outbound, mux_channel_down{self->address()});
+        if (ended.reset)
+          log::warn(st.spec.name, "the stream carrying outbound calls was reset; opening another");
+        schedule_reopen(self);
+      },
+      [self](reopen_atom) {
+        auto& st = self->state;
+        st.reopen_scheduled = false;
+        if (!st.ended && st.channel_stream == 0)
+          st.io->open_stream();
+      },
+      [self](mux_io_down& down) {
+        auto& st = self->state;
+        st.ended = true;
+        if (down.was_up)
+          log::warn(st.spec.name, "session with " + st.stats.peer + " ended: " + down.reason);
+        else
+          log::error(st.spec.name, "no session: " + down.reason);
+        if (st.channel_stream != 0)
+          self->send(st.spec.outbound, mux_channel_down{self->address()});
+        self->send(st.spec.observer, mux_session_down{self, down.reason, down.was_up});
+        self->quit();
+      },
+      [self](stats_atom) {
+        auto stats = self->state.stats;
+        stats.live_streams = self->state.io->streams();
+        return stats;
+      },
+  };
+}
+
+}  // namespace
+
+mux_session_actor spawn_mux_session(caf::actor_system& system, mux_session_spec spec) {
+  return system.spawn(mux_session_behavior, std::move(spec));
+}
+
+}  // namespace s2s::actors

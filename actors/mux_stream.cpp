@@ -1,0 +1,185 @@
+// The stream role: one yamux stream bridged to grpc++ through a socketpair.
+#include "actors/mux_stream.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <initializer_list>
+#include <utility>
+
+namespace s2s::actors {
+namespace {
+
+constexpr std::size_t read_chunk = 64 * 1024;
+// Larger socket buffers let a 1 MiB message cross the bridge in few wakeups.
+constexpr int socket_buffer_bytes = 1024 * 1024;
+
+// A connected pair of loopback TCP sockets. grpc 1.51's posix endpoint stalls on AF_UNIX
+// socketpairs (its reads never complete), so the pair is made the long way: listen on an
+// ephemeral port, connect, accept, stop listening. The accepted peer must be our own
+// connecting socket, so nothing else on the host can slip into the pair.
+bool loopback_pair(int pair[2], std::string& problem) {
+  auto fail = [&](const char* what, std::initializer_list<int> fds) {
+    problem = std::string(what) + ": " + std::strerror(errno);
+    for (int fd : fds)
+      if (fd >= 0)
+        ::close(fd);
+    return false;
+  };
+  int listening = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listening < 0)
+    return fail("cannot create a socket", {});
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (::bind(listening, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(listening, 4) != 0 ||
+      ::getsockname(listening, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    return fail("cannot listen on loopback", {listening});
+  int ours = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (ours < 0 || ::connect(ours, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+    return fail("cannot connect on loopback", {listening, ours});
+  sockaddr_in expected{};
+  length = sizeof expected;
+  ::getsockname(ours, reinterpret_cast<sockaddr*>(&expected), &length);
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    sockaddr_in peer{};
+    length = sizeof peer;
+    int theirs = ::accept4(listening, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_CLOEXEC);
+    if (theirs < 0)
+      return fail("cannot accept on loopback", {listening, ours});
+    if (peer.sin_port == expected.sin_port && peer.sin_addr.s_addr == expected.sin_addr.s_addr) {
+      ::close(listening);
+      pair[0] = ours;
+      pair[1] = theirs;
+      return true;
+    }
+    ::close(theirs);  // someone else's connection
+  }
+  errno = ECONNREFUSED;
+  return fail("cannot pair loopback sockets", {listening, ours});
+}
+
+}  // namespace
+
+bool stream_bridge::create(yamux::stream_id id, stream_bridge& out, int& grpc_end,
+                           std::string& problem) {
+  int pair[2];
+  if (!loopback_pair(pair, problem))
+    return false;
+  int one = 1;
+  for (int fd : pair) {
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &socket_buffer_bytes, sizeof socket_buffer_bytes);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &socket_buffer_bytes, sizeof socket_buffer_bytes);
+  }
+  ::fcntl(pair[0], F_SETFL, ::fcntl(pair[0], F_GETFL) | O_NONBLOCK);
+  out = stream_bridge();
+  out.id_ = id;
+  out.fd_ = pair[0];
+  grpc_end = pair[1];
+  return true;
+}
+
+stream_bridge::stream_bridge(stream_bridge&& other) noexcept { *this = std::move(other); }
+
+stream_bridge& stream_bridge::operator=(stream_bridge&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0)
+      ::close(fd_);
+    id_ = other.id_;
+    fd_ = std::exchange(other.fd_, -1);
+    unsent_ = std::move(other.unsent_);
+    unsent_head_ = other.unsent_head_;
+    grpc_eof_ = other.grpc_eof_;
+    fin_sent_ = other.fin_sent_;
+    remote_closed_ = other.remote_closed_;
+    shut_down_write_ = other.shut_down_write_;
+  }
+  return *this;
+}
+
+stream_bridge::~stream_bridge() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+short stream_bridge::wanted_events(const yamux::session& session, bool may_take_input) const {
+  short events = 0;
+  if (!session.readable(id_).empty() && !shut_down_write_)
+    events |= POLLOUT;
+  if (may_take_input && !grpc_eof_ && buffered_bytes() == 0)
+    events |= POLLIN;
+  return events;
+}
+
+bool stream_bridge::deliver(yamux::session& session) {
+  while (!shut_down_write_) {
+    auto data = session.readable(id_);
+    if (data.empty())
+      break;
+    ssize_t written = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    if (written < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return true;
+      if (errno == EINTR)
+        continue;
+      return false;
+    }
+    session.consume(id_, static_cast<std::size_t>(written));
+  }
+  if (remote_closed_ && !shut_down_write_ && session.readable(id_).empty()) {
+    ::shutdown(fd_, SHUT_WR);
+    shut_down_write_ = true;
+  }
+  return true;
+}
+
+bool stream_bridge::take(yamux::session& session, yamux::clock::time_point now) {
+  for (;;) {
+    if (buffered_bytes() > 0) {
+      std::span<const std::uint8_t> rest(unsent_.data() + unsent_head_, buffered_bytes());
+      auto taken = session.write(id_, rest);
+      unsent_head_ += taken;
+      if (buffered_bytes() > 0)
+        return true;  // the window is full; stream_writable brings us back
+      unsent_.clear();
+      unsent_head_ = 0;
+    }
+    if (grpc_eof_)
+      break;
+    unsent_.resize(read_chunk);
+    ssize_t got = ::recv(fd_, unsent_.data(), unsent_.size(), 0);
+    if (got < 0) {
+      unsent_.clear();
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return true;
+      if (errno == EINTR)
+        continue;
+      return false;
+    }
+    unsent_.resize(static_cast<std::size_t>(got));
+    if (got == 0)
+      grpc_eof_ = true;
+  }
+  if (grpc_eof_ && !fin_sent_ && buffered_bytes() == 0) {
+    fin_sent_ = true;
+    session.close(id_, now);
+  }
+  return true;
+}
+
+bridge_outcome stream_bridge::pump(yamux::session& session, yamux::clock::time_point now) {
+  if (!deliver(session) || !take(session, now))
+    return bridge_outcome::reset;
+  return bridge_outcome::open;
+}
+
+}  // namespace s2s::actors

@@ -1,0 +1,53 @@
+// The mux upstream actor: leases the channels of live mux sessions, round robin.
+#include "actors/mux_upstream.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace s2s::actors {
+namespace {
+
+struct mux_upstream_state {
+  static inline const char* name = "mux-upstream";
+  std::string address;
+  std::vector<mux_channel_up> channels;  // in the order the sessions came up
+  std::size_t next = 0;
+};
+
+mux_upstream_actor::behavior_type mux_upstream(
+    mux_upstream_actor::stateful_pointer<mux_upstream_state> self, std::string address) {
+  self->state.address = std::move(address);
+  auto forget = [self](const caf::actor_addr& session) {
+    auto& channels = self->state.channels;
+    channels.erase(std::remove_if(channels.begin(), channels.end(),
+                                  [&](const auto& entry) { return entry.session == session; }),
+                   channels.end());
+  };
+  return {
+      [self](lease_atom) {
+        auto& st = self->state;
+        if (st.channels.empty())
+          return upstream_lease{nullptr, "no mux session to " + st.address + " is up"};
+        auto& chosen = st.channels[st.next++ % st.channels.size()];
+        return upstream_lease{chosen.target, {}};
+      },
+      [self, forget](mux_channel_up& up) {
+        forget(up.session);
+        self->state.channels.push_back(std::move(up));
+      },
+      [forget](mux_channel_down& down) { forget(down.session); },
+      [self](channels_atom) { return self->state.channels.size(); },
+  };
+}
+
+}  // namespace
+
+mux_upstream_actor spawn_mux_upstream(caf::actor_system& system, std::string address) {
+  return system.spawn(mux_upstream, std::move(address));
+}
+
+}  // namespace s2s::actors

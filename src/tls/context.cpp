@@ -1,0 +1,136 @@
+// TLS for the mux connection: OpenSSL contexts built from a config TLS block.
+#include "tls/context.hpp"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "log/log.hpp"
+
+namespace s2s::tls {
+namespace {
+
+std::variant<context_ptr, std::string> fail(SSL_CTX* context, std::string what) {
+  SSL_CTX_free(context);
+  auto detail = drain_errors();
+  return detail.empty() ? what : what + ": " + detail;
+}
+
+// Loads this side's certificate chain and key when the block names them.
+std::string load_identity(SSL_CTX* context, const config::tls_config& tls) {
+  if (tls.certificate_path.empty() && tls.key_path.empty())
+    return {};
+  if (SSL_CTX_use_certificate_chain_file(context, tls.certificate_path.c_str()) != 1)
+    return "cannot load certificate '" + tls.certificate_path + "'";
+  if (SSL_CTX_use_PrivateKey_file(context, tls.key_path.c_str(), SSL_FILETYPE_PEM) != 1)
+    return "cannot load private key '" + tls.key_path + "'";
+  if (SSL_CTX_check_private_key(context) != 1)
+    return "private key '" + tls.key_path + "' does not match certificate '" +
+           tls.certificate_path + "'";
+  return {};
+}
+
+SSL_CTX* new_context(const SSL_METHOD* method) {
+  SSL_CTX* context = SSL_CTX_new(method);
+  if (!context)
+    return nullptr;
+  SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
+  // The transport writes from a buffer that may move and grow between retries.
+  SSL_CTX_set_mode(context, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  return context;
+}
+
+}  // namespace
+
+std::string drain_errors() {
+  std::string out;
+  while (unsigned long code = ERR_get_error()) {
+    char text[256];
+    ERR_error_string_n(code, text, sizeof text);
+    if (!out.empty())
+      out += "; ";
+    out += text;
+  }
+  return out;
+}
+
+std::variant<context_ptr, std::string> server_context(const config::tls_config& tls) {
+  SSL_CTX* context = new_context(TLS_server_method());
+  if (!context)
+    return "cannot create a TLS server context: " + drain_errors();
+  if (auto problem = load_identity(context, tls); !problem.empty())
+    return fail(context, problem);
+  if (!tls.remote_ca_path.empty()) {
+    if (SSL_CTX_load_verify_locations(context, tls.remote_ca_path.c_str(), nullptr) != 1)
+      return fail(context, "cannot load CA bundle '" + tls.remote_ca_path + "'");
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  } else {
+    SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
+  }
+  return context_ptr(context, context_deleter{});
+}
+
+std::variant<context_ptr, std::string> client_context(const config::tls_config& tls) {
+  SSL_CTX* context = new_context(TLS_client_method());
+  if (!context)
+    return "cannot create a TLS client context: " + drain_errors();
+  if (auto problem = load_identity(context, tls); !problem.empty())
+    return fail(context, problem);
+  if (tls.skip_ca_verification) {
+    SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
+  } else {
+    bool loaded = tls.remote_ca_path.empty()
+                      ? SSL_CTX_set_default_verify_paths(context) == 1
+                      : SSL_CTX_load_verify_locations(context, tls.remote_ca_path.c_str(),
+                                                      nullptr) == 1;
+    if (!loaded)
+      return fail(context, tls.remote_ca_path.empty()
+                               ? std::string("cannot load the system CA certificates")
+                               : "cannot load CA bundle '" + tls.remote_ca_path + "'");
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
+  }
+  return context_ptr(context, context_deleter{});
+}
+
+std::string expected_server_name(const config::tls_config& tls, const std::string& dialed_host) {
+  return tls.ca_server_name.empty() ? dialed_host : tls.ca_server_name;
+}
+
+bool prepare_client(SSL* ssl, const config::tls_config& tls, const std::string& dialed_host,
+                    std::string& problem) {
+  auto name = expected_server_name(tls, dialed_host);
+  // SNI must be a host name, not an address literal.
+  ASN1_OCTET_STRING* literal = a2i_IPADDRESS(name.c_str());
+  bool is_address = literal != nullptr;
+  ASN1_OCTET_STRING_free(literal);
+  if (!is_address && !name.empty() && SSL_set_tlsext_host_name(ssl, name.c_str()) != 1) {
+    problem = "cannot set the server name indication '" + name + "'";
+    return false;
+  }
+  if (tls.skip_ca_verification)
+    return true;
+  bool ok = is_address ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) == 1
+                       : SSL_set1_host(ssl, name.c_str()) == 1;
+  if (!ok) {
+    problem = "cannot require the server name '" + name + "'";
+    return false;
+  }
+  return true;
+}
+
+std::string handshake_problem(SSL* ssl, int ssl_error) {
+  long verify = SSL_get_verify_result(ssl);
+  auto queued = drain_errors();
+  std::string out;
+  if (verify != X509_V_OK)
+    out = std::string("certificate verification failed: ") +
+          X509_verify_cert_error_string(verify);
+  if (!queued.empty())
+    out += (out.empty() ? "" : " (") + queued + (out.empty() ? "" : ")");
+  if (out.empty())
+    out = ssl_error == SSL_ERROR_SYSCALL || ssl_error == SSL_ERROR_ZERO_RETURN
+              ? "the peer closed the connection during the handshake"
+              : "handshake failed (SSL error " + std::to_string(ssl_error) + ")";
+  return out;
+}
+
+}  // namespace s2s::tls
