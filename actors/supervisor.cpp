@@ -9,6 +9,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/mux_upstream.hpp"
+#include "actors/translator.hpp"
 #include "actors/upstream.hpp"
 #include "log/log.hpp"
 #include "tls/context.hpp"
@@ -152,7 +153,7 @@ struct mux_parts {
 };
 
 std::string start_mux(caf::actor_system& system, const config::cluster_connection& connection,
-                      const proxy_options& options, mux_parts parts) {
+                      const proxy_options& options, translation_setup& translation, mux_parts parts) {
   const auto& remote = connection.remote;
   const auto& local = connection.local;
   std::string problems;
@@ -186,7 +187,8 @@ std::string start_mux(caf::actor_system& system, const config::cluster_connectio
   auto local_frontend = spawn_channel_upstream(system, inbound_name, std::get<0>(channel));
   parts.upstreams.push_back(local_frontend);
 
-  listener_spec inbound_spec{inbound_name, *local.tcp_client, local_frontend, options.filter};
+  listener_spec inbound_spec{inbound_name, *local.tcp_client, local_frontend,
+                             translation.filter(connection, translation::side::inbound, options.filter)};
   auto inbound = start_portless_listener(system, inbound_spec);
   if (auto* error = std::get_if<std::string>(&inbound)) {
     caf::anon_send_exit(outbound, caf::exit_reason::user_shutdown);
@@ -214,7 +216,8 @@ std::string start_mux(caf::actor_system& system, const config::cluster_connectio
   parts.listeners.push_back({inbound_spec, {inbound_name, "", 0, inbound_listener},
                              first_restart_delay, mux.actor});
 
-  listener_spec outbound_spec{outbound_name, *local.tcp_server, outbound, options.filter};
+  listener_spec outbound_spec{outbound_name, *local.tcp_server, outbound,
+                              translation.filter(connection, translation::side::outbound, options.filter)};
   auto listening = start_listener(system, outbound_spec);
   if (auto* error = std::get_if<std::string>(&listening))
     return *error + "\n";
@@ -234,6 +237,8 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
   std::vector<upstream_actor> upstreams;
   std::vector<mux_report> mux;
   std::string problems;
+  // Each listener runs the translator of its side after options.filter.
+  translation_setup translation(config);
   auto undo = [&] {
     for (auto& child : listeners)
       caf::anon_send(child.report.listener, stop_atom::value, std::chrono::milliseconds(0));
@@ -247,7 +252,7 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
 
   for (const auto& connection : config.cluster_connections) {
     if (connection.remote.type != config::connection_type::tcp) {
-      problems += start_mux(system, connection, options, {listeners, upstreams, mux});
+      problems += start_mux(system, connection, options, translation, {listeners, upstreams, mux});
       continue;
     }
     if (connection.local.type != config::connection_type::tcp) {
@@ -268,7 +273,8 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
       }
       auto upstream = spawn_channel_upstream(system, name, std::get<0>(channel));
       upstreams.push_back(upstream);
-      listener_spec spec{name, *way.serve, upstream, options.filter};
+      auto arrived_on = &way == &directions[0] ? translation::side::outbound : translation::side::inbound;
+      listener_spec spec{name, *way.serve, upstream, translation.filter(connection, arrived_on, options.filter)};
       auto started = start_listener(system, spec);
       if (auto* error = std::get_if<std::string>(&started)) {
         problems += *error + "\n";
@@ -290,6 +296,8 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
   result.report.mux = mux;
   result.supervisor = system.spawn(supervisor_behavior, std::move(listeners), std::move(upstreams),
                                    std::move(mux));
+  // The schema actors end with the supervisor.
+  translation.start(system, result.supervisor.address());
   return result;
 }
 

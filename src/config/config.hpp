@@ -130,8 +130,15 @@ struct logging_config {
   std::string level;  // "" = inherit; else debug|info|warn|error
 };
 
+// Where the Temporal descriptors come from (key translation, an s2s-proxy extension).
+struct translation_config {
+  // A serialized google.protobuf.FileDescriptorSet; empty = gRPC server reflection on each local frontend.
+  std::string descriptor_set_path;
+};
+
 struct config {
   std::vector<cluster_connection> cluster_connections;
+  translation_config translation;
   std::optional<address> metrics_listen_address;
   std::string metrics_framework;  // metrics.prometheus.framework; accepted for compatibility
   std::optional<address> pprof_address;

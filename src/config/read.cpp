@@ -286,12 +286,15 @@ read_result read_document(std::string_view yaml_text, const std::string& file_na
   yaml_reader reader(result);
   auto root = reader.root(document);
   result.positions[root.path] = root.at;
-  auto map = reader.open_map(root, {"clusterConnections", "metrics", "profiling", "logging", "logConfigs"});
+  auto map = reader.open_map(root, {"clusterConnections", "metrics", "profiling", "logging", "logConfigs",
+                                    "translation"});
   if (reader.require(map, "clusterConnections"))
     for (const auto& item : reader.open_sequence(map["clusterConnections"]))
       result.value.cluster_connections.push_back(read_cluster_connection(reader, item));
   read_metrics(reader, map["metrics"], result.value);
   read_profiling(reader, map["profiling"], result.value);
+  auto translation = reader.open_map(map["translation"], {"descriptorSetPath"});
+  read_into(reader, translation["descriptorSetPath"], result.value.translation.descriptor_set_path);
   result.value.logging = read_logging(reader, map["logging"]);
   auto log_configs = reader.open_any_map(map["logConfigs"]);
   for (const auto& component : log_configs.fields())

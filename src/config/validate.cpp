@@ -84,6 +84,7 @@ void checker::check(const config& value) {
     report_repeats(names, connection.name, key_path(path, "name"), "cluster connection name");
     check_connection(path, connection);
   }
+  check_file("translation.descriptorSetPath", value.translation.descriptor_set_path, "descriptor set");
   if (value.metrics_listen_address)
     listeners_.push_back({"metrics.prometheus.listenAddress", *value.metrics_listen_address});
   if (value.pprof_address)

@@ -90,6 +90,12 @@ std::optional<status> acl_filter::check_method(std::string_view method) const {
   return std::nullopt;
 }
 
+bool acl_filter::wants(const message_context& context) const {
+  if (!context.is_request) return false;
+  if (check_method(context.method)) return true;
+  return allowed_namespaces_ && context.type != nullptr && namespace_plans_.find(context.type) != nullptr;
+}
+
 filter_result acl_filter::apply(const message_context& context, std::string& bytes) const {
   if (!context.is_request) return filter_result::unchanged();
   if (auto refused = check_method(context.method)) {

@@ -24,6 +24,7 @@ class acl_filter : public message_filter {
   // Refuses a request whose method is refused or that names a namespace outside allowedNamespaces.
   // Runs after translation, so names are the local ones.
   filter_result apply(const message_context& context, std::string& bytes) const override;
+  bool wants(const message_context& context) const override;
 
  private:
   class namespace_check;

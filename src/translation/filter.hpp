@@ -62,6 +62,10 @@ class message_filter {
   virtual std::string_view name() const = 0;
   // May rewrite `bytes`; never keeps references to them. Safe to call from many threads at once.
   virtual filter_result apply(const message_context& context, std::string& bytes) const = 0;
+  // Whether apply may read or change a message of this context (method, type, request or response); when no
+  // filter wants it, the message is forwarded as the same bytes without being flattened. Depends on nothing
+  // else, so it is asked once per call and direction.
+  virtual bool wants(const message_context& context) const { return true; }
 };
 
 }  // namespace s2s::translation

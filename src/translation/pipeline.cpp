@@ -96,13 +96,27 @@ filter_result pipeline::run(const filter_list& filters,
   return done;
 }
 
+bool pipeline::any_wants(const filter_list& filters, const message_context& context) {
+  for (const auto& filter : filters) {
+    if (filter->wants(context)) return true;
+  }
+  return false;
+}
+
 call_translation::call_translation(std::shared_ptr<const pipeline> owner, std::string_view method)
     : pipeline_(std::move(owner)), method_(method), types_(pipeline_->schema_->find_method(method)) {
   if (pipeline_->acl_ != nullptr) refusal_ = pipeline_->acl_->check_method(method);
+  wants_requests_ = refusal_.has_value() || pipeline::any_wants(pipeline_->request_filters_, context_of(true));
+  wants_responses_ = refusal_.has_value() || pipeline::any_wants(pipeline_->response_filters_, context_of(false));
 }
 
 filter_result call_translation::on_message(std::string& bytes, bool is_request) {
   if (refusal_) return filter_result::refused(refusal_->code, refusal_->message);
+  return pipeline_->run(is_request ? pipeline_->request_filters_ : pipeline_->response_filters_,
+                        context_of(is_request), bytes);
+}
+
+message_context call_translation::context_of(bool is_request) {
   message_context context;
   context.method = method_;
   context.type = types_ == nullptr ? nullptr : (is_request ? types_->request : types_->response);
@@ -110,7 +124,7 @@ filter_result call_translation::on_message(std::string& bytes, bool is_request) 
   context.dir = direction_of(pipeline_->side_, is_request);
   context.is_request = is_request;
   context.call = &state_;
-  return pipeline_->run(is_request ? pipeline_->request_filters_ : pipeline_->response_filters_, context, bytes);
+  return context;
 }
 
 }  // namespace s2s::translation

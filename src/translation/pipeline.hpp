@@ -42,6 +42,7 @@ class pipeline : public std::enable_shared_from_this<pipeline> {
 
   filter_result run(const filter_list& filters, const message_context& context,
                     std::string& bytes) const;
+  static bool any_wants(const filter_list& filters, const message_context& context);
 
   side side_;
   std::shared_ptr<const schema> schema_;
@@ -58,6 +59,10 @@ class call_translation {
   // Each returns unchanged, changed (bytes rewritten) or refused (end the call with result.refusal).
   filter_result on_request(std::string& bytes) { return on_message(bytes, true); }
   filter_result on_response(std::string& bytes) { return on_message(bytes, false); }
+  // Whether this call's requests (responses) may be read or changed at all; when not, forward them as they are,
+  // without flattening them to call on_request (on_response). Set by the method's types and the filters' plans.
+  bool wants_requests() const { return wants_requests_; }
+  bool wants_responses() const { return wants_responses_; }
   // The method's types; nullptr when the schema does not know it (its messages then pass unchanged).
   const method_types* types() const { return types_; }
 
@@ -65,12 +70,15 @@ class call_translation {
   friend class pipeline;
   call_translation(std::shared_ptr<const pipeline> owner, std::string_view method);
   filter_result on_message(std::string& bytes, bool is_request);
+  message_context context_of(bool is_request);
 
   std::shared_ptr<const pipeline> pipeline_;
   std::string method_;
   const method_types* types_ = nullptr;
   std::optional<status> refusal_;
   call_state state_;
+  bool wants_requests_ = true;
+  bool wants_responses_ = true;
 };
 
 }  // namespace s2s::translation

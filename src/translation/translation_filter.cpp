@@ -70,6 +70,12 @@ translation_filter::translation_filter(std::shared_ptr<const schema> types, name
   }
 }
 
+bool translation_filter::wants(const message_context& context) const {
+  if (context.type == nullptr) return false;
+  if (context.is_request && request_scopes_.count(context.type) != 0) return true;
+  return plans_.find(context.type) != nullptr;
+}
+
 filter_result translation_filter::apply(const message_context& context, std::string& bytes) const {
   if (context.type == nullptr) return filter_result::unchanged();
   leaves leaf(*this, context.dir);

@@ -20,6 +20,7 @@ class translation_filter : public message_filter {
 
   std::string_view name() const override { return "translation"; }
   filter_result apply(const message_context& context, std::string& bytes) const override;
+  bool wants(const message_context& context) const override;
 
   const plan_set& plans() const { return plans_; }
 

@@ -285,6 +285,17 @@ TEST(Utf8Repair, IsOnUnlessTurnedOff) {
   EXPECT_FALSE(off.value->cluster_connections[0].repair_utf8);
 }
 
+TEST(TranslationSchema, ReflectionUnlessADescriptorSetFileIsNamed) {
+  auto reflection = parse(minimal_tcp_config);
+  ASSERT_TRUE(reflection.value) << listing(reflection);
+  EXPECT_EQ(reflection.value->translation.descriptor_set_path, "");
+  // Any readable file passes the loader; whether it holds descriptors is found when the proxy loads it.
+  auto file = parse(std::string(minimal_tcp_config) + "translation:\n  descriptorSetPath: \"" +
+                    std::string(S2S_SOURCE_DIR) + "/README.md\"\n");
+  ASSERT_TRUE(file.value) << listing(file);
+  EXPECT_EQ(file.value->translation.descriptor_set_path, std::string(S2S_SOURCE_DIR) + "/README.md");
+}
+
 TEST(Summary, NamesEachConnectionWithItsSideTypesAndTheMetricsAddress) {
   auto two = parse(R"(clusterConnections:
   - name: a-to-b

@@ -37,6 +37,13 @@ TEST(ConfigProblems, UnknownTopLevelKeyIsReported) {
   EXPECT_TRUE(reports(result, "inbound", 11, 1, "unknown key 'inbound'"));
 }
 
+TEST(ConfigProblems, UnreadableDescriptorSetFileIsReported) {
+  auto result = parse(appended("translation:\n  descriptorSetPath: /nonexistent/temporal.binpb\n  reflection: on\n"));
+  EXPECT_TRUE(reports(result, "translation.descriptorSetPath", 12, 3,
+                      "cannot read the descriptor set file '/nonexistent/temporal.binpb'"));
+  EXPECT_TRUE(reports(result, "translation.reflection", 13, 3, "unknown key 'reflection'"));
+}
+
 TEST(ConfigProblems, WrongTypeSaysWhatWasFoundAndWhatIsExpected) {
   auto result = parse(appended("    repairUTF8: maybe\n"));
   EXPECT_TRUE(reports(result, "clusterConnections[0].repairUTF8", 11, 17, "expected true or false, found 'maybe'"));

@@ -1,0 +1,165 @@
+// The translator: the call filter of one side of a cluster connection. It starts a translation
+// (src/translation) for each call and runs it on every message the call actor hands it.
+#include "actors/translator.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include "log/log.hpp"
+
+namespace s2s::actors {
+namespace {
+
+using translation::side;
+
+grpc::Status status_of(const translation::status& refusal) {
+  return grpc::Status(static_cast<grpc::StatusCode>(refusal.code), refusal.message);
+}
+
+// Whether this side reads Temporal messages for anything but UTF-8 repair.
+bool needs_schema(const config::cluster_connection& connection, side arrived_on) {
+  if (!connection.namespace_mappings.empty() || !connection.search_attribute_mappings.empty()) return true;
+  if (connection.shards.mode != config::shard_count_mode::none) return true;
+  if (const auto& increments = connection.failover_version_increment_translation) {
+    if ((arrived_on == side::inbound ? increments->local : increments->remote) != 0) return true;
+  }
+  if (arrived_on != side::inbound) return false;
+  return (connection.acl && connection.acl->allowed_namespaces) || !connection.replication_endpoint.empty();
+}
+
+// Temporal's services all live in packages under "temporal."; other methods carry no namespace.
+bool is_temporal_method(std::string_view method) { return method.starts_with("/temporal."); }
+
+std::shared_ptr<const translation::schema> empty_schema() {
+  static const auto empty = *translation::schema::from_descriptor_set("");
+  return empty;
+}
+
+// One call's translation, run on its messages by the call actor.
+class translating_messages final : public message_filter {
+ public:
+  explicit translating_messages(translation::call_translation call) : call_(std::move(call)) {}
+
+  grpc::Status on_request(grpc::ByteBuffer& message) override {
+    return run(message, call_.wants_requests(), true);
+  }
+  grpc::Status on_response(grpc::ByteBuffer& message) override {
+    return run(message, call_.wants_responses(), false);
+  }
+
+ private:
+  grpc::Status run(grpc::ByteBuffer& message, bool wanted, bool is_request) {
+    if (!wanted) return grpc::Status::OK;
+    std::string bytes;
+    std::vector<grpc::Slice> slices;
+    if (!message.Dump(&slices).ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "s2s-proxy: unreadable message");
+    bytes.reserve(message.Length());
+    for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    auto result = is_request ? call_.on_request(bytes) : call_.on_response(bytes);
+    if (result.is_refused()) return status_of(result.refusal);
+    if (result.is_changed()) {
+      grpc::Slice changed(bytes);
+      message = grpc::ByteBuffer(&changed, 1);
+    }
+    return grpc::Status::OK;
+  }
+
+  translation::call_translation call_;
+};
+
+}  // namespace
+
+translator::translator(const config::cluster_connection& connection, side arrived_on, std::string source)
+    : connection_(connection),
+      arrived_on_(arrived_on),
+      source_(std::move(source)),
+      needs_schema_(needs_schema(connection, arrived_on)) {
+  // Validated config builds on any schema; the empty one leaves only the method checks.
+  auto built = translation::pipeline::build(connection_, arrived_on_, empty_schema());
+  if (built) before_schema_ = *built;
+  else log::error("translation", built.error());
+}
+
+bool translator::schema_ready() const { return loaded_.load() != nullptr; }
+
+void translator::schema_loaded(std::shared_ptr<const translation::schema> types) {
+  auto next = std::make_shared<loaded>();
+  auto built = translation::pipeline::build(connection_, arrived_on_, std::move(types));
+  if (built) {
+    next->pipeline = *built;
+  } else {
+    next->problem = built.error();
+    log::error("translation", "cannot translate with the loaded schema: " + built.error());
+  }
+  loaded_.store(std::move(next));
+}
+
+call_filter::decision translator::start(const call_info& info) {
+  decision made;
+  auto current = loaded_.load();
+  if (current && current->pipeline) {
+    auto call = current->pipeline->start_call(info.method);
+    if (call.refusal()) {
+      made.refusal = status_of(*call.refusal());
+    } else if (call.wants_requests() || call.wants_responses()) {
+      made.messages = std::make_unique<translating_messages>(std::move(call));
+    }
+    return made;
+  }
+  if (before_schema_) {
+    auto call = before_schema_->start_call(info.method);
+    if (call.refusal()) {
+      made.refusal = status_of(*call.refusal());
+      return made;
+    }
+  }
+  if (!needs_schema_ || !is_temporal_method(info.method)) return made;
+  if (current) {
+    made.refusal = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                "s2s-proxy: clusterConnections '" + connection_.name +
+                                    "' cannot translate with the loaded Temporal schema: " + current->problem);
+  } else {
+    made.refusal = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                "s2s-proxy: the Temporal schema is not loaded yet (from " + source_ + "); " +
+                                    info.method + " needs it to be translated on clusterConnections '" +
+                                    connection_.name + "'");
+  }
+  return made;
+}
+
+translation_setup::translation_setup(const config::config& config)
+    : descriptor_set_path_(config.translation.descriptor_set_path) {}
+
+translation_setup::source_users& translation_setup::users_of(const config::cluster_connection& connection) {
+  schema_source source;
+  source.descriptor_set_path = descriptor_set_path_;
+  if (descriptor_set_path_.empty()) source.frontend = connection.local.tcp_client;
+  auto key = source.describe();
+  for (auto& users : sources_)
+    if (users.source.describe() == key) return users;
+  sources_.push_back({std::move(source), {}});
+  return sources_.back();
+}
+
+std::shared_ptr<call_filter> translation_setup::filter(const config::cluster_connection& connection, side arrived_on,
+                                                       std::shared_ptr<call_filter> before) {
+  auto& users = users_of(connection);
+  auto made = std::make_shared<translator>(connection, arrived_on, users.source.describe());
+  users.translators.push_back(made);
+  return chain_filters({std::move(before), std::move(made)});
+}
+
+std::vector<schema_actor> translation_setup::start(caf::actor_system& system, const caf::actor_addr& owner) {
+  std::vector<schema_actor> started;
+  for (auto& users : sources_) {
+    schema_spec spec;
+    spec.source = users.source;
+    spec.subscribers = users.translators;
+    auto actor = spawn_schema(system, std::move(spec));
+    caf::anon_send(actor, watch_atom::value, owner);
+    started.push_back(std::move(actor));
+  }
+  return started;
+}
+
+}  // namespace s2s::actors
