@@ -88,7 +88,7 @@ listener_actor::behavior_type listener_behavior(
               grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy: shutting down"), {});
           return;
         }
-        auto actor = spawn_call(self->system(), {call.downstream, st.spec.upstream, st.spec.filter});
+        auto actor = spawn_call(self->system(), {call.downstream, st.spec.upstream, st.spec.filter, st.spec.observer});
         self->monitor(actor);
         st.calls.emplace(actor.address(), std::move(call.downstream));
         ++st.stats.calls_started;

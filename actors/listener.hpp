@@ -49,6 +49,7 @@ struct listener_spec {
   config::endpoint endpoint;
   upstream_actor upstream;
   std::shared_ptr<call_filter> filter;  // may be null
+  std::shared_ptr<call_observer> observer;  // may be null
 };
 
 struct started_listener {

@@ -128,6 +128,10 @@ supervisor_actor::behavior_type supervisor_behavior(
   };
 }
 
+std::shared_ptr<call_observer> observer_of(const proxy_options& options, const std::string& listener_name) {
+  return options.observe_calls ? options.observe_calls(listener_name) : nullptr;
+}
+
 // The two directions of a TCP-mode connection: (server endpoint, target endpoint, label).
 struct direction {
   const config::endpoint* serve;
@@ -188,7 +192,8 @@ std::string start_mux(caf::actor_system& system, const config::cluster_connectio
   parts.upstreams.push_back(local_frontend);
 
   listener_spec inbound_spec{inbound_name, *local.tcp_client, local_frontend,
-                             translation.filter(connection, translation::side::inbound, options.filter)};
+                             translation.filter(connection, translation::side::inbound, options.filter),
+                             observer_of(options, inbound_name)};
   auto inbound = start_portless_listener(system, inbound_spec);
   if (auto* error = std::get_if<std::string>(&inbound)) {
     caf::anon_send_exit(outbound, caf::exit_reason::user_shutdown);
@@ -217,7 +222,8 @@ std::string start_mux(caf::actor_system& system, const config::cluster_connectio
                              first_restart_delay, mux.actor});
 
   listener_spec outbound_spec{outbound_name, *local.tcp_server, outbound,
-                              translation.filter(connection, translation::side::outbound, options.filter)};
+                              translation.filter(connection, translation::side::outbound, options.filter),
+                              observer_of(options, outbound_name)};
   auto listening = start_listener(system, outbound_spec);
   if (auto* error = std::get_if<std::string>(&listening))
     return *error + "\n";
@@ -274,7 +280,8 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
       auto upstream = spawn_channel_upstream(system, name, std::get<0>(channel));
       upstreams.push_back(upstream);
       auto arrived_on = &way == &directions[0] ? translation::side::outbound : translation::side::inbound;
-      listener_spec spec{name, *way.serve, upstream, translation.filter(connection, arrived_on, options.filter)};
+      listener_spec spec{name, *way.serve, upstream, translation.filter(connection, arrived_on, options.filter),
+                         observer_of(options, name)};
       auto started = start_listener(system, spec);
       if (auto* error = std::get_if<std::string>(&started)) {
         problems += *error + "\n";

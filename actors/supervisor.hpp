@@ -3,8 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -21,6 +23,8 @@ namespace s2s::actors {
 struct proxy_options {
   // Runs on every call before the filters the config asks for.
   std::shared_ptr<call_filter> filter;
+  // Makes the observer of one listener's calls, given the listener's name (metrics); may be empty.
+  std::function<std::shared_ptr<call_observer>(std::string_view listener_name)> observe_calls;
 };
 
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
