@@ -1,0 +1,167 @@
+// Checks on the proxies themselves: mutual TLS on the mux port, the ACL refusing calls outside
+// the allowlist, and the metrics and health endpoints.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/server/api/adminservice/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// checkMutualTLS dials proxy B's mux port as strangers: without a client certificate, and with
+// one from another CA. Proxy B must refuse both.
+func checkMutualTLS(address string, certs certFiles) error {
+	caPEM, err := os.ReadFile(certs.ca)
+	if err != nil {
+		return err
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	stranger, err := tls.LoadX509KeyPair(certs.strangerCert, certs.strangerKey)
+	if err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		what  string
+		certs []tls.Certificate
+	}{{"no client certificate", nil}, {"a client certificate from another CA", []tls.Certificate{stranger}}} {
+		cfg := &tls.Config{RootCAs: roots, ServerName: proxyBServerName, Certificates: c.certs}
+		if err := expectRefused(address, cfg); err != nil {
+			return fmt.Errorf("proxy B's mux port %s with %s: %w", address, c.what, err)
+		}
+		logf("proxy B refuses a TLS client with %s", c.what)
+	}
+	return nil
+}
+
+// expectRefused succeeds when the TLS handshake fails or the server closes the connection
+// right after it (with TLS 1.3 the server checks the client certificate after the client has
+// finished its side of the handshake).
+func expectRefused(address string, cfg *tls.Config) error {
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", address, cfg)
+	if err != nil {
+		return nil
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = conn.Read(make([]byte, 1))
+	var timeout net.Error
+	if err == nil || (errors.As(err, &timeout) && timeout.Timeout()) {
+		return fmt.Errorf("the connection was accepted (no refusal within 5s)")
+	}
+	return nil
+}
+
+// checkRefused sends calls through each proxy's outbound port, as the local Temporal would, and
+// expects the other proxy's ACL to let the allowlisted ones through and refuse the others with
+// PERMISSION_DENIED naming what was refused.
+func checkRefused(ctx context.Context, t *topology) error {
+	for _, pair := range [][2]*side{{t.a, t.b}, {t.b, t.a}} {
+		local, remote := pair[0], pair[1]
+		conn, err := grpc.NewClient(local.outbound, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return err
+		}
+		err = func() error {
+			defer conn.Close()
+			admin := adminservice.NewAdminServiceClient(conn)
+			workflows := workflowservice.NewWorkflowServiceClient(conn)
+			cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			via := fmt.Sprintf("through %s's proxy (%s) to %s", local.name, local.outbound, remote.name)
+
+			resp, err := admin.DescribeCluster(cctx, &adminservice.DescribeClusterRequest{})
+			if err != nil {
+				return fmt.Errorf("allowlisted DescribeCluster %s failed: %w", via, err)
+			}
+			if resp.GetClusterName() != remote.name {
+				return fmt.Errorf("DescribeCluster %s answered for %q", via, resp.GetClusterName())
+			}
+			if _, err := workflows.DescribeNamespace(cctx, &workflowservice.DescribeNamespaceRequest{Namespace: remote.namespace}); err != nil {
+				return fmt.Errorf("DescribeNamespace(%s) %s failed: %w", remote.namespace, via, err)
+			}
+			refusals := []struct {
+				what, mention string
+				call          func() error
+			}{
+				{"AdminService/DescribeHistoryHost (not in the allowlist)", "DescribeHistoryHost", func() error {
+					_, err := admin.DescribeHistoryHost(cctx, &adminservice.DescribeHistoryHostRequest{ShardId: 1})
+					return err
+				}},
+				{"AdminService/GetSearchAttributes (not in the allowlist)", "GetSearchAttributes", func() error {
+					_, err := admin.GetSearchAttributes(cctx, &adminservice.GetSearchAttributesRequest{Namespace: remote.namespace})
+					return err
+				}},
+				{"WorkflowService/DescribeNamespace of a namespace outside allowedNamespaces", "not-allowed", func() error {
+					_, err := workflows.DescribeNamespace(cctx, &workflowservice.DescribeNamespaceRequest{Namespace: "not-allowed"})
+					return err
+				}},
+				{"WorkflowService/RegisterNamespace (refused under any policy)", "RegisterNamespace", func() error {
+					_, err := workflows.RegisterNamespace(cctx, &workflowservice.RegisterNamespaceRequest{Namespace: "sneaky"})
+					return err
+				}},
+			}
+			for _, r := range refusals {
+				err := r.call()
+				st, _ := status.FromError(err)
+				if st.Code() != codes.PermissionDenied {
+					return fmt.Errorf("%s %s: want PERMISSION_DENIED, got %v", r.what, via, err)
+				}
+				if !strings.Contains(st.Message(), r.mention) {
+					return fmt.Errorf("%s %s: PERMISSION_DENIED does not name %q: %q", r.what, via, r.mention, st.Message())
+				}
+				logf("refused as expected %s: %s: %s", via, r.what, st.Message())
+			}
+			return nil
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func httpGet(url string) (int, string, error) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	return resp.StatusCode, string(body), err
+}
+
+// checkEndpoints reads each proxy's /metrics and both sides' /health.
+func checkEndpoints(t *topology) error {
+	for _, name := range []string{"proxy-a", "proxy-b"} {
+		s := t.specs[name]
+		code, body, err := httpGet("http://" + s.metrics + "/metrics")
+		if err != nil || code != http.StatusOK || !strings.Contains(body, "# TYPE") {
+			return fmt.Errorf("%s /metrics on %s: status %d, %d bytes, %v", name, s.metrics, code, len(body), err)
+		}
+		for _, h := range []string{s.localHealth, s.remoteHealth} {
+			code, body, err := httpGet("http://" + h + "/health")
+			if err != nil || code != http.StatusOK {
+				return fmt.Errorf("%s /health on %s: status %d %q, %v", name, h, code, strings.TrimSpace(body), err)
+			}
+		}
+	}
+	logf("both proxies serve /metrics, and /health says healthy on both sides of each")
+	return nil
+}

@@ -1,0 +1,147 @@
+// Proxy configuration files for the scenarios, written in the format of docs/configuration.md.
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// replicationAllowlist is the admin methods two clusters need to replicate: the allowlist of the
+// configuration reference, which the ACL scenario runs with.
+var replicationAllowlist = []string{
+	"AddOrUpdateRemoteCluster",
+	"RemoveRemoteCluster",
+	"DescribeCluster",
+	"ListClusters",
+	"DescribeMutableState",
+	"GetNamespace",
+	"GetNamespaceReplicationMessages",
+	"GetWorkflowExecutionRawHistoryV2",
+	"StreamWorkflowReplicationMessages",
+	"ReapplyEvents",
+	"SyncWorkflowState",
+}
+
+type tlsFiles struct {
+	cert, key, ca, serverName string
+}
+
+type fieldPair struct{ local, remote string }
+
+// proxySpec is what differs between the proxies of the scenarios.
+type proxySpec struct {
+	name     string
+	frontend string // the local Temporal frontend (tcpClient of the local side)
+	outbound string // where the local Temporal calls the other cluster (tcpServer of the local side)
+
+	remoteType string // tcp, mux-client or mux-server
+	// tcp: the other proxy's inbound address, and this proxy's inbound address.
+	peerInbound, inbound string
+	// mux-client: the address to dial; mux-server: the address to listen on.
+	muxAddress string
+	muxCount   int
+	muxTLS     *tlsFiles
+
+	namespaces        []fieldPair // local, remote namespace names
+	searchAttributes  []fieldPair // local, remote field names, in namespace saNamespace
+	saNamespace       string      // local name of that namespace
+	saNamespaceID     string
+	acl               bool
+	allowedNamespaces []string
+
+	metrics, localHealth, remoteHealth string
+	descriptorSet                      string
+}
+
+func quoted(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func (s proxySpec) yaml() string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	w("clusterConnections:")
+	w("  - name: %q", s.name)
+	w("    local:")
+	w("      connectionType: tcp")
+	w("      tcpClient:")
+	w("        address: %q", s.frontend)
+	w("      tcpServer:")
+	w("        address: %q", s.outbound)
+	w("    remote:")
+	w("      connectionType: %s", s.remoteType)
+	switch s.remoteType {
+	case "tcp":
+		w("      tcpClient:")
+		w("        address: %q", s.peerInbound)
+		w("      tcpServer:")
+		w("        address: %q", s.inbound)
+	default:
+		w("      muxCount: %d", s.muxCount)
+		w("      muxAddressInfo:")
+		w("        address: %q", s.muxAddress)
+		if t := s.muxTLS; t != nil {
+			w("        tls:")
+			w("          certificatePath: %q", t.cert)
+			w("          keyPath: %q", t.key)
+			w("          remoteCAPath: %q", t.ca)
+			if t.serverName != "" {
+				w("          caServerName: %q", t.serverName)
+			}
+		}
+	}
+	if s.acl {
+		w("    aclPolicy:")
+		w("      allowedMethods:")
+		w("        adminService:")
+		for _, m := range replicationAllowlist {
+			w("          - %s", m)
+		}
+		if len(s.allowedNamespaces) > 0 {
+			w("      allowedNamespaces: %s", quoted(s.allowedNamespaces))
+		}
+	}
+	if len(s.namespaces) > 0 {
+		w("    namespaceTranslation:")
+		w("      mappings:")
+		for _, m := range s.namespaces {
+			w("        - local: %q", m.local)
+			w("          remote: %q", m.remote)
+		}
+	}
+	if len(s.searchAttributes) > 0 {
+		w("    searchAttributeTranslation:")
+		w("      namespaceMappings:")
+		w("        - name: %q", s.saNamespace)
+		w("          namespaceId: %q", s.saNamespaceID)
+		w("          mappings:")
+		for _, m := range s.searchAttributes {
+			w("            - localFieldName: %q", m.local)
+			w("              remoteFieldName: %q", m.remote)
+		}
+	}
+	if s.localHealth != "" {
+		w("    localClusterHealthCheck:")
+		w("      protocol: http")
+		w("      listenAddress: %q", s.localHealth)
+	}
+	if s.remoteHealth != "" {
+		w("    remoteClusterHealthCheck:")
+		w("      protocol: http")
+		w("      listenAddress: %q", s.remoteHealth)
+	}
+	if s.metrics != "" {
+		w("metrics:")
+		w("  prometheus:")
+		w("    listenAddress: %q", s.metrics)
+	}
+	if s.descriptorSet != "" {
+		w("translation:")
+		w("  descriptorSetPath: %q", s.descriptorSet)
+	}
+	return b.String()
+}

@@ -1,0 +1,143 @@
+// Command scenario runs two real Temporal clusters, each behind its own s2s-proxy, and checks
+// that they replicate through the proxies:
+//
+//	Temporal A ⇄ proxy A ⇄ proxy B ⇄ Temporal B   (all on 127.0.0.1)
+//
+// --mode picks the scenario:
+//
+//	tcp     both proxies in TCP mode; namespace "orders" on A is "orders-b" on B
+//	mux     proxy A mux-client, proxy B mux-server, mutual TLS, the rename, one search
+//	        attribute mapped; then a failover to B
+//	acl     TCP mode with the replication allowlist on both proxies; calls outside it are refused
+//	faults  as mux, with the mux connection cut twice and proxy B restarted while workflows run
+//	demo    the mux topology with one sample workflow; runs until interrupted
+//
+// It finds free ports, starts the clusters (the cluster program) and the proxies, drives the
+// clusters with the Go SDK, and stops everything it started, by pid, whatever happens. Logs go
+// to --work; on failure their tails are printed.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	mode          string
+	proxy         string
+	bin           string
+	work          string
+	descriptors   string
+	workflows     int
+	failover      bool
+	shards        int
+	proxyLevel    string
+	timeout       time.Duration
+	readyTimeout  time.Duration
+	stepTimeout   time.Duration
+	convergeBound time.Duration
+	fixedPorts    bool
+}
+
+func parseFlags() options {
+	var o options
+	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults or demo")
+	flag.StringVar(&o.proxy, "proxy", "", "the s2s-proxy binary (required)")
+	flag.StringVar(&o.bin, "bin", "", "directory holding the cluster program (required)")
+	flag.StringVar(&o.work, "work", "", "directory for certificates, configs and logs (required; created)")
+	flag.StringVar(&o.descriptors, "descriptors", "", "Temporal descriptor set for the proxies; empty = gRPC reflection on each frontend")
+	flag.IntVar(&o.workflows, "workflows", 20, "parent workflows to run (each with two children)")
+	flag.BoolVar(&o.failover, "failover", true, "fail over to B, finish the workflows there, check A gets the new events (not in faults mode)")
+	flag.IntVar(&o.shards, "shards", 1, "history shards per cluster")
+	flag.StringVar(&o.proxyLevel, "proxy-level", "info", "proxy log level")
+	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound on the whole scenario")
+	flag.DurationVar(&o.readyTimeout, "ready-timeout", 3*time.Minute, "bound on each process becoming ready")
+	flag.DurationVar(&o.stepTimeout, "step-timeout", 3*time.Minute, "bound on each wait for the clusters")
+	flag.DurationVar(&o.convergeBound, "converge-bound", 4*time.Minute, "faults: bound on B converging to A after the last fault")
+	flag.BoolVar(&o.fixedPorts, "fixed-ports", false, "use the demo's fixed ports (frontends 7233 and 8233) instead of free random ones")
+	flag.Parse()
+	if o.proxy == "" || o.bin == "" || o.work == "" {
+		fmt.Fprintln(os.Stderr, "scenario: --proxy, --bin and --work are required")
+		flag.Usage()
+		os.Exit(2)
+	}
+	switch o.mode {
+	case "tcp", "mux", "acl", "faults", "demo":
+	default:
+		fmt.Fprintf(os.Stderr, "scenario: unknown --mode %q\n", o.mode)
+		os.Exit(2)
+	}
+	if o.workflows < 1 {
+		fmt.Fprintln(os.Stderr, "scenario: --workflows must be at least 1")
+		os.Exit(2)
+	}
+	return o
+}
+
+var began = time.Now()
+
+func logf(format string, args ...any) {
+	fmt.Printf("scenario [%6.1fs] %s\n", time.Since(began).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func main() {
+	o := parseFlags()
+	os.Exit(run(o))
+}
+
+func run(o options) int {
+	if err := os.MkdirAll(o.work, 0o755); err != nil {
+		fmt.Fprintf(os.Stderr, "scenario: %v\n", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	if o.mode == "demo" {
+		ctx, cancel = context.WithCancel(context.Background())
+	}
+	defer cancel()
+	interrupted := make(chan os.Signal, 1)
+	signal.Notify(interrupted, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		select {
+		case sig := <-interrupted:
+			logf("%s: stopping", sig)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	t := &topology{o: o, sup: &supervisor{}}
+	err := t.run(ctx)
+	logf("stopping every process started")
+	if t.relay != nil {
+		t.relay.close()
+	}
+	t.closeClients()
+	unclean := t.sup.stopAll(45 * time.Second)
+	for _, u := range unclean {
+		logf("did not stop cleanly: %s", u)
+	}
+	if err != nil && !(o.mode == "demo" && ctx.Err() == context.Canceled) {
+		fmt.Fprintf(os.Stderr, "scenario %s: FAIL: %v\n", o.mode, err)
+		for _, name := range []string{"cluster-a", "cluster-b", "proxy-a", "proxy-b"} {
+			fmt.Fprintf(os.Stderr, "--- last lines of %s.log\n%s\n", name, tail(filepath.Join(o.work, name+".log"), 25))
+		}
+		return 1
+	}
+	if len(unclean) > 0 {
+		fmt.Fprintf(os.Stderr, "scenario %s: FAIL: processes did not stop cleanly\n", o.mode)
+		return 1
+	}
+	if o.mode == "demo" {
+		logf("demo stopped")
+		return 0
+	}
+	logf("%s: PASS in %s", o.mode, time.Since(began).Round(time.Second))
+	return 0
+}

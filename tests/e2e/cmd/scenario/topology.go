@@ -1,0 +1,408 @@
+// The processes of a scenario and how they are wired: two clusters, two proxies, for the mux
+// modes certificates and (faults) a relay between the proxies; and the steps of each mode.
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const host = "127.0.0.1"
+
+// clusterPorts must match the cluster program's port layout (base .. base+7).
+const clusterPorts = 8
+
+// The namespace the scenarios replicate, and its name on cluster B where the proxy renames it.
+const (
+	namespaceA = "orders"
+	namespaceB = "orders-b"
+)
+
+type topology struct {
+	o   options
+	sup *supervisor
+
+	a, b         *side
+	aBase, bBase int
+	specs        map[string]*proxySpec
+	procs        map[string]*process
+	relay        *relay
+	certs        certFiles
+	renames      renames
+}
+
+func (t *topology) mux() bool { return t.o.mode == "mux" || t.o.mode == "faults" || t.o.mode == "demo" }
+
+// renamed: the modes where proxy A renames the namespace (ACL runs without, so that the
+// namespace allowlist reads the same on both proxies).
+func (t *topology) renamed() bool { return t.o.mode != "acl" }
+
+// mapsSearchAttributes: the modes where proxy A maps a search attribute.
+func (t *topology) mapsSearchAttributes() bool { return t.o.mode == "mux" || t.o.mode == "demo" }
+
+// portPicker hands out ports on 127.0.0.1 that are free now, never the same one twice.
+type portPicker struct {
+	used  map[int]bool
+	fixed int // with the demo's fixed ports: the next port to hand out for proxies
+}
+
+func free(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// block returns the first of n consecutive free ports (at base, when base is not 0).
+func (pp *portPicker) block(n, base int) (int, error) {
+	for attempt := 0; attempt < 200; attempt++ {
+		start := base
+		if start == 0 {
+			start = 20000 + rand.IntN(30000)
+		}
+		ok := true
+		for p := start; p < start+n && ok; p++ {
+			ok = !pp.used[p] && free(p)
+		}
+		if ok {
+			for p := start; p < start+n; p++ {
+				pp.used[p] = true
+			}
+			return start, nil
+		}
+		if base != 0 {
+			return 0, fmt.Errorf("ports %d to %d on %s are not all free", base, base+n-1, host)
+		}
+	}
+	return 0, fmt.Errorf("no %d consecutive free ports found on %s", n, host)
+}
+
+func (pp *portPicker) one() (string, error) {
+	if pp.fixed != 0 {
+		p, err := pp.block(1, pp.fixed)
+		pp.fixed++
+		return addr(p), err
+	}
+	p, err := pp.block(1, 0)
+	return addr(p), err
+}
+
+func addr(port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+
+func (t *topology) run(ctx context.Context) error {
+	if err := t.start(ctx); err != nil {
+		return err
+	}
+	if err := t.join(ctx); err != nil {
+		return err
+	}
+	switch t.o.mode {
+	case "tcp", "mux", "acl":
+		return t.replicate(ctx)
+	case "faults":
+		return t.faults(ctx)
+	case "demo":
+		return t.demo(ctx)
+	}
+	return nil
+}
+
+// start brings up both clusters and both proxies.
+func (t *topology) start(ctx context.Context) error {
+	pp := &portPicker{used: map[int]bool{}}
+	aWant, bWant := 0, 0
+	if t.o.fixedPorts {
+		aWant, bWant, pp.fixed = 7233, 8233, 6233
+	}
+	var err error
+	if t.aBase, err = pp.block(clusterPorts, aWant); err != nil {
+		return err
+	}
+	if t.bBase, err = pp.block(clusterPorts, bWant); err != nil {
+		return err
+	}
+	ports := map[string]string{}
+	for _, name := range []string{"aOutbound", "bOutbound", "aInbound", "bInbound", "bMux", "relay",
+		"aMetrics", "bMetrics", "aLocalHealth", "aRemoteHealth", "bLocalHealth", "bRemoteHealth"} {
+		if ports[name], err = pp.one(); err != nil {
+			return err
+		}
+	}
+	nsB := namespaceA
+	if t.renamed() {
+		nsB = namespaceB
+	}
+	t.a = &side{name: "cluster-a", frontend: addr(t.aBase), outbound: ports["aOutbound"], namespace: namespaceA}
+	t.b = &side{name: "cluster-b", frontend: addr(t.bBase), outbound: ports["bOutbound"], namespace: nsB}
+	t.renames = renames{namespaces: map[string]string{}, attributes: map[string]string{}}
+	if t.renamed() {
+		t.renames.namespaces[namespaceA] = namespaceB
+	}
+
+	clusterBin := filepath.Join(t.o.bin, "cluster")
+	for _, c := range []struct {
+		name    string
+		base    int
+		initial int
+	}{{t.a.name, t.aBase, 1}, {t.b.name, t.bBase, 2}} {
+		ready := "cluster " + c.name + " ready"
+		_, err := t.sup.start(c.name, filepath.Join(t.o.work, c.name+".log"), func(l string) bool { return strings.Contains(l, ready) },
+			clusterBin, "--name", c.name, "--base-port", strconv.Itoa(c.base),
+			"--db", filepath.Join(t.o.work, c.name+".db"),
+			"--initial-failover-version", strconv.Itoa(c.initial), "--failover-version-increment", "10",
+			"--shards", strconv.Itoa(t.o.shards), "--global-namespaces=true")
+		if err != nil {
+			return err
+		}
+	}
+
+	a := &proxySpec{name: "a-to-b", frontend: t.a.frontend, outbound: t.a.outbound,
+		metrics: ports["aMetrics"], localHealth: ports["aLocalHealth"], remoteHealth: ports["aRemoteHealth"], descriptorSet: t.o.descriptors}
+	b := &proxySpec{name: "b-to-a", frontend: t.b.frontend, outbound: t.b.outbound,
+		metrics: ports["bMetrics"], localHealth: ports["bLocalHealth"], remoteHealth: ports["bRemoteHealth"], descriptorSet: t.o.descriptors}
+	if t.mux() {
+		if t.certs, err = makeCerts(filepath.Join(t.o.work, "certs")); err != nil {
+			return err
+		}
+		dial := ports["bMux"]
+		if t.o.mode == "faults" {
+			if t.relay, err = newRelay(ports["relay"], ports["bMux"]); err != nil {
+				return err
+			}
+			dial = t.relay.address()
+			logf("relay %s -> %s carries the mux connection", dial, ports["bMux"])
+		}
+		a.remoteType, a.muxAddress, a.muxCount = "mux-client", dial, 2
+		a.muxTLS = &tlsFiles{cert: t.certs.proxyACert, key: t.certs.proxyAKey, ca: t.certs.ca, serverName: proxyBServerName}
+		b.remoteType, b.muxAddress, b.muxCount = "mux-server", ports["bMux"], 2
+		b.muxTLS = &tlsFiles{cert: t.certs.proxyBCert, key: t.certs.proxyBKey, ca: t.certs.ca}
+	} else {
+		a.remoteType, a.inbound, a.peerInbound = "tcp", ports["aInbound"], ports["bInbound"]
+		b.remoteType, b.inbound, b.peerInbound = "tcp", ports["bInbound"], ports["aInbound"]
+	}
+	if t.renamed() {
+		// Only proxy A renames: between the proxies the namespace has B's name.
+		a.namespaces = []fieldPair{{namespaceA, namespaceB}}
+	}
+	if t.o.mode == "acl" {
+		for _, s := range []*proxySpec{a, b} {
+			s.acl = true
+			s.allowedNamespaces = []string{namespaceA}
+		}
+	}
+	t.specs = map[string]*proxySpec{"proxy-a": a, "proxy-b": b}
+	t.procs = map[string]*process{}
+	for _, name := range []string{"proxy-a", "proxy-b"} {
+		if err := t.startProxy(name); err != nil {
+			return err
+		}
+	}
+	for _, name := range []string{"proxy-a", "proxy-b"} {
+		if err := t.procs[name].waitReady(t.o.readyTimeout); err != nil {
+			return err
+		}
+		logf("%s ready", name)
+	}
+	t.sup.mu.Lock()
+	procs := append([]*process(nil), t.sup.procs...)
+	t.sup.mu.Unlock()
+	for _, p := range procs {
+		if err := p.waitReady(t.o.readyTimeout); err != nil {
+			return err
+		}
+	}
+	logf("cluster A frontend %s, cluster B frontend %s", t.a.frontend, t.b.frontend)
+	return ctx.Err()
+}
+
+func (t *topology) configPath(name string) string { return filepath.Join(t.o.work, name+".yaml") }
+
+// startProxy writes the proxy's config, checks it with `s2s-proxy validate`, and starts it.
+func (t *topology) startProxy(name string) error {
+	path := t.configPath(name)
+	if err := os.WriteFile(path, []byte(t.specs[name].yaml()), 0o644); err != nil {
+		return err
+	}
+	out, err := exec.Command(t.o.proxy, "validate", "--config", path).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: s2s-proxy validate --config %s: %v\n%s", name, path, err, out)
+	}
+	isReady := func(line string) bool { return strings.HasSuffix(strings.TrimSpace(line), " ready") }
+	p, err := t.sup.start(name, filepath.Join(t.o.work, name+".log"), isReady, t.o.proxy,
+		"start", "--config", path, "--level", t.o.proxyLevel)
+	if err != nil {
+		return err
+	}
+	t.procs[name] = p
+	return nil
+}
+
+// restartProxy stops a proxy (SIGTERM), starts it again from its spec and waits until it is ready.
+func (t *topology) restartProxy(name string) error {
+	if err := t.procs[name].stop(30 * time.Second); err != nil {
+		return fmt.Errorf("stopping %s for a restart: %w", name, err)
+	}
+	if err := t.startProxy(name); err != nil {
+		return err
+	}
+	if err := t.procs[name].waitReady(t.o.readyTimeout); err != nil {
+		return err
+	}
+	logf("%s restarted and ready", name)
+	return nil
+}
+
+func (t *topology) closeClients() {
+	for _, s := range []*side{t.a, t.b} {
+		if s != nil && s.client != nil {
+			s.client.Close()
+		}
+	}
+}
+
+// checkAlive fails when a cluster or proxy has exited on its own.
+func (t *topology) checkAlive() error {
+	t.sup.mu.Lock()
+	defer t.sup.mu.Unlock()
+	for _, p := range t.sup.procs {
+		if !p.running() {
+			return fmt.Errorf("%s exited during the run (%v); log %s:\n%s", p.name, p.waitErr, p.logPath, tail(p.logPath, 30))
+		}
+	}
+	return nil
+}
+
+// join connects the clusters through the proxies, creates the global namespace on A, adds the
+// search attributes, and (when mapped) gives proxy A the search attribute mapping.
+func (t *topology) join(ctx context.Context) error {
+	for _, s := range []*side{t.a, t.b} {
+		if err := s.dial(ctx, t.o.stepTimeout); err != nil {
+			return err
+		}
+	}
+	if err := connectClusters(ctx, t.o.stepTimeout, t.a, t.b); err != nil {
+		return err
+	}
+	if err := createNamespace(ctx, t.o.stepTimeout, t.a, t.b); err != nil {
+		return err
+	}
+	if err := addSearchAttributes(ctx, t.o.stepTimeout, t.a, t.b, stageAttribute, stageAttributeOnB); err != nil {
+		return err
+	}
+	if !t.mapsSearchAttributes() {
+		return nil
+	}
+	// The mapping names the namespace's id, known only now: give it to proxy A and restart it.
+	id, fieldOf, err := namespaceFacts(ctx, t.a)
+	if err != nil {
+		return err
+	}
+	stage, onB := fieldOf[stageAttribute], fieldOf[stageAttributeOnB]
+	if stage == "" || onB == "" {
+		return fmt.Errorf("namespace %s on %s has no fields for %s and %s: %v", namespaceA, t.a.name, stageAttribute, stageAttributeOnB, fieldOf)
+	}
+	a := t.specs["proxy-a"]
+	a.saNamespace, a.saNamespaceID = namespaceA, id
+	// A swap, so that the mapping is one-to-one both ways: a value stored in A's field for
+	// E2EStage travels in B's field for E2EStageOnB, and the other way round.
+	a.searchAttributes = []fieldPair{{stage, onB}, {onB, stage}}
+	t.renames.attributes[stageAttribute] = stageAttributeOnB
+	t.renames.attributes[stageAttributeOnB] = stageAttribute
+	logf("namespace %s has id %s; %s is stored in %s, %s in %s; proxy A maps %s <-> %s",
+		namespaceA, id, stageAttribute, stage, stageAttributeOnB, onB, stage, onB)
+	return t.restartProxy("proxy-a")
+}
+
+// replicate is the replication check of the tcp, mux and acl modes.
+func (t *topology) replicate(ctx context.Context) error {
+	a, b := t.a, t.b
+	if t.o.mode == "mux" {
+		if err := checkMutualTLS(t.specs["proxy-b"].muxAddress, t.certs); err != nil {
+			return err
+		}
+	}
+	ids := parentIDs("order", 0, t.o.workflows)
+	workerA, err := startWorker(a)
+	if err != nil {
+		return err
+	}
+	if err := startParents(ctx, a, ids, 0, stageAttribute); err != nil {
+		workerA.Stop()
+		return err
+	}
+	logf("started %d parent workflows on %s", len(ids), a.name)
+	err = waitParked(ctx, t.o.stepTimeout, a, ids)
+	workerA.Stop()
+	if err != nil {
+		return err
+	}
+	logf("all %d parents parked on %s, first child done", len(ids), a.name)
+	got, err := compareAll(ctx, t.o.stepTimeout, a, b, withChildren(ids, false), t.renames)
+	if err != nil {
+		return err
+	}
+	logf("replicated A -> B: %d workflows, %d events on %s equal to %s's, %d names translated",
+		got.workflows, got.events, b.name, a.name, got.translated)
+	if t.renamed() && got.translated == 0 {
+		return fmt.Errorf("no namespace name was translated in %d events: the histories carry no namespace names?", got.events)
+	}
+	finishAttribute := stageAttribute
+	if t.mapsSearchAttributes() {
+		// On B the value set on A under E2EStage shows under E2EStageOnB.
+		if err := countVisible(ctx, t.o.stepTimeout, b, stageAttributeOnB+` = "waiting"`, int64(len(ids))); err != nil {
+			return err
+		}
+		logf("visibility on %s finds the %d parents under %s", b.name, len(ids), stageAttributeOnB)
+		finishAttribute = stageAttributeOnB
+	}
+	if t.o.mode == "acl" {
+		if err := checkRefused(ctx, t); err != nil {
+			return err
+		}
+	}
+	if err := checkEndpoints(t); err != nil {
+		return err
+	}
+	if err := t.checkAlive(); err != nil {
+		return err
+	}
+	if !t.o.failover {
+		return nil
+	}
+
+	if err := failover(ctx, t.o.stepTimeout, a, b); err != nil {
+		return err
+	}
+	workerB, err := startWorker(b)
+	if err != nil {
+		return err
+	}
+	defer workerB.Stop()
+	if err := finishOn(ctx, t.o.stepTimeout, b, ids, finishAttribute); err != nil {
+		return err
+	}
+	logf("all %d parents finished and completed on %s", len(ids), b.name)
+	got, err = compareAll(ctx, t.o.stepTimeout, b, a, withChildren(ids, true), t.renames.inverse())
+	if err != nil {
+		return err
+	}
+	logf("replicated B -> A after failover: %d workflows, %d events on %s equal to %s's, %d names translated",
+		got.workflows, got.events, a.name, b.name, got.translated)
+	if t.mapsSearchAttributes() {
+		if err := countVisible(ctx, t.o.stepTimeout, a, stageAttribute+` = "done"`, int64(len(ids))); err != nil {
+			return err
+		}
+		logf("visibility on %s finds the %d parents done under %s", a.name, len(ids), stageAttribute)
+	}
+	return t.checkAlive()
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# End-to-end scenarios against real Temporal clusters.
+#   run-scenario.sh build GO BIN_DIR
+#       builds the cluster and scenario programs into BIN_DIR (Go's caches make rebuilds quick)
+#   run-scenario.sh MODE PROXY_BINARY BIN_DIR WORK_DIR [scenario flags...]
+#       runs one scenario (tcp, mux, acl, faults or demo); WORK_DIR is emptied first
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+if [ "${1:-}" = build ]; then
+  if [ $# -ne 3 ]; then
+    echo "usage: $0 build GO BIN_DIR" >&2
+    exit 2
+  fi
+  go=$2 bin=$3
+  mkdir -p "$bin"
+  start=$(date +%s)
+  echo "e2e: go build of the cluster and scenario programs into $bin"
+  (cd "$here" && "$go" build -mod=readonly -buildvcs=false -ldflags="-s -w" -o "$bin/" ./cmd/cluster ./cmd/scenario)
+  echo "e2e: go build took $(( $(date +%s) - start ))s"
+  exit 0
+fi
+if [ $# -lt 4 ]; then
+  echo "usage: $0 build GO BIN_DIR | $0 MODE PROXY_BINARY BIN_DIR WORK_DIR [scenario flags...]" >&2
+  exit 2
+fi
+mode=$1 proxy=$2 bin=$3 work=$4
+shift 4
+rm -rf "$work"
+mkdir -p "$work"
+exec "$bin/scenario" --mode "$mode" --proxy "$proxy" --bin "$bin" --work "$work" "$@"
