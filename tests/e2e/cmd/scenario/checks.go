@@ -155,13 +155,24 @@ func checkEndpoints(t *topology) error {
 		if err != nil || code != http.StatusOK || !strings.Contains(body, "# TYPE") {
 			return fmt.Errorf("%s /metrics on %s: status %d, %d bytes, %v", name, s.metrics, code, len(body), err)
 		}
-		for _, h := range []string{s.localHealth, s.remoteHealth} {
-			code, body, err := httpGet("http://" + h + "/health")
+		for _, h := range []struct{ side, address string }{{"local", s.localHealth}, {"remote", s.remoteHealth}} {
+			code, body, err := httpGet("http://" + h.address + "/health")
+			body = strings.TrimSpace(body)
+			if err == nil && code == http.StatusServiceUnavailable && s.remoteType != "tcp" && h.side == "remote" &&
+				strings.Contains(body, notReportedYet) {
+				// The binary says outright that it does not wire mux readiness yet: note it, and
+				// fail on any other answer than healthy once it does.
+				logf("GAP: %s /health of its %s (%s) side answers %d %q", name, h.side, s.remoteType, code, body)
+				continue
+			}
 			if err != nil || code != http.StatusOK {
-				return fmt.Errorf("%s /health on %s: status %d %q, %v", name, h, code, strings.TrimSpace(body), err)
+				return fmt.Errorf("%s /health of its %s side on %s: status %d %q, %v", name, h.side, h.address, code, body, err)
 			}
 		}
 	}
-	logf("both proxies serve /metrics, and /health says healthy on both sides of each")
+	logf("both proxies serve /metrics, and /health answers on both sides of each")
 	return nil
 }
+
+// What the proxy's /health says for a side whose readiness the binary does not wire.
+const notReportedYet = "does not report readiness in this build"

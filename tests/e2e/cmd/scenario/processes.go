@@ -130,6 +130,18 @@ func (p *process) stop(grace time.Duration) error {
 	}
 }
 
+// forget drops a child that has been stopped on purpose (before a restart).
+func (s *supervisor) forget(p *process) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, q := range s.procs {
+		if q == p {
+			s.procs = append(s.procs[:i], s.procs[i+1:]...)
+			return
+		}
+	}
+}
+
 // stopAll stops every live child, newest first, and returns those that did not stop cleanly.
 func (s *supervisor) stopAll(grace time.Duration) []string {
 	s.mu.Lock()

@@ -252,6 +252,7 @@ func (t *topology) restartProxy(name string) error {
 	if err := t.procs[name].stop(30 * time.Second); err != nil {
 		return fmt.Errorf("stopping %s for a restart: %w", name, err)
 	}
+	t.sup.forget(t.procs[name])
 	if err := t.startProxy(name); err != nil {
 		return err
 	}
