@@ -247,12 +247,21 @@ func (t *topology) startProxy(name string) error {
 	return nil
 }
 
-// restartProxy stops a proxy (SIGTERM), starts it again from its spec and waits until it is ready.
-func (t *topology) restartProxy(name string) error {
+// stopProxy stops a proxy with SIGTERM, to be started again.
+func (t *topology) stopProxy(name string) error {
 	if err := t.procs[name].stop(30 * time.Second); err != nil {
-		return fmt.Errorf("stopping %s for a restart: %w", name, err)
+		return fmt.Errorf("stopping %s: %w", name, err)
 	}
 	t.sup.forget(t.procs[name])
+	logf("%s stopped", name)
+	return nil
+}
+
+// restartProxy stops a proxy (SIGTERM), starts it again from its spec and waits until it is ready.
+func (t *topology) restartProxy(name string) error {
+	if err := t.stopProxy(name); err != nil {
+		return err
+	}
 	if err := t.startProxy(name); err != nil {
 		return err
 	}
