@@ -47,8 +47,8 @@ func (t *topology) demo(ctx context.Context) error {
 	pa, pb := t.specs["proxy-a"], t.specs["proxy-b"]
 	fmt.Printf(`
 The demo is running:
-  cluster A  frontend %s   namespace %q      (temporal --address %s --namespace %s workflow list)
-  cluster B  frontend %s   namespace %q    (temporal --address %s --namespace %s workflow list)
+  cluster A  frontend %s   namespace %q     (temporal workflow list --address %s --namespace %s)
+  cluster B  frontend %s   namespace %q   (temporal workflow list --address %s --namespace %s)
   proxy A    metrics http://%s/metrics   health http://%s/health (cluster A) http://%s/health (mux to B)
   proxy B    metrics http://%s/metrics   health http://%s/health (cluster B) http://%s/health (mux from A)
   proxy A dials proxy B at %s over mutual TLS (certificates in %s)

@@ -51,7 +51,14 @@ func (t *topology) mapsSearchAttributes() bool { return t.o.mode == "mux" || t.o
 // portPicker hands out ports on 127.0.0.1 that are free now, never the same one twice.
 type portPicker struct {
 	used  map[int]bool
-	fixed int // with the demo's fixed ports: the next port to hand out for proxies
+	fixed map[string]int // the demo's fixed ports, by name; the others are picked at random
+}
+
+// demoPorts are the ports the demo prints, fixed so that they can be typed.
+var demoPorts = map[string]int{
+	"aOutbound": 6233, "bOutbound": 6333, "bMux": 6334,
+	"aMetrics": 9090, "bMetrics": 9091,
+	"aLocalHealth": 8081, "aRemoteHealth": 8082, "bLocalHealth": 8181, "bRemoteHealth": 8182,
 }
 
 func free(port int) bool {
@@ -87,13 +94,8 @@ func (pp *portPicker) block(n, base int) (int, error) {
 	return 0, fmt.Errorf("no %d consecutive free ports found on %s", n, host)
 }
 
-func (pp *portPicker) one() (string, error) {
-	if pp.fixed != 0 {
-		p, err := pp.block(1, pp.fixed)
-		pp.fixed++
-		return addr(p), err
-	}
-	p, err := pp.block(1, 0)
+func (pp *portPicker) one(name string) (string, error) {
+	p, err := pp.block(1, pp.fixed[name])
 	return addr(p), err
 }
 
@@ -122,7 +124,7 @@ func (t *topology) start(ctx context.Context) error {
 	pp := &portPicker{used: map[int]bool{}}
 	aWant, bWant := 0, 0
 	if t.o.fixedPorts {
-		aWant, bWant, pp.fixed = 7233, 8233, 6233
+		aWant, bWant, pp.fixed = 7233, 8233, demoPorts
 	}
 	var err error
 	if t.aBase, err = pp.block(clusterPorts, aWant); err != nil {
@@ -134,7 +136,7 @@ func (t *topology) start(ctx context.Context) error {
 	ports := map[string]string{}
 	for _, name := range []string{"aOutbound", "bOutbound", "aInbound", "bInbound", "bMux", "relay",
 		"aMetrics", "bMetrics", "aLocalHealth", "aRemoteHealth", "bLocalHealth", "bRemoteHealth"} {
-		if ports[name], err = pp.one(); err != nil {
+		if ports[name], err = pp.one(name); err != nil {
 			return err
 		}
 	}
