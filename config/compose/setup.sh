@@ -14,6 +14,6 @@ retry() { # up to 60 tries, 2 seconds apart
 retry temporal operator cluster upsert --address cluster-a:7233 --frontend-address proxy-a:6233 --enable-connection
 retry temporal operator cluster upsert --address cluster-b:7233 --frontend-address proxy-b:6233 --enable-connection
 retry temporal operator namespace create --address cluster-a:7233 --global \
-  --active-cluster cluster-a --cluster cluster-a --cluster cluster-b --retention 24h orders
-retry temporal operator namespace describe --address cluster-b:7233 orders-b
+  --active-cluster cluster-a --cluster cluster-a --cluster cluster-b --retention 24h --namespace orders
+retry temporal operator namespace describe --address cluster-b:7233 --namespace orders-b
 echo "setup: namespace orders on cluster A is replicated to cluster B as orders-b"
