@@ -23,8 +23,9 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// checkMutualTLS dials proxy B's mux port as strangers: without a client certificate, and with
-// one from another CA. Proxy B must refuse both.
+// checkMutualTLS dials proxy B's mux port (which has free session slots) as strangers, without
+// a client certificate and with one from another CA, which must be refused; then with proxy A's
+// certificate, which must be accepted (so the refusals were the certificate check's doing).
 func checkMutualTLS(address string, certs certFiles) error {
 	caPEM, err := os.ReadFile(certs.ca)
 	if err != nil {
@@ -32,39 +33,58 @@ func checkMutualTLS(address string, certs certFiles) error {
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(caPEM)
-	stranger, err := tls.LoadX509KeyPair(certs.strangerCert, certs.strangerKey)
+	load := func(cert, key string) ([]tls.Certificate, error) {
+		c, err := tls.LoadX509KeyPair(cert, key)
+		return []tls.Certificate{c}, err
+	}
+	member, err := load(certs.proxyACert, certs.proxyAKey)
+	if err != nil {
+		return err
+	}
+	stranger, err := load(certs.strangerCert, certs.strangerKey)
 	if err != nil {
 		return err
 	}
 	for _, c := range []struct {
-		what  string
-		certs []tls.Certificate
-	}{{"no client certificate", nil}, {"a client certificate from another CA", []tls.Certificate{stranger}}} {
+		what   string
+		certs  []tls.Certificate
+		accept bool
+	}{
+		{"no client certificate", nil, false},
+		{"a client certificate from another CA", stranger, false},
+		{"proxy A's certificate", member, true},
+	} {
 		cfg := &tls.Config{RootCAs: roots, ServerName: proxyBServerName, Certificates: c.certs}
-		if err := expectRefused(address, cfg); err != nil {
-			return fmt.Errorf("proxy B's mux port %s with %s: %w", address, c.what, err)
+		refused, why := refusedBy(address, cfg)
+		if refused != !c.accept {
+			return fmt.Errorf("proxy B's mux port %s with %s: want accepted=%v, got %s", address, c.what, c.accept, why)
 		}
-		logf("proxy B refuses a TLS client with %s", c.what)
+		logf("proxy B's mux port with %s: %s", c.what, why)
 	}
 	return nil
 }
 
-// expectRefused succeeds when the TLS handshake fails or the server closes the connection
-// right after it (with TLS 1.3 the server checks the client certificate after the client has
-// finished its side of the handshake).
-func expectRefused(address string, cfg *tls.Config) error {
+// refusedBy dials with cfg and reports whether the server refused the client: the handshake
+// fails, or the server closes the connection right after it (with TLS 1.3 the server checks the
+// client certificate after the client has finished its side of the handshake). A connection
+// still open after two seconds, or on which the server sends data, was accepted.
+func refusedBy(address string, cfg *tls.Config) (bool, string) {
 	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", address, cfg)
 	if err != nil {
-		return nil
+		return true, "refused in the handshake: " + err.Error()
 	}
 	defer conn.Close()
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, err = conn.Read(make([]byte, 1))
+	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, err := conn.Read(make([]byte, 64))
 	var timeout net.Error
-	if err == nil || (errors.As(err, &timeout) && timeout.Timeout()) {
-		return fmt.Errorf("the connection was accepted (no refusal within 5s)")
+	switch {
+	case n > 0:
+		return false, fmt.Sprintf("accepted (the server sent %d bytes)", n)
+	case errors.As(err, &timeout) && timeout.Timeout():
+		return false, "accepted (open after 2s)"
+	default:
+		return true, fmt.Sprintf("refused after the handshake: %v", err)
 	}
-	return nil
 }
 
 // checkRefused sends calls through each proxy's outbound port, as the local Temporal would, and

@@ -470,3 +470,29 @@ func (l quietLogger) Warn(msg string, kv ...any) {
 func (l quietLogger) Error(msg string, kv ...any) {
 	fmt.Fprintf(os.Stderr, "sdk[%s] ERROR %s %v\n", l.prefix, msg, kv)
 }
+
+// logTimeline logs, for one workflow, the events from the finish signal on, with the time since
+// the signal and the task queue of each scheduled workflow task: where the time after a
+// failover goes.
+func logTimeline(ctx context.Context, s *side, id string) {
+	events, err := history(ctx, s, id)
+	if err != nil {
+		logf("timeline of %s on %s: %v", id, s.name, err)
+		return
+	}
+	var since time.Time
+	for _, e := range events {
+		if since.IsZero() {
+			if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED && e.GetWorkflowExecutionSignaledEventAttributes().GetSignalName() == signalFinish {
+				since = e.GetEventTime().AsTime()
+			} else {
+				continue
+			}
+		}
+		extra := ""
+		if a := e.GetWorkflowTaskScheduledEventAttributes(); a != nil {
+			extra = fmt.Sprintf(" task queue %s (%s)", a.GetTaskQueue().GetName(), a.GetTaskQueue().GetKind())
+		}
+		logf("  %s %s +%s v%d%s", id, e.GetEventType(), e.GetEventTime().AsTime().Sub(since).Round(time.Millisecond), e.GetVersion(), extra)
+	}
+}

@@ -186,7 +186,9 @@ func (t *topology) start(ctx context.Context) error {
 		}
 		a.remoteType, a.muxAddress, a.muxCount = "mux-client", dial, 2
 		a.muxTLS = &tlsFiles{cert: t.certs.proxyACert, key: t.certs.proxyAKey, ca: t.certs.ca, serverName: proxyBServerName}
-		b.remoteType, b.muxAddress, b.muxCount = "mux-server", ports["bMux"], 2
+		// More sessions than proxy A keeps: free slots, so that a stranger's refusal is the
+		// certificate check's doing, not the session count's (see checkMutualTLS).
+		b.remoteType, b.muxAddress, b.muxCount = "mux-server", ports["bMux"], 8
 		b.muxTLS = &tlsFiles{cert: t.certs.proxyBCert, key: t.certs.proxyBKey, ca: t.certs.ca}
 	} else {
 		a.remoteType, a.inbound, a.peerInbound = "tcp", ports["aInbound"], ports["bInbound"]
@@ -404,6 +406,7 @@ func (t *topology) replicate(ctx context.Context) error {
 		return err
 	}
 	logf("all %d parents finished and completed on %s", len(ids), b.name)
+	logTimeline(ctx, b, ids[0])
 	got, err = compareAll(ctx, t.o.stepTimeout, b, a, withChildren(ids, true), t.renames.inverse())
 	if err != nil {
 		return err
