@@ -17,6 +17,8 @@ struct address {
 
   // "host:port", with brackets around IPv6 literals: what gRPC and sockets take.
   std::string to_string() const;
+
+  bool operator==(const address&) const = default;
 };
 
 // The TLS block of CONFIG.md.
@@ -31,11 +33,15 @@ struct tls_config {
   bool enabled() const {
     return (!certificate_path.empty() && !key_path.empty()) || !ca_server_name.empty();
   }
+
+  bool operator==(const tls_config&) const = default;
 };
 
 struct endpoint {
   address addr;
   tls_config tls;
+
+  bool operator==(const endpoint&) const = default;
 };
 
 enum class connection_type { tcp, mux_client, mux_server };
@@ -49,39 +55,53 @@ struct side_config {
   std::optional<endpoint> tcp_server;  // where this side's Temporal calls us
   int mux_count = 1;
   std::optional<endpoint> mux_address;  // dial target (mux-client) or listen address (mux-server)
+
+  bool operator==(const side_config&) const = default;
 };
 
 struct acl_policy {
   // Absent list = that dimension is not restricted.
   std::optional<std::vector<std::string>> allowed_admin_methods;
   std::optional<std::vector<std::string>> allowed_namespaces;
+
+  bool operator==(const acl_policy&) const = default;
 };
 
 struct namespace_mapping {
   std::string local;
   std::string remote;
+
+  bool operator==(const namespace_mapping&) const = default;
 };
 
 struct search_attribute_mapping {
   std::string local_field_name;
   std::string remote_field_name;
+
+  bool operator==(const search_attribute_mapping&) const = default;
 };
 
 struct search_attribute_namespace {
   std::string name;          // local namespace name
   std::string namespace_id;  // the namespace's id (same on both clusters)
   std::vector<search_attribute_mapping> mappings;
+
+  bool operator==(const search_attribute_namespace&) const = default;
 };
 
 // 0 on a side = that side's DescribeCluster answer passes through unchanged, as in the Go proxy.
 struct failover_version_increment {
   std::int64_t local = 0;
   std::int64_t remote = 0;
+
+  bool operator==(const failover_version_increment&) const = default;
 };
 
 struct health_check {
   std::string protocol = "http";
   address listen_address;
+
+  bool operator==(const health_check&) const = default;
 };
 
 enum class shard_count_mode { none, lcm, routing };
@@ -90,6 +110,8 @@ struct shard_count {
   shard_count_mode mode = shard_count_mode::none;
   std::int32_t local_shard_count = 0;
   std::int32_t remote_shard_count = 0;
+
+  bool operator==(const shard_count&) const = default;
 };
 
 // Several proxy instances per side sharing shards; read and checked, not acted on yet.
@@ -105,6 +127,8 @@ struct memberlist_config {
   bool disable_tcp_pings = false;
   int probe_timeout_ms = 0;
   int probe_interval_ms = 0;
+
+  bool operator==(const memberlist_config&) const = default;
 };
 
 // One entry of clusterConnections.
@@ -122,18 +146,24 @@ struct cluster_connection {
   shard_count shards;
   std::optional<memberlist_config> memberlist;
   bool repair_utf8 = true;  // key repairUTF8, an s2s-proxy extension
+
+  bool operator==(const cluster_connection&) const = default;
 };
 
 struct logging_config {
   double throttle_max_rps = 0;  // 0 = the default, 10 lines per second (as the Go proxy)
   bool disabled = false;
   std::string level;  // "" = inherit; else debug|info|warn|error
+
+  bool operator==(const logging_config&) const = default;
 };
 
 // Where the Temporal descriptors come from (key translation, an s2s-proxy extension).
 struct translation_config {
   // A serialized google.protobuf.FileDescriptorSet; empty = gRPC server reflection on each local frontend.
   std::string descriptor_set_path;
+
+  bool operator==(const translation_config&) const = default;
 };
 
 struct config {
@@ -144,6 +174,8 @@ struct config {
   std::optional<address> pprof_address;
   logging_config logging;
   std::map<std::string, logging_config> log_configs;  // per component
+
+  bool operator==(const config&) const = default;
 };
 
 // One problem found in a config file: where it is and what to do about it.
