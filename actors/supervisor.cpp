@@ -244,7 +244,7 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
   std::vector<mux_report> mux;
   std::string problems;
   // Each listener runs the translator of its side after options.filter.
-  translation_setup translation(config);
+  auto translation = std::make_shared<translation_setup>(config);
   auto undo = [&] {
     for (auto& child : listeners)
       caf::anon_send(child.report.listener, stop_atom::value, std::chrono::milliseconds(0));
@@ -258,7 +258,7 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
 
   for (const auto& connection : config.cluster_connections) {
     if (connection.remote.type != config::connection_type::tcp) {
-      problems += start_mux(system, connection, options, translation, {listeners, upstreams, mux});
+      problems += start_mux(system, connection, options, *translation, {listeners, upstreams, mux});
       continue;
     }
     if (connection.local.type != config::connection_type::tcp) {
@@ -280,7 +280,7 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
       auto upstream = spawn_channel_upstream(system, name, std::get<0>(channel));
       upstreams.push_back(upstream);
       auto arrived_on = &way == &directions[0] ? translation::side::outbound : translation::side::inbound;
-      listener_spec spec{name, *way.serve, upstream, translation.filter(connection, arrived_on, options.filter),
+      listener_spec spec{name, *way.serve, upstream, translation->filter(connection, arrived_on, options.filter),
                          observer_of(options, name)};
       auto started = start_listener(system, spec);
       if (auto* error = std::get_if<std::string>(&started)) {
@@ -304,7 +304,8 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
   result.supervisor = system.spawn(supervisor_behavior, std::move(listeners), std::move(upstreams),
                                    std::move(mux));
   // The schema actors end with the supervisor.
-  translation.start(system, result.supervisor.address());
+  translation->start(system, result.supervisor.address());
+  result.translation = std::move(translation);
   return result;
 }
 

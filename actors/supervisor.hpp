@@ -56,9 +56,13 @@ using supervisor_actor = caf::typed_actor<
     caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>,
     caf::replies_to<stats_atom>::with<proxy_report>, caf::reacts_to<restart_atom, std::size_t>>;
 
+class translation_setup;
+
 struct started_proxy {
   supervisor_actor supervisor;
   proxy_report report;
+  // The translators of every cluster connection, to give them new settings (SIGHUP).
+  std::shared_ptr<translation_setup> translation;
 };
 
 // Starts serving everything the config describes; fails as a whole, with every problem in

@@ -70,34 +70,56 @@ class translating_messages final : public message_filter {
 }  // namespace
 
 translator::translator(const config::cluster_connection& connection, side arrived_on, std::string source)
-    : connection_(connection),
-      arrived_on_(arrived_on),
-      source_(std::move(source)),
-      needs_schema_(needs_schema(connection, arrived_on)) {
-  // Validated config builds on any schema; the empty one leaves only the method checks.
-  auto built = translation::pipeline::build(connection_, arrived_on_, empty_schema());
-  if (built) before_schema_ = *built;
-  else log::error("translation", built.error());
+    : name_(connection.name), arrived_on_(arrived_on), source_(std::move(source)) {
+  auto first = build(connection, nullptr);
+  if (!first->problem.empty()) log::error("translation", first->problem);
+  current_.store(std::move(first));
 }
 
-bool translator::schema_ready() const { return loaded_.load() != nullptr; }
+translator::settings_ptr translator::build(const config::cluster_connection& connection,
+                                           std::shared_ptr<const translation::schema> types) const {
+  auto made = std::make_shared<settings>();
+  made->connection = connection;
+  made->needs_schema = needs_schema(connection, arrived_on_);
+  // Validated config builds on any schema; the empty one leaves only the method checks.
+  auto before = translation::pipeline::build(connection, arrived_on_, empty_schema());
+  if (before) made->before_schema = *before;
+  else made->problem = before.error();
+  made->types = std::move(types);
+  if (made->types) {
+    auto built = translation::pipeline::build(connection, arrived_on_, made->types);
+    if (built) made->pipeline = *built;
+    else made->problem = built.error();
+  }
+  return made;
+}
+
+bool translator::schema_ready() const { return current_.load()->types != nullptr; }
 
 void translator::schema_loaded(std::shared_ptr<const translation::schema> types) {
-  auto next = std::make_shared<loaded>();
-  auto built = translation::pipeline::build(connection_, arrived_on_, std::move(types));
-  if (built) {
-    next->pipeline = *built;
-  } else {
-    next->problem = built.error();
-    log::error("translation", "cannot translate with the loaded schema: " + built.error());
+  std::lock_guard guard(replacing_);
+  auto next = build(current_.load()->connection, std::move(types));
+  if (!next->pipeline) log::error("translation", "cannot translate with the loaded schema: " + next->problem);
+  current_.store(std::move(next));
+}
+
+std::string translator::reconfigure(const std::vector<translator*>& sides, const config::cluster_connection& connection) {
+  std::vector<std::unique_lock<std::mutex>> held;
+  for (auto* side : sides) held.emplace_back(side->replacing_);  // always in the same order
+  std::vector<settings_ptr> next;
+  for (auto* side : sides) {
+    auto built = side->build(connection, side->current_.load()->types);
+    if (!built->problem.empty()) return built->problem;
+    next.push_back(std::move(built));
   }
-  loaded_.store(std::move(next));
+  for (std::size_t i = 0; i < sides.size(); ++i) sides[i]->current_.store(std::move(next[i]));
+  return {};
 }
 
 call_filter::decision translator::start(const call_info& info) {
   decision made;
-  auto current = loaded_.load();
-  if (current && current->pipeline) {
+  auto current = current_.load();  // this call's settings, whatever a reload does meanwhile
+  if (current->pipeline) {
     auto call = current->pipeline->start_call(info.method);
     if (call.refusal()) {
       made.refusal = status_of(*call.refusal());
@@ -106,23 +128,23 @@ call_filter::decision translator::start(const call_info& info) {
     }
     return made;
   }
-  if (before_schema_) {
-    auto call = before_schema_->start_call(info.method);
+  if (current->before_schema) {
+    auto call = current->before_schema->start_call(info.method);
     if (call.refusal()) {
       made.refusal = status_of(*call.refusal());
       return made;
     }
   }
-  if (!needs_schema_ || !is_temporal_method(info.method)) return made;
-  if (current) {
+  if (!current->needs_schema || !is_temporal_method(info.method)) return made;
+  const auto& name = current->connection.name;
+  if (current->types) {
     made.refusal = grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                "s2s-proxy: clusterConnections '" + connection_.name +
+                                "s2s-proxy: clusterConnections '" + name +
                                     "' cannot translate with the loaded Temporal schema: " + current->problem);
   } else {
     made.refusal = grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                 "s2s-proxy: the Temporal schema is not loaded yet (from " + source_ + "); " +
-                                    info.method + " needs it to be translated on clusterConnections '" +
-                                    connection_.name + "'");
+                                    info.method + " needs it to be translated on clusterConnections '" + name + "'");
   }
   return made;
 }
@@ -146,7 +168,16 @@ std::shared_ptr<call_filter> translation_setup::filter(const config::cluster_con
   auto& users = users_of(connection);
   auto made = std::make_shared<translator>(connection, arrived_on, users.source.describe());
   users.translators.push_back(made);
+  translators_.push_back(made);
   return chain_filters({std::move(before), std::move(made)});
+}
+
+std::string translation_setup::reconfigure(const config::cluster_connection& connection) {
+  std::vector<translator*> sides;
+  for (const auto& made : translators_)
+    if (made->name() == connection.name) sides.push_back(made.get());
+  if (sides.empty()) return "no translator serves clusterConnections '" + connection.name + "'";
+  return translator::reconfigure(sides, connection);
 }
 
 std::vector<schema_actor> translation_setup::start(caf::actor_system& system, const caf::actor_addr& owner) {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ namespace s2s::actors {
 // ACL, overrides), and lets everything else pass: UTF-8 repair alone does not hold calls back.
 // Once loaded, a message is flattened only when its type has something to change on this side;
 // every other message is forwarded as the same bytes.
+//
+// Its settings can be replaced while calls run (SIGHUP): a call keeps the translation it started
+// with until it ends, replication streams included, so the messages of one stream are all renamed
+// alike; calls that start afterwards use the new settings.
 class translator final : public call_filter, public schema_subscriber {
  public:
   translator(const config::cluster_connection& connection, translation::side arrived_on, std::string source);
@@ -29,20 +34,34 @@ class translator final : public call_filter, public schema_subscriber {
   void schema_loaded(std::shared_ptr<const translation::schema> types) override;
 
   bool schema_ready() const;
+  translation::side arrived_on() const { return arrived_on_; }
+  const std::string& name() const { return name_; }  // the cluster connection's
+
+  // Replaces the settings of each translator (the sides of one connection) with `connection`'s,
+  // all or none: the first that cannot be built is the error and nothing changes.
+  static std::string reconfigure(const std::vector<translator*>& sides, const config::cluster_connection& connection);
 
  private:
-  // The pipeline built on the loaded schema, or why it could not be built.
-  struct loaded {
-    std::shared_ptr<const translation::pipeline> pipeline;
-    std::string problem;
+  // Everything built from one version of the connection's settings; replaced whole.
+  struct settings {
+    config::cluster_connection connection;
+    bool needs_schema = false;  // whether Temporal calls on this side wait for the schema
+    std::shared_ptr<const translation::pipeline> before_schema;  // method ACL only
+    std::shared_ptr<const translation::schema> types;            // null until loaded
+    std::shared_ptr<const translation::pipeline> pipeline;       // built on `types`
+    std::string problem;  // why `pipeline` could not be built on `types`
   };
+  using settings_ptr = std::shared_ptr<const settings>;
 
-  config::cluster_connection connection_;
+  // Builds settings on `types` (null: not loaded yet); what could not be built is in `problem`.
+  settings_ptr build(const config::cluster_connection& connection,
+                     std::shared_ptr<const translation::schema> types) const;
+
+  std::string name_;
   translation::side arrived_on_;
   std::string source_;  // where the schema comes from, for the waiting message
-  bool needs_schema_;   // whether Temporal calls on this side wait for the schema
-  std::shared_ptr<const translation::pipeline> before_schema_;  // method ACL only
-  std::atomic<std::shared_ptr<const loaded>> loaded_;
+  std::mutex replacing_;  // one writer at a time (schema load, reconfigure); readers take current_
+  std::atomic<settings_ptr> current_;
 };
 
 // The translators of every cluster connection, and the schema actors that feed them: one per
@@ -57,6 +76,10 @@ class translation_setup {
   // Spawns the schema actors; each ends when `owner` ends.
   std::vector<schema_actor> start(caf::actor_system& system, const caf::actor_addr& owner);
 
+  // Gives the translators of the connection of this name its new settings; empty, or why not
+  // (then nothing changed). Safe from any thread.
+  std::string reconfigure(const config::cluster_connection& connection);
+
  private:
   struct source_users {
     schema_source source;
@@ -66,6 +89,7 @@ class translation_setup {
 
   std::string descriptor_set_path_;
   std::vector<source_users> sources_;
+  std::vector<std::shared_ptr<translator>> translators_;
 };
 
 }  // namespace s2s::actors
