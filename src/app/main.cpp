@@ -14,6 +14,7 @@
 
 #include "actors/scheduling.hpp"
 #include "app/operations.hpp"
+#include "app/reload.hpp"
 #include "actors/supervisor.hpp"
 #include "config/config.hpp"
 #include "log/log.hpp"
@@ -33,7 +34,8 @@ Usage:
   s2s-proxy --help
 
 start     serves every cluster connection of the config until SIGINT or SIGTERM;
-          SIGHUP reads the config again and applies its logging settings.
+          SIGHUP reads the config again and applies its logging, translation and
+          aclPolicy settings; other changes are logged and wait for a restart.
 validate  checks the config completely; prints a one-line summary, or every problem
           with its key path, line and column, and exits non-zero.
 )";
@@ -71,9 +73,11 @@ int validate(const arguments& args) {
   return 0;
 }
 
-// SIGHUP: applies the logging settings of the config file as it is now. A file with problems
-// changes nothing; the proxy keeps running either way.
-void reload_logging(const arguments& args, std::optional<s2s::log::level> command_line) {
+// SIGHUP: applies what the config file as it is now changes without a restart (logging,
+// translation and access policy); `running` is the config in force. A file with problems changes
+// nothing; the proxy keeps running either way.
+void reload(const arguments& args, s2s::config::config& running, s2s::actors::translation_setup& translators,
+            std::optional<s2s::log::level> command_line) {
   auto loaded = s2s::config::load_file(args.config_path);
   if (!loaded.errors.empty()) {
     s2s::log::error("proxy", "SIGHUP: " + args.config_path + " not reloaded: " +
@@ -81,10 +85,7 @@ void reload_logging(const arguments& args, std::optional<s2s::log::level> comman
                                  loaded.errors.front().to_string());
     return;
   }
-  s2s::log::info("proxy", "SIGHUP: applying the logging settings of " + args.config_path +
-                              "; other changes need a restart");
-  auto logging = s2s::app::log_settings(*loaded.value, command_line);
-  s2s::log::configure(logging.defaults, std::move(logging.components));
+  s2s::app::apply_reload(running, *loaded.value, translators, command_line, args.config_path);
 }
 
 int start(const arguments& args) {
@@ -154,7 +155,7 @@ int start(const arguments& args) {
   const timespec tick{1, 0};
   while ((received = sigtimedwait(&signals, nullptr, &tick)) < 0 || received == SIGHUP) {
     if (received == SIGHUP)
-      reload_logging(args, level);
+      reload(args, *config, *proxy.translation, level);
     else
       s2s::log::report_dropped_lines();
   }
