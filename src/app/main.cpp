@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -28,26 +29,42 @@ namespace {
 constexpr const char* usage = R"(s2s-proxy: a server-to-server proxy for Temporal.
 
 Usage:
-  s2s-proxy start --config FILE [--level debug|info|warn|error]
+  s2s-proxy start --config FILE [--level debug|info|warn|error] [--drain SECONDS]
   s2s-proxy validate --config FILE
   s2s-proxy --version
   s2s-proxy --help
 
-start     serves every cluster connection of the config until SIGINT or SIGTERM;
+start     serves every cluster connection of the config until SIGINT or SIGTERM, which
+          stop accepting calls and let those in flight finish for up to --drain
+          seconds (10 by default; 0 cancels them at once) before exiting 0;
           SIGHUP reads the config again and applies its logging, translation and
           aclPolicy settings; other changes are logged and wait for a restart.
 validate  checks the config completely; prints a one-line summary, or every problem
           with its key path, line and column, and exits non-zero.
 )";
 
-// How long a stop lets calls in flight finish before cancelling them.
-constexpr std::chrono::milliseconds drain_bound{10000};
+// How long a stop lets calls in flight finish before cancelling them, unless --drain says.
+constexpr std::chrono::milliseconds default_drain{10000};
+// The longest --drain accepted: a day.
+constexpr double max_drain_seconds = 86400;
 
 struct arguments {
   std::string command;
   std::string config_path;
   std::string level;  // empty: the config's logging.level, else info
+  std::string drain;  // empty: default_drain
 };
+
+// "--drain" in seconds (decimals allowed), or nothing when it is not a number in range.
+std::optional<std::chrono::milliseconds> parse_drain(const std::string& text) {
+  if (text.empty())
+    return default_drain;
+  char* end = nullptr;
+  double seconds = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !(seconds >= 0 && seconds <= max_drain_seconds))
+    return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
 
 int usage_error(const std::string& message) {
   std::cerr << "s2s-proxy: " << message << "\n\n" << usage;
@@ -89,6 +106,9 @@ void reload(const arguments& args, s2s::config::config& running, s2s::actors::tr
 }
 
 int start(const arguments& args) {
+  auto drain = parse_drain(args.drain);
+  if (!drain)
+    return usage_error("--drain takes seconds from 0 to 86400, not '" + args.drain + "'");
   std::optional<s2s::log::level> level;
   if (!args.level.empty()) {
     level = s2s::log::parse_level(args.level);
@@ -159,10 +179,11 @@ int start(const arguments& args) {
     else
       s2s::log::report_dropped_lines();
   }
-  s2s::log::info("proxy", std::string("received ") + strsignal(received) + ", stopping");
+  s2s::log::info("proxy", std::string("received ") + strsignal(received) + ", stopping; calls in flight get " +
+                              std::to_string(drain->count()) + " ms to finish");
   caf::scoped_actor self{system};
   bool stopped = false;
-  self->request(proxy.supervisor, drain_bound + std::chrono::seconds(10), s2s::actors::stop_atom::value, drain_bound)
+  self->request(proxy.supervisor, *drain + std::chrono::seconds(10), s2s::actors::stop_atom::value, *drain)
       .receive([&](bool) { stopped = true; },
                [&](caf::error& err) { s2s::log::error("proxy", "stop failed: " + system.render(err)); });
   s2s::log::info("proxy", "stopped");
@@ -186,15 +207,23 @@ int main(int argc, char** argv) {
       std::cout << "s2s-proxy " << S2S_VERSION << "\n";
       return 0;
     }
-    if (word == "--config" || word == "--level") {
-      if (i + 1 == words.size())
-        return usage_error(word + " needs a value");
-      (word == "--config" ? args.config_path : args.level) = words[++i];
-    } else if (word.starts_with("--config=")) {
-      args.config_path = word.substr(9);
-    } else if (word.starts_with("--level=")) {
-      args.level = word.substr(8);
-    } else if (args.command.empty() && !word.starts_with("-")) {
+    const std::pair<const char*, std::string*> valued[] = {
+        {"--config", &args.config_path}, {"--level", &args.level}, {"--drain", &args.drain}};
+    bool taken = false;
+    for (const auto& [name, value] : valued) {
+      if (word == name) {
+        if (i + 1 == words.size())
+          return usage_error(word + " needs a value");
+        *value = words[++i];
+        taken = true;
+      } else if (word.starts_with(std::string(name) + "=")) {
+        *value = word.substr(std::string(name).size() + 1);
+        taken = true;
+      }
+    }
+    if (taken)
+      continue;
+    if (args.command.empty() && !word.starts_with("-")) {
       args.command = word;
     } else {
       return usage_error("unexpected argument '" + word + "'");

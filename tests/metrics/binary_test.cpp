@@ -1,5 +1,5 @@
-// The s2s-proxy binary serves /metrics, /health and /debug/connections from its config, and
-// SIGHUP applies the config's logging settings without stopping it.
+// The s2s-proxy binary serves /metrics, /health and /debug/connections from its config, SIGHUP
+// applies the config's logging settings without stopping it, and SIGTERM drains calls in flight.
 #include <signal.h>
 
 #include <thread>
@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 
 #include "http/http_client.hpp"
+#include "support/echo_client.hpp"
 #include "support/echo_server.hpp"
 #include "support/files.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
+#include "support/proxy_config.hpp"
 #include "support/temp_dir.hpp"
 
 namespace s2s::testing {
@@ -98,6 +100,81 @@ TEST(Binary, SighupAppliesNewLoggingSettingsAndSurvivesABrokenFile) {
   EXPECT_EQ(metrics->status, 200);
   EXPECT_EQ(proxy.stop(), 0);
   EXPECT_EQ(proxy.output().find("stopping"), std::string::npos) << proxy.output();
+}
+
+// A unary call through the proxy that the remote frontend answers after `delay`, on a thread of its own.
+class slow_call {
+ public:
+  slow_call(int outbound_port, std::chrono::milliseconds delay)
+      : stub_(v1::EchoService::NewStub(make_channel("127.0.0.1:" + std::to_string(outbound_port)))) {
+    v1::EchoRequest request;
+    request.set_payload("slow");
+    request.set_delay_ms(static_cast<std::uint32_t>(delay.count()));
+    thread_ = std::thread([this, request] { result_ = call_unary(*stub_, request, {.timeout = 60s}); });
+  }
+  ~slow_call() {
+    if (thread_.joinable())
+      thread_.join();
+  }
+  call_result result() {
+    thread_.join();
+    return result_;
+  }
+
+ private:
+  std::unique_ptr<v1::EchoService::Stub> stub_;
+  std::thread thread_;
+  call_result result_;
+};
+
+class Drain : public ::testing::Test {
+ protected:
+  echo_server remote;
+  temp_dir scratch;
+  int outbound = free_loopback_port();
+
+  std::unique_ptr<process> start(std::vector<std::string> extra = {}) {
+    auto config = scratch / "proxy.yaml";
+    write_file(config, tcp_proxy_yaml("drain", outbound, "127.0.0.1:" + std::to_string(remote.port())));
+    std::vector<std::string> argv{S2S_PROXY_BINARY, "start", "--config", config.string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto proxy = std::make_unique<process>(process_options{argv, {}, scratch / "proxy.log", {}});
+    EXPECT_TRUE(proxy->wait_for_output("ready", 30s)) << proxy->output();
+    return proxy;
+  }
+};
+
+TEST_F(Drain, SigtermLetsASlowUnaryCallInFlightCompleteAndExitsZero) {
+  auto proxy = start();
+  slow_call call(outbound, 1500ms);
+  ASSERT_TRUE(remote.calls().wait_for_in_flight(1, 10s));
+  proxy->send_signal(SIGTERM);
+  auto result = call.result();
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message() << "\n" << proxy->output();
+  ASSERT_EQ(result.responses.size(), 1u);
+  EXPECT_EQ(result.responses[0].payload(), "slow");
+  EXPECT_EQ(proxy->wait_exit(30s), 0) << proxy->output();
+  EXPECT_NE(proxy->output().find("stopped"), std::string::npos) << proxy->output();
+}
+
+TEST_F(Drain, ACallOutlastingTheDrainBoundIsCancelledAndTheProxyStillExitsZero) {
+  auto proxy = start({"--drain", "0.2"});
+  slow_call call(outbound, 20s);
+  ASSERT_TRUE(remote.calls().wait_for_in_flight(1, 10s));
+  proxy->send_signal(SIGTERM);
+  // The proxy exits while the frontend still holds the call: the bound, not the call, ended it.
+  EXPECT_EQ(proxy->wait_exit(15s), 0) << proxy->output();
+  auto result = call.result();
+  EXPECT_FALSE(result.status.ok());
+  EXPECT_TRUE(result.responses.empty());
+}
+
+TEST_F(Drain, ADrainThatIsNotANumberIsAUsageError) {
+  auto config = scratch / "proxy.yaml";
+  write_file(config, tcp_proxy_yaml("drain", outbound, "127.0.0.1:" + std::to_string(remote.port())));
+  process proxy({{S2S_PROXY_BINARY, "start", "--config", config.string(), "--drain=soon"}, {}, scratch / "out", {}});
+  EXPECT_EQ(proxy.wait_exit(10s), 2);
+  EXPECT_NE(proxy.output().find("--drain takes seconds"), std::string::npos) << proxy.output();
 }
 
 }  // namespace
