@@ -175,6 +175,14 @@ func checkEndpoints(t *topology) error {
 		if err != nil || code != http.StatusOK || !strings.Contains(body, "# TYPE") {
 			return fmt.Errorf("%s /metrics on %s: status %d, %d bytes, %v", name, s.metrics, code, len(body), err)
 		}
+		// Replication streams went through this proxy both ways: the other cluster's streams
+		// come in (inbound), the local cluster's go out (outbound).
+		for _, direction := range []string{"inbound", "outbound"} {
+			if n := counter(body, "s2s_proxy_grpc_calls_started_total",
+				`direction="`+direction+`"`, `grpc_method="StreamWorkflowReplicationMessages"`); n < 1 {
+				return fmt.Errorf("%s /metrics counts %v %s StreamWorkflowReplicationMessages calls", name, n, direction)
+			}
+		}
 		for _, h := range []struct{ side, address string }{{"local", s.localHealth}, {"remote", s.remoteHealth}} {
 			code, body, err := httpGet("http://" + h.address + "/health")
 			body = strings.TrimSpace(body)
@@ -190,9 +198,31 @@ func checkEndpoints(t *topology) error {
 			}
 		}
 	}
-	logf("both proxies serve /metrics, and /health answers on both sides of each")
+	logf("both proxies serve /metrics (replication streams counted both ways), and /health answers on both sides of each")
 	return nil
 }
 
 // What the proxy's /health says for a side whose readiness the binary does not wire.
 const notReportedYet = "does not report readiness in this build"
+
+// counter sums the samples of a Prometheus counter whose labels contain every one of labels.
+func counter(body, name string, labels ...string) float64 {
+	total := 0.0
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		matches := true
+		for _, l := range labels {
+			matches = matches && strings.Contains(line, l)
+		}
+		if !matches {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &v); err == nil {
+			total += v
+		}
+	}
+	return total
+}
