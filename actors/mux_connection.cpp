@@ -101,6 +101,7 @@ struct mux_connection_state {
   std::vector<session_slot> slots;  // mux-client: muxCount; mux-server: one per accepted session
   std::unique_ptr<acceptor> accepting;
   mux_connection_stats stats;
+  std::shared_ptr<mux_traffic> traffic = std::make_shared<mux_traffic>();
   std::minstd_rand random{std::random_device{}()};
   std::uint64_t sessions_started = 0;
   bool stopping = false;
@@ -120,6 +121,7 @@ mux_session_actor start_session(connection_pointer self, int accepted_fd) {
   spec.yamux = st.spec.yamux;
   spec.observer = caf::actor_cast<mux_session_observer>(self);
   spec.outbound = st.spec.outbound;
+  spec.traffic = st.traffic;
   auto session = spawn_mux_session(self->system(), std::move(spec));
   self->monitor(session);
   return session;
@@ -231,7 +233,14 @@ mux_connection_actor::behavior_type mux_connection_behavior(connection_pointer s
         self->send(st.spec.inbound, connection);
       },
       [self](inbound_atom, listener_actor& listener) { self->state.spec.inbound = listener; },
-      [self](stats_atom) { return self->state.stats; },
+      [self](stats_atom) {
+        auto stats = self->state.stats;
+        for (const auto& slot : self->state.slots)
+          if (slot.session)
+            stats.sessions.push_back(slot.session);
+        stats.traffic = self->state.traffic;
+        return stats;
+      },
       [self](stop_atom, std::chrono::milliseconds) {
         auto& st = self->state;
         st.stopping = true;

@@ -52,6 +52,8 @@ struct mux_connection_stats {
   std::uint64_t sessions_ended = 0;   // came up, then ended
   std::uint64_t sessions_refused = 0; // mux-server: over muxCount
   std::vector<std::chrono::milliseconds> redial_delays;  // every delay chosen, in order
+  std::vector<mux_session_actor> sessions;  // up or coming up, as of this report
+  std::shared_ptr<const mux_traffic> traffic;  // every session's bytes and pings so far
 };
 
 // inbound_atom: the inbound listener was restarted; streams go to this one from now on.

@@ -292,6 +292,8 @@ class mux_io::worker {
         return false;
       }
       session_->consume_output(put);
+      if (setup_.traffic)
+        setup_.traffic->bytes_sent += put;
     }
   }
 
@@ -313,6 +315,8 @@ class mux_io::worker {
         return false;
       }
       session_->receive(std::span<const std::uint8_t>(read_buffer_.data(), got), clock::now());
+      if (setup_.traffic)
+        setup_.traffic->bytes_received += got;
     }
     return true;
   }
@@ -385,6 +389,14 @@ class mux_io::worker {
               end_bridge(e.id, true);
             } else if constexpr (std::is_same_v<type, yamux::go_away_received>) {
               log::warn(setup_.name, "the peer sent go-away: " + yamux::describe(e.code));
+            } else if constexpr (std::is_same_v<type, yamux::ping_acknowledged>) {
+              if (setup_.traffic) {
+                auto nanoseconds = static_cast<std::uint64_t>(
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(e.round_trip).count());
+                setup_.traffic->round_trip_nanoseconds += nanoseconds;
+                setup_.traffic->last_round_trip_nanoseconds = nanoseconds;
+                ++setup_.traffic->pings_answered;
+              }
             } else if constexpr (std::is_same_v<type, yamux::ping_timed_out>) {
               log::warn(setup_.name, "a ping to " + peer_ + " got no reply");
             } else if constexpr (std::is_same_v<type, yamux::session_ended>) {

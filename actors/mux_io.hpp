@@ -37,6 +37,16 @@ struct mux_io_events {
   std::function<void(std::string reason, bool was_up)> down;
 };
 
+// Running totals of the sessions of one cluster connection, added to by their I/O threads and
+// read from any thread (metrics). Bytes are yamux bytes, frame headers included, before TLS.
+struct mux_traffic {
+  std::atomic<std::uint64_t> bytes_sent{0};
+  std::atomic<std::uint64_t> bytes_received{0};
+  std::atomic<std::uint64_t> pings_answered{0};        // keepalive pings that got their reply
+  std::atomic<std::uint64_t> round_trip_nanoseconds{0};  // summed over those pings
+  std::atomic<std::uint64_t> last_round_trip_nanoseconds{0};
+};
+
 struct mux_io_setup {
   std::string name;  // for logs, e.g. "a-to-b mux session 2"
   // Exactly one of: dial this address (mux-client) or use this accepted socket (mux-server).
@@ -47,6 +57,7 @@ struct mux_io_setup {
   yamux::config yamux;
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds handshake_timeout{10000};
+  std::shared_ptr<mux_traffic> traffic;  // may be null
 };
 
 class mux_io {

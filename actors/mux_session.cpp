@@ -83,6 +83,7 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self,
   setup.tls = st.spec.tls;
   setup.tls_context = st.spec.tls_context;
   setup.yamux = st.spec.yamux;
+  setup.traffic = st.spec.traffic;
   st.io = std::make_unique<mux_io>(std::move(setup), events_for(self));
   // However the actor ends, its channel must not be leased again.
   self->attach_functor([outbound = st.spec.outbound, session = self->address()] {
@@ -150,6 +151,7 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self,
       [self](stats_atom) {
         auto stats = self->state.stats;
         stats.live_streams = self->state.io->streams();
+        stats.channel_stream = self->state.channel_stream;
         return stats;
       },
   };

@@ -13,6 +13,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/listener.hpp"
+#include "actors/mux_io.hpp"
 #include "actors/mux_upstream.hpp"
 #include "config/config.hpp"
 #include "tls/context.hpp"
@@ -36,6 +37,7 @@ struct mux_session_stats {
   std::size_t live_streams = 0;
   std::uint64_t streams_accepted = 0;
   std::uint64_t channels_opened = 0;
+  std::uint32_t channel_stream = 0;  // the stream under the outbound channel; 0: none now
 };
 
 using mux_session_actor = caf::typed_actor<
@@ -71,6 +73,7 @@ struct mux_session_spec {
   yamux::config yamux;
   mux_session_observer observer;
   mux_upstream_actor outbound;  // receives this session's channel
+  std::shared_ptr<mux_traffic> traffic;  // may be null
 };
 
 mux_session_actor spawn_mux_session(caf::actor_system& system, mux_session_spec spec);
