@@ -5,6 +5,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include <algorithm>
+
 #include "health/health_endpoint.hpp"
 
 namespace s2s::app {
@@ -22,23 +24,91 @@ log::settings settings_from(const config::logging_config& logging, const log::se
   return result;
 }
 
-// Brings the supervisor's figures into the actor families before each scrape.
-void watch_supervisor(caf::actor_system& system, actors::supervisor_actor supervisor,
+constexpr std::chrono::seconds answer_bound{1};
+
+std::optional<actors::proxy_report> report_of(caf::actor_system& system, const actors::supervisor_actor& supervisor) {
+  caf::scoped_actor self{system};
+  std::optional<actors::proxy_report> report;
+  self->request(supervisor, answer_bound, actors::stats_atom::value)
+      .receive([&](actors::proxy_report& answer) { report = std::move(answer); }, [](caf::error&) {});
+  return report;
+}
+
+// "<connection> mux" of a mux report, back to the connection's name.
+std::string connection_of(const actors::mux_report& mux) {
+  return mux.name.substr(0, mux.name.rfind(" mux"));
+}
+
+bool is_mux_client(const config::config& config, const std::string& connection) {
+  for (const auto& entry : config.cluster_connections)
+    if (entry.name == connection)
+      return entry.remote.type == config::connection_type::mux_client;
+  return false;
+}
+
+// Brings the supervisor's figures, and its mux connections', into their families before each scrape.
+void watch_supervisor(caf::actor_system& system, const config::config& config, actors::supervisor_actor supervisor,
                       metrics::proxy_metrics& metrics) {
-  metrics.before_scrape([&system, supervisor, &metrics] {
-    caf::scoped_actor self{system};
-    self->request(supervisor, std::chrono::seconds(1), actors::stats_atom::value)
-        .receive(
-            [&](actors::proxy_report& report) {
-              metrics.actors.live_of("supervisor").Set(1);
-              metrics.actors.live_of("listener").Set(static_cast<double>(report.endpoints.size()));
-              // Each endpoint has an upstream actor of its own.
-              metrics.actors.live_of("upstream").Set(static_cast<double>(report.endpoints.size()));
-              metrics::actor_metrics::raise_to(metrics.actors.restarts_of("listener"),
-                                               report.listener_restarts);
-            },
-            [&](caf::error&) { metrics.actors.live_of("supervisor").Set(0); });
+  metrics.before_scrape([&system, config, supervisor, &metrics] {
+    auto report = report_of(system, supervisor);
+    metrics.actors.live_of("supervisor").Set(report ? 1 : 0);
+    if (!report)
+      return;
+    metrics.actors.live_of("listener").Set(static_cast<double>(report->endpoints.size()));
+    // Each endpoint has an upstream actor of its own.
+    metrics.actors.live_of("upstream").Set(static_cast<double>(report->endpoints.size()));
+    metrics::actor_metrics::raise_to(metrics.actors.restarts_of("listener"), report->listener_restarts);
+    std::size_t connections = 0, sessions = 0, streams = 0;
+    for (const auto& mux : report->mux) {
+      auto view = debug::look_at(system, mux);
+      if (!view.connection)
+        continue;
+      auto name = connection_of(mux);
+      metrics.mux.record(name, is_mux_client(config, name), *view.connection, view.live_streams());
+      ++connections;
+      sessions += view.connection->sessions.size();
+      streams += view.live_streams();
+    }
+    metrics.actors.live_of("mux_connection").Set(static_cast<double>(connections));
+    metrics.actors.live_of("mux_session").Set(static_cast<double>(sessions));
+    metrics.actors.live_of("mux_stream").Set(static_cast<double>(streams));
   });
+}
+
+// A mux side's readiness, from its mux connection: a mux-client needs a live session; a
+// mux-server needs room for another session under muxCount.
+mux_readiness mux_sides_of(caf::actor_system& system, actors::supervisor_actor supervisor) {
+  return [&system, supervisor](const config::cluster_connection& connection,
+                               bool local_side) -> std::shared_ptr<health::readiness> {
+    if (local_side || !connection.remote.mux_address)
+      return nullptr;
+    bool client = connection.remote.type == config::connection_type::mux_client;
+    auto capacity = static_cast<std::size_t>(std::max(1, connection.remote.mux_count));
+    auto name = connection.name + " mux";
+    auto address = connection.remote.mux_address->addr.to_string();
+    return health::readiness_from([&system, supervisor, client, capacity, name, address] {
+      using verdict = health::readiness::verdict;
+      auto report = report_of(system, supervisor);
+      const actors::mux_report* mux = nullptr;
+      if (report)
+        for (const auto& entry : report->mux)
+          if (entry.name == name)
+            mux = &entry;
+      if (!mux)
+        return verdict{false, name + ": the proxy does not report this mux connection"};
+      auto view = debug::look_at(system, *mux, false);
+      if (!view.connection)
+        return verdict{false, name + ": the mux connection does not answer"};
+      const auto& stats = *view.connection;
+      if (client && stats.sessions_live == 0)
+        return verdict{false, name + ": no live session to " + address + " (" + std::to_string(stats.sessions_pending) +
+                                  " dialing, " + std::to_string(stats.sessions_failed) + " dials failed so far)"};
+      if (!client && stats.sessions_live + stats.sessions_pending >= capacity)
+        return verdict{false, name + ": all " + std::to_string(capacity) + " sessions of muxCount on " + address +
+                                  " are taken; another would be refused"};
+      return verdict{true, {}};
+    });
+  };
 }
 
 }  // namespace
@@ -78,10 +148,12 @@ std::variant<operations, std::string> start_operations(caf::actor_system& system
                                                        operations_options options) {
   operations result;
   std::string problems;
+  if (!options.mux_sides)
+    options.mux_sides = mux_sides_of(system, supervisor);
   result.metrics = std::move(metrics);
   if (config.metrics_listen_address && result.metrics) {
     result.metrics->declare(config);
-    watch_supervisor(system, supervisor, *result.metrics);
+    watch_supervisor(system, config, supervisor, *result.metrics);
     auto served = metrics::serve_metrics(*config.metrics_listen_address, result.metrics);
     if (auto* problem = std::get_if<std::string>(&served)) {
       problems += *problem + "\n";

@@ -31,8 +31,8 @@ struct log_setup {
 };
 log_setup log_settings(const config::config& config, std::optional<log::level> command_line);
 
-// Readiness of a mux side (its owner knows whether a session is live). Empty: such sides report
-// 503 with a reason that says so.
+// Readiness of a mux side. Empty: start_operations asks the proxy's mux connection (a mux-client is
+// ready with a live session, a mux-server with room for another session under muxCount).
 using mux_readiness = std::function<std::shared_ptr<health::readiness>(
     const config::cluster_connection& connection, bool local_side)>;
 

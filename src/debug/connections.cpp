@@ -30,7 +30,62 @@ std::string side_json(const config::side_config& side, const std::optional<confi
   return out + "}";
 }
 
+template <typename Reply, typename Actor>
+std::optional<Reply> ask(caf::scoped_actor& self, const Actor& actor) {
+  std::optional<Reply> reply;
+  if (actor)
+    self->request(actor, answer_bound, actors::stats_atom::value)
+        .receive([&](Reply& answer) { reply = std::move(answer); }, [](caf::error&) {});
+  return reply;
+}
+
+std::string mux_json(caf::actor_system& system, const actors::mux_report& mux) {
+  auto view = look_at(system, mux);
+  std::string out = "{\"name\": " + json_string(mux.name) + ", \"address\": " + json_string(mux.address) +
+                    ", \"port\": " + std::to_string(mux.port);
+  if (!view.connection)
+    return out + ", \"state\": \"unresponsive\"}";
+  const auto& stats = *view.connection;
+  out += ", \"state\": \"running\", \"sessionsLive\": " + std::to_string(stats.sessions_live);
+  out += ", \"sessionsPending\": " + std::to_string(stats.sessions_pending);
+  out += ", \"sessionsEstablished\": " + std::to_string(stats.sessions_established);
+  out += ", \"sessionsFailed\": " + std::to_string(stats.sessions_failed);
+  out += ", \"sessionsEnded\": " + std::to_string(stats.sessions_ended);
+  out += ", \"sessionsRefused\": " + std::to_string(stats.sessions_refused);
+  out += ", \"streamsLive\": " + std::to_string(view.live_streams());
+  out += ", \"sessions\": [";
+  for (std::size_t i = 0; i < view.sessions.size(); ++i) {
+    const auto& session = view.sessions[i];
+    out += (i ? ", " : "") + std::string("{\"peer\": ") + json_string(session.peer);
+    out += ", \"state\": " + std::string(session.up ? "\"up\"" : "\"connecting\"");
+    out += ", \"liveStreams\": " + std::to_string(session.live_streams);
+    out += ", \"outboundChannelStream\": " +
+           (session.channel_stream ? std::to_string(session.channel_stream) : std::string("null"));
+    out += ", \"streamsAccepted\": " + std::to_string(session.streams_accepted);
+    out += ", \"channelsOpened\": " + std::to_string(session.channels_opened) + "}";
+  }
+  return out + "]}";
+}
+
 }  // namespace
+
+std::size_t mux_view::live_streams() const {
+  std::size_t streams = 0;
+  for (const auto& session : sessions)
+    streams += session.live_streams;
+  return streams;
+}
+
+mux_view look_at(caf::actor_system& system, const actors::mux_report& mux, bool with_sessions) {
+  caf::scoped_actor self{system};
+  mux_view view;
+  view.connection = ask<actors::mux_connection_stats>(self, mux.connection);
+  if (view.connection && with_sessions)
+    for (const auto& session : view.connection->sessions)
+      if (auto stats = ask<actors::mux_session_stats>(self, session))
+        view.sessions.push_back(std::move(*stats));
+  return view;
+}
 
 std::string json_string(std::string_view text) {
   std::string out = "\"";
@@ -91,6 +146,10 @@ std::string connections_json(const inspection& target) {
       out += "}";
     }
   }
+  out += "], \"mux\": [";
+  if (report)
+    for (std::size_t i = 0; i < report->mux.size(); ++i)
+      out += (i ? ", " : "") + mux_json(*target.system, report->mux[i]);
   out += "]";
 
   if (target.metrics) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,6 +25,16 @@ struct section {
   std::function<std::string()> json;
 };
 
+// One mux connection as its actors report it now; each part empty when its actor did not answer
+// within a second.
+struct mux_view {
+  std::optional<actors::mux_connection_stats> connection;
+  std::vector<actors::mux_session_stats> sessions;  // up or coming up
+  std::size_t live_streams() const;
+};
+// Asks the mux connection, then each of its sessions. Blocks the calling thread (not an actor's).
+mux_view look_at(caf::actor_system& system, const actors::mux_report& mux, bool with_sessions = true);
+
 // What the endpoint looks at. Everything must outlive the server.
 struct inspection {
   config::config config;
@@ -33,7 +44,8 @@ struct inspection {
   std::vector<section> sections;
 };
 
-// {"clusterConnections": [...], "supervisor": {...}, "listeners": [...], "actors": {...}, <sections>}
+// {"clusterConnections": [...], "supervisor": {...}, "listeners": [...], "mux": [...], "actors": {...},
+//  <sections>}; "mux" lists each mux connection with its sessions and their open streams.
 // Listeners that do not answer within a second are listed with "state": "unresponsive".
 std::string connections_json(const inspection& target);
 

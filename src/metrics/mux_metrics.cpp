@@ -1,72 +1,90 @@
-// The mux families: yamux sessions and streams, reconnects, pings and bytes, per cluster connection.
+// The mux families: yamux sessions and streams, session errors, reconnects, pings and bytes, per
+// cluster connection. Filled from the mux connection actors' reports before each scrape.
 #include "metrics/mux_metrics.hpp"
 
+#include "metrics/actor_metrics.hpp"
+
 namespace s2s::metrics {
+namespace {
+
+template <typename Builder>
+auto& family(Builder builder, prometheus::Registry& registry, const char* name, const char* help) {
+  return builder.Name(name).Help(help).Register(registry);
+}
+
+prometheus::Labels of(const std::string& connection) { return {{"connection", connection}}; }
+
+}  // namespace
 
 mux_metrics::mux_metrics(prometheus::Registry& registry)
-    : sessions_active(prometheus::BuildGauge()
-                          .Name("s2s_proxy_mux_sessions_active")
-                          .Help("yamux sessions up now")
-                          .Register(registry)),
-      sessions_opened(prometheus::BuildCounter()
-                          .Name("s2s_proxy_mux_sessions_opened_total")
-                          .Help("yamux sessions established")
-                          .Register(registry)),
-      sessions_closed(prometheus::BuildCounter()
-                          .Name("s2s_proxy_mux_sessions_closed_total")
-                          .Help("yamux sessions ended, by reason")
-                          .Register(registry)),
-      reconnects(prometheus::BuildCounter()
-                     .Name("s2s_proxy_mux_reconnects_total")
-                     .Help("Dials made again after a session ended or a dial failed")
-                     .Register(registry)),
-      streams_active(prometheus::BuildGauge()
-                         .Name("s2s_proxy_mux_streams_active")
-                         .Help("yamux streams open now")
-                         .Register(registry)),
-      streams_opened(prometheus::BuildCounter()
-                         .Name("s2s_proxy_mux_streams_opened_total")
-                         .Help("yamux streams opened, by either side")
-                         .Register(registry)),
-      stream_resets(prometheus::BuildCounter()
-                        .Name("s2s_proxy_mux_stream_resets_total")
-                        .Help("yamux streams reset")
-                        .Register(registry)),
-      ping_latency(prometheus::BuildHistogram()
-                       .Name("s2s_proxy_mux_ping_latency_seconds")
-                       .Help("Round trip of yamux keepalive pings")
-                       .Register(registry)),
-      bytes_sent(prometheus::BuildCounter()
-                     .Name("s2s_proxy_mux_bytes_sent_total")
-                     .Help("Bytes written to mux connections, frames included")
-                     .Register(registry)),
-      bytes_received(prometheus::BuildCounter()
-                         .Name("s2s_proxy_mux_bytes_received_total")
-                         .Help("Bytes read from mux connections, frames included")
-                         .Register(registry)) {}
+    : sessions_active(family(prometheus::BuildGauge(), registry, "s2s_proxy_mux_sessions_active",
+                             "yamux sessions up now")),
+      sessions_opened(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_sessions_opened_total",
+                             "yamux sessions established (past TCP and TLS)")),
+      sessions_closed(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_sessions_closed_total",
+                             "yamux sessions that were up and ended")),
+      session_errors(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_session_errors_total",
+                            "Sessions that never came up, by cause (dial_failed, accept_failed, over_mux_count)")),
+      reconnects(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_reconnects_total",
+                        "Dials scheduled again after a session ended or a dial failed (mux-client)")),
+      streams_active(family(prometheus::BuildGauge(), registry, "s2s_proxy_mux_streams_active",
+                            "yamux streams open now, over every session")),
+      ping_round_trip(family(prometheus::BuildGauge(), registry, "s2s_proxy_mux_ping_round_trip_seconds",
+                             "Round trip of the latest answered keepalive ping")),
+      ping_round_trips(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_ping_round_trip_seconds_total",
+                              "Round trips of answered keepalive pings, summed (divide by pings answered)")),
+      pings_answered(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_pings_answered_total",
+                            "Keepalive pings that got their reply")),
+      bytes_sent(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_bytes_sent_total",
+                        "yamux bytes written to mux connections, frame headers included, before TLS")),
+      bytes_received(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_bytes_received_total",
+                            "yamux bytes read from mux connections, frame headers included, after TLS")) {}
 
 void mux_metrics::declare(const std::string& connection) {
-  prometheus::Labels labels{{"connection", connection}};
+  auto labels = of(connection);
   sessions_active.Add(labels);
   sessions_opened.Add(labels);
-  for (auto reason : session_end_reasons) {
-    auto with_reason = labels;
-    with_reason["reason"] = std::string(reason);
-    sessions_closed.Add(with_reason);
+  sessions_closed.Add(labels);
+  for (auto cause : session_error_causes) {
+    auto with_cause = labels;
+    with_cause["cause"] = std::string(cause);
+    session_errors.Add(with_cause);
   }
   reconnects.Add(labels);
   streams_active.Add(labels);
-  streams_opened.Add(labels);
-  stream_resets.Add(labels);
-  ping_latency.Add(labels, ping_latency_buckets());
+  ping_round_trip.Add(labels);
+  ping_round_trips.Add(labels);
+  pings_answered.Add(labels);
   bytes_sent.Add(labels);
   bytes_received.Add(labels);
 }
 
-const prometheus::Histogram::BucketBoundaries& ping_latency_buckets() {
-  static const prometheus::Histogram::BucketBoundaries buckets{
-      0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
-  return buckets;
+void mux_metrics::record(const std::string& connection, bool client, const actors::mux_connection_stats& stats,
+                         std::size_t live_streams) {
+  auto labels = of(connection);
+  auto cause = [&](std::string_view word) {
+    auto with_cause = labels;
+    with_cause["cause"] = std::string(word);
+    return with_cause;
+  };
+  sessions_active.Add(labels).Set(static_cast<double>(stats.sessions_live));
+  actor_metrics::raise_to(sessions_opened.Add(labels), stats.sessions_established);
+  actor_metrics::raise_to(sessions_closed.Add(labels), stats.sessions_ended);
+  actor_metrics::raise_to(session_errors.Add(cause(client ? "dial_failed" : "accept_failed")), stats.sessions_failed);
+  actor_metrics::raise_to(session_errors.Add(cause("over_mux_count")), stats.sessions_refused);
+  actor_metrics::raise_to(reconnects.Add(labels), stats.redial_delays.size());
+  streams_active.Add(labels).Set(static_cast<double>(live_streams));
+  if (const auto& traffic = stats.traffic) {
+    constexpr double per_second = 1e-9;
+    ping_round_trip.Add(labels).Set(static_cast<double>(traffic->last_round_trip_nanoseconds.load()) * per_second);
+    auto summed = ping_round_trips.Add(labels).Value();
+    auto total = static_cast<double>(traffic->round_trip_nanoseconds.load()) * per_second;
+    if (total > summed)
+      ping_round_trips.Add(labels).Increment(total - summed);
+    actor_metrics::raise_to(pings_answered.Add(labels), traffic->pings_answered.load());
+    actor_metrics::raise_to(bytes_sent.Add(labels), traffic->bytes_sent.load());
+    actor_metrics::raise_to(bytes_received.Add(labels), traffic->bytes_received.load());
+  }
 }
 
 }  // namespace s2s::metrics

@@ -1,40 +1,46 @@
-// The mux families: yamux sessions and streams, reconnects, pings and bytes, per cluster connection.
+// The mux families: yamux sessions and streams, session errors, reconnects, pings and bytes, per
+// cluster connection. Filled from the mux connection actors' reports before each scrape.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include "actors/mux_connection.hpp"
 
 namespace s2s::metrics {
 
-// Labels: connection (the cluster connection's name); reason (a short fixed word from the list).
-inline constexpr std::string_view session_end_reasons[] = {"eof", "go_away", "ping_timeout", "tls",
-                                                           "protocol", "shutdown"};
+// Labels: connection (the cluster connection's name); cause (a word from the list): a mux-client's
+// dial that never came up (TCP connect or TLS failed), a mux-server's accepted connection whose
+// handshake failed, and a session refused because muxCount sessions were already up.
+inline constexpr std::string_view session_error_causes[] = {"dial_failed", "accept_failed", "over_mux_count"};
+
 struct mux_metrics {
   explicit mux_metrics(prometheus::Registry& registry);
 
-  // Creates every series of one cluster connection at 0, so they are listed before the mux
-  // code feeds them.
+  // Creates every series of one cluster connection at 0.
   void declare(const std::string& connection);
 
-  prometheus::Family<prometheus::Gauge>& sessions_active;      // s2s_proxy_mux_sessions_active{connection}
-  prometheus::Family<prometheus::Counter>& sessions_opened;    // s2s_proxy_mux_sessions_opened_total{connection}
-  prometheus::Family<prometheus::Counter>& sessions_closed;    // s2s_proxy_mux_sessions_closed_total{connection,reason}
-  prometheus::Family<prometheus::Counter>& reconnects;         // s2s_proxy_mux_reconnects_total{connection}
-  prometheus::Family<prometheus::Gauge>& streams_active;       // s2s_proxy_mux_streams_active{connection}
-  prometheus::Family<prometheus::Counter>& streams_opened;     // s2s_proxy_mux_streams_opened_total{connection}
-  prometheus::Family<prometheus::Counter>& stream_resets;      // s2s_proxy_mux_stream_resets_total{connection}
-  prometheus::Family<prometheus::Histogram>& ping_latency;     // s2s_proxy_mux_ping_latency_seconds{connection}
-  prometheus::Family<prometheus::Counter>& bytes_sent;         // s2s_proxy_mux_bytes_sent_total{connection}
-  prometheus::Family<prometheus::Counter>& bytes_received;     // s2s_proxy_mux_bytes_received_total{connection}
-};
+  // Brings the series of one mux connection to its report; `live_streams` is the sum over its sessions.
+  void record(const std::string& connection, bool client, const actors::mux_connection_stats& stats,
+              std::size_t live_streams);
 
-// Buckets in seconds for a keepalive ping's round trip.
-const prometheus::Histogram::BucketBoundaries& ping_latency_buckets();
+  prometheus::Family<prometheus::Gauge>& sessions_active;       // s2s_proxy_mux_sessions_active{connection}
+  prometheus::Family<prometheus::Counter>& sessions_opened;     // s2s_proxy_mux_sessions_opened_total{connection}
+  prometheus::Family<prometheus::Counter>& sessions_closed;     // s2s_proxy_mux_sessions_closed_total{connection}
+  prometheus::Family<prometheus::Counter>& session_errors;      // s2s_proxy_mux_session_errors_total{connection,cause}
+  prometheus::Family<prometheus::Counter>& reconnects;          // s2s_proxy_mux_reconnects_total{connection}
+  prometheus::Family<prometheus::Gauge>& streams_active;        // s2s_proxy_mux_streams_active{connection}
+  prometheus::Family<prometheus::Gauge>& ping_round_trip;       // s2s_proxy_mux_ping_round_trip_seconds{connection}
+  prometheus::Family<prometheus::Counter>& ping_round_trips;    // s2s_proxy_mux_ping_round_trip_seconds_total{connection}
+  prometheus::Family<prometheus::Counter>& pings_answered;      // s2s_proxy_mux_pings_answered_total{connection}
+  prometheus::Family<prometheus::Counter>& bytes_sent;          // s2s_proxy_mux_bytes_sent_total{connection}
+  prometheus::Family<prometheus::Counter>& bytes_received;      // s2s_proxy_mux_bytes_received_total{connection}
+};
 
 }  // namespace s2s::metrics

@@ -304,7 +304,8 @@ TEST_F(Operations, FamiliesThatNeedNoMethodNameAreListedBeforeAnyCall) {
         "s2s_proxy_translation_messages_total", "s2s_proxy_translation_errors_total",
         "s2s_proxy_acl_denied_total", "s2s_proxy_translation_duration_seconds",
         "s2s_proxy_mux_sessions_active", "s2s_proxy_mux_reconnects_total",
-        "s2s_proxy_mux_streams_active", "s2s_proxy_mux_ping_latency_seconds"})
+        "s2s_proxy_mux_streams_active", "s2s_proxy_mux_ping_round_trip_seconds",
+        "s2s_proxy_mux_session_errors_total", "s2s_proxy_mux_bytes_sent_total"})
     EXPECT_NE(reply->body.find(std::string("# TYPE ") + family + " "), std::string::npos) << family;
   for (const char* kind : {"supervisor", "listener", "call", "upstream", "mux_session", "mux_stream",
                            "translator", "schema"})
