@@ -167,21 +167,28 @@ func httpGet(url string) (int, string, error) {
 	return resp.StatusCode, string(body), err
 }
 
-// checkEndpoints reads each proxy's /metrics and both sides' /health.
-func checkEndpoints(t *topology) error {
+// checkEndpoints reads each proxy's /metrics and both sides' /health. The replication streams
+// must show in both directions of each proxy's metrics; after a proxy restart Temporal opens
+// them again with a backoff, so that part is awaited (bounded).
+func checkEndpoints(ctx context.Context, t *topology) error {
 	for _, name := range []string{"proxy-a", "proxy-b"} {
 		s := t.specs[name]
-		code, body, err := httpGet("http://" + s.metrics + "/metrics")
-		if err != nil || code != http.StatusOK || !strings.Contains(body, "# TYPE") {
-			return fmt.Errorf("%s /metrics on %s: status %d, %d bytes, %v", name, s.metrics, code, len(body), err)
-		}
-		// Replication streams went through this proxy both ways: the other cluster's streams
-		// come in (inbound), the local cluster's go out (outbound).
-		for _, direction := range []string{"inbound", "outbound"} {
-			if n := counter(body, "s2s_proxy_grpc_calls_started_total",
-				`direction="`+direction+`"`, `grpc_method="StreamWorkflowReplicationMessages"`); n < 1 {
-				return fmt.Errorf("%s /metrics counts %v %s StreamWorkflowReplicationMessages calls", name, n, direction)
+		err := eventually(ctx, t.o.stepTimeout, name+"'s /metrics to count replication streams both ways", func(context.Context) error {
+			code, body, err := httpGet("http://" + s.metrics + "/metrics")
+			if err != nil || code != http.StatusOK || !strings.Contains(body, "# TYPE") {
+				return fmt.Errorf("/metrics on %s: status %d, %d bytes, %v", s.metrics, code, len(body), err)
 			}
+			// The other cluster's streams come in (inbound), the local cluster's go out (outbound).
+			for _, direction := range []string{"inbound", "outbound"} {
+				if n := counter(body, "s2s_proxy_grpc_calls_started_total",
+					`direction="`+direction+`"`, `grpc_method="StreamWorkflowReplicationMessages"`); n < 1 {
+					return fmt.Errorf("/metrics counts %v %s StreamWorkflowReplicationMessages calls", n, direction)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		for _, h := range []struct{ side, address string }{{"local", s.localHealth}, {"remote", s.remoteHealth}} {
 			code, body, err := httpGet("http://" + h.address + "/health")

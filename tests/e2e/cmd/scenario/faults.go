@@ -109,7 +109,7 @@ func (t *topology) faults(ctx context.Context) error {
 	}
 	logf("B converged %s after proxy B's restart: %d workflows, %d events equal to A's, %d names translated",
 		time.Since(lastFault).Round(100*time.Millisecond), got.workflows, got.events, got.translated)
-	if err := checkEndpoints(t); err != nil {
+	if err := checkEndpoints(ctx, t); err != nil {
 		return err
 	}
 	return t.checkAlive()

@@ -384,7 +384,7 @@ func (t *topology) replicate(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := checkEndpoints(t); err != nil {
+	if err := checkEndpoints(ctx, t); err != nil {
 		return err
 	}
 	if err := t.checkAlive(); err != nil {
