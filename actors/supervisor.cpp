@@ -244,7 +244,7 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
   std::vector<mux_report> mux;
   std::string problems;
   // Each listener runs the translator of its side after options.filter.
-  auto translation = std::make_shared<translation_setup>(config);
+  auto translation = std::make_shared<translation_setup>(config, options.observe_translation);
   auto undo = [&] {
     for (auto& child : listeners)
       caf::anon_send(child.report.listener, stop_atom::value, std::chrono::milliseconds(0));

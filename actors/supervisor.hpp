@@ -20,11 +20,15 @@
 
 namespace s2s::actors {
 
+class translation_observer;
+
 struct proxy_options {
   // Runs on every call before the filters the config asks for.
   std::shared_ptr<call_filter> filter;
   // Makes the observer of one listener's calls, given the listener's name (metrics); may be empty.
   std::function<std::shared_ptr<call_observer>(std::string_view listener_name)> observe_calls;
+  // Told what every translator does (metrics); may be null.
+  std::shared_ptr<translation_observer> observe_translation;
 };
 
 using restart_atom = caf::atom_constant<caf::atom("restart")>;

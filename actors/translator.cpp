@@ -38,7 +38,18 @@ std::shared_ptr<const translation::schema> empty_schema() {
 // One call's translation, run on its messages by the call actor.
 class translating_messages final : public message_filter {
  public:
-  explicit translating_messages(translation::call_translation call) : call_(std::move(call)) {}
+  // Without an observer the messages are not timed.
+  translating_messages(translation::call_translation call, translation_observer* observer, const std::string& connection,
+                       side arrived_on)
+      : call_(std::move(call)) {
+    if (!observer || !call_.types())
+      return;
+    for (bool is_request : {true, false}) {
+      const auto* type = is_request ? call_.types()->request : call_.types()->response;
+      if (type)
+        figures_[is_request ? 0 : 1] = &observer->figures_for(connection, arrived_on, type->full_name());
+    }
+  }
 
   grpc::Status on_request(grpc::ByteBuffer& message) override {
     return run(message, call_.wants_requests(), true);
@@ -55,7 +66,10 @@ class translating_messages final : public message_filter {
     if (!message.Dump(&slices).ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "s2s-proxy: unreadable message");
     bytes.reserve(message.Length());
     for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    auto* figures = figures_[is_request ? 0 : 1];
+    auto began = figures ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     auto result = is_request ? call_.on_request(bytes) : call_.on_response(bytes);
+    if (figures) figures->translated(result, std::chrono::steady_clock::now() - began);
     if (result.is_refused()) return status_of(result.refusal);
     if (result.is_changed()) {
       grpc::Slice changed(bytes);
@@ -65,12 +79,14 @@ class translating_messages final : public message_filter {
   }
 
   translation::call_translation call_;
+  translation_observer::figures* figures_[2] = {};  // requests, responses; null: not observed
 };
 
 }  // namespace
 
-translator::translator(const config::cluster_connection& connection, side arrived_on, std::string source)
-    : name_(connection.name), arrived_on_(arrived_on), source_(std::move(source)) {
+translator::translator(const config::cluster_connection& connection, side arrived_on, std::string source,
+                       std::shared_ptr<translation_observer> observer)
+    : name_(connection.name), arrived_on_(arrived_on), source_(std::move(source)), observer_(std::move(observer)) {
   auto first = build(connection, nullptr);
   if (!first->problem.empty()) log::error("translation", first->problem);
   current_.store(std::move(first));
@@ -123,8 +139,9 @@ call_filter::decision translator::start(const call_info& info) {
     auto call = current->pipeline->start_call(info.method);
     if (call.refusal()) {
       made.refusal = status_of(*call.refusal());
+      if (observer_) observer_->method_refused(name_, arrived_on_);
     } else if (call.wants_requests() || call.wants_responses()) {
-      made.messages = std::make_unique<translating_messages>(std::move(call));
+      made.messages = std::make_unique<translating_messages>(std::move(call), observer_.get(), name_, arrived_on_);
     }
     return made;
   }
@@ -132,6 +149,7 @@ call_filter::decision translator::start(const call_info& info) {
     auto call = current->before_schema->start_call(info.method);
     if (call.refusal()) {
       made.refusal = status_of(*call.refusal());
+      if (observer_) observer_->method_refused(name_, arrived_on_);
       return made;
     }
   }
@@ -149,8 +167,8 @@ call_filter::decision translator::start(const call_info& info) {
   return made;
 }
 
-translation_setup::translation_setup(const config::config& config)
-    : descriptor_set_path_(config.translation.descriptor_set_path) {}
+translation_setup::translation_setup(const config::config& config, std::shared_ptr<translation_observer> observer)
+    : descriptor_set_path_(config.translation.descriptor_set_path), observer_(std::move(observer)) {}
 
 translation_setup::source_users& translation_setup::users_of(const config::cluster_connection& connection) {
   schema_source source;
@@ -166,7 +184,7 @@ translation_setup::source_users& translation_setup::users_of(const config::clust
 std::shared_ptr<call_filter> translation_setup::filter(const config::cluster_connection& connection, side arrived_on,
                                                        std::shared_ptr<call_filter> before) {
   auto& users = users_of(connection);
-  auto made = std::make_shared<translator>(connection, arrived_on, users.source.describe());
+  auto made = std::make_shared<translator>(connection, arrived_on, users.source.describe(), observer_);
   users.translators.push_back(made);
   translators_.push_back(made);
   return chain_filters({std::move(before), std::move(made)});

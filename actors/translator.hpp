@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +18,24 @@
 
 namespace s2s::actors {
 
+// Told what translation does (metrics). Shared by every translator, so safe from any thread.
+class translation_observer {
+ public:
+  // The figures of one message type on one side of a connection, resolved once per call.
+  class figures {
+   public:
+    virtual ~figures() = default;
+    // One message run through translation: what it changed per kind, or why it was refused.
+    virtual void translated(const translation::filter_result& result, std::chrono::nanoseconds took) = 0;
+  };
+  virtual ~translation_observer() = default;
+  // Stable for the observer's life. `message_type` is a full protobuf name.
+  virtual figures& figures_for(const std::string& connection, translation::side arrived_on,
+                               std::string_view message_type) = 0;
+  // A call refused by aclPolicy for its method, before any message.
+  virtual void method_refused(const std::string& connection, translation::side arrived_on) = 0;
+};
+
 // Until its schema is loaded, a translator refuses methods by aclPolicy (that needs no schema),
 // ends with UNAVAILABLE the Temporal calls this side would have to read (renaming, namespace
 // ACL, overrides), and lets everything else pass: UTF-8 repair alone does not hold calls back.
@@ -28,7 +47,8 @@ namespace s2s::actors {
 // alike; calls that start afterwards use the new settings.
 class translator final : public call_filter, public schema_subscriber {
  public:
-  translator(const config::cluster_connection& connection, translation::side arrived_on, std::string source);
+  translator(const config::cluster_connection& connection, translation::side arrived_on, std::string source,
+             std::shared_ptr<translation_observer> observer = nullptr);
 
   decision start(const call_info& info) override;
   void schema_loaded(std::shared_ptr<const translation::schema> types) override;
@@ -60,6 +80,7 @@ class translator final : public call_filter, public schema_subscriber {
   std::string name_;
   translation::side arrived_on_;
   std::string source_;  // where the schema comes from, for the waiting message
+  std::shared_ptr<translation_observer> observer_;  // may be null
   std::mutex replacing_;  // one writer at a time (schema load, reconfigure); readers take current_
   std::atomic<settings_ptr> current_;
 };
@@ -68,7 +89,7 @@ class translator final : public call_filter, public schema_subscriber {
 // source (a descriptor-set file, or one local frontend), shared by the connections using it.
 class translation_setup {
  public:
-  explicit translation_setup(const config::config& config);
+  explicit translation_setup(const config::config& config, std::shared_ptr<translation_observer> observer = nullptr);
 
   // `before`, then the translator of this connection's side.
   std::shared_ptr<call_filter> filter(const config::cluster_connection& connection, translation::side arrived_on,
@@ -88,6 +109,7 @@ class translation_setup {
   source_users& users_of(const config::cluster_connection& connection);
 
   std::string descriptor_set_path_;
+  std::shared_ptr<translation_observer> observer_;
   std::vector<source_users> sources_;
   std::vector<std::shared_ptr<translator>> translators_;
 };
