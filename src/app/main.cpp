@@ -143,6 +143,7 @@ int start(const arguments& args) {
   auto metrics = std::make_shared<s2s::metrics::proxy_metrics>();
   s2s::actors::proxy_options options;
   options.observe_calls = [metrics](std::string_view listener_name) { return metrics->observe_calls(listener_name); };
+  options.observe_translation = metrics->translation.observer();
   auto started = s2s::actors::start_proxy(system, *config, options);
   if (auto* problem = std::get_if<std::string>(&started)) {
     s2s::log::error("proxy", "cannot start:\n" + *problem);

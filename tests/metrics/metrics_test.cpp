@@ -301,8 +301,7 @@ TEST_F(Operations, FamiliesThatNeedNoMethodNameAreListedBeforeAnyCall) {
   for (const char* family :
        {"s2s_proxy_replication_streams_active", "s2s_proxy_replication_streams_opened_total",
         "s2s_proxy_actors_live", "s2s_proxy_actor_restarts_total", "s2s_proxy_actor_failures_total",
-        "s2s_proxy_translation_messages_total", "s2s_proxy_translation_errors_total",
-        "s2s_proxy_acl_denied_total", "s2s_proxy_translation_duration_seconds",
+        "s2s_proxy_acl_denied_total",
         "s2s_proxy_mux_sessions_active", "s2s_proxy_mux_reconnects_total",
         "s2s_proxy_mux_streams_active", "s2s_proxy_mux_ping_round_trip_seconds",
         "s2s_proxy_mux_session_errors_total", "s2s_proxy_mux_bytes_sent_total"})
