@@ -206,9 +206,17 @@ std::vector<schema_actor> translation_setup::start(caf::actor_system& system, co
     spec.subscribers = users.translators;
     auto actor = spawn_schema(system, std::move(spec));
     caf::anon_send(actor, watch_atom::value, owner);
+    schema_actors_.push_back(actor.address());
     started.push_back(std::move(actor));
   }
   return started;
+}
+
+std::vector<schema_actor> translation_setup::schema_actors() const {
+  std::vector<schema_actor> alive;
+  for (const auto& address : schema_actors_)
+    if (auto actor = caf::actor_cast<schema_actor>(address)) alive.push_back(std::move(actor));
+  return alive;
 }
 
 }  // namespace s2s::actors

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
 
 #include "actors/call.hpp"
@@ -97,6 +98,11 @@ class translation_setup {
   // Spawns the schema actors; each ends when `owner` ends.
   std::vector<schema_actor> start(caf::actor_system& system, const caf::actor_addr& owner);
 
+  // For operators: the translators (two per cluster connection), and the schema actors started
+  // (weakly held: an actor that ended is left out).
+  std::size_t translators() const { return translators_.size(); }
+  std::vector<schema_actor> schema_actors() const;
+
   // Gives the translators of the connection of this name its new settings; empty, or why not
   // (then nothing changed). Safe from any thread.
   std::string reconfigure(const config::cluster_connection& connection);
@@ -112,6 +118,7 @@ class translation_setup {
   std::shared_ptr<translation_observer> observer_;
   std::vector<source_users> sources_;
   std::vector<std::shared_ptr<translator>> translators_;
+  std::vector<caf::actor_addr> schema_actors_;
 };
 
 }  // namespace s2s::actors
