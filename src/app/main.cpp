@@ -150,7 +150,9 @@ int start(const arguments& args) {
     return 1;
   }
   auto& proxy = std::get<s2s::actors::started_proxy>(started);
-  auto operated = s2s::app::start_operations(system, *config, proxy.supervisor, metrics);
+  s2s::app::operations_options operated_options;
+  operated_options.translation = proxy.translation;
+  auto operated = s2s::app::start_operations(system, *config, proxy.supervisor, metrics, operated_options);
   if (auto* problem = std::get_if<std::string>(&operated)) {
     s2s::log::error("proxy", "cannot start:\n" + *problem);
     caf::scoped_actor self{system};

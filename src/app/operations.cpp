@@ -48,8 +48,12 @@ bool is_mux_client(const config::config& config, const std::string& connection) 
 
 // Brings the supervisor's figures, and its mux connections', into their families before each scrape.
 void watch_supervisor(caf::actor_system& system, const config::config& config, actors::supervisor_actor supervisor,
-                      metrics::proxy_metrics& metrics) {
-  metrics.before_scrape([&system, config, supervisor, &metrics] {
+                      std::shared_ptr<const actors::translation_setup> translation, metrics::proxy_metrics& metrics) {
+  metrics.before_scrape([&system, config, supervisor, translation, &metrics] {
+    if (translation) {
+      metrics.actors.live_of("translator").Set(static_cast<double>(translation->translators()));
+      metrics.actors.live_of("schema").Set(static_cast<double>(translation->schema_actors().size()));
+    }
     auto report = report_of(system, supervisor);
     metrics.actors.live_of("supervisor").Set(report ? 1 : 0);
     if (!report)
@@ -153,7 +157,7 @@ std::variant<operations, std::string> start_operations(caf::actor_system& system
   result.metrics = std::move(metrics);
   if (config.metrics_listen_address && result.metrics) {
     result.metrics->declare(config);
-    watch_supervisor(system, config, supervisor, *result.metrics);
+    watch_supervisor(system, config, supervisor, options.translation, *result.metrics);
     auto served = metrics::serve_metrics(*config.metrics_listen_address, result.metrics);
     if (auto* problem = std::get_if<std::string>(&served)) {
       problems += *problem + "\n";
@@ -184,6 +188,7 @@ std::variant<operations, std::string> start_operations(caf::actor_system& system
     inspected->system = &system;
     inspected->supervisor = supervisor;
     inspected->metrics = result.metrics;
+    inspected->translation = options.translation;
     inspected->sections = std::move(options.debug_sections);
     result.inspected = inspected;
     auto served = debug::serve_debug(*config.pprof_address, inspected);

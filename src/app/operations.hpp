@@ -39,6 +39,9 @@ using mux_readiness = std::function<std::shared_ptr<health::readiness>(
 struct operations_options {
   mux_readiness mux_sides;
   std::vector<debug::section> debug_sections;  // extra parts of /debug/connections
+  // The proxy's translators and schema actors (started_proxy::translation), for the actor
+  // counts and the schemas in /debug/connections; may be null.
+  std::shared_ptr<const actors::translation_setup> translation;
 };
 
 // The servers, kept running while this lives.

@@ -152,6 +152,27 @@ std::string connections_json(const inspection& target) {
       out += (i ? ", " : "") + mux_json(*target.system, report->mux[i]);
   out += "]";
 
+  if (target.translation) {
+    out += ", \"schemas\": [";
+    bool first = true;
+    for (const auto& schema : target.translation->schema_actors()) {
+      std::optional<actors::schema_report> loaded;
+      self->request(schema, answer_bound, actors::schema_atom::value)
+          .receive([&](actors::schema_report& answer) { loaded = std::move(answer); }, [](caf::error&) {});
+      out += first ? "" : ", ";
+      first = false;
+      if (!loaded) {
+        out += "{\"state\": \"unresponsive\"}";
+        continue;
+      }
+      out += "{\"source\": " + json_string(loaded->source) + ", \"loaded\": " + (loaded->loaded ? "true" : "false");
+      out += ", \"messageTypes\": " + std::to_string(loaded->message_types);
+      out += ", \"attempts\": " + std::to_string(loaded->attempts);
+      out += ", \"lastProblem\": " + json_string(loaded->last_problem) + "}";
+    }
+    out += "]";
+  }
+
   if (target.metrics) {
     target.metrics->refresh();
     out += ", \"actors\": {";

@@ -12,6 +12,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/supervisor.hpp"
+#include "actors/translator.hpp"
 #include "config/config.hpp"
 #include "http/server.hpp"
 #include "metrics/proxy_metrics.hpp"
@@ -41,11 +42,13 @@ struct inspection {
   caf::actor_system* system = nullptr;
   actors::supervisor_actor supervisor;
   std::shared_ptr<metrics::proxy_metrics> metrics;  // may be null: no actor counts then
+  std::shared_ptr<const actors::translation_setup> translation;  // may be null: no "schemas" then
   std::vector<section> sections;
 };
 
 // {"clusterConnections": [...], "supervisor": {...}, "listeners": [...], "mux": [...], "actors": {...},
-//  <sections>}; "mux" lists each mux connection with its sessions and their open streams.
+//  "schemas": [...], <sections>}; "mux" lists each mux connection with its sessions and their open
+//  streams; "schemas" each source of Temporal descriptors and whether it is loaded.
 // Listeners that do not answer within a second are listed with "state": "unresponsive".
 std::string connections_json(const inspection& target);
 

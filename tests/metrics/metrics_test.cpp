@@ -89,7 +89,9 @@ class Operations : public ::testing::Test {
     auto started = actors::start_proxy(*system, config, options);
     ASSERT_TRUE(std::holds_alternative<actors::started_proxy>(started)) << std::get<std::string>(started);
     proxy = std::get<actors::started_proxy>(std::move(started));
-    auto operated = app::start_operations(*system, config, proxy->supervisor, metrics);
+    app::operations_options operated_options;
+    operated_options.translation = proxy->translation;
+    auto operated = app::start_operations(*system, config, proxy->supervisor, metrics, operated_options);
     ASSERT_TRUE(std::holds_alternative<app::operations>(operated)) << std::get<std::string>(operated);
     operations = std::move(std::get<app::operations>(operated));
   }
@@ -227,6 +229,8 @@ TEST_F(Operations, CallCountersHistogramsAndMessagesMoveByExactlyTheCallsMade) {
   EXPECT_EQ(value(after, "s2s_proxy_actor_failures_total", {{"kind", "call"}}), 0);
   EXPECT_EQ(value(after, "s2s_proxy_actors_live", {{"kind", "listener"}}), 2);
   EXPECT_EQ(value(after, "s2s_proxy_actors_live", {{"kind", "supervisor"}}), 1);
+  EXPECT_EQ(value(after, "s2s_proxy_actors_live", {{"kind", "translator"}}), 2);  // one per side
+  EXPECT_EQ(value(after, "s2s_proxy_actors_live", {{"kind", "schema"}}), 1);
 }
 
 TEST_F(Operations, TheCallActorGaugeCountsCallsInFlightAndReturnsToZero) {
@@ -379,6 +383,11 @@ TEST_F(Operations, DebugConnectionsIsJsonListingListenersWithTheirCalls) {
             "127.0.0.1:" + std::to_string(cluster_a->port()));
   EXPECT_EQ(fields.at("supervisor").struct_value().fields().at("state").string_value(), "running");
   EXPECT_TRUE(fields.at("actors").struct_value().fields().count("call"));
+  // The echo server serves no reflection: the schema is being retried.
+  const auto& schema = fields.at("schemas").list_value().values(0).struct_value().fields();
+  EXPECT_EQ(schema.at("source").string_value(), "reflection on 127.0.0.1:" + std::to_string(cluster_a->port()));
+  EXPECT_FALSE(schema.at("loaded").bool_value());
+  EXPECT_GE(schema.at("attempts").number_value(), 1);
 
   auto missing = http_get(operations->debug->port(), "/debug/other");
   ASSERT_TRUE(missing);
