@@ -3,7 +3,8 @@
 #   run-scenario.sh build GO BIN_DIR
 #       builds the cluster and scenario programs into BIN_DIR (Go's caches make rebuilds quick)
 #   run-scenario.sh MODE PROXY_BINARY BIN_DIR WORK_DIR [scenario flags...]
-#       runs one scenario (tcp, mux, acl, faults or demo); WORK_DIR is emptied first
+#       runs one scenario (tcp, mux, acl, faults or demo); WORK_DIR is emptied first and keeps
+#       the configs, the logs of every process and the scenario's own output (scenario.log)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "${1:-}" = build ]; then
@@ -27,4 +28,10 @@ mode=$1 proxy=$2 bin=$3 work=$4
 shift 4
 rm -rf "$work"
 mkdir -p "$work"
-exec "$bin/scenario" --mode "$mode" --proxy "$proxy" --bin "$bin" --work "$work" "$@"
+args=(--mode "$mode" --proxy "$proxy" --bin "$bin" --work "$work" "$@")
+if [ "$mode" = demo ]; then
+  # The demo owns the terminal: Ctrl-C must reach it alone, and it stops what it started.
+  exec "$bin/scenario" "${args[@]}"
+fi
+# A copy of the scenario's own output stays with the process logs in WORK_DIR.
+"$bin/scenario" "${args[@]}" 2>&1 | tee "$work/scenario.log"
