@@ -21,6 +21,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "app/operations.hpp"
+#include "app/reload.hpp"
 #include "http/http_client.hpp"
 #include "proxy/proxy_harness.hpp"
 #include "support/certs.hpp"
@@ -207,13 +208,13 @@ config::tls_config client_tls(const test_certificates& certs) {
 
 // One proxy in-process with every operator endpoint on an ephemeral port.
 struct operated_proxy {
+  config::config config;
   caf::actor_system_config actor_config;  // the system keeps a reference to it
   std::unique_ptr<caf::actor_system> system;
   std::optional<actors::started_proxy> proxy;
   std::optional<app::operations> operations;
 
   explicit operated_proxy(config::cluster_connection connection) {
-    config::config config;
     connection.remote_health_check = config::health_check{"http", {"127.0.0.1", 0}};
     config.cluster_connections.push_back(std::move(connection));
     config.metrics_listen_address = config::address{"127.0.0.1", 0};
@@ -383,6 +384,56 @@ TEST_F(MuxOperations, DebugListsTheSessionsAndStreamsOpenNowAndMetricsCountTheir
   mux = proxy_a.mux();
   EXPECT_EQ(number(mux, "sessionsLive"), 0);
   EXPECT_EQ(number(mux, "streamsLive"), 0);
+}
+
+TEST_F(MuxOperations, AReloadOfTranslationKeepsTheSessionItsStreamsAndTheCallsOnThem) {
+  operated_proxy proxy_a(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client,
+                                        relay.port(), client_tls(certs), 1));
+  ASSERT_EQ(proxy_a.wait_for_health(200), 200);
+  google::protobuf::Struct before;
+  for (auto until = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < until;) {
+    before = proxy_a.mux();
+    if (number(before, "streamsLive") == 2)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(number(before, "streamsLive"), 2);
+  auto channel_stream = number(before.fields().at("sessions").list_value().values(0).struct_value(),
+                               "outboundChannelStream");
+
+  // A client stream held open across the reload.
+  auto stub = v1::EchoService::NewStub(make_channel("127.0.0.1:" + std::to_string(proxy_a.port("a-to-b outbound"))));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 30s);
+  v1::EchoResponse response;
+  auto writer = stub->ClientStream(&context, &response);
+  v1::EchoRequest request;
+  request.set_payload("before ");
+  ASSERT_TRUE(writer->Write(request));
+  ASSERT_TRUE(cluster_b.calls().wait_for_in_flight(1, 10s));
+
+  auto running = proxy_a.config;
+  auto next = running;
+  next.cluster_connections[0].namespace_mappings = {{"orders", "orders.acct7"}};
+  next.cluster_connections[0].acl = config::acl_policy{std::vector<std::string>{"DescribeCluster"}, std::nullopt};
+  app::apply_reload(running, next, *proxy_a.proxy->translation, std::nullopt, "the test's config");
+  EXPECT_EQ(running.cluster_connections[0].namespace_mappings, next.cluster_connections[0].namespace_mappings);
+  EXPECT_EQ(running.cluster_connections[0].acl, next.cluster_connections[0].acl);
+
+  request.set_payload("after");
+  EXPECT_TRUE(writer->Write(request));
+  writer->WritesDone();
+  auto status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.payload(), "before after");
+
+  auto after = proxy_a.mux();
+  EXPECT_EQ(number(after, "sessionsEstablished"), number(before, "sessionsEstablished"));
+  EXPECT_EQ(number(after, "sessionsEnded"), 0);
+  EXPECT_EQ(number(after, "streamsLive"), 2);
+  EXPECT_EQ(number(after.fields().at("sessions").list_value().values(0).struct_value(), "outboundChannelStream"),
+            channel_stream);
+  EXPECT_EQ(proxy_a.health(), 200);
 }
 
 }  // namespace
