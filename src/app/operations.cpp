@@ -62,7 +62,7 @@ void watch_supervisor(caf::actor_system& system, const config::config& config, a
     // Each endpoint has an upstream actor of its own.
     metrics.actors.live_of("upstream").Set(static_cast<double>(report->endpoints.size()));
     metrics::actor_metrics::raise_to(metrics.actors.restarts_of("listener"), report->listener_restarts);
-    std::size_t connections = 0, sessions = 0, streams = 0;
+    std::size_t connections = 0, sessions = 0, streams = 0, redials = 0;
     for (const auto& mux : report->mux) {
       auto view = debug::look_at(system, mux);
       if (!view.connection)
@@ -72,7 +72,9 @@ void watch_supervisor(caf::actor_system& system, const config::config& config, a
       ++connections;
       sessions += view.connection->sessions.size();
       streams += view.live_streams();
+      redials += view.connection->redial_delays.size();  // each re-dial starts a new session actor
     }
+    metrics::actor_metrics::raise_to(metrics.actors.restarts_of("mux_session"), redials);
     metrics.actors.live_of("mux_connection").Set(static_cast<double>(connections));
     metrics.actors.live_of("mux_session").Set(static_cast<double>(sessions));
     metrics.actors.live_of("mux_stream").Set(static_cast<double>(streams));

@@ -341,6 +341,7 @@ TEST_F(MuxOperations, HealthOfEachMuxSideFollowsItsSessionsAsTheConnectionIsCutA
   EXPECT_GE(proxy_a.metric("s2s_proxy_mux_sessions_opened_total{connection=\"a-to-b\"}"), 2);
   EXPECT_GE(proxy_a.metric("s2s_proxy_mux_sessions_closed_total{connection=\"a-to-b\"}"), 1);
   EXPECT_GE(proxy_a.metric("s2s_proxy_mux_reconnects_total{connection=\"a-to-b\"}"), 1);
+  EXPECT_GE(proxy_a.metric("s2s_proxy_actor_restarts_total{kind=\"mux_session\"}"), 1);
 }
 
 TEST_F(MuxOperations, DebugListsTheSessionsAndStreamsOpenNowAndMetricsCountTheirTraffic) {
