@@ -8,6 +8,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/inline_run.hpp"
+
 namespace s2s::actors {
 namespace {
 
@@ -328,6 +330,10 @@ std::shared_ptr<call_filter> chain_filters(std::vector<std::shared_ptr<call_filt
 
 call_actor spawn_call(caf::actor_system& system, call_setup setup) {
   return system.spawn(call_behavior, std::move(setup));
+}
+
+call_actor spawn_call_here(caf::actor_system& system, call_setup setup) {
+  return spawn_here(system, call_behavior, std::move(setup));
 }
 
 }  // namespace s2s::actors

@@ -179,6 +179,9 @@ struct call_setup {
 
 // Spawns the actor for one call; it quits once both halves are done.
 call_actor spawn_call(caf::actor_system& system, call_setup setup);
+// The same, but the actor's start (and the lease it asks for) runs on this thread: for the
+// grpc++ thread that accepted the call (see inline_run.hpp).
+call_actor spawn_call_here(caf::actor_system& system, call_setup setup);
 
 }  // namespace s2s::actors
 

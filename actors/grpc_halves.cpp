@@ -3,6 +3,8 @@
 
 #include <caf/send.hpp>
 
+#include "actors/inline_run.hpp"
+
 namespace s2s::actors {
 namespace {
 
@@ -43,7 +45,7 @@ void server_half::notify(Message message) {
     owner = owner_;
   }
   if (owner)
-    caf::anon_send(owner, std::move(message));
+    deliver(owner, std::move(message));
 }
 
 void server_half::bind(call_actor owner) {
@@ -54,7 +56,7 @@ void server_half::bind(call_actor owner) {
     cancelled = cancelled_;
   }
   if (cancelled)
-    caf::anon_send(owner, downstream_cancelled{});
+    deliver(owner, downstream_cancelled{});
 }
 
 void server_half::grant_reads(std::size_t count) { grant(count); }
@@ -191,7 +193,7 @@ void client_half::OnReadInitialMetadataDone(bool ok) {
   if (ok)
     message.headers = forwardable(context_->GetServerInitialMetadata());
   // The headers reach the actor before any message: reading starts only after this send.
-  caf::anon_send(owner_, std::move(message));
+  deliver(owner_, std::move(message));
   bool start;
   {
     std::lock_guard guard(mutex_);
@@ -211,14 +213,14 @@ void client_half::OnReadDone(bool ok) {
       reads_.ended = true;
       release_now = writes_done_started_ || write_failed_;
     }
-    caf::anon_send(owner_, upstream_read_end{});
+    deliver(owner_, upstream_read_end{});
     // Both directions are over and the actor has nothing left to start: let the status come
     // without waiting for the actor's release.
     if (release_now)
       release();
     return;
   }
-  caf::anon_send(owner_, upstream_read{read_buffer_});
+  deliver(owner_, upstream_read{read_buffer_});
   read_again();
 }
 
@@ -230,7 +232,7 @@ void client_half::OnWriteDone(bool ok) {
       writes_.waiting.clear();  // the upstream call is over; its status follows
       write_failed_ = true;
     }
-    caf::anon_send(owner_, upstream_write_failed{});
+    deliver(owner_, upstream_write_failed{});
     return;
   }
   if (write_again())
@@ -254,7 +256,7 @@ void client_half::OnDone(const grpc::Status& status) {
     std::lock_guard guard(mutex_);
     reads_.ended = true;  // grpc++ takes no more operations on this call
   }
-  caf::anon_send(owner_, upstream_done{status, forwardable(context_->GetServerTrailingMetadata())});
+  deliver(owner_, upstream_done{status, forwardable(context_->GetServerTrailingMetadata())});
   auto last_reference = std::move(keep_alive_);
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <atomic>
 #include <cstring>
 #include <thread>
 #include <unordered_map>
@@ -26,20 +27,35 @@
 namespace s2s::actors {
 namespace {
 
-// Hands every call, whatever its method, to the listener actor.
+// Starts a call actor for every call, whatever its method, on the grpc++ thread that accepted
+// it, and tells the listener actor, which watches the calls.
 class forwarding_service final : public grpc::CallbackGenericService {
  public:
+  forwarding_service(caf::actor_system& system, const listener_spec& spec)
+      : system_(system), upstream_(spec.upstream), filter_(spec.filter), observer_(spec.observer) {}
+
   void attach(listener_actor listener) { listener_ = std::move(listener); }
+  void stop_accepting() { stopping_ = true; }
 
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override {
     auto half = server_half::create(context);
-    caf::anon_send(listener_, new_call{half});
+    if (stopping_) {
+      half->finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy: shutting down"), {});
+      return half.get();
+    }
+    auto actor = spawn_call_here(system_, {half, upstream_, filter_, observer_});
+    caf::anon_send(listener_, new_call{half, actor});
     return half.get();
   }
 
  private:
+  caf::actor_system& system_;
+  upstream_actor upstream_;
+  std::shared_ptr<call_filter> filter_;
+  std::shared_ptr<call_observer> observer_;
   listener_actor listener_;
+  std::atomic<bool> stopping_ = false;
 };
 
 // What the listener owns besides its actor state; shared so it can outlive a blocking
@@ -83,14 +99,9 @@ listener_actor::behavior_type listener_behavior(
   return {
       [self](new_call& call) {
         auto& st = self->state;
-        if (st.stopping) {
-          call.downstream->finish(
-              grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy: shutting down"), {});
-          return;
-        }
-        auto actor = spawn_call(self->system(), {call.downstream, st.spec.upstream, st.spec.filter, st.spec.observer});
-        self->monitor(actor);
-        st.calls.emplace(actor.address(), std::move(call.downstream));
+        // The call may be over already; then the down message comes at once.
+        self->monitor(call.actor);
+        st.calls.emplace(call.actor.address(), std::move(call.downstream));
         ++st.stats.calls_started;
         st.stats.calls_live = st.calls.size();
       },
@@ -109,6 +120,8 @@ listener_actor::behavior_type listener_behavior(
         if (st.stopping)
           return promise;
         st.stopping = true;
+        if (st.resources->service)
+          st.resources->service->stop_accepting();
         // Server::Shutdown blocks until calls end; keep it off the actor threads, which the
         // draining calls still need.
         std::thread([resources = st.resources, drain, listener = listener_actor(self)]() mutable {
@@ -173,7 +186,7 @@ std::variant<started_listener, std::string> start_serving(caf::actor_system& sys
   }
 
   auto resources = std::make_shared<serving>();
-  resources->service = std::make_unique<forwarding_service>();
+  resources->service = std::make_unique<forwarding_service>(system, spec);
   auto name = spec.name;
   auto bind_address = spec.endpoint.addr;
   auto actor = system.spawn(listener_behavior, std::move(spec), resources);

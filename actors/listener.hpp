@@ -16,8 +16,10 @@ namespace s2s::actors {
 
 class server_half;
 
+// A call the listener's server accepted and gave a call actor.
 struct new_call {
   std::shared_ptr<server_half> downstream;
+  call_actor actor;
 };
 
 // A connected socket that carries one HTTP/2 connection (a mux stream's bridge): the listener's
