@@ -1,16 +1,12 @@
 // The stream role: one yamux stream bridged to grpc++ through a socketpair.
 #include "actors/mux_stream.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <initializer_list>
 #include <utility>
 
 namespace s2s::actors {
@@ -20,67 +16,25 @@ constexpr std::size_t read_chunk = 64 * 1024;
 // Larger socket buffers let a 1 MiB message cross the bridge in few wakeups.
 constexpr int socket_buffer_bytes = 1024 * 1024;
 
-// A connected pair of loopback TCP sockets. grpc 1.51's posix endpoint stalls on AF_UNIX
-// socketpairs (its reads never complete), so the pair is made the long way: listen on an
-// ephemeral port, connect, accept, stop listening. The accepted peer must be our own
-// connecting socket, so nothing else on the host can slip into the pair.
-bool loopback_pair(int pair[2], std::string& problem) {
-  auto fail = [&](const char* what, std::initializer_list<int> fds) {
-    problem = std::string(what) + ": " + std::strerror(errno);
-    for (int fd : fds)
-      if (fd >= 0)
-        ::close(fd);
-    return false;
-  };
-  int listening = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listening < 0)
-    return fail("cannot create a socket", {});
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (::bind(listening, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(listening, 4) != 0 ||
-      ::getsockname(listening, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-    return fail("cannot listen on loopback", {listening});
-  int ours = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (ours < 0 || ::connect(ours, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
-    return fail("cannot connect on loopback", {listening, ours});
-  sockaddr_in expected{};
-  length = sizeof expected;
-  ::getsockname(ours, reinterpret_cast<sockaddr*>(&expected), &length);
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    sockaddr_in peer{};
-    length = sizeof peer;
-    int theirs = ::accept4(listening, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_CLOEXEC);
-    if (theirs < 0)
-      return fail("cannot accept on loopback", {listening, ours});
-    if (peer.sin_port == expected.sin_port && peer.sin_addr.s_addr == expected.sin_addr.s_addr) {
-      ::close(listening);
-      pair[0] = ours;
-      pair[1] = theirs;
-      return true;
-    }
-    ::close(theirs);  // someone else's connection
-  }
-  errno = ECONNREFUSED;
-  return fail("cannot pair loopback sockets", {listening, ours});
-}
-
 }  // namespace
 
 bool stream_bridge::create(yamux::stream_id id, stream_bridge& out, int& grpc_end,
                            std::string& problem) {
   int pair[2];
-  if (!loopback_pair(pair, problem))
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    problem = std::string("cannot create a socket pair: ") + std::strerror(errno);
     return false;
-  int one = 1;
+  }
+  // Both ends must not block. Ours because the I/O thread serves every stream of the session;
+  // grpc++'s because grpc's endpoint assumes it: grpc::AddInsecureChannelFromFd does not set
+  // O_NONBLOCK itself, and a read that blocks there holds the HTTP/2 transport (and whichever
+  // grpc thread polled it) until the peer sends more, which it cannot while it waits for the
+  // window update that transport is holding back.
   for (int fd : pair) {
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &socket_buffer_bytes, sizeof socket_buffer_bytes);
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &socket_buffer_bytes, sizeof socket_buffer_bytes);
   }
-  ::fcntl(pair[0], F_SETFL, ::fcntl(pair[0], F_GETFL) | O_NONBLOCK);
   out = stream_bridge();
   out.id_ = id;
   out.fd_ = pair[0];

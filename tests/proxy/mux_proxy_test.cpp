@@ -1,6 +1,7 @@
 // Mux mode end to end: two proxies in one process, joined by yamux sessions over mutual TLS,
 // an echo server behind each; every check runs in both directions over the same sessions.
 #include <future>
+#include <map>
 #include <thread>
 
 #include <grpcpp/generic/generic_stub.h>
@@ -96,6 +97,259 @@ TEST_F(MuxProxy, UnaryCallsReachTheOtherClusterInBothDirections) {
     EXPECT_EQ(result.responses[0].payload(), std::string("hello ") + way.label);
     EXPECT_EQ(way.target->calls().started(), 1u) << way.label;
   }
+}
+
+
+TEST_F(MuxProxy, PayloadsFromEmptyToSixteenMebibytesArriveByteIdenticalBothWays) {
+  start();
+  for (auto& way : directions()) {
+    for (std::size_t size : {0ul, 1ul, 1024ul, 65536ul, 1ul << 20, 16ul << 20}) {
+      auto payload = pattern_payload(size);
+      auto result = call_unary(*way.stub, echo(payload));
+      ASSERT_TRUE(result.status.ok()) << way.label << " " << size << ": "
+                                      << result.status.error_message();
+      ASSERT_EQ(result.responses.size(), 1u);
+      EXPECT_TRUE(result.responses[0].payload() == payload) << way.label << " size " << size;
+    }
+  }
+}
+
+TEST_F(MuxProxy, AMessageOfOneHundredTwentyEightMebibytesPassesBothWays) {
+  start();
+  auto ways = directions();
+  call_options slow;
+  slow.timeout = 180s;
+  // Upload A to B: a request of exactly the limit (the payload's tag and 4 length bytes, and 2
+  // bytes for response_bytes = 1).
+  auto request = echo(pattern_payload(rpc::max_message_bytes - 7));
+  request.set_response_bytes(1);
+  ASSERT_EQ(request.ByteSizeLong(), static_cast<std::size_t>(rpc::max_message_bytes));
+  auto upload = call_unary(*ways[0].stub, request, slow);
+  ASSERT_TRUE(upload.status.ok()) << upload.status.error_message();
+  // Download B to A: a response near the limit.
+  EchoRequest download;
+  download.set_response_bytes(rpc::max_message_bytes - 4096);
+  auto result = call_unary(*ways[1].stub, download, slow);
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_EQ(result.responses.size(), 1u);
+  EXPECT_TRUE(result.responses[0].payload() == pattern_payload(rpc::max_message_bytes - 4096));
+}
+
+TEST_F(MuxProxy, EachStreamingKindPassesEveryMessageInOrderBothWays) {
+  start();
+  for (auto& way : directions()) {
+    std::vector<EchoRequest> parts = {echo("alpha-"), echo(pattern_payload(100000)), echo("-omega")};
+    auto client_stream = call_client_stream(*way.stub, parts);
+    ASSERT_TRUE(client_stream.status.ok()) << way.label << client_stream.status.error_message();
+    EXPECT_EQ(client_stream.responses[0].payload(), "alpha-" + pattern_payload(100000) + "-omega");
+
+    auto fan_out = echo("tick");
+    fan_out.set_stream_count(25);
+    auto server_stream = call_server_stream(*way.stub, fan_out);
+    ASSERT_TRUE(server_stream.status.ok()) << way.label << server_stream.status.error_message();
+    ASSERT_EQ(server_stream.responses.size(), 25u);
+    for (std::uint32_t i = 0; i < 25; ++i)
+      EXPECT_EQ(server_stream.responses[i].sequence(), i);
+
+    std::vector<EchoRequest> conversation;
+    for (int i = 0; i < 50; ++i)
+      conversation.push_back(echo(pattern_payload(static_cast<std::size_t>(i) * 997)));
+    auto bidi = call_bidi(*way.stub, conversation);
+    ASSERT_TRUE(bidi.status.ok()) << way.label << bidi.status.error_message();
+    ASSERT_EQ(bidi.responses.size(), conversation.size());
+    for (std::size_t i = 0; i < conversation.size(); ++i)
+      EXPECT_EQ(bidi.responses[i].payload(), conversation[i].payload()) << way.label << " " << i;
+  }
+}
+
+TEST_F(MuxProxy, MetadataPassesBothWaysIncludingBinaryHeaders) {
+  start();
+  std::string binary("\x00\x01\xfe\xff zero and high bytes", 24);
+  for (auto& way : directions()) {
+    call_options options;
+    options.metadata = {{"temporal-client-cluster-id", "7"},
+                        {"x-echo-token", "abc"},
+                        {"x-echo-blob-bin", binary},
+                        {"x-trailer-note", "the end"}};
+    auto result = call_unary(*way.stub, echo("m"), options);
+    ASSERT_TRUE(result.status.ok()) << way.label << result.status.error_message();
+    std::map<std::string, std::string> seen;
+    for (const auto& entry : result.responses[0].request_metadata())
+      seen[entry.key()] = entry.value();
+    EXPECT_EQ(seen["temporal-client-cluster-id"], "7") << way.label;
+    EXPECT_EQ(seen["x-echo-blob-bin"], binary) << way.label;
+    auto initial = result.initial_metadata.find("x-echo-blob-bin");
+    ASSERT_NE(initial, result.initial_metadata.end()) << way.label;
+    EXPECT_EQ(initial->second, binary);
+    auto trailer = result.trailing_metadata.find("x-trailer-note");
+    ASSERT_NE(trailer, result.trailing_metadata.end()) << way.label;
+    EXPECT_EQ(trailer->second, "the end");
+  }
+}
+
+TEST_F(MuxProxy, StatusMessageAndDetailsComeBackUnchangedBothWays) {
+  start();
+  auto request = echo("");
+  request.mutable_error()->set_code(grpc::StatusCode::FAILED_PRECONDITION);
+  request.mutable_error()->set_message("namespace is not active here");
+  request.mutable_error()->set_details(std::string("\x08\x09\x12\x03xyz", 7));
+  for (auto& way : directions()) {
+    for (auto* kind : {"unary", "bidi"}) {
+      auto result = std::string(kind) == "unary" ? call_unary(*way.stub, request)
+                                                 : call_bidi(*way.stub, {request});
+      EXPECT_EQ(result.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << way.label << kind;
+      EXPECT_EQ(result.status.error_message(), "namespace is not active here") << way.label << kind;
+      EXPECT_EQ(result.status.error_details(), request.error().details()) << way.label << kind;
+    }
+  }
+}
+
+TEST_F(MuxProxy, ASlowUpstreamExceedsTheCallersDeadlineBothWays) {
+  start();
+  for (auto& way : directions()) {
+    call_options options;
+    options.timeout = 5s;
+    auto quick = call_unary(*way.stub, echo("q"), options);
+    ASSERT_TRUE(quick.status.ok()) << way.label;
+    EXPECT_GT(quick.responses[0].deadline_remaining_ms(), 0);
+    EXPECT_LE(quick.responses[0].deadline_remaining_ms(), 5000);
+
+    auto slow = echo("slow");
+    slow.set_delay_ms(3000);
+    options.timeout = 300ms;
+    auto result = call_unary(*way.stub, slow, options);
+    EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << way.label;
+    EXPECT_TRUE(way.target->calls().wait_for_idle(5s)) << way.label;
+  }
+}
+
+TEST_F(MuxProxy, CancellationPropagatesBothWays) {
+  start();
+  for (auto& way : directions()) {
+    auto slow = echo("wait");
+    slow.set_delay_ms(10000);
+    call_options options;
+    auto before = way.target->calls().cancelled();
+    options.cancel_when = [&] {
+      ASSERT_TRUE(way.target->calls().wait_for_in_flight(1, 5s));
+    };
+    auto result = call_unary(*way.stub, slow, options);
+    EXPECT_EQ(result.status.error_code(), grpc::StatusCode::CANCELLED) << way.label;
+    EXPECT_TRUE(way.target->calls().wait_for_cancelled(before + 1, 5s)) << way.label;
+    EXPECT_TRUE(way.target->calls().wait_for_idle(5s)) << way.label;
+
+    auto request = echo("x");
+    request.set_delay_ms(10000);
+    request.mutable_server_cancel()->set_after_ms(100);
+    for (auto* kind : {"unary", "bidi"}) {
+      auto upstream_cancel = std::string(kind) == "unary" ? call_unary(*way.stub, request)
+                                                          : call_bidi(*way.stub, {request});
+      EXPECT_EQ(upstream_cancel.status.error_code(), grpc::StatusCode::CANCELLED) << way.label << kind;
+    }
+  }
+}
+
+TEST_F(MuxProxy, TwoHundredConcurrentCallsAllCompleteBothWays) {
+  start();
+  for (auto& way : directions()) {
+    auto before = way.target->calls().started();
+    std::vector<std::future<call_result>> calls;
+    for (int i = 0; i < 200; ++i) {
+      calls.push_back(std::async(std::launch::async, [&, i] {
+        auto request = echo("call-" + std::to_string(i));
+        request.set_delay_ms(300);
+        call_options options;
+        options.timeout = 60s;
+        return call_unary(*way.stub, request, options);
+      }));
+    }
+    for (int i = 0; i < 200; ++i) {
+      auto result = calls[i].get();
+      ASSERT_TRUE(result.status.ok()) << way.label << i << ": " << result.status.error_message();
+      EXPECT_EQ(result.responses[0].payload(), "call-" + std::to_string(i));
+    }
+    EXPECT_EQ(way.target->calls().started(), before + 200) << way.label;
+  }
+}
+
+TEST_F(MuxProxy, MethodsTheProxyHasNeverSeenAreForwardedBothWays) {
+  start();
+  for (auto* address : {"a-to-b", "b-to-a"}) {
+    auto& proxy = std::string(address) == "a-to-b" ? *proxy_a : *proxy_b;
+    grpc::GenericStub generic(make_channel(proxy.address(std::string(address) + " outbound")));
+    grpc::ClientContext context;
+    grpc::Slice body(std::string("opaque request bytes"));
+    grpc::ByteBuffer request(&body, 1), response;
+    std::promise<grpc::Status> done;
+    generic.UnaryCall(&context, "/temporal.server.api.adminservice.v1.AdminService/SomeFutureMethod",
+                      grpc::StubOptions(), &request, &response,
+                      [&](grpc::Status status) { done.set_value(status); });
+    EXPECT_EQ(done.get_future().get().error_code(), grpc::StatusCode::UNIMPLEMENTED) << address;
+  }
+}
+
+TEST_F(MuxProxy, CallsAreSpreadOverEverySessionWhenMuxCountIsAboveOne) {
+  start(3);
+  auto ways = directions();
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE(call_unary(*ways[0].stub, echo("rr")).status.ok());
+  // Every session on B's side accepted A's outbound stream and served calls on it.
+  EXPECT_EQ(proxy_b->mux_stats("b-to-a").sessions_live, 3u);
+  EXPECT_EQ(cluster_b.calls().started(), 30u);
+}
+
+TEST_F(MuxProxy, AServerAtItsMuxCountRefusesAnotherSession) {
+  config::config b;
+  b.cluster_connections.push_back(mux_connection("b-to-a", cluster_b.port(),
+                                                 config::connection_type::mux_server, 0,
+                                                 server_tls(certs), 1));
+  proxy_b = std::make_unique<proxy_process>(b);
+  config::config a;
+  a.cluster_connections.push_back(mux_connection("a-to-b", cluster_a.port(),
+                                                 config::connection_type::mux_client,
+                                                 proxy_b->mux_port("b-to-a"), client_tls(certs), 2));
+  proxy_a = std::make_unique<proxy_process>(a);
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (proxy_b->mux_stats("b-to-a").sessions_refused == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_GE(proxy_b->mux_stats("b-to-a").sessions_refused, 1u);
+  EXPECT_EQ(proxy_b->mux_stats("b-to-a").sessions_live, 1u);
+  auto ways = directions();
+  EXPECT_TRUE(call_unary(*ways[0].stub, echo("one is enough")).status.ok());
+}
+
+TEST_F(MuxProxy, AMuxServerPortAlreadyTakenIsAClearStartupError) {
+  start();
+  int taken = proxy_b->mux_port("b-to-a");
+  config::config other;
+  other.cluster_connections.push_back(mux_connection("c-to-a", cluster_b.port(),
+                                                     config::connection_type::mux_server, taken,
+                                                     server_tls(certs)));
+  auto problem = proxy_start_error(other);
+  ASSERT_TRUE(problem.has_value());
+  EXPECT_NE(problem->find("c-to-a mux: cannot listen on 127.0.0.1:" + std::to_string(taken)),
+            std::string::npos) << *problem;
+  EXPECT_NE(problem->find("in use"), std::string::npos) << *problem;
+}
+
+TEST_F(MuxProxy, WithNoSessionUpOutboundCallsEndWithUnavailable) {
+  int closed_port;
+  {
+    echo_server gone;
+    closed_port = gone.port();
+  }
+  config::config a;
+  a.cluster_connections.push_back(mux_connection("a-to-b", cluster_a.port(),
+                                                 config::connection_type::mux_client, closed_port,
+                                                 client_tls(certs)));
+  proxy_a = std::make_unique<proxy_process>(a);
+  auto stub = EchoService::NewStub(make_channel(proxy_a->address("a-to-b outbound")));
+  auto result = call_unary(*stub, echo("anyone?"));
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(result.status.error_message().find("no mux session to 127.0.0.1:" +
+                                               std::to_string(closed_port) + " is up"),
+            std::string::npos)
+      << result.status.error_message();
 }
 
 }  // namespace
