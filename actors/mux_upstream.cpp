@@ -11,10 +11,15 @@
 namespace s2s::actors {
 namespace {
 
+struct leased_channel {
+  mux_channel_up channel;
+  std::uint64_t leases = 0;
+};
+
 struct mux_upstream_state {
   static inline const char* name = "mux-upstream";
   std::string address;
-  std::vector<mux_channel_up> channels;  // in the order the sessions came up
+  std::vector<leased_channel> channels;  // in the order the sessions came up
   std::size_t next = 0;
 };
 
@@ -24,7 +29,7 @@ mux_upstream_actor::behavior_type mux_upstream(
   auto forget = [self](const caf::actor_addr& session) {
     auto& channels = self->state.channels;
     channels.erase(std::remove_if(channels.begin(), channels.end(),
-                                  [&](const auto& entry) { return entry.session == session; }),
+                                  [&](const auto& entry) { return entry.channel.session == session; }),
                    channels.end());
   };
   return {
@@ -33,14 +38,21 @@ mux_upstream_actor::behavior_type mux_upstream(
         if (st.channels.empty())
           return upstream_lease{nullptr, "no mux session to " + st.address + " is up"};
         auto& chosen = st.channels[st.next++ % st.channels.size()];
-        return upstream_lease{chosen.target, {}};
+        ++chosen.leases;
+        return upstream_lease{chosen.channel.target, {}};
       },
       [self, forget](mux_channel_up& up) {
         forget(up.session);
-        self->state.channels.push_back(std::move(up));
+        self->state.channels.push_back({std::move(up), 0});
       },
       [forget](mux_channel_down& down) { forget(down.session); },
       [self](channels_atom) { return self->state.channels.size(); },
+      [self](stats_atom) {
+        mux_upstream_stats stats;
+        for (const auto& entry : self->state.channels)
+          stats.leases.push_back(entry.leases);
+        return stats;
+      },
   };
 }
 

@@ -5,11 +5,13 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "actors/call.hpp"
+#include "actors/listener.hpp"  // stats_atom
 
 namespace s2s::actors {
 
@@ -25,11 +27,18 @@ struct mux_channel_down {
 
 using channels_atom = caf::atom_constant<caf::atom("channels")>;
 
+// For tests and operators: the calls leased on each live session's channel, in the order the
+// sessions came up.
+struct mux_upstream_stats {
+  std::vector<std::uint64_t> leases;
+};
+
 // lease: a live session's channel, or a refusal naming the mux address when none is up.
 // channels: how many sessions currently offer a channel.
 using mux_upstream_actor = upstream_actor::extend<
     caf::reacts_to<mux_channel_up>, caf::reacts_to<mux_channel_down>,
-    caf::replies_to<channels_atom>::with<std::size_t>>;
+    caf::replies_to<channels_atom>::with<std::size_t>,
+    caf::replies_to<stats_atom>::with<mux_upstream_stats>>;
 
 // `address` is the mux address, for the refusal "no mux session to <address> is up".
 mux_upstream_actor spawn_mux_upstream(caf::actor_system& system, std::string address);
@@ -38,3 +47,4 @@ mux_upstream_actor spawn_mux_upstream(caf::actor_system& system, std::string add
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_channel_up)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_channel_down)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_upstream_stats)

@@ -291,11 +291,16 @@ TEST_F(MuxProxy, MethodsTheProxyHasNeverSeenAreForwardedBothWays) {
 TEST_F(MuxProxy, CallsAreSpreadOverEverySessionWhenMuxCountIsAboveOne) {
   start(3);
   auto ways = directions();
-  for (int i = 0; i < 30; ++i)
+  for (int i = 0; i < 30; ++i) {
     ASSERT_TRUE(call_unary(*ways[0].stub, echo("rr")).status.ok());
-  // Every session on B's side accepted A's outbound stream and served calls on it.
+    ASSERT_TRUE(call_unary(*ways[1].stub, echo("rr")).status.ok());
+  }
+  // Round robin over the three sessions' channels, on each side.
+  EXPECT_EQ(proxy_a->mux_leases("a-to-b"), (std::vector<std::uint64_t>{10, 10, 10}));
+  EXPECT_EQ(proxy_b->mux_leases("b-to-a"), (std::vector<std::uint64_t>{10, 10, 10}));
   EXPECT_EQ(proxy_b->mux_stats("b-to-a").sessions_live, 3u);
   EXPECT_EQ(cluster_b.calls().started(), 30u);
+  EXPECT_EQ(cluster_a.calls().started(), 30u);
 }
 
 TEST_F(MuxProxy, AServerAtItsMuxCountRefusesAnotherSession) {

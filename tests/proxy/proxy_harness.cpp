@@ -104,6 +104,16 @@ actors::mux_connection_stats proxy_process::mux_stats(const std::string& connect
   return result;
 }
 
+std::vector<std::uint64_t> proxy_process::mux_leases(const std::string& connection) {
+  caf::scoped_actor self{*system_};
+  std::vector<std::uint64_t> result;
+  self->request(find_mux(proxy_->report, connection).outbound, std::chrono::seconds(10),
+                actors::stats_atom::value)
+      .receive([&](actors::mux_upstream_stats& stats) { result = std::move(stats.leases); },
+               [](caf::error&) {});
+  return result;
+}
+
 bool proxy_process::wait_for_sessions(const std::string& connection, std::size_t count,
                                       std::chrono::milliseconds timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;

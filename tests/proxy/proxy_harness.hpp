@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -41,6 +42,8 @@ class proxy_process {
   // The port of "<connection> mux": the listening port of a mux-server.
   int mux_port(const std::string& connection) const;
   actors::mux_connection_stats mux_stats(const std::string& connection);
+  // The calls the outbound side of `connection` leased on each live session's channel.
+  std::vector<std::uint64_t> mux_leases(const std::string& connection);
   // Polls until `connection` has `count` live sessions and as many channels for outbound calls;
   // false if that did not happen in time.
   bool wait_for_sessions(const std::string& connection, std::size_t count,
