@@ -92,7 +92,7 @@ class mux_io::worker {
       return;
     }
     auto reason = serve();
-    events_.down(reason, true);
+    events_.down(reason, up_);
   }
 
  private:
@@ -235,6 +235,7 @@ class mux_io::worker {
       problem = errno_text(errno);
       return io_status::failed;
     }
+    errno = 0;
     int rc = SSL_read(ssl_, data, static_cast<int>(size));
     if (rc > 0) {
       got = static_cast<std::size_t>(rc);
@@ -244,9 +245,13 @@ class mux_io::worker {
     read_wants_write_ = error == SSL_ERROR_WANT_WRITE;
     if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE)
       return io_status::would_block;
-    if (error == SSL_ERROR_ZERO_RETURN || (error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0))
+    // A close_notify, or (OpenSSL 3) a TCP close without one: either way the peer is gone.
+    if (error == SSL_ERROR_ZERO_RETURN || (error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) ||
+        ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+      ERR_clear_error();
       return io_status::closed;
-    problem = "TLS read failed: " + tls::drain_errors();
+    }
+    problem = "TLS read failed: " + tls_failure();
     return io_status::failed;
   }
 
@@ -263,6 +268,7 @@ class mux_io::worker {
       problem = errno_text(errno);
       return io_status::failed;
     }
+    errno = 0;
     int rc = SSL_write(ssl_, data, static_cast<int>(size));
     if (rc > 0) {
       put = static_cast<std::size_t>(rc);
@@ -272,8 +278,18 @@ class mux_io::worker {
     write_wants_read_ = error == SSL_ERROR_WANT_READ;
     if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE)
       return io_status::would_block;
-    problem = "TLS write failed: " + tls::drain_errors();
+    problem = "TLS write failed: " + tls_failure();
     return io_status::failed;
+  }
+
+  // OpenSSL's queued errors, or what the socket said when OpenSSL has none (a reset, a pipe
+  // the peer closed).
+  static std::string tls_failure() {
+    int code = errno;
+    auto queued = tls::drain_errors();
+    if (!queued.empty())
+      return queued;
+    return code != 0 ? errno_text(code) : "the connection ended";
   }
 
   // Writes queued output until the socket is full; false when the transport broke.
@@ -322,6 +338,16 @@ class mux_io::worker {
   }
 
   // --- the session
+
+  // The session counts as up once a valid frame arrived, not when TLS is done: under TLS 1.3 a
+  // server refuses a client certificate only after the client finished its handshake, and a
+  // peer that is not yamux at all fails on its first frame.
+  void announce_once_the_peer_spoke() {
+    if (up_ || session_->ended() || session_->frames_received() == 0)
+      return;
+    up_ = true;
+    events_.up(peer_);
+  }
 
   void drain_wake() {
     std::uint64_t value;
@@ -398,7 +424,10 @@ class mux_io::worker {
                 ++setup_.traffic->pings_answered;
               }
             } else if constexpr (std::is_same_v<type, yamux::ping_timed_out>) {
-              log::warn(setup_.name, "a ping to " + peer_ + " got no reply");
+              if (!up_)
+                session_->end(peer_ + " did not answer a yamux ping after the TLS handshake");
+              else
+                log::warn(setup_.name, "a ping to " + peer_ + " got no reply");
             } else if constexpr (std::is_same_v<type, yamux::session_ended>) {
               end_reason_ = e.reason;
             }
@@ -422,7 +451,8 @@ class mux_io::worker {
     auto side = setup_.dial ? yamux::role::client : yamux::role::server;
     session_.emplace(side, setup_.yamux, clock::now());
     read_buffer_.resize(read_buffer_bytes);
-    events_.up(peer_);
+    // Any yamux peer answers a ping; its answer (or any other frame first) shows the session works.
+    session_->ping(clock::now());
     std::string problem;
     std::vector<pollfd> fds;
     while (!session_->ended()) {
@@ -473,6 +503,7 @@ class mux_io::worker {
         drain_events();
         break;
       }
+      announce_once_the_peer_spoke();
       drain_events();
       session_->tick(clock::now());
     }
@@ -503,6 +534,7 @@ class mux_io::worker {
   std::string end_reason_;
   bool read_wants_write_ = false;
   bool write_wants_read_ = false;
+  bool up_ = false;  // announced through events_.up
 };
 
 mux_io::mux_io(mux_io_setup setup, mux_io_events events) {

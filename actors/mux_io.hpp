@@ -23,7 +23,8 @@ namespace s2s::actors {
 
 // What the I/O thread reports; every callback runs on that thread and must not block.
 struct mux_io_events {
-  // TLS is up and the yamux session runs; `peer` is the remote address.
+  // TLS is up and the peer has sent a valid yamux frame (we ping it at once, so any yamux peer
+  // does); `peer` is the remote address.
   std::function<void(std::string peer)> up;
   // A stream the peer opened, bridged: `grpc_fd` is the end grpc++ should serve.
   std::function<void(std::uint32_t stream, int grpc_fd)> accepted;
@@ -33,7 +34,8 @@ struct mux_io_events {
   std::function<void(std::string reason)> open_failed;
   // A stream ended: closed by both sides (`reset` false) or aborted.
   std::function<void(std::uint32_t stream, bool reset)> stream_ended;
-  // The connection is over (or never came up: `was_up` false); called once, last.
+  // The connection is over (or never came up: `was_up` false, `up` was never called); called
+  // once, last.
   std::function<void(std::string reason, bool was_up)> down;
 };
 

@@ -46,6 +46,7 @@ void session::receive(std::span<const std::uint8_t> bytes, clock::time_point now
 
 void session::on_header(const frame_header& header, clock::time_point now) {
   if (auto problem = check_header(header)) return fail(*problem);
+  ++frames_received_;
   switch (static_cast<frame_type>(header.type)) {
     case frame_type::data:
     case frame_type::window_update:

@@ -92,6 +92,9 @@ class session {
   const std::string& end_reason() const { return end_reason_; }
   bool peer_went_away() const { return peer_went_away_; }
   bool went_away() const { return went_away_; }
+  // Frame headers from the peer that passed the header checks: nonzero once the peer has
+  // shown it speaks yamux.
+  std::uint64_t frames_received() const { return frames_received_; }
   // The stream's state, windows and buffer, or nullptr when it is gone (or never was).
   const stream* find(stream_id id) const;
   std::size_t stream_count() const { return streams_.size(); }
@@ -159,6 +162,7 @@ class session {
 
   bool peer_went_away_ = false;
   bool went_away_ = false;
+  std::uint64_t frames_received_ = 0;
   bool ended_ = false;
   std::string end_reason_;
 };

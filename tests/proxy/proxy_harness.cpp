@@ -41,6 +41,23 @@ config::cluster_connection mux_connection(std::string name, int local_frontend,
   return connection;
 }
 
+config::tls_config mux_server_tls(const test_certificates& certs) {
+  config::tls_config tls;
+  tls.certificate_path = certs.trusted.server.certificate;
+  tls.key_path = certs.trusted.server.private_key;
+  tls.remote_ca_path = certs.trusted.ca_certificate;
+  return tls;
+}
+
+config::tls_config mux_client_tls(const test_certificates& certs) {
+  config::tls_config tls;
+  tls.certificate_path = certs.trusted.client.certificate;
+  tls.key_path = certs.trusted.client.private_key;
+  tls.remote_ca_path = certs.trusted.ca_certificate;
+  tls.ca_server_name = test_certificates::server_name;
+  return tls;
+}
+
 proxy_process::proxy_process(const config::config& config, actors::proxy_options options) {
   actor_config_.set("scheduler.max-threads", std::size_t{4});
   system_ = std::make_unique<caf::actor_system>(actor_config_);

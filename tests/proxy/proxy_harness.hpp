@@ -13,6 +13,7 @@
 
 #include "actors/supervisor.hpp"
 #include "config/config.hpp"
+#include "support/certs.hpp"
 #include "support/echo_client.hpp"
 #include "support/echo_server.hpp"
 
@@ -29,6 +30,12 @@ config::cluster_connection tcp_connection(std::string name, int local_frontend, 
 config::cluster_connection mux_connection(std::string name, int local_frontend,
                                           config::connection_type remote_type, int mux_port,
                                           config::tls_config tls = {}, int mux_count = 1);
+
+// The TLS blocks of a mux pair with the test certificates: the server presents the trusted
+// server certificate and requires a client certificate from the trusted CA; the client
+// presents the trusted client certificate and checks the server's name.
+config::tls_config mux_server_tls(const test_certificates& certs);
+config::tls_config mux_client_tls(const test_certificates& certs);
 
 class proxy_process {
  public:
