@@ -54,11 +54,6 @@ int connect_to_loopback(int port) {
   return -1;
 }
 
-void wake(int fd) {
-  std::uint64_t one = 1;
-  [[maybe_unused]] auto written = ::write(fd, &one, sizeof one);
-}
-
 // Closes with a reset, the way a cut cable or a dead middlebox looks to both ends.
 void close_with_reset(int fd) {
   linger abort{1, 0};
@@ -98,29 +93,51 @@ bool pump(relayed& pair, const pollfd* polled) {
 
 }  // namespace
 
-// --- tcp_relay
+// --- loopback_worker
 
-tcp_relay::tcp_relay(int target_port) : target_port_(target_port) {
+loopback_worker::loopback_worker() {
   listen_fd_ = listen_on_loopback(port_);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  thread_ = std::thread([this] { run(); });
 }
 
-tcp_relay::~tcp_relay() {
-  {
-    std::lock_guard guard(mutex_);
-    stop_ = true;
-  }
-  wake(wake_fd_);
-  thread_.join();
+loopback_worker::~loopback_worker() {
+  stop();
   ::close(listen_fd_);
   ::close(wake_fd_);
 }
 
+void loopback_worker::start(std::function<void()> body) { thread_ = std::thread(std::move(body)); }
+
+void loopback_worker::stop() {
+  stopping_ = true;
+  wake();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void loopback_worker::wake() {
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof one);
+}
+
+void loopback_worker::drained() {
+  std::uint64_t value;
+  while (::read(wake_fd_, &value, sizeof value) > 0) {
+  }
+}
+
+// --- tcp_relay
+
+tcp_relay::tcp_relay(int target_port) : target_port_(target_port) {
+  worker_.start([this] { run(); });
+}
+
+tcp_relay::~tcp_relay() { worker_.stop(); }
+
 void tcp_relay::cut() {
   std::unique_lock guard(mutex_);
   auto wanted = ++cuts_requested_;
-  wake(wake_fd_);
+  worker_.wake();
   changed_.wait_for(guard, 10s, [&] { return cuts_done_ >= wanted; });
 }
 
@@ -132,11 +149,9 @@ std::size_t tcp_relay::connections_accepted() const {
 void tcp_relay::run() {
   std::vector<relayed> pairs;
   std::vector<pollfd> fds;
-  for (;;) {
+  while (!worker_.stopping()) {
     {
       std::lock_guard guard(mutex_);
-      if (stop_)
-        break;
       if (cuts_done_ < cuts_requested_) {
         for (auto& pair : pairs)
           for (int fd : pair.fd)
@@ -147,8 +162,8 @@ void tcp_relay::run() {
       }
     }
     fds.clear();
-    fds.push_back({listen_fd_, POLLIN, 0});
-    fds.push_back({wake_fd_, POLLIN, 0});
+    fds.push_back({worker_.listen_fd(), POLLIN, 0});
+    fds.push_back({worker_.wake_fd(), POLLIN, 0});
     for (auto& pair : pairs)
       for (int side = 0; side < 2; ++side) {
         short events = pair.pending[side].empty() ? POLLIN : 0;
@@ -157,11 +172,8 @@ void tcp_relay::run() {
         fds.push_back({pair.fd[side], events, 0});
       }
     ::poll(fds.data(), fds.size(), 200);
-    if (fds[1].revents & POLLIN) {
-      std::uint64_t value;
-      while (::read(wake_fd_, &value, sizeof value) > 0) {
-      }
-    }
+    if (fds[1].revents & POLLIN)
+      worker_.drained();
     std::vector<relayed> kept;
     for (std::size_t i = 0; i < pairs.size(); ++i) {
       if (pump(pairs[i], &fds[2 + 2 * i])) {
@@ -173,7 +185,7 @@ void tcp_relay::run() {
     }
     pairs = std::move(kept);
     if (fds[0].revents & POLLIN) {
-      int accepted = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      int accepted = ::accept4(worker_.listen_fd(), nullptr, nullptr, SOCK_CLOEXEC);
       if (accepted < 0)
         continue;
       int onward = connect_to_loopback(target_port_);
@@ -217,20 +229,11 @@ fake_mux_server::fake_mux_server(const config::tls_config& tls, std::vector<std:
   auto context = std::get<tls::context_ptr>(made);
   SSL_CTX_up_ref(context.get());
   context_ = context.get();
-  listen_fd_ = listen_on_loopback(port_);
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  thread_ = std::thread([this] { run(); });
+  worker_.start([this] { run(); });
 }
 
 fake_mux_server::~fake_mux_server() {
-  {
-    std::lock_guard guard(mutex_);
-    stop_ = true;
-  }
-  wake(wake_fd_);
-  thread_.join();
-  ::close(listen_fd_);
-  ::close(wake_fd_);
+  worker_.stop();
   SSL_CTX_free(static_cast<SSL_CTX*>(context_));
 }
 
@@ -257,17 +260,14 @@ bool fake_mux_server::wait_until(const std::function<bool(const fake_mux_server&
 }
 
 void fake_mux_server::run() {
-  for (;;) {
-    {
-      std::lock_guard guard(mutex_);
-      if (stop_)
-        return;
-    }
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  while (!worker_.stopping()) {
+    pollfd fds[2] = {{worker_.listen_fd(), POLLIN, 0}, {worker_.wake_fd(), POLLIN, 0}};
     ::poll(fds, 2, 200);
+    if (fds[1].revents & POLLIN)
+      worker_.drained();
     if (!(fds[0].revents & POLLIN))
       continue;
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    int fd = ::accept4(worker_.listen_fd(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0)
       continue;
     serve(fd);

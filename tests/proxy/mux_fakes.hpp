@@ -2,6 +2,7 @@
 // yamux frames and records what comes back, and a capture of the proxy's log lines.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -15,6 +16,33 @@
 
 namespace s2s::testing {
 
+// A listening loopback socket and the thread that serves it; stop() (or the destructor) wakes
+// the thread, waits for it and closes the socket.
+class loopback_worker {
+ public:
+  loopback_worker();
+  ~loopback_worker();
+  loopback_worker(const loopback_worker&) = delete;
+  loopback_worker& operator=(const loopback_worker&) = delete;
+
+  void start(std::function<void()> body);
+  void stop();
+  bool stopping() const { return stopping_.load(); }
+  // Wakes a thread waiting in poll() on wake_fd(); the thread calls drained() after.
+  void wake();
+  void drained();
+  int port() const { return port_; }
+  int listen_fd() const { return listen_fd_; }
+  int wake_fd() const { return wake_fd_; }
+
+ private:
+  int listen_fd_ = -1;
+  int wake_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
 // Relays every connection made to its loopback port to `target_port`, byte for byte, until
 // cut() drops them all (with a reset). It keeps accepting new connections after a cut.
 class tcp_relay {
@@ -24,7 +52,7 @@ class tcp_relay {
   tcp_relay(const tcp_relay&) = delete;
   tcp_relay& operator=(const tcp_relay&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return worker_.port(); }
   // Drops every connection relayed so far; returns once they are closed.
   void cut();
   std::size_t connections_accepted() const;
@@ -33,16 +61,12 @@ class tcp_relay {
   void run();
 
   int target_port_;
-  int listen_fd_ = -1;
-  int wake_fd_ = -1;
-  int port_ = 0;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  bool stop_ = false;
   std::uint64_t cuts_requested_ = 0;
   std::uint64_t cuts_done_ = 0;
   std::size_t accepted_ = 0;
-  std::thread thread_;  // last: starts after the members it uses
+  loopback_worker worker_;  // last: its thread stops before the members it uses go
 };
 
 // One yamux frame header as read off the wire.
@@ -68,7 +92,7 @@ class fake_mux_server {
   fake_mux_server(const fake_mux_server&) = delete;
   fake_mux_server& operator=(const fake_mux_server&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return worker_.port(); }
   // Connections whose TLS handshake completed.
   std::size_t sessions() const;
   // The headers the client sent on connection `index` (0 = first), as far as read.
@@ -83,14 +107,10 @@ class fake_mux_server {
 
   std::vector<std::uint8_t> script_;
   void* context_ = nullptr;  // SSL_CTX, kept out of this header
-  int listen_fd_ = -1;
-  int wake_fd_ = -1;
-  int port_ = 0;
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
-  bool stop_ = false;
   std::vector<std::vector<frame_seen>> connections_;
-  std::thread thread_;
+  loopback_worker worker_;  // last: its thread stops before the members it uses go
 };
 
 // Collects the process's log lines while it lives (and still writes them to stderr).
