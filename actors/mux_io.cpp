@@ -30,7 +30,9 @@ namespace {
 using yamux::clock;
 using namespace std::chrono_literals;
 
-constexpr std::size_t read_buffer_bytes = 256 * 1024;
+// One buffer per session for reading the transport and the bridges. A TLS read yields at most
+// one 16 KiB record; a bridge read takes what grpc++ wrote, usually less.
+constexpr std::size_t read_buffer_bytes = 64 * 1024;
 // Stop reading from the transport while this much output waits: the peer then waits on TCP.
 constexpr std::size_t output_high_water = 4 * 1024 * 1024;
 constexpr std::size_t write_chunk = 256 * 1024;
@@ -439,7 +441,7 @@ class mux_io::worker {
   void pump_bridges(clock::time_point now) {
     std::vector<yamux::stream_id> broken;
     for (auto& [id, bridge] : bridges_)
-      if (bridge.pump(*session_, now) == bridge_outcome::reset)
+      if (bridge.pump(*session_, now, read_buffer_) == bridge_outcome::reset)
         broken.push_back(id);
     for (auto id : broken) {
       session_->reset(id);
@@ -488,8 +490,9 @@ class mux_io::worker {
         timeout = millis_until(now, *deadline);
       if (output_waiting)
         timeout = std::min(timeout, 100);  // the core watches for a stalled transport in tick()
-      // Data may wait inside the TLS layer where poll cannot see it.
-      if (ssl_ && SSL_pending(ssl_) > 0)
+      // Data may wait inside the TLS layer where poll cannot see it (unless we are not reading
+      // now because output piles up).
+      if (ssl_ && room && SSL_has_pending(ssl_))
         timeout = 0;
       if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
         session_->end("poll failed: " + errno_text(errno));

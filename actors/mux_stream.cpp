@@ -12,7 +12,6 @@
 namespace s2s::actors {
 namespace {
 
-constexpr std::size_t read_chunk = 64 * 1024;
 // Larger socket buffers let a 1 MiB message cross the bridge in few wakeups.
 constexpr int socket_buffer_bytes = 1024 * 1024;
 
@@ -96,42 +95,47 @@ bool stream_bridge::deliver(yamux::session& session) {
   return true;
 }
 
-bool stream_bridge::take(yamux::session& session, yamux::clock::time_point now) {
-  for (;;) {
-    if (buffered_bytes() > 0) {
-      std::span<const std::uint8_t> rest(unsent_.data() + unsent_head_, buffered_bytes());
-      auto taken = session.write(id_, rest);
-      unsent_head_ += taken;
-      if (buffered_bytes() > 0)
-        return true;  // the window is full; stream_writable brings us back
-      unsent_.clear();
-      unsent_head_ = 0;
-    }
-    if (grpc_eof_)
-      break;
-    unsent_.resize(read_chunk);
-    ssize_t got = ::recv(fd_, unsent_.data(), unsent_.size(), 0);
+bool stream_bridge::take(yamux::session& session, yamux::clock::time_point now,
+                         std::span<std::uint8_t> scratch) {
+  if (buffered_bytes() > 0) {
+    std::span<const std::uint8_t> rest(unsent_.data() + unsent_head_, buffered_bytes());
+    unsent_head_ += session.write(id_, rest);
+    if (buffered_bytes() > 0)
+      return true;  // the window is full; stream_writable brings us back
+    unsent_.clear();
+    unsent_head_ = 0;
+  }
+  // Straight from the socket into the session's output; only what the window refuses is kept.
+  while (!grpc_eof_) {
+    ssize_t got = ::recv(fd_, scratch.data(), scratch.size(), 0);
     if (got < 0) {
-      unsent_.clear();
       if (errno == EAGAIN || errno == EWOULDBLOCK)
         return true;
       if (errno == EINTR)
         continue;
       return false;
     }
-    unsent_.resize(static_cast<std::size_t>(got));
-    if (got == 0)
+    if (got == 0) {
       grpc_eof_ = true;
+      break;
+    }
+    auto read = std::span<const std::uint8_t>(scratch.data(), static_cast<std::size_t>(got));
+    auto taken = session.write(id_, read);
+    if (taken < read.size()) {
+      unsent_.assign(read.begin() + static_cast<std::ptrdiff_t>(taken), read.end());
+      return true;
+    }
   }
-  if (grpc_eof_ && !fin_sent_ && buffered_bytes() == 0) {
+  if (!fin_sent_ && buffered_bytes() == 0) {
     fin_sent_ = true;
     session.close(id_, now);
   }
   return true;
 }
 
-bridge_outcome stream_bridge::pump(yamux::session& session, yamux::clock::time_point now) {
-  if (!deliver(session) || !take(session, now))
+bridge_outcome stream_bridge::pump(yamux::session& session, yamux::clock::time_point now,
+                                   std::span<std::uint8_t> scratch) {
+  if (!deliver(session) || !take(session, now, scratch))
     return bridge_outcome::reset;
   return bridge_outcome::open;
 }

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,10 @@ class stream_bridge {
   short wanted_events(const yamux::session& session, bool may_take_input) const;
 
   // Moves bytes both ways as far as they go: yamux -> grpc++ and grpc++ -> yamux, then passes
-  // a half-close on in either direction once the data before it has moved.
-  bridge_outcome pump(yamux::session& session, yamux::clock::time_point now);
+  // a half-close on in either direction once the data before it has moved. `scratch` is a
+  // buffer to read into, shared by the bridges of a session.
+  bridge_outcome pump(yamux::session& session, yamux::clock::time_point now,
+                      std::span<std::uint8_t> scratch);
 
   // The peer half-closed the yamux stream.
   void remote_closed() { remote_closed_ = true; }
@@ -50,7 +53,8 @@ class stream_bridge {
 
  private:
   bool deliver(yamux::session& session);      // yamux -> fd; false when the fd broke
-  bool take(yamux::session& session, yamux::clock::time_point now);  // fd -> yamux
+  bool take(yamux::session& session, yamux::clock::time_point now,
+            std::span<std::uint8_t> scratch);  // fd -> yamux
 
   yamux::stream_id id_ = 0;
   int fd_ = -1;

@@ -19,6 +19,7 @@
 
 #include <grpcpp/client_context.h>
 
+#include "support/certs.hpp"
 #include "support/echo_client.hpp"
 #include "support/echo_server.hpp"
 #include "support/files.hpp"
@@ -135,26 +136,173 @@ struct path_figures {
   double proxy_switches_per_unary = 0;
 };
 
-path_figures measure(const std::string& target, pid_t proxy_pid, int unary_calls, int small_count,
-                     int large_count) {
+// Sums a per-process figure over the proxies of a path (none for the direct path).
+double total(const std::vector<pid_t>& proxies, double (*figure)(pid_t)) {
+  double sum = 0;
+  for (auto pid : proxies)
+    sum += figure(pid);
+  return sum;
+}
+
+path_figures measure(const std::string& target, const std::vector<pid_t>& proxies, int unary_calls,
+                     int small_count, int large_count) {
   auto stub = v1::EchoService::NewStub(make_channel(target));
   path_figures figures;
-  auto cpu = [&] { return proxy_pid > 0 ? cpu_seconds(proxy_pid) : 0.0; };
-  double before = cpu();
-  double switches_before = proxy_pid > 0 ? context_switches(proxy_pid) : 0;
+  double before = total(proxies, cpu_seconds);
+  double switches_before = total(proxies, context_switches);
   figures.unary = run_unary(*stub, unary_calls);
-  double after_unary = cpu();
-  if (proxy_pid > 0)
-    figures.proxy_switches_per_unary =
-        (context_switches(proxy_pid) - switches_before) / (unary_calls * 1.1);
+  double after_unary = total(proxies, cpu_seconds);
+  figures.proxy_switches_per_unary =
+      (total(proxies, context_switches) - switches_before) / (unary_calls * 1.1);
   figures.small = run_stream(*stub, 1024, small_count);
-  double after_small = cpu();
+  double after_small = total(proxies, cpu_seconds);
   figures.large = run_stream(*stub, 1 << 20, large_count);
-  double after_large = cpu();
+  double after_large = total(proxies, cpu_seconds);
   figures.proxy_cpu_us_per_unary = (after_unary - before) * 1e6 / (unary_calls * 1.1);
   figures.proxy_cpu_us_per_small = (after_small - after_unary) * 1e6 / (2.0 * small_count);
   figures.proxy_cpu_us_per_large = (after_large - after_small) * 1e6 / (2.0 * large_count);
   return figures;
+}
+
+// Resident set of a process, in KiB, from /proc.
+double resident_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stod(line.substr(6));
+  return 0;
+}
+
+// How often `text` occurs in `in`.
+std::size_t occurrences(const std::string& in, const std::string& text) {
+  std::size_t count = 0;
+  for (auto at = in.find(text); at != std::string::npos; at = in.find(text, at + text.size()))
+    ++count;
+  return count;
+}
+
+// Starts the proxy binary on `config` with its output in `log`, and makes it the one whose
+// output a failure shows.
+std::unique_ptr<process> start_proxy(const std::filesystem::path& config, const std::filesystem::path& log,
+                                     const std::string& level) {
+  // S2S_BENCH_WRAPPER runs the proxy under a tool, e.g. "valgrind --tool=callgrind".
+  std::vector<std::string> command;
+  if (const char* wrapper = std::getenv("S2S_BENCH_WRAPPER")) {
+    std::istringstream words(wrapper);
+    for (std::string word; words >> word;)
+      command.push_back(word);
+  }
+  for (std::string word : {std::string(S2S_PROXY_BINARY), std::string("start"), std::string("--config"),
+                           config.string(), std::string("--level"), level})
+    command.push_back(word);
+  auto proxy = std::make_unique<process>(process_options{command, {}, log, {}});
+  measured_proxy = proxy.get();
+  return proxy;
+}
+
+// Calls `target` until a call succeeds (a bounded number of tries); fails the run if none does.
+void wait_until_serving(const std::string& target) {
+  for (int i = 0; i < 600; ++i) {
+    v1::EchoRequest ping;
+    auto stub = v1::EchoService::NewStub(make_channel(target));
+    call_options quick;
+    quick.timeout = std::chrono::milliseconds(200);
+    if (call_unary(*stub, ping, quick).status.ok())
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  fail("the proxy at " + target + " does not serve");
+}
+
+// A proxy pair in mux mode: A (mux-client) takes the calls on `target`, B (mux-server)
+// forwards them to the upstream; between them yamux sessions on mutual TLS.
+struct mux_pair {
+  std::unique_ptr<process> a, b;
+  std::string target;
+  std::vector<pid_t> pids() const { return {a->pid(), b->pid()}; }
+};
+
+std::string mux_yaml(const std::string& name, const std::string& local_client, int local_server,
+                     const std::string& type, int mux_port, int sessions, const std::string& tls) {
+  auto loopback = [](int port) { return "\"127.0.0.1:" + std::to_string(port) + "\""; };
+  return "clusterConnections:\n"
+         "  - name: " + name + "\n"
+         "    local:\n"
+         "      connectionType: tcp\n"
+         "      tcpClient: { address: \"" + local_client + "\" }\n"
+         "      tcpServer: { address: " + loopback(local_server) + " }\n"
+         "    remote:\n"
+         "      connectionType: " + type + "\n"
+         "      muxCount: " + std::to_string(sessions) + "\n"
+         "      muxAddressInfo:\n"
+         "        address: " + loopback(mux_port) + "\n"
+         "        tls:\n" + tls;
+}
+
+std::string tls_yaml(const certificate_files& identity, const test_certificates& certs, bool client) {
+  auto line = [](const char* key, const std::string& value) {
+    return std::string("          ") + key + ": \"" + value + "\"\n";
+  };
+  return line("certificatePath", identity.certificate.string()) + line("keyPath", identity.private_key.string()) +
+         line("remoteCAPath", certs.trusted.ca_certificate.string()) +
+         (client ? line("caServerName", test_certificates::server_name) : "");
+}
+
+mux_pair start_mux_pair(const std::string& upstream, const test_certificates& certs,
+                        const std::filesystem::path& scratch, int sessions) {
+  auto name = "mux-" + std::to_string(sessions);
+  int mux_port = free_loopback_port(), outbound = free_loopback_port();
+  auto nobody = "127.0.0.1:" + std::to_string(free_loopback_port());  // A's frontend: unused here
+  write_file(scratch / (name + "-b.yaml"),
+             mux_yaml("b-to-a", upstream, free_loopback_port(), "mux-server", mux_port, sessions,
+                      tls_yaml(certs.trusted.server, certs, false)));
+  write_file(scratch / (name + "-a.yaml"),
+             mux_yaml("a-to-b", nobody, outbound, "mux-client", mux_port, sessions,
+                      tls_yaml(certs.trusted.client, certs, true)));
+  mux_pair pair;
+  // At info level each side logs one line per session that comes up: that is what we wait for.
+  pair.b = start_proxy(scratch / (name + "-b.yaml"), scratch / (name + "-b.log"), "info");
+  if (!pair.b->wait_for_output("ready", std::chrono::seconds(30)))
+    fail("proxy B did not start");
+  pair.a = start_proxy(scratch / (name + "-a.yaml"), scratch / (name + "-a.log"), "info");
+  auto sessions_up = [&] {
+    return std::min(occurrences(pair.a->output(), " is up"), occurrences(pair.b->output(), " is up"));
+  };
+  for (int i = 0; i < 1200 && sessions_up() < static_cast<std::size_t>(sessions); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (sessions_up() < static_cast<std::size_t>(sessions))
+    fail("only " + std::to_string(sessions_up()) + " of " + std::to_string(sessions) + " mux sessions came up");
+  pair.target = "127.0.0.1:" + std::to_string(outbound);
+  wait_until_serving(pair.target);
+  return pair;
+}
+
+// Resident memory each proxy of the pair gains per bidi stream held open through it (each
+// has echoed one 1 KiB message), in KiB: {A, B}.
+std::pair<double, double> memory_per_open_stream(const mux_pair& pair, int streams) {
+  auto stub = v1::EchoService::NewStub(make_channel(pair.target));
+  v1::EchoRequest request;
+  request.set_payload(pattern_payload(1024));
+  // One stream first, so the channel and the call path are warm before the baseline.
+  auto warm = call_bidi(*stub, {request});
+  if (!warm.status.ok())
+    fail("a bidi call through the mux pair failed: " + warm.status.error_message());
+  double a_before = resident_kib(pair.a->pid()), b_before = resident_kib(pair.b->pid());
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReaderWriter<v1::EchoRequest, v1::EchoResponse>>> open;
+  for (int i = 0; i < streams; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    open.push_back(stub->Bidi(contexts.back().get()));
+    v1::EchoResponse response;
+    if (!open.back()->Write(request) || !open.back()->Read(&response))
+      fail("open stream " + std::to_string(i) + " failed");
+  }
+  double a_after = resident_kib(pair.a->pid()), b_after = resident_kib(pair.b->pid());
+  for (auto& stream : open) {
+    stream->WritesDone();
+    stream->Finish();
+  }
+  return {(a_after - a_before) / streams, (b_after - b_before) / streams};
 }
 
 }  // namespace
@@ -173,42 +321,28 @@ int main(int argc, char** argv) {
     int outbound = free_loopback_port();
     auto config = scratch / (name + ".yaml");
     write_file(config, tcp_proxy_yaml("bench", outbound, upstream.address()) + extra);
-    // S2S_BENCH_WRAPPER runs the proxy under a tool, e.g. "valgrind --tool=callgrind".
-    std::vector<std::string> command;
-    if (const char* wrapper = std::getenv("S2S_BENCH_WRAPPER")) {
-      std::istringstream words(wrapper);
-      for (std::string word; words >> word;)
-        command.push_back(word);
-    }
-    for (std::string word : {std::string(S2S_PROXY_BINARY), std::string("start"), std::string("--config"),
-                             config.string(), std::string("--level"), std::string("warn")})
-      command.push_back(word);
-    proxy = std::make_unique<process>(process_options{command, {}, scratch / (name + ".log"), {}});
-    measured_proxy = proxy.get();
-    // The proxy logs nothing at warn level when all is well; wait for its port instead.
+    proxy = start_proxy(config, scratch / (name + ".log"), "warn");
     auto target = "127.0.0.1:" + std::to_string(outbound);
-    for (int i = 0; i < 600; ++i) {
-      v1::EchoRequest ping;
-      auto stub = v1::EchoService::NewStub(make_channel(target));
-      call_options quick;
-      quick.timeout = std::chrono::milliseconds(200);
-      if (call_unary(*stub, ping, quick).status.ok())
-        break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    wait_until_serving(target);
     return target;
   };
-  std::unique_ptr<process> proxy;
-  auto proxied_target = launch("proxy", "", proxy);
+  // S2S_BENCH_ONLY=tcp or =mux measures that mode alone (and the direct path).
+  std::string only = std::getenv("S2S_BENCH_ONLY") ? std::getenv("S2S_BENCH_ONLY") : "";
+  bool tcp_mode = only != "mux", mux_mode = only != "tcp";
 
-  std::printf("s2s-proxy benchmark: TCP mode, loopback, %u cores\n", std::thread::hardware_concurrency());
-  auto direct = measure(upstream.address(), 0, unary_calls, small_count, large_count);
-  auto proxied = measure(proxied_target, proxy->pid(), unary_calls, small_count, large_count);
-  proxy->stop();
+  std::printf("s2s-proxy benchmark: loopback, %u cores\n", std::thread::hardware_concurrency());
+  auto direct = measure(upstream.address(), {}, unary_calls, small_count, large_count);
+  path_figures proxied;
+  std::unique_ptr<process> proxy;
+  if (tcp_mode) {
+    auto proxied_target = launch("proxy", "", proxy);
+    proxied = measure(proxied_target, {proxy->pid()}, unary_calls, small_count, large_count);
+    proxy->stop();
+  }
 
   std::optional<path_figures> scraped;
   int scrapes = 0, failed_scrapes = 0;
-  if (std::getenv("S2S_BENCH_SCRAPE")) {
+  if (tcp_mode && std::getenv("S2S_BENCH_SCRAPE")) {
     int metrics_port = free_loopback_port();
     auto target = launch("proxy-metrics", "metrics:\n  prometheus:\n    listenAddress: \"127.0.0.1:" +
                                               std::to_string(metrics_port) + "\"\n",
@@ -223,42 +357,95 @@ int main(int argc, char** argv) {
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     });
-    scraped = measure(target, proxy->pid(), unary_calls, small_count, large_count);
+    scraped = measure(target, {proxy->pid()}, unary_calls, small_count, large_count);
     measuring = false;
     scraper.join();
     proxy->stop();
   }
 
-  std::printf("\n%-28s %14s %14s %10s\n", "measure", "direct", "proxied", "ratio");
+  // Mux mode: a proxy pair with mutual TLS. Memory first, on fresh pairs: one session against
+  // many idle ones, then bidi streams held open on the one-session pair.
+  constexpr int many_sessions = 33, open_streams = 200;
+  path_figures muxed;
+  double one_a = 0, one_b = 0, many_a = 0, many_b = 0;
+  std::pair<double, double> per_stream;
+  if (mux_mode) {
+    std::filesystem::create_directories(scratch / "certs");
+    auto certs = make_test_certificates(scratch / "certs");
+    auto pair = start_mux_pair(upstream.address(), certs, scratch.path(), 1);
+    one_a = resident_kib(pair.a->pid());
+    one_b = resident_kib(pair.b->pid());
+    {
+      auto many = start_mux_pair(upstream.address(), certs, scratch.path(), many_sessions);
+      many_a = resident_kib(many.a->pid());
+      many_b = resident_kib(many.b->pid());
+      many.a->stop();
+      many.b->stop();
+    }
+    per_stream = memory_per_open_stream(pair, open_streams);
+    muxed = measure(pair.target, pair.pids(), unary_calls, small_count, large_count);
+    pair.a->stop();
+    pair.b->stop();
+  }
+
   auto row = [](const char* name, double d, double p, const char* unit) {
     std::printf("%-28s %11.1f %-2s %11.1f %-2s %9.2fx\n", name, d, unit, p, unit, p / d);
   };
-  row("unary 1 KiB p50", direct.unary.p50_us, proxied.unary.p50_us, "us");
-  row("unary 1 KiB p99", direct.unary.p99_us, proxied.unary.p99_us, "us");
-  row("unary 1 KiB calls/s", direct.unary.calls_per_second, proxied.unary.calls_per_second, "/s");
-  row("bidi 1 KiB messages/s", direct.small.messages_per_second, proxied.small.messages_per_second, "/s");
-  row("bidi 1 KiB MB/s", direct.small.megabytes_per_second, proxied.small.megabytes_per_second, "");
-  row("bidi 1 MiB messages/s", direct.large.messages_per_second, proxied.large.messages_per_second, "/s");
-  row("bidi 1 MiB MB/s", direct.large.megabytes_per_second, proxied.large.megabytes_per_second, "");
-  std::printf("\nproxy CPU per message: unary %.1f us, 1 KiB stream %.1f us, 1 MiB stream %.1f us\n",
-              proxied.proxy_cpu_us_per_unary, proxied.proxy_cpu_us_per_small,
-              proxied.proxy_cpu_us_per_large);
-  std::printf("proxy context switches per unary call: %.1f\n", proxied.proxy_switches_per_unary);
-  if (scraped) {
-    std::printf("\nwith /metrics scraped once a second (%d scrapes, %d failed)\n", scrapes, failed_scrapes);
-    std::printf("%-28s %14s %14s %10s\n", "measure", "proxied", "+metrics", "ratio");
-    auto compare = [](const char* name, double plain, double metered, const char* unit) {
-      std::printf("%-28s %11.1f %-2s %11.1f %-2s %9.2fx\n", name, plain, unit, metered, unit, metered / plain);
-    };
-    compare("unary 1 KiB p50", proxied.unary.p50_us, scraped->unary.p50_us, "us");
-    compare("unary 1 KiB calls/s", proxied.unary.calls_per_second, scraped->unary.calls_per_second, "/s");
-    compare("bidi 1 KiB MB/s", proxied.small.megabytes_per_second, scraped->small.megabytes_per_second, "");
-    compare("bidi 1 MiB MB/s", proxied.large.megabytes_per_second, scraped->large.megabytes_per_second, "");
-    compare("proxy CPU us per unary", proxied.proxy_cpu_us_per_unary, scraped->proxy_cpu_us_per_unary, "us");
+  if (tcp_mode) {
+    std::printf("\nTCP mode: one proxy\n");
+    std::printf("%-28s %14s %14s %10s\n", "measure", "direct", "proxied", "ratio");
+    row("unary 1 KiB p50", direct.unary.p50_us, proxied.unary.p50_us, "us");
+    row("unary 1 KiB p99", direct.unary.p99_us, proxied.unary.p99_us, "us");
+    row("unary 1 KiB calls/s", direct.unary.calls_per_second, proxied.unary.calls_per_second, "/s");
+    row("bidi 1 KiB messages/s", direct.small.messages_per_second, proxied.small.messages_per_second, "/s");
+    row("bidi 1 KiB MB/s", direct.small.megabytes_per_second, proxied.small.megabytes_per_second, "");
+    row("bidi 1 MiB messages/s", direct.large.messages_per_second, proxied.large.messages_per_second, "/s");
+    row("bidi 1 MiB MB/s", direct.large.megabytes_per_second, proxied.large.megabytes_per_second, "");
+    std::printf("\nproxy CPU per message: unary %.1f us, 1 KiB stream %.1f us, 1 MiB stream %.1f us\n",
+                proxied.proxy_cpu_us_per_unary, proxied.proxy_cpu_us_per_small,
+                proxied.proxy_cpu_us_per_large);
+    std::printf("proxy context switches per unary call: %.1f\n", proxied.proxy_switches_per_unary);
+    if (scraped) {
+      std::printf("\nwith /metrics scraped once a second (%d scrapes, %d failed)\n", scrapes, failed_scrapes);
+      std::printf("%-28s %14s %14s %10s\n", "measure", "proxied", "+metrics", "ratio");
+      auto compare = [](const char* name, double plain, double metered, const char* unit) {
+        std::printf("%-28s %11.1f %-2s %11.1f %-2s %9.2fx\n", name, plain, unit, metered, unit, metered / plain);
+      };
+      compare("unary 1 KiB p50", proxied.unary.p50_us, scraped->unary.p50_us, "us");
+      compare("unary 1 KiB calls/s", proxied.unary.calls_per_second, scraped->unary.calls_per_second, "/s");
+      compare("bidi 1 KiB MB/s", proxied.small.megabytes_per_second, scraped->small.megabytes_per_second, "");
+      compare("bidi 1 MiB MB/s", proxied.large.megabytes_per_second, scraped->large.megabytes_per_second, "");
+      compare("proxy CPU us per unary", proxied.proxy_cpu_us_per_unary, scraped->proxy_cpu_us_per_unary, "us");
+    }
+    std::printf("targets: unary p50 <= 2.5x direct (%.2fx); streaming >= 50%% of direct (1 KiB %.0f%%, 1 MiB %.0f%%)\n",
+                proxied.unary.p50_us / direct.unary.p50_us,
+                100.0 * proxied.small.megabytes_per_second / direct.small.megabytes_per_second,
+                100.0 * proxied.large.megabytes_per_second / direct.large.megabytes_per_second);
   }
-  std::printf("targets: unary p50 <= 2.5x direct (%.2fx); streaming >= 50%% of direct (1 KiB %.0f%%, 1 MiB %.0f%%)\n",
-              proxied.unary.p50_us / direct.unary.p50_us,
-              100.0 * proxied.small.megabytes_per_second / direct.small.megabytes_per_second,
-              100.0 * proxied.large.megabytes_per_second / direct.large.megabytes_per_second);
+  if (!mux_mode)
+    return 0;
+
+  std::printf("\nmux mode: proxy pair (A mux-client, B mux-server), one yamux session, mutual TLS\n");
+  std::printf("%-28s %14s %14s %10s\n", "measure", "direct", "mux pair", "ratio");
+  row("unary 1 KiB p50", direct.unary.p50_us, muxed.unary.p50_us, "us");
+  row("unary 1 KiB p99", direct.unary.p99_us, muxed.unary.p99_us, "us");
+  row("unary 1 KiB calls/s", direct.unary.calls_per_second, muxed.unary.calls_per_second, "/s");
+  row("bidi 1 KiB messages/s", direct.small.messages_per_second, muxed.small.messages_per_second, "/s");
+  row("bidi 1 KiB MB/s", direct.small.megabytes_per_second, muxed.small.megabytes_per_second, "");
+  row("bidi 1 MiB messages/s", direct.large.messages_per_second, muxed.large.messages_per_second, "/s");
+  row("bidi 1 MiB MB/s", direct.large.megabytes_per_second, muxed.large.megabytes_per_second, "");
+  std::printf("\nboth proxies' CPU per message: unary %.1f us, 1 KiB stream %.1f us, 1 MiB stream %.1f us\n",
+              muxed.proxy_cpu_us_per_unary, muxed.proxy_cpu_us_per_small, muxed.proxy_cpu_us_per_large);
+  std::printf("both proxies' context switches per unary call: %.1f\n", muxed.proxy_switches_per_unary);
+  std::printf("resident memory with 1 session: A %.0f KiB, B %.0f KiB; with %d: A %.0f KiB, B %.0f KiB\n",
+              one_a, one_b, many_sessions, many_a, many_b);
+  std::printf("memory per idle session: A %.0f KiB, B %.0f KiB (each session: TLS, yamux, its I/O thread, "
+              "one HTTP/2 connection each way)\n",
+              (many_a - one_a) / (many_sessions - 1), (many_b - one_b) / (many_sessions - 1));
+  std::printf("memory per open bidi stream (%d held open on one session): A %.1f KiB, B %.1f KiB\n",
+              open_streams, per_stream.first, per_stream.second);
+  std::printf("targets: unary p50 <= 4x direct (%.2fx); 1 MiB streaming >= 40%% of direct (%.0f%%)\n",
+              muxed.unary.p50_us / direct.unary.p50_us,
+              100.0 * muxed.large.megabytes_per_second / direct.large.megabytes_per_second);
   return 0;
 }
