@@ -315,12 +315,14 @@ int main(int argc, char** argv) {
 
   echo_server upstream;
   temp_dir scratch;
-  // Starts a proxy whose outbound side forwards to the upstream, with `extra` appended to its
-  // config, and waits until it serves; returns its outbound address.
-  auto launch = [&](const std::string& name, const std::string& extra, std::unique_ptr<process>& proxy) {
+  // Starts a TCP-mode proxy whose outbound side forwards to `remote` (the upstream unless
+  // given), with `extra` appended to its config, and waits until it serves; returns its
+  // outbound address.
+  auto launch = [&](const std::string& name, const std::string& extra, std::unique_ptr<process>& proxy,
+                    const std::string& remote = "") {
     int outbound = free_loopback_port();
     auto config = scratch / (name + ".yaml");
-    write_file(config, tcp_proxy_yaml("bench", outbound, upstream.address()) + extra);
+    write_file(config, tcp_proxy_yaml("bench", outbound, remote.empty() ? upstream.address() : remote) + extra);
     proxy = start_proxy(config, scratch / (name + ".log"), "warn");
     auto target = "127.0.0.1:" + std::to_string(outbound);
     wait_until_serving(target);
@@ -366,7 +368,7 @@ int main(int argc, char** argv) {
   // Mux mode: a proxy pair with mutual TLS. Memory first, on fresh pairs: one session against
   // many idle ones, then bidi streams held open on the one-session pair.
   constexpr int many_sessions = 33, open_streams = 200;
-  path_figures muxed;
+  path_figures muxed, chained;
   double one_a = 0, one_b = 0, many_a = 0, many_b = 0;
   std::pair<double, double> per_stream;
   if (mux_mode) {
@@ -386,6 +388,13 @@ int main(int argc, char** argv) {
     muxed = measure(pair.target, pair.pids(), unary_calls, small_count, large_count);
     pair.a->stop();
     pair.b->stop();
+    // The same two hops in TCP mode without TLS, to tell what mux adds from what two proxies cost.
+    std::unique_ptr<process> first, second;
+    auto second_target = launch("chain-b", "", second);
+    auto first_target = launch("chain-a", "", first, second_target);
+    chained = measure(first_target, {first->pid(), second->pid()}, unary_calls, small_count, large_count);
+    first->stop();
+    second->stop();
   }
 
   auto row = [](const char* name, double d, double p, const char* unit) {
@@ -425,18 +434,34 @@ int main(int argc, char** argv) {
   if (!mux_mode)
     return 0;
 
-  std::printf("\nmux mode: proxy pair (A mux-client, B mux-server), one yamux session, mutual TLS\n");
-  std::printf("%-28s %14s %14s %10s\n", "measure", "direct", "mux pair", "ratio");
-  row("unary 1 KiB p50", direct.unary.p50_us, muxed.unary.p50_us, "us");
-  row("unary 1 KiB p99", direct.unary.p99_us, muxed.unary.p99_us, "us");
-  row("unary 1 KiB calls/s", direct.unary.calls_per_second, muxed.unary.calls_per_second, "/s");
-  row("bidi 1 KiB messages/s", direct.small.messages_per_second, muxed.small.messages_per_second, "/s");
-  row("bidi 1 KiB MB/s", direct.small.megabytes_per_second, muxed.small.megabytes_per_second, "");
-  row("bidi 1 MiB messages/s", direct.large.messages_per_second, muxed.large.messages_per_second, "/s");
-  row("bidi 1 MiB MB/s", direct.large.megabytes_per_second, muxed.large.megabytes_per_second, "");
-  std::printf("\nboth proxies' CPU per message: unary %.1f us, 1 KiB stream %.1f us, 1 MiB stream %.1f us\n",
-              muxed.proxy_cpu_us_per_unary, muxed.proxy_cpu_us_per_small, muxed.proxy_cpu_us_per_large);
-  std::printf("both proxies' context switches per unary call: %.1f\n", muxed.proxy_switches_per_unary);
+  std::printf("\nmux mode: proxy pair (A mux-client, B mux-server), one yamux session, mutual TLS;\n"
+              "TCP pair: two TCP-mode proxies chained, no TLS\n");
+  std::printf("%-28s %14s %14s %14s %10s %10s\n", "measure", "direct", "TCP pair", "mux pair", "mux/direct",
+              "mux/TCP");
+  auto row3 = [](const char* name, double d, double t, double m, const char* unit) {
+    std::printf("%-28s %11.1f %-2s %11.1f %-2s %11.1f %-2s %9.2fx %9.2fx\n", name, d, unit, t, unit, m, unit,
+                m / d, m / t);
+  };
+  row3("unary 1 KiB p50", direct.unary.p50_us, chained.unary.p50_us, muxed.unary.p50_us, "us");
+  row3("unary 1 KiB p99", direct.unary.p99_us, chained.unary.p99_us, muxed.unary.p99_us, "us");
+  row3("unary 1 KiB calls/s", direct.unary.calls_per_second, chained.unary.calls_per_second,
+       muxed.unary.calls_per_second, "/s");
+  row3("bidi 1 KiB messages/s", direct.small.messages_per_second, chained.small.messages_per_second,
+       muxed.small.messages_per_second, "/s");
+  row3("bidi 1 KiB MB/s", direct.small.megabytes_per_second, chained.small.megabytes_per_second,
+       muxed.small.megabytes_per_second, "");
+  row3("bidi 1 MiB messages/s", direct.large.messages_per_second, chained.large.messages_per_second,
+       muxed.large.messages_per_second, "/s");
+  row3("bidi 1 MiB MB/s", direct.large.megabytes_per_second, chained.large.megabytes_per_second,
+       muxed.large.megabytes_per_second, "");
+  std::printf("\nTCP pair CPU per message: unary %.1f us, 1 KiB stream %.1f us, 1 MiB stream %.1f us; "
+              "context switches per unary call: %.1f\n",
+              chained.proxy_cpu_us_per_unary, chained.proxy_cpu_us_per_small, chained.proxy_cpu_us_per_large,
+              chained.proxy_switches_per_unary);
+  std::printf("mux pair CPU per message: unary %.1f us, 1 KiB stream %.1f us, 1 MiB stream %.1f us; "
+              "context switches per unary call: %.1f\n",
+              muxed.proxy_cpu_us_per_unary, muxed.proxy_cpu_us_per_small, muxed.proxy_cpu_us_per_large,
+              muxed.proxy_switches_per_unary);
   std::printf("resident memory with 1 session: A %.0f KiB, B %.0f KiB; with %d: A %.0f KiB, B %.0f KiB\n",
               one_a, one_b, many_sessions, many_a, many_b);
   std::printf("memory per idle session: A %.0f KiB, B %.0f KiB (each session: TLS, yamux, its I/O thread, "
