@@ -68,18 +68,7 @@ class acceptor {
       int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length, SOCK_CLOEXEC);
       if (fd < 0)
         continue;
-      char host[INET6_ADDRSTRLEN] = {};
-      int port = 0;
-      if (address.ss_family == AF_INET) {
-        auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
-        ::inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
-        port = ntohs(v4->sin_port);
-      } else {
-        auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
-        ::inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
-        port = ntohs(v6->sin6_port);
-      }
-      caf::anon_send(owner, mux_accepted_socket{fd, std::string(host) + ":" + std::to_string(port)});
+      caf::anon_send(owner, mux_accepted_socket{fd, address_text(address)});
     }
   }
 

@@ -47,18 +47,7 @@ std::string peer_name(int fd) {
   socklen_t length = sizeof address;
   if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
     return "unknown peer";
-  char host[INET6_ADDRSTRLEN] = {};
-  int port = 0;
-  if (address.ss_family == AF_INET) {
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
-    ::inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
-    port = ntohs(v4->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
-  }
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
-  ::inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
-  port = ntohs(v6->sin6_port);
-  return "[" + std::string(host) + "]:" + std::to_string(port);
+  return address_text(address);
 }
 
 int millis_until(clock::time_point now, clock::time_point then) {
@@ -69,6 +58,18 @@ int millis_until(clock::time_point now, clock::time_point then) {
 }
 
 }  // namespace
+
+std::string address_text(const sockaddr_storage& address) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+    ::inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(v4->sin_port));
+  }
+  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+  ::inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
+  return "[" + std::string(host) + "]:" + std::to_string(ntohs(v6->sin6_port));
+}
 
 // Everything the thread owns. It lives on the thread's stack, so nothing in it is shared.
 class mux_io::worker {

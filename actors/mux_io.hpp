@@ -5,6 +5,8 @@
 // actor that owns it asks for streams through its thread-safe commands.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -20,6 +22,9 @@
 #include "yamux/session.hpp"
 
 namespace s2s::actors {
+
+// "127.0.0.1:7233" or "[::1]:7233": a socket address as logs and reports show it.
+std::string address_text(const sockaddr_storage& address);
 
 // What the I/O thread reports; every callback runs on that thread and must not block.
 struct mux_io_events {

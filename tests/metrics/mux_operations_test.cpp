@@ -189,23 +189,6 @@ class tcp_relay {
   std::thread thread_;
 };
 
-config::tls_config server_tls(const test_certificates& certs) {
-  config::tls_config tls;
-  tls.certificate_path = certs.trusted.server.certificate;
-  tls.key_path = certs.trusted.server.private_key;
-  tls.remote_ca_path = certs.trusted.ca_certificate;
-  return tls;
-}
-
-config::tls_config client_tls(const test_certificates& certs) {
-  config::tls_config tls;
-  tls.certificate_path = certs.trusted.client.certificate;
-  tls.key_path = certs.trusted.client.private_key;
-  tls.remote_ca_path = certs.trusted.ca_certificate;
-  tls.ca_server_name = test_certificates::server_name;
-  return tls;
-}
-
 // One proxy in-process with every operator endpoint on an ephemeral port.
 struct operated_proxy {
   config::config config;
@@ -302,7 +285,7 @@ class MuxOperations : public ::testing::Test {
   echo_server cluster_a;
   echo_server cluster_b;
   operated_proxy proxy_b{mux_connection("b-to-a", cluster_b.port(), config::connection_type::mux_server, 0,
-                                        server_tls(certs), 1)};
+                                        mux_server_tls(certs), 1)};
   tcp_relay relay{proxy_b.mux_port()};
 };
 
@@ -316,7 +299,7 @@ TEST_F(MuxOperations, HealthOfEachMuxSideFollowsItsSessionsAsTheConnectionIsCutA
   EXPECT_EQ(proxy_b.wait_for_health(200), 200);
 
   operated_proxy proxy_a(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client,
-                                        relay.port(), client_tls(certs), 1));
+                                        relay.port(), mux_client_tls(certs), 1));
   EXPECT_EQ(proxy_a.wait_for_health(200), 200);
   // muxCount is 1 and the session is up: another would be refused.
   EXPECT_EQ(proxy_b.wait_for_health(503), 503);
@@ -346,7 +329,7 @@ TEST_F(MuxOperations, HealthOfEachMuxSideFollowsItsSessionsAsTheConnectionIsCutA
 
 TEST_F(MuxOperations, DebugListsTheSessionsAndStreamsOpenNowAndMetricsCountTheirTraffic) {
   operated_proxy proxy_a(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client,
-                                        relay.port(), client_tls(certs), 1));
+                                        relay.port(), mux_client_tls(certs), 1));
   ASSERT_EQ(proxy_a.wait_for_health(200), 200);
   // Each proxy opens one stream for its outbound channel on the session: two in all, once both are up.
   google::protobuf::Struct mux;
@@ -389,7 +372,7 @@ TEST_F(MuxOperations, DebugListsTheSessionsAndStreamsOpenNowAndMetricsCountTheir
 
 TEST_F(MuxOperations, AReloadOfTranslationKeepsTheSessionItsStreamsAndTheCallsOnThem) {
   operated_proxy proxy_a(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client,
-                                        relay.port(), client_tls(certs), 1));
+                                        relay.port(), mux_client_tls(certs), 1));
   ASSERT_EQ(proxy_a.wait_for_health(200), 200);
   google::protobuf::Struct before;
   for (auto until = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < until;) {
