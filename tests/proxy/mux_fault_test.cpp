@@ -25,12 +25,6 @@ constexpr auto patience = 30s;  // the bound on every wait; a healthy run takes 
 // The first re-dial after a session that was up: 1 s with up to 20% jitter.
 constexpr auto first_redial_bound = 1200ms;
 
-EchoRequest echo(std::string payload) {
-  EchoRequest request;
-  request.set_payload(std::move(payload));
-  return request;
-}
-
 config::config mux_client_config(int frontend, int mux_port, config::tls_config tls) {
   config::config config;
   config.cluster_connections.push_back(mux_connection(

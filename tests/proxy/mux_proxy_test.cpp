@@ -18,12 +18,6 @@ using v1::EchoRequest;
 using v1::EchoService;
 using namespace std::chrono_literals;
 
-EchoRequest echo(std::string payload) {
-  EchoRequest request;
-  request.set_payload(std::move(payload));
-  return request;
-}
-
 // Proxy B (mux-server, in front of cluster B) and proxy A (mux-client, in front of cluster A).
 // "A to B" is A's outbound listener; "B to A" is B's.
 class MuxProxy : public ::testing::Test {

@@ -24,12 +24,6 @@ using v1::EchoRequest;
 using v1::EchoService;
 using namespace std::chrono_literals;
 
-EchoRequest echo(std::string payload) {
-  EchoRequest request;
-  request.set_payload(std::move(payload));
-  return request;
-}
-
 // Two echo servers standing in for cluster A's and B's frontends, and the proxy between them.
 class TcpProxy : public ::testing::Test {
  protected:

@@ -61,4 +61,11 @@ call_result call_server_stream(v1::EchoService::Stub& stub, const v1::EchoReques
 call_result call_bidi(v1::EchoService::Stub& stub, const std::vector<v1::EchoRequest>& requests,
                       const call_options& options = {});
 
+// A request that asks the echo server to send `payload` back.
+inline v1::EchoRequest echo(std::string payload) {
+  v1::EchoRequest request;
+  request.set_payload(std::move(payload));
+  return request;
+}
+
 }  // namespace s2s::testing

@@ -23,12 +23,6 @@ using v1::EchoRequest;
 using v1::EchoResponse;
 using v1::EchoService;
 
-EchoRequest echo(const std::string& payload) {
-  EchoRequest request;
-  request.set_payload(payload);
-  return request;
-}
-
 std::string only_value(const metadata_map& metadata, const std::string& key) {
   EXPECT_EQ(metadata.count(key), 1u) << key;
   auto found = metadata.find(key);
