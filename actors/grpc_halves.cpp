@@ -59,7 +59,21 @@ void server_half::bind(call_actor owner) {
     deliver(owner, downstream_cancelled{});
 }
 
-void server_half::grant_reads(std::size_t count) { grant(count); }
+void server_half::grant_reads(std::size_t count) {
+  {
+    std::lock_guard guard(mutex_);
+    ++outside_starts_;
+  }
+  grant(count);
+  std::optional<grpc::Status> finish_now;
+  {
+    std::lock_guard guard(mutex_);
+    if (--outside_starts_ == 0 && !writes_.writing && writes_.waiting.empty())
+      finish_now = std::exchange(pending_status_, std::nullopt);
+  }
+  if (finish_now)
+    Finish(*finish_now);
+}
 
 void server_half::return_grants_to(std::weak_ptr<read_gate> peer) { return_grants(std::move(peer)); }
 
@@ -79,8 +93,9 @@ void server_half::finish(const grpc::Status& status, const metadata_list& traile
       return;
     finished_ = true;
     reads_.ended = true;  // nothing more is read from a call that is over
-    // Messages still queued go out first; the last write completion sends the status.
-    now = !writes_.writing && writes_.waiting.empty();
+    // Messages still queued go out first; the last write completion sends the status. A read
+    // being started elsewhere goes first too.
+    now = !writes_.writing && writes_.waiting.empty() && outside_starts_ == 0;
     if (!now)
       pending_status_ = status;
   }
@@ -114,7 +129,8 @@ void server_half::OnWriteDone(bool ok) {
   std::optional<grpc::Status> finish_now;
   {
     std::lock_guard guard(mutex_);
-    finish_now = std::exchange(pending_status_, std::nullopt);
+    if (outside_starts_ == 0)
+      finish_now = std::exchange(pending_status_, std::nullopt);
   }
   if (finish_now)
     Finish(*finish_now);
@@ -160,32 +176,68 @@ std::shared_ptr<client_half> client_half::start(const std::shared_ptr<grpc::Chan
   return half;
 }
 
-void client_half::grant_reads(std::size_t count) { grant(count); }
+template <class Start>
+void client_half::while_held(Start&& start) {
+  {
+    std::lock_guard guard(mutex_);
+    if (released_)
+      return;  // the call is over: there is nothing left to start
+    ++outside_starts_;
+  }
+  start();
+  bool remove;
+  {
+    std::lock_guard guard(mutex_);
+    --outside_starts_;
+    remove = release_asked_ && outside_starts_ == 0 && !released_;
+    if (remove)
+      released_ = true;
+  }
+  if (remove)
+    RemoveHold();
+}
+
+void client_half::grant_reads(std::size_t count) {
+  while_held([&] { grant(count); });
+}
 
 void client_half::return_grants_to(std::weak_ptr<read_gate> peer) { return_grants(std::move(peer)); }
 
-void client_half::write(grpc::ByteBuffer message) { enqueue(std::move(message)); }
+void client_half::write(grpc::ByteBuffer message) {
+  while_held([&] { enqueue(std::move(message)); });
+}
 
 void client_half::writes_done() {
-  bool start = false, read_over = false;
-  {
-    std::lock_guard guard(mutex_);
-    writes_done_requested_ = true;
-    if (!writes_.writing && writes_.waiting.empty() && !writes_done_started_)
-      start = writes_done_started_ = true;
-    read_over = reads_.ended;
-  }
-  if (start) {
-    StartWritesDone();
-    if (read_over)
-      release();
-  }
+  while_held([&] {
+    bool start = false, read_over = false;
+    {
+      std::lock_guard guard(mutex_);
+      writes_done_requested_ = true;
+      if (!writes_.writing && writes_.waiting.empty() && !writes_done_started_)
+        start = writes_done_started_ = true;
+      read_over = reads_.ended;
+    }
+    if (start) {
+      StartWritesDone();
+      if (read_over)
+        release();  // takes effect when this start is over
+    }
+  });
 }
 
 void client_half::cancel() { context_->TryCancel(); }
 
 void client_half::release() {
-  std::call_once(released_, [this] { RemoveHold(); });
+  bool remove;
+  {
+    std::lock_guard guard(mutex_);
+    release_asked_ = true;
+    remove = outside_starts_ == 0 && !released_;
+    if (remove)
+      released_ = true;
+  }
+  if (remove)
+    RemoveHold();
 }
 
 void client_half::OnReadInitialMetadataDone(bool ok) {

@@ -175,6 +175,9 @@ class server_half final : public grpc::ServerGenericBidiReactor,
   bool cancelled_ = false;
   bool finished_ = false;
   std::optional<grpc::Status> pending_status_;  // finish() waits for queued writes
+  // Reads being started by the other half's thread: grpc++ may free the call once the status
+  // is sent, so the status waits for them.
+  int outside_starts_ = 0;
   std::shared_ptr<server_half> keep_alive_;
 };
 
@@ -200,6 +203,11 @@ class client_half final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc:
 
  private:
   client_half(const call_info& info, call_actor owner);
+  // Runs `start`, which may begin a grpc++ operation, from outside grpc++'s reactions (the
+  // actor's thread, the other half's), but only while the hold keeps the call open: once the
+  // hold is gone grpc++ may have freed the call. A release asked for meanwhile waits for it.
+  template <class Start>
+  void while_held(Start&& start);
 
   friend class paced_io<client_half>;
 
@@ -209,7 +217,11 @@ class client_half final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc:
   bool writes_done_requested_ = false;
   bool writes_done_started_ = false;
   bool write_failed_ = false;
-  std::once_flag released_;
+  // The hold taken at start: how many outside starts are running, whether a release waits for
+  // them, and whether it is gone.
+  int outside_starts_ = 0;
+  bool release_asked_ = false;
+  bool released_ = false;
   std::shared_ptr<client_half> keep_alive_;
 };
 

@@ -242,6 +242,53 @@ TEST_F(TcpProxy, TwoHundredConcurrentCallsAllComplete) {
   EXPECT_EQ(cluster_b.calls().started(), 200u);
 }
 
+// The upstream answering (or failing) while the caller still sends races the proxy's half-close
+// of the upstream call against that call's end. Many such calls at once, on several threads,
+// each get their own status, and the proxy serves on.
+TEST_F(TcpProxy, UpstreamsThatAnswerBeforeTheCallerHalfClosesEndEachCallCleanly) {
+  proxy_process proxy(make_config());
+  auto outbound = stub(proxy.address("a-to-b outbound"));
+  constexpr int threads = 4, rounds = 250;
+  std::vector<std::future<std::string>> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.push_back(std::async(std::launch::async, [&, t]() -> std::string {
+      for (int i = 0; i < rounds; ++i) {
+        if ((i + t) % 2 == 0) {
+          // Bidi: the first request makes the upstream end the call; the caller writes on.
+          grpc::ClientContext context;
+          context.set_deadline(std::chrono::system_clock::now() + 20s);
+          auto stream = outbound->Bidi(&context);
+          auto failing = echo("fail");
+          failing.mutable_error()->set_code(grpc::StatusCode::FAILED_PRECONDITION);
+          failing.mutable_error()->set_message("refused at once");
+          stream->Write(failing);
+          for (int more = 0; more < 3; ++more)
+            stream->Write(echo("after"));
+          stream->WritesDone();
+          v1::EchoResponse ignored;
+          while (stream->Read(&ignored)) {
+          }
+          auto status = stream->Finish();
+          if (status.error_code() != grpc::StatusCode::FAILED_PRECONDITION ||
+              status.error_message() != "refused at once")
+            return "bidi " + std::to_string(i) + ": " + std::to_string(status.error_code()) + " " +
+                   status.error_message();
+        } else {
+          auto result = call_unary(*outbound, echo("unary-" + std::to_string(i)));
+          if (!result.status.ok() || result.responses[0].payload() != "unary-" + std::to_string(i))
+            return "unary " + std::to_string(i) + ": " + result.status.error_message();
+        }
+      }
+      return "";
+    }));
+  }
+  for (auto& worker : workers)
+    EXPECT_EQ(worker.get(), "");
+  auto after = call_unary(*outbound, echo("still serving"));
+  ASSERT_TRUE(after.status.ok()) << after.status.error_message();
+  EXPECT_EQ(after.responses[0].payload(), "still serving");
+}
+
 TEST_F(TcpProxy, MethodsTheProxyHasNeverSeenAreForwardedToo) {
   proxy_process proxy(make_config());
   grpc::GenericStub generic(make_channel(proxy.address("a-to-b outbound")));
