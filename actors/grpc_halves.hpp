@@ -160,6 +160,9 @@ class server_half final : public grpc::ServerGenericBidiReactor,
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
   void OnDone() override;
+  // OnDone only lets go of the reactor's own reference, so grpc++ may run it on the thread
+  // where the call ends instead of handing it to its executor.
+  bool InternalInlineable() override { return true; }
 
  private:
   explicit server_half(grpc::GenericCallbackServerContext* context);
@@ -200,6 +203,11 @@ class client_half final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc:
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
   void OnDone(const grpc::Status& status) override;
+  // grpc++ hands OnDone to its executor when the call ends by RemoveHold, for reactors whose
+  // OnDone might need locks their caller holds. This one takes no lock that release() holds,
+  // and only tells the call actor (which queues it if busy) and lets go of itself: it runs
+  // where the call ends, which saves a thread hand-off per call.
+  void InternalScheduleOnDone(grpc::Status status) override { OnDone(status); }
 
  private:
   client_half(const call_info& info, call_actor owner);

@@ -10,7 +10,6 @@
 #include <atomic>
 #include <cstring>
 #include <thread>
-#include <unordered_map>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -27,15 +26,25 @@
 namespace s2s::actors {
 namespace {
 
+// The listener's watch over its calls, kept where the call actors can reach it without a
+// message: each call actor carries a functor that runs as it ends.
+struct call_watch {
+  std::atomic<std::uint64_t> started = 0;
+  std::atomic<std::uint64_t> failed = 0;
+  std::atomic<std::uint64_t> live = 0;
+};
+
 // Starts a call actor for every call, whatever its method, on the grpc++ thread that accepted
-// it, and tells the listener actor, which watches the calls.
+// it, under the listener's watch: a call actor that ends abnormally has its call ended with
+// INTERNAL and is counted as failed.
 class forwarding_service final : public grpc::CallbackGenericService {
  public:
   forwarding_service(caf::actor_system& system, const listener_spec& spec)
-      : system_(system), upstream_(spec.upstream), filter_(spec.filter), observer_(spec.observer) {}
+      : system_(system), upstream_(spec.upstream), filter_(spec.filter), observer_(spec.observer),
+        watch_(std::make_shared<call_watch>()) {}
 
-  void attach(listener_actor listener) { listener_ = std::move(listener); }
   void stop_accepting() { stopping_ = true; }
+  const call_watch& watch() const { return *watch_; }
 
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override {
@@ -44,8 +53,20 @@ class forwarding_service final : public grpc::CallbackGenericService {
       half->finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy: shutting down"), {});
       return half.get();
     }
+    ++watch_->started;
+    ++watch_->live;
     auto actor = spawn_call_here(system_, {half, upstream_, filter_, observer_});
-    caf::anon_send(listener_, new_call{half, actor});
+    // Runs at once if the actor has already ended.
+    actor->attach_functor([watch = watch_, half, &system = system_](const caf::error& reason) {
+      if (reason) {
+        ++watch->failed;
+        // The call actor normally ends its call itself when it fails; this covers the rest.
+        half->finish(grpc::Status(grpc::StatusCode::INTERNAL,
+                                  "s2s-proxy: the call failed: " + system.render(reason)),
+                     {});
+      }
+      --watch->live;
+    });
     return half.get();
   }
 
@@ -54,7 +75,7 @@ class forwarding_service final : public grpc::CallbackGenericService {
   upstream_actor upstream_;
   std::shared_ptr<call_filter> filter_;
   std::shared_ptr<call_observer> observer_;
-  listener_actor listener_;
+  std::shared_ptr<call_watch> watch_;
   std::atomic<bool> stopping_ = false;
 };
 
@@ -69,8 +90,6 @@ struct listener_state {
   static inline const char* name = "listener";
   listener_spec spec;
   std::shared_ptr<serving> resources;
-  std::unordered_map<caf::actor_addr, std::shared_ptr<server_half>> calls;
-  listener_stats stats;
   bool stopping = false;
   std::vector<caf::typed_response_promise<bool>> stop_promises;
 };
@@ -80,31 +99,7 @@ listener_actor::behavior_type listener_behavior(
     std::shared_ptr<serving> resources) {
   self->state.spec = std::move(spec);
   self->state.resources = std::move(resources);
-  self->set_down_handler([self](caf::down_msg& down) {
-    auto& st = self->state;
-    auto found = st.calls.find(down.source);
-    if (found == st.calls.end())
-      return;
-    if (down.reason) {
-      ++st.stats.calls_failed;
-      // The call actor normally ends its call itself when it fails; this covers the rest.
-      found->second->finish(grpc::Status(grpc::StatusCode::INTERNAL,
-                                         "s2s-proxy: the call failed: " +
-                                             self->system().render(down.reason)),
-                            {});
-    }
-    st.calls.erase(found);
-    st.stats.calls_live = st.calls.size();
-  });
   return {
-      [self](new_call& call) {
-        auto& st = self->state;
-        // The call may be over already; then the down message comes at once.
-        self->monitor(call.actor);
-        st.calls.emplace(call.actor.address(), std::move(call.downstream));
-        ++st.stats.calls_started;
-        st.stats.calls_live = st.calls.size();
-      },
       [self](adopt_connection& connection) {
         auto& st = self->state;
         if (st.stopping || !st.resources->server) {
@@ -140,7 +135,15 @@ listener_actor::behavior_type listener_behavior(
           promise.deliver(true);
         self->quit();
       },
-      [self](stats_atom) { return self->state.stats; },
+      [self](stats_atom) {
+        listener_stats stats;
+        if (auto& service = self->state.resources->service) {
+          stats.calls_started = service->watch().started;
+          stats.calls_failed = service->watch().failed;
+          stats.calls_live = service->watch().live;
+        }
+        return stats;
+      },
   };
 }
 
@@ -190,7 +193,6 @@ std::variant<started_listener, std::string> start_serving(caf::actor_system& sys
   auto name = spec.name;
   auto bind_address = spec.endpoint.addr;
   auto actor = system.spawn(listener_behavior, std::move(spec), resources);
-  resources->service->attach(actor);
 
   grpc::ServerBuilder builder;
   int port = 0;

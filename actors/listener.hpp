@@ -14,14 +14,6 @@
 
 namespace s2s::actors {
 
-class server_half;
-
-// A call the listener's server accepted and gave a call actor.
-struct new_call {
-  std::shared_ptr<server_half> downstream;
-  call_actor actor;
-};
-
 // A connected socket that carries one HTTP/2 connection (a mux stream's bridge): the listener's
 // grpc::Server takes it over and serves the calls on it. Its owner is the listener from then on.
 struct adopt_connection {
@@ -41,7 +33,7 @@ struct listener_stats {
 // stop: stops accepting, lets calls finish until `drain` passes, cancels the rest, replies,
 // and the listener ends. drained: the server has stopped (sent by the listener to itself).
 using listener_actor = caf::typed_actor<
-    caf::reacts_to<new_call>, caf::reacts_to<adopt_connection>,
+    caf::reacts_to<adopt_connection>,
     caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>,
     caf::reacts_to<drained_atom>,
     caf::replies_to<stats_atom>::with<listener_stats>>;
@@ -71,6 +63,5 @@ std::variant<started_listener, std::string> start_portless_listener(caf::actor_s
 
 }  // namespace s2s::actors
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::new_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::adopt_connection)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::listener_stats)
