@@ -77,6 +77,10 @@ class acceptor {
   std::thread thread_;
 };
 
+// A mux-server accepts this many connections still in their TLS handshake (or not yet spoken
+// yamux) at once, whatever muxCount is; each has an I/O thread until it is up or refused.
+constexpr std::size_t max_handshakes = 16;
+
 struct session_slot {
   mux_session_actor session;  // null while waiting to re-dial
   bool up = false;
@@ -182,6 +186,19 @@ mux_connection_actor::behavior_type mux_connection_behavior(connection_pointer s
       [self](mux_session_up& up) {
         auto& st = self->state;
         if (auto* slot = find_slot(self, up.session.address())) {
+          // A mux-server counts a session against muxCount only once its peer is through TLS
+          // and spoke yamux, so connections that never finish a handshake cannot take the
+          // slots of clients that do.
+          auto limit = static_cast<std::size_t>(std::max(1, st.spec.mux_count));
+          if (!st.spec.client && st.stats.sessions_live >= limit) {
+            ++st.stats.sessions_refused;
+            log::warn(st.label, "refused a session from " + up.peer + ": already serving " +
+                                    std::to_string(limit) + " (muxCount)");
+            self->send_exit(up.session, caf::exit_reason::user_shutdown);
+            st.slots.erase(st.slots.begin() + (slot - st.slots.data()));
+            count_live(st);
+            return;
+          }
           slot->up = true;
           slot->backoff.reset();
           ++st.stats.sessions_established;
@@ -201,11 +218,17 @@ mux_connection_actor::behavior_type mux_connection_behavior(connection_pointer s
       [self](mux_accepted_socket& accepted) {
         auto& st = self->state;
         auto limit = static_cast<std::size_t>(std::max(1, st.spec.mux_count));
-        if (st.stopping || st.slots.size() >= limit) {
+        std::string refusal;
+        if (st.stopping)
+          refusal = "shutting down";
+        else if (st.stats.sessions_live >= limit)
+          refusal = "already serving " + std::to_string(limit) + " (muxCount)";
+        else if (st.stats.sessions_pending >= max_handshakes)
+          refusal = std::to_string(max_handshakes) + " handshakes already in progress";
+        if (!refusal.empty()) {
           ::close(accepted.fd);
           ++st.stats.sessions_refused;
-          log::warn(st.label, "refused a session from " + accepted.peer + ": already serving " +
-                                  std::to_string(limit) + " (muxCount)");
+          log::warn(st.label, "refused a session from " + accepted.peer + ": " + refusal);
           return;
         }
         session_slot slot;

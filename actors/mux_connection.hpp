@@ -50,7 +50,7 @@ struct mux_connection_stats {
   std::uint64_t sessions_established = 0;
   std::uint64_t sessions_failed = 0;  // never came up (connect or TLS failed)
   std::uint64_t sessions_ended = 0;   // came up, then ended
-  std::uint64_t sessions_refused = 0; // mux-server: over muxCount
+  std::uint64_t sessions_refused = 0; // mux-server: over muxCount, or too many handshakes
   std::vector<std::chrono::milliseconds> redial_delays;  // every delay chosen, in order
   std::vector<mux_session_actor> sessions;  // up or coming up, as of this report
   std::shared_ptr<const mux_traffic> traffic;  // every session's bytes and pings so far

@@ -109,7 +109,7 @@ mux_readiness mux_sides_of(caf::actor_system& system, actors::supervisor_actor s
       if (client && stats.sessions_live == 0)
         return verdict{false, name + ": no live session to " + address + " (" + std::to_string(stats.sessions_pending) +
                                   " dialing, " + std::to_string(stats.sessions_failed) + " dials failed so far)"};
-      if (!client && stats.sessions_live + stats.sessions_pending >= capacity)
+      if (!client && stats.sessions_live >= capacity)
         return verdict{false, name + ": all " + std::to_string(capacity) + " sessions of muxCount on " + address +
                                   " are taken; another would be refused"};
       return verdict{true, {}};

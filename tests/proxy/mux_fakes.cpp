@@ -41,19 +41,6 @@ int listen_on_loopback(int& port) {
   return fd;
 }
 
-int connect_to_loopback(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0)
-    return fd;
-  if (fd >= 0)
-    ::close(fd);
-  return -1;
-}
-
 // Closes with a reset, the way a cut cable or a dead middlebox looks to both ends.
 void close_with_reset(int fd) {
   linger abort{1, 0};
@@ -92,6 +79,19 @@ bool pump(relayed& pair, const pollfd* polled) {
 }
 
 }  // namespace
+
+int connect_to_loopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0)
+    return fd;
+  if (fd >= 0)
+    ::close(fd);
+  return -1;
+}
 
 // --- loopback_worker
 

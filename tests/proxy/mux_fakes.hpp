@@ -131,6 +131,9 @@ class log_capture {
   std::vector<std::string> lines_;
 };
 
+// A socket connected to 127.0.0.1:`port`, or -1.
+int connect_to_loopback(int port);
+
 // Polls `done` every 20 ms until it holds or `timeout` passes; returns its last value.
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout);
 

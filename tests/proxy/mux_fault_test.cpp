@@ -1,6 +1,10 @@
 // Mux mode under faults: the connection cut mid-call, a peer that breaks the protocol, TLS
 // that must be refused, and a mux-server that is not there yet. Every wait is a bounded poll
 // on something the proxy reports; nothing depends on how fast the machine is.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <future>
 #include <thread>
 
@@ -229,6 +233,62 @@ TEST_F(MuxFaults, AServerCertificateFromAnotherCaIsRefused) {
   proxy_a = std::make_unique<proxy_process>(
       mux_client_config(cluster_a.port(), proxy_b->mux_port("b-to-a"), mux_client_tls(certs)));
   expect_refused(*proxy_a, *proxy_b, log, "a-to-b mux session", "certificate");
+}
+
+// Open, connected sockets to `port` that never send a byte: stuck before the TLS handshake.
+struct silent_connections {
+  std::vector<int> fds;
+  silent_connections(int port, int count) {
+    for (int i = 0; i < count; ++i)
+      fds.push_back(connect_to_loopback(port));
+  }
+  ~silent_connections() {
+    for (int fd : fds)
+      if (fd >= 0)
+        ::close(fd);
+  }
+  // True while the server has closed none of them.
+  bool all_open() const {
+    for (int fd : fds) {
+      char byte;
+      if (fd < 0 || ::recv(fd, &byte, 1, MSG_DONTWAIT | MSG_PEEK) >= 0 || errno != EAGAIN)
+        return false;
+    }
+    return true;
+  }
+};
+
+// muxCount limits sessions that are up; connections that never finish their handshake (a port
+// scanner, a stuck peer) wait for it without taking the slot of a client that completes one.
+TEST_F(MuxFaults, ConnectionsStuckBeforeTheHandshakeDoNotTakeTheSlotOfMuxCount) {
+  proxy_b = std::make_unique<proxy_process>(mux_server_config(cluster_b.port(), 0, mux_server_tls(certs)));
+  silent_connections stuck(proxy_b->mux_port("b-to-a"), 3);
+  ASSERT_TRUE(eventually([&] { return proxy_b->mux_stats("b-to-a").sessions_pending == 3; }, patience));
+  proxy_a = std::make_unique<proxy_process>(
+      mux_client_config(cluster_a.port(), proxy_b->mux_port("b-to-a"), mux_client_tls(certs)));
+  ASSERT_TRUE(proxy_a->wait_for_sessions("a-to-b", 1, patience));
+  ASSERT_TRUE(proxy_b->wait_for_sessions("b-to-a", 1, patience));
+  // The stuck connections are all still there, waiting in their handshake.
+  EXPECT_TRUE(stuck.all_open());
+  auto stats = proxy_b->mux_stats("b-to-a");
+  EXPECT_EQ(stats.sessions_pending, 3u);
+  EXPECT_EQ(stats.sessions_refused, 0u);
+  auto answer = call_unary(*stub_into(*proxy_a, "a-to-b"), echo("through the only slot"));
+  ASSERT_TRUE(answer.status.ok()) << answer.status.error_message();
+  EXPECT_EQ(answer.responses[0].payload(), "through the only slot");
+}
+
+// Handshakes in progress are bounded too: each holds resources until it ends.
+TEST_F(MuxFaults, AServerRefusesConnectionsBeyondSixteenHandshakesInProgress) {
+  proxy_b = std::make_unique<proxy_process>(mux_server_config(cluster_b.port(), 0, mux_server_tls(certs)));
+  silent_connections stuck(proxy_b->mux_port("b-to-a"), 16);
+  ASSERT_TRUE(eventually([&] { return proxy_b->mux_stats("b-to-a").sessions_pending == 16; }, patience));
+  EXPECT_EQ(proxy_b->mux_stats("b-to-a").sessions_refused, 0u);
+  silent_connections one_more(proxy_b->mux_port("b-to-a"), 1);
+  EXPECT_FALSE(log.wait_for({"b-to-a mux", "refused a session", "16 handshakes already in progress"},
+                            patience).empty());
+  EXPECT_EQ(proxy_b->mux_stats("b-to-a").sessions_refused, 1u);
+  EXPECT_EQ(proxy_b->mux_stats("b-to-a").sessions_pending, 16u);
 }
 
 // --- the mux-server is down at start
