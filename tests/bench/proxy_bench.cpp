@@ -2,8 +2,8 @@
 //
 // Reports unary 1 KiB latency (p50, p99) and calls/s, bidi streaming of 1 KiB and 1 MiB
 // messages (messages/s, MB/s), and the proxy process's CPU time per message. With
-// S2S_BENCH_SCRAPE set, it measures a second proxy with /metrics on, scraped once a second,
-// and reports both. Not a test: nothing here passes or fails on speed.
+// S2S_BENCH_SCRAPE set, it also compares a proxy with /metrics on, scraped once a second,
+// against one without, in alternating rounds. Not a test: nothing here passes or fails on speed.
 #include <unistd.h>
 
 #include <algorithm>
@@ -318,11 +318,20 @@ int main(int argc, char** argv) {
   // Starts a TCP-mode proxy whose outbound side forwards to `remote` (the upstream unless
   // given), with `extra` appended to its config, and waits until it serves; returns its
   // outbound address.
-  auto launch = [&](const std::string& name, const std::string& extra, std::unique_ptr<process>& proxy,
-                    const std::string& remote = "") {
+  // With `metrics_port`, the proxy serves /metrics on a port of its own, chosen here.
+  auto launch = [&](const std::string& name, std::unique_ptr<process>& proxy, const std::string& remote = "",
+                    int* metrics_port = nullptr) {
     int outbound = free_loopback_port();
     auto config = scratch / (name + ".yaml");
-    write_file(config, tcp_proxy_yaml("bench", outbound, remote.empty() ? upstream.address() : remote) + extra);
+    auto yaml = tcp_proxy_yaml("bench", outbound, remote.empty() ? upstream.address() : remote);
+    if (metrics_port) {
+      // Ports are only free when chosen: keep clear of the ones the config already names.
+      do
+        *metrics_port = free_loopback_port();
+      while (yaml.find(":" + std::to_string(*metrics_port) + "\"") != std::string::npos);
+      yaml += "metrics:\n  prometheus:\n    listenAddress: \"127.0.0.1:" + std::to_string(*metrics_port) + "\"\n";
+    }
+    write_file(config, yaml);
     proxy = start_proxy(config, scratch / (name + ".log"), "warn");
     auto target = "127.0.0.1:" + std::to_string(outbound);
     wait_until_serving(target);
@@ -337,18 +346,22 @@ int main(int argc, char** argv) {
   path_figures proxied;
   std::unique_ptr<process> proxy;
   if (tcp_mode) {
-    auto proxied_target = launch("proxy", "", proxy);
+    auto proxied_target = launch("proxy", proxy);
     proxied = measure(proxied_target, {proxy->pid()}, unary_calls, small_count, large_count);
     proxy->stop();
   }
 
-  std::optional<path_figures> scraped;
+  // With S2S_BENCH_SCRAPE: two proxies side by side, one with /metrics scraped once a second
+  // throughout, measured in alternating rounds (order swapped each round) so that drift in
+  // what else the machine does falls on both alike. Figures are medians over the rounds.
+  constexpr int scrape_rounds = 6;
+  std::vector<path_figures> plain_rounds, metered_rounds;
   int scrapes = 0, failed_scrapes = 0;
   if (tcp_mode && std::getenv("S2S_BENCH_SCRAPE")) {
-    int metrics_port = free_loopback_port();
-    auto target = launch("proxy-metrics", "metrics:\n  prometheus:\n    listenAddress: \"127.0.0.1:" +
-                                              std::to_string(metrics_port) + "\"\n",
-                         proxy);
+    std::unique_ptr<process> plain_proxy, metered_proxy;
+    auto plain_target = launch("proxy-plain", plain_proxy);
+    int metrics_port = 0;
+    auto metered_target = launch("proxy-metrics", metered_proxy, "", &metrics_port);
     std::atomic<bool> measuring = true;
     std::thread scraper([&] {
       auto url = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
@@ -359,10 +372,30 @@ int main(int argc, char** argv) {
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     });
-    scraped = measure(target, {proxy->pid()}, unary_calls, small_count, large_count);
+    auto share = [](int count) { return std::max(count / scrape_rounds, count > 0 ? 1 : 0); };
+    for (int round = 0; round < scrape_rounds; ++round) {
+      auto plain = [&] {
+        measured_proxy = plain_proxy.get();
+        plain_rounds.push_back(measure(plain_target, {plain_proxy->pid()}, share(unary_calls),
+                                       share(small_count), share(large_count)));
+      };
+      auto metered = [&] {
+        measured_proxy = metered_proxy.get();
+        metered_rounds.push_back(measure(metered_target, {metered_proxy->pid()}, share(unary_calls),
+                                         share(small_count), share(large_count)));
+      };
+      if (round % 2 == 0) {
+        plain();
+        metered();
+      } else {
+        metered();
+        plain();
+      }
+    }
     measuring = false;
     scraper.join();
-    proxy->stop();
+    plain_proxy->stop();
+    metered_proxy->stop();
   }
 
   // Mux mode: a proxy pair with mutual TLS. Memory first, on fresh pairs: one session against
@@ -390,8 +423,8 @@ int main(int argc, char** argv) {
     pair.b->stop();
     // The same two hops in TCP mode without TLS, to tell what mux adds from what two proxies cost.
     std::unique_ptr<process> first, second;
-    auto second_target = launch("chain-b", "", second);
-    auto first_target = launch("chain-a", "", first, second_target);
+    auto second_target = launch("chain-b", second);
+    auto first_target = launch("chain-a", first, second_target);
     chained = measure(first_target, {first->pid(), second->pid()}, unary_calls, small_count, large_count);
     first->stop();
     second->stop();
@@ -414,17 +447,34 @@ int main(int argc, char** argv) {
                 proxied.proxy_cpu_us_per_unary, proxied.proxy_cpu_us_per_small,
                 proxied.proxy_cpu_us_per_large);
     std::printf("proxy context switches per unary call: %.1f\n", proxied.proxy_switches_per_unary);
-    if (scraped) {
-      std::printf("\nwith /metrics scraped once a second (%d scrapes, %d failed)\n", scrapes, failed_scrapes);
-      std::printf("%-28s %14s %14s %10s\n", "measure", "proxied", "+metrics", "ratio");
-      auto compare = [](const char* name, double plain, double metered, const char* unit) {
-        std::printf("%-28s %11.1f %-2s %11.1f %-2s %9.2fx\n", name, plain, unit, metered, unit, metered / plain);
+    if (!plain_rounds.empty()) {
+      std::printf("\nwith /metrics scraped once a second (%d scrapes, %d failed): two proxies side by side,\n"
+                  "%d alternating rounds, medians; the last column is the median of the per-round ratios\n",
+                  scrapes, failed_scrapes, scrape_rounds);
+      std::printf("%-28s %14s %14s %10s %10s\n", "measure", "proxied", "+metrics", "ratio", "per-round");
+      auto median = [](std::vector<double> values) {
+        std::sort(values.begin(), values.end());
+        auto n = values.size();
+        return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
       };
-      compare("unary 1 KiB p50", proxied.unary.p50_us, scraped->unary.p50_us, "us");
-      compare("unary 1 KiB calls/s", proxied.unary.calls_per_second, scraped->unary.calls_per_second, "/s");
-      compare("bidi 1 KiB MB/s", proxied.small.megabytes_per_second, scraped->small.megabytes_per_second, "");
-      compare("bidi 1 MiB MB/s", proxied.large.megabytes_per_second, scraped->large.megabytes_per_second, "");
-      compare("proxy CPU us per unary", proxied.proxy_cpu_us_per_unary, scraped->proxy_cpu_us_per_unary, "us");
+      auto compare = [&](const char* name, auto pick, const char* unit) {
+        std::vector<double> plain, metered, ratios;
+        for (std::size_t i = 0; i < plain_rounds.size(); ++i) {
+          plain.push_back(pick(plain_rounds[i]));
+          metered.push_back(pick(metered_rounds[i]));
+          ratios.push_back(metered.back() / plain.back());
+        }
+        double p = median(plain), m = median(metered);
+        std::printf("%-28s %11.1f %-2s %11.1f %-2s %9.2fx %9.2fx\n", name, p, unit, m, unit, m / p,
+                    median(ratios));
+      };
+      compare("unary 1 KiB p50", [](const path_figures& f) { return f.unary.p50_us; }, "us");
+      compare("unary 1 KiB calls/s", [](const path_figures& f) { return f.unary.calls_per_second; }, "/s");
+      if (small_count > 0) {
+        compare("bidi 1 KiB MB/s", [](const path_figures& f) { return f.small.megabytes_per_second; }, "");
+        compare("bidi 1 MiB MB/s", [](const path_figures& f) { return f.large.megabytes_per_second; }, "");
+      }
+      compare("proxy CPU us per unary", [](const path_figures& f) { return f.proxy_cpu_us_per_unary; }, "us");
     }
     std::printf("targets: unary p50 <= 2.5x direct (%.2fx); streaming >= 50%% of direct (1 KiB %.0f%%, 1 MiB %.0f%%)\n",
                 proxied.unary.p50_us / direct.unary.p50_us,
