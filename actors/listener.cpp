@@ -20,6 +20,7 @@
 #include <grpcpp/server_posix.h>
 
 #include "actors/grpc_halves.hpp"
+#include "actors/mailbox.hpp"
 #include "rpc/credentials.hpp"
 #include "rpc/limits.hpp"
 
@@ -142,6 +143,7 @@ listener_actor::behavior_type listener_behavior(
           stats.calls_failed = service->watch().failed;
           stats.calls_live = service->watch().live;
         }
+        stats.mailbox_depth = messages_waiting(self);
         return stats;
       },
   };

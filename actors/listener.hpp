@@ -28,6 +28,7 @@ struct listener_stats {
   std::uint64_t calls_started = 0;
   std::uint64_t calls_failed = 0;  // call actors that ended abnormally
   std::uint64_t calls_live = 0;
+  std::size_t mailbox_depth = 0;  // messages waiting behind the stats request
 };
 
 // stop: stops accepting, lets calls finish until `drain` passes, cancels the rest, replies,

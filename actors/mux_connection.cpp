@@ -1,6 +1,7 @@
 // The mux-connection actor: dials (mux-client) or accepts (mux-server) the yamux sessions of
 // one cluster connection and keeps their number at muxCount.
 #include "actors/mux_connection.hpp"
+#include "actors/mailbox.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -251,6 +252,7 @@ mux_connection_actor::behavior_type mux_connection_behavior(connection_pointer s
           if (slot.session)
             stats.sessions.push_back(slot.session);
         stats.traffic = self->state.traffic;
+        stats.mailbox_depth = messages_waiting(self);
         return stats;
       },
       [self](stop_atom, std::chrono::milliseconds) {

@@ -54,6 +54,7 @@ struct mux_connection_stats {
   std::vector<std::chrono::milliseconds> redial_delays;  // every delay chosen, in order
   std::vector<mux_session_actor> sessions;  // up or coming up, as of this report
   std::shared_ptr<const mux_traffic> traffic;  // every session's bytes and pings so far
+  std::size_t mailbox_depth = 0;  // messages waiting behind the stats request
 };
 
 // inbound_atom: the inbound listener was restarted; streams go to this one from now on.

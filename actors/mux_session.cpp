@@ -1,5 +1,6 @@
 // The mux-session actor: one yamux session; its outbound channel and its inbound streams.
 #include "actors/mux_session.hpp"
+#include "actors/mailbox.hpp"
 
 #include <unistd.h>
 
@@ -152,6 +153,7 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self,
         auto stats = self->state.stats;
         stats.live_streams = self->state.io->streams();
         stats.channel_stream = self->state.channel_stream;
+        stats.mailbox_depth = messages_waiting(self);
         return stats;
       },
   };

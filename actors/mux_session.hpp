@@ -38,6 +38,7 @@ struct mux_session_stats {
   std::uint64_t streams_accepted = 0;
   std::uint64_t channels_opened = 0;
   std::uint32_t channel_stream = 0;  // the stream under the outbound channel; 0: none now
+  std::size_t mailbox_depth = 0;  // messages waiting behind the stats request
 };
 
 using mux_session_actor = caf::typed_actor<

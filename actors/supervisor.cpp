@@ -1,5 +1,6 @@
 // The supervisor actor: builds upstreams and listeners from the config and keeps them alive.
 #include "actors/supervisor.hpp"
+#include "actors/mailbox.hpp"
 
 #include <algorithm>
 
@@ -90,7 +91,11 @@ supervisor_actor::behavior_type supervisor_behavior(
           child.next_delay = std::min(child.next_delay * 2, max_restart_delay);
         }
       },
-      [self](stats_atom) { return make_report(self->state); },
+      [self](stats_atom) {
+        auto report = make_report(self->state);
+        report.mailbox_depth = messages_waiting(self);
+        return report;
+      },
       [self](stop_atom, std::chrono::milliseconds drain) -> caf::result<bool> {
         auto& st = self->state;
         st.stopping = true;

@@ -54,6 +54,7 @@ struct proxy_report {
   std::vector<endpoint_report> endpoints;
   std::uint64_t listener_restarts = 0;
   std::vector<mux_report> mux;  // empty without mux connections
+  std::size_t mailbox_depth = 0;  // the supervisor's: messages waiting behind the stats request
 };
 
 using supervisor_actor = caf::typed_actor<

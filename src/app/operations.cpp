@@ -34,6 +34,15 @@ std::optional<actors::proxy_report> report_of(caf::actor_system& system, const a
   return report;
 }
 
+// A listener's figures, or nothing if it does not answer in time.
+std::optional<actors::listener_stats> listener_stats_of(caf::actor_system& system, const actors::listener_actor& listener) {
+  caf::scoped_actor self{system};
+  std::optional<actors::listener_stats> stats;
+  self->request(listener, answer_bound, actors::stats_atom::value)
+      .receive([&](actors::listener_stats& answer) { stats = answer; }, [](caf::error&) {});
+  return stats;
+}
+
 // "<connection> mux" of a mux report, back to the connection's name.
 std::string connection_of(const actors::mux_report& mux) {
   return mux.name.substr(0, mux.name.rfind(" mux"));
@@ -58,11 +67,17 @@ void watch_supervisor(caf::actor_system& system, const config::config& config, a
     metrics.actors.live_of("supervisor").Set(report ? 1 : 0);
     if (!report)
       return;
+    metrics.actors.mailbox_of("supervisor").Set(static_cast<double>(report->mailbox_depth));
     metrics.actors.live_of("listener").Set(static_cast<double>(report->endpoints.size()));
+    std::size_t listener_mail = 0;
+    for (const auto& endpoint : report->endpoints)
+      if (auto stats = listener_stats_of(system, endpoint.listener))
+        listener_mail += stats->mailbox_depth;
+    metrics.actors.mailbox_of("listener").Set(static_cast<double>(listener_mail));
     // Each endpoint has an upstream actor of its own.
     metrics.actors.live_of("upstream").Set(static_cast<double>(report->endpoints.size()));
     metrics::actor_metrics::raise_to(metrics.actors.restarts_of("listener"), report->listener_restarts);
-    std::size_t connections = 0, sessions = 0, streams = 0, redials = 0;
+    std::size_t connections = 0, sessions = 0, streams = 0, redials = 0, connection_mail = 0, session_mail = 0;
     for (const auto& mux : report->mux) {
       auto view = debug::look_at(system, mux);
       if (!view.connection)
@@ -73,7 +88,12 @@ void watch_supervisor(caf::actor_system& system, const config::config& config, a
       sessions += view.connection->sessions.size();
       streams += view.live_streams();
       redials += view.connection->redial_delays.size();  // each re-dial starts a new session actor
+      connection_mail += view.connection->mailbox_depth;
+      for (const auto& session : view.sessions)
+        session_mail += session.mailbox_depth;
     }
+    metrics.actors.mailbox_of("mux_connection").Set(static_cast<double>(connection_mail));
+    metrics.actors.mailbox_of("mux_session").Set(static_cast<double>(session_mail));
     metrics::actor_metrics::raise_to(metrics.actors.restarts_of("mux_session"), redials);
     metrics.actors.live_of("mux_connection").Set(static_cast<double>(connections));
     metrics.actors.live_of("mux_session").Set(static_cast<double>(sessions));

@@ -19,13 +19,20 @@ actor_metrics::actor_metrics(prometheus::Registry& registry)
       restarts(prometheus::BuildCounter()
                    .Name("s2s_proxy_actor_restarts_total")
                    .Help("Actors restarted by their supervisor, per kind")
-                   .Register(registry)) {
+                   .Register(registry)),
+      mailbox_depth(prometheus::BuildGauge()
+                        .Name("s2s_proxy_actor_mailbox_depth")
+                        .Help("Messages waiting in the mailboxes of the long-lived actors of a kind, as each "
+                              "reported when asked at the scrape")
+                        .Register(registry)) {
   for (auto kind : actor_kinds) {
     live_of(kind);
     processed_of(kind);
     failures_of(kind);
     restarts_of(kind);
   }
+  for (auto kind : mailbox_kinds)
+    mailbox_of(kind);
 }
 
 prometheus::Gauge& actor_metrics::live_of(std::string_view kind) {
@@ -39,6 +46,10 @@ prometheus::Counter& actor_metrics::failures_of(std::string_view kind) {
 }
 prometheus::Counter& actor_metrics::restarts_of(std::string_view kind) {
   return restarts.Add({{"kind", std::string(kind)}});
+}
+
+prometheus::Gauge& actor_metrics::mailbox_of(std::string_view kind) {
+  return mailbox_depth.Add({{"kind", std::string(kind)}});
 }
 
 void actor_metrics::raise_to(prometheus::Counter& counter, std::uint64_t total) {

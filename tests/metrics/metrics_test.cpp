@@ -305,7 +305,7 @@ TEST_F(Operations, FamiliesThatNeedNoMethodNameAreListedBeforeAnyCall) {
   for (const char* family :
        {"s2s_proxy_replication_streams_active", "s2s_proxy_replication_streams_opened_total",
         "s2s_proxy_actors_live", "s2s_proxy_actor_restarts_total", "s2s_proxy_actor_failures_total",
-        "s2s_proxy_acl_denied_total",
+        "s2s_proxy_actor_mailbox_depth", "s2s_proxy_acl_denied_total",
         "s2s_proxy_mux_sessions_active", "s2s_proxy_mux_reconnects_total",
         "s2s_proxy_mux_streams_active", "s2s_proxy_mux_ping_round_trip_seconds",
         "s2s_proxy_mux_session_errors_total", "s2s_proxy_mux_bytes_sent_total"})
@@ -313,6 +313,10 @@ TEST_F(Operations, FamiliesThatNeedNoMethodNameAreListedBeforeAnyCall) {
   for (const char* kind : {"supervisor", "listener", "call", "upstream", "mux_session", "mux_stream",
                            "translator", "schema"})
     EXPECT_NE(reply->body.find(std::string("s2s_proxy_actors_live{kind=\"") + kind + "\"}"),
+              std::string::npos)
+        << kind;
+  for (const char* kind : {"supervisor", "listener", "mux_connection", "mux_session"})
+    EXPECT_NE(reply->body.find(std::string("s2s_proxy_actor_mailbox_depth{kind=\"") + kind + "\"}"),
               std::string::npos)
         << kind;
 }
