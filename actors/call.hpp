@@ -22,6 +22,7 @@
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/status.h>
 
+#include "rpc/completion_queues.hpp"
 #include "rpc/header_rules.hpp"
 
 namespace s2s::actors {
@@ -36,7 +37,11 @@ struct call_info {
   std::string peer;
   // The grpc++ server context when there is one (not in actor tests); lets the upstream
   // call inherit the deadline and cancellation through grpc's own propagation.
-  grpc::CallbackServerContext* server_context = nullptr;
+  grpc::ServerContextBase* server_context = nullptr;
+  // The completion queue the caller's half completes on, with the queues it belongs to: the
+  // upstream half completes there too, so both halves of a call run on one thread.
+  grpc::CompletionQueue* queue = nullptr;
+  std::shared_ptr<rpc::completion_queues> queues;
 };
 
 // Messages from the downstream half.

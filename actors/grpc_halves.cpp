@@ -1,7 +1,6 @@
-// The grpc++ halves of a proxied call: they turn reactor callbacks into call-actor messages.
+// The grpc++ halves of a proxied call: they turn completions of grpc++'s asynchronous calls into
+// call-actor messages.
 #include "actors/grpc_halves.hpp"
-
-#include <caf/send.hpp>
 
 #include "actors/inline_run.hpp"
 
@@ -23,25 +22,45 @@ metadata_list forwardable(const Multimap& entries) {
 
 // --- server_half ---------------------------------------------------------------------------
 
-server_half::server_half(grpc::GenericCallbackServerContext* context) : context_(context) {
-  info_.method = context->method();
-  info_.metadata = forwardable(context->client_metadata());
-  info_.deadline = context->deadline();
-  info_.peer = context->peer();
-  info_.server_context = context;
+server_half::server_half(grpc::ServerCompletionQueue* queue,
+                         std::shared_ptr<rpc::completion_queues> queues, call_acceptor& acceptor)
+    : lease_(queues), queue_(queue), acceptor_(&acceptor) {
+  info_.queue = queue;
+  info_.queues = std::move(queues);
 }
 
-std::shared_ptr<server_half> server_half::create(grpc::GenericCallbackServerContext* context) {
-  std::shared_ptr<server_half> half(new server_half(context));
-  half->keep_alive_ = half;
-  return half;
+void server_half::await_call(grpc::AsyncGenericService& service, grpc::ServerCompletionQueue* queue,
+                             std::shared_ptr<rpc::completion_queues> queues, call_acceptor& acceptor) {
+  std::shared_ptr<server_half> half(new server_half(queue, std::move(queues), acceptor));
+  guard lock(half->mutex_);
+  // Told when the call is over, by its status or by the caller's cancellation; grpc++ takes
+  // this only before the call arrives, and tells it only of a call that arrived.
+  half->began(lock);
+  half->context_.AsyncNotifyWhenDone(&half->done_tag_);
+  half->began(lock);
+  service.RequestCall(&half->context_, &half->stream_, queue, queue, &half->accepted_tag_);
+}
+
+void server_half::on_accepted(bool ok) {
+  if (!ok) {
+    acceptor_->accepted(nullptr, queue_);  // the server is shutting down
+    ended();  // the call that never came is never done either
+    return ended();
+  }
+  info_.method = context_.method();
+  info_.metadata = forwardable(context_.client_metadata());
+  info_.deadline = context_.deadline();
+  info_.peer = context_.peer();
+  info_.server_context = &context_;
+  acceptor_->accepted(shared_from_this(), queue_);
+  ended();
 }
 
 template <class Message>
 void server_half::notify(Message message) {
   call_actor owner;
   {
-    std::lock_guard guard(mutex_);
+    guard lock(mutex_);
     owner = owner_;
   }
   if (owner)
@@ -51,7 +70,7 @@ void server_half::notify(Message message) {
 void server_half::bind(call_actor owner) {
   bool cancelled;
   {
-    std::lock_guard guard(mutex_);
+    guard lock(mutex_);
     owner_ = owner;
     cancelled = cancelled_;
   }
@@ -59,102 +78,116 @@ void server_half::bind(call_actor owner) {
     deliver(owner, downstream_cancelled{});
 }
 
-void server_half::grant_reads(std::size_t count) {
-  {
-    std::lock_guard guard(mutex_);
-    ++outside_starts_;
-  }
-  grant(count);
-  std::optional<grpc::Status> finish_now;
-  {
-    std::lock_guard guard(mutex_);
-    if (--outside_starts_ == 0 && !writes_.writing && writes_.waiting.empty())
-      finish_now = std::exchange(pending_status_, std::nullopt);
-  }
-  if (finish_now)
-    Finish(*finish_now);
-}
+void server_half::grant_reads(std::size_t count) { grant(count); }
 
 void server_half::return_grants_to(std::weak_ptr<read_gate> peer) { return_grants(std::move(peer)); }
 
 void server_half::write(grpc::ByteBuffer message) { enqueue(std::move(message)); }
 
 void server_half::send_metadata(const metadata_list& headers) {
-  for (const auto& [key, value] : headers)
-    context_->AddInitialMetadata(key, value);
-  StartSendInitialMetadata();
+  {
+    guard lock(mutex_);
+    if (closed_ || metadata_wanted_)
+      return;
+    metadata_wanted_ = true;
+    for (const auto& [key, value] : headers)
+      context_.AddInitialMetadata(key, value);
+  }
+  schedule();
 }
 
 void server_half::finish(const grpc::Status& status, const metadata_list& trailers) {
-  bool now;
-  {
-    std::lock_guard guard(mutex_);
-    if (finished_)
-      return;
-    finished_ = true;
-    reads_.ended = true;  // nothing more is read from a call that is over
-    // Messages still queued go out first; the last write completion sends the status. A read
-    // being started elsewhere goes first too.
-    now = !writes_.writing && writes_.waiting.empty() && outside_starts_ == 0;
-    if (!now)
-      pending_status_ = status;
-  }
+  guard lock(mutex_);
+  if (closed_ || status_)
+    return;
   for (const auto& [key, value] : trailers)
-    context_->AddTrailingMetadata(key, value);
-  if (now)
-    Finish(status);
+    context_.AddTrailingMetadata(key, value);
+  status_ = status;
+  reads_.ended = true;  // nothing more is read from a call that is over
+  // Nothing follows the status, so there is nothing to wait for: the messages still queued go
+  // out now, the status with the last of them.
+  pump(lock);
 }
 
-void server_half::OnReadDone(bool ok) {
-  if (!ok) {
-    reads_over();
-    return notify(downstream_read_end{});
+void server_half::start_read(guard& lock) {
+  began(lock);
+  stream_.Read(&read_buffer_, &read_tag_);
+}
+
+void server_half::pump(guard& lock) {
+  if (closed_ || writes_.writing)
+    return;  // a write's completion pumps again
+  if (writes_.take()) {
+    metadata_sent_ = true;  // a write carries the headers that were not sent yet
+    began(lock);
+    // grpc++ takes a message and the status together only when the status is OK.
+    if (status_ && status_->ok() && writes_.waiting.empty()) {
+      closed_ = true;
+      stream_.WriteAndFinish(writes_.in_flight, grpc::WriteOptions(), *status_, &finish_tag_);
+    } else {
+      stream_.Write(writes_.in_flight, &write_tag_);
+    }
+  } else if (status_) {
+    closed_ = true;
+    began(lock);
+    stream_.Finish(*status_, &finish_tag_);
+  } else if (metadata_wanted_ && !metadata_sent_) {
+    metadata_sent_ = true;
+    began(lock);
+    stream_.SendInitialMetadata(&metadata_tag_);
   }
-  notify(downstream_read{read_buffer_});
-  read_again();
 }
 
-void server_half::OnWriteDone(bool ok) {
+void server_half::on_read(bool ok) {
   if (!ok) {
     {
-      std::lock_guard guard(mutex_);
-      writes_.writing = false;
-      writes_.waiting.clear();  // the caller is gone; the actor ends the call
+      guard lock(mutex_);
+      reads_.reading = false;
+      reads_.ended = true;
     }
+    notify(downstream_read_end{});
+  } else {
+    notify(downstream_read{std::move(read_buffer_)});
+    read_again();
+  }
+  ended();
+}
+
+void server_half::on_written(bool ok) {
+  if (ok) {
+    written();
+  } else {
+    writes_broken();  // the caller is gone; the actor ends the call
     notify(downstream_write_failed{});
-  } else if (write_again()) {
-    return;
+    guard lock(mutex_);
+    pump(lock);  // a status asked for meanwhile goes now
   }
-  // Nothing more is queued: a status waiting for the queue goes now.
-  std::optional<grpc::Status> finish_now;
-  {
-    std::lock_guard guard(mutex_);
-    if (outside_starts_ == 0)
-      finish_now = std::exchange(pending_status_, std::nullopt);
-  }
-  if (finish_now)
-    Finish(*finish_now);
+  ended();
 }
 
-void server_half::OnCancel() {
-  {
-    std::lock_guard guard(mutex_);
-    cancelled_ = true;
-  }
-  notify(downstream_cancelled{});
-}
+void server_half::on_metadata_sent(bool) { ended(); }
 
-void server_half::OnDone() {
-  // grpc++ is done with this reactor; whoever still holds it only sees a finished call.
-  auto last_reference = std::move(keep_alive_);
+void server_half::on_finished(bool) { ended(); }
+
+void server_half::on_done(bool) {
+  bool cancelled = context_.IsCancelled();
+  if (cancelled) {
+    {
+      guard lock(mutex_);
+      cancelled_ = true;
+    }
+    notify(downstream_cancelled{});
+  }
+  ended();
 }
 
 // --- client_half ---------------------------------------------------------------------------
 
-client_half::client_half(const call_info& info, call_actor owner) : owner_(std::move(owner)) {
+client_half::client_half(const call_info& info, call_actor owner)
+    : lease_(info.queues), queue_(info.queue), owner_(std::move(owner)) {
   reads_.ready = false;
   if (info.server_context)
-    context_ = grpc::ClientContext::FromCallbackServerContext(*info.server_context);
+    context_ = grpc::ClientContext::FromServerContext(*info.server_context);
   else
     context_ = std::make_unique<grpc::ClientContext>();
   if (!info.server_context && info.deadline != std::chrono::system_clock::time_point::max())
@@ -165,151 +198,157 @@ client_half::client_half(const call_info& info, call_actor owner) : owner_(std::
 
 std::shared_ptr<client_half> client_half::start(const std::shared_ptr<grpc::Channel>& channel,
                                                 const call_info& info, call_actor owner) {
-  std::shared_ptr<client_half> half(new client_half(info, std::move(owner)));
-  half->keep_alive_ = half;
+  call_info placed = info;
+  if (!placed.queue) {
+    // A call that no server half accepted (tests of the upstream side): queues of its own.
+    static const auto own_queues = rpc::completion_queues::make_plain();
+    placed.queues = own_queues;
+    placed.queue = own_queues->queue(0);
+  }
+  std::shared_ptr<client_half> half(new client_half(placed, std::move(owner)));
   grpc::GenericStub stub(channel);
-  stub.PrepareBidiStreamingCall(half->context_.get(), info.method, grpc::StubOptions(),
-                                half.get());
-  // Held until the call actor promises to start nothing more (release()).
-  half->AddHold();
-  half->StartCall();
+  half->stream_ = stub.PrepareCall(half->context_.get(), placed.method, half->queue_);
+  // The call starts at the pump, with the first message if the caller's has arrived by then.
+  half->schedule();
   return half;
 }
 
-template <class Start>
-void client_half::while_held(Start&& start) {
-  {
-    std::lock_guard guard(mutex_);
-    if (released_)
-      return;  // the call is over: there is nothing left to start
-    ++outside_starts_;
-  }
-  start();
-  bool remove;
-  {
-    std::lock_guard guard(mutex_);
-    --outside_starts_;
-    remove = release_asked_ && outside_starts_ == 0 && !released_;
-    if (remove)
-      released_ = true;
-  }
-  if (remove)
-    RemoveHold();
-}
-
-void client_half::grant_reads(std::size_t count) {
-  while_held([&] { grant(count); });
-}
+void client_half::grant_reads(std::size_t count) { grant(count); }
 
 void client_half::return_grants_to(std::weak_ptr<read_gate> peer) { return_grants(std::move(peer)); }
 
-void client_half::write(grpc::ByteBuffer message) {
-  while_held([&] { enqueue(std::move(message)); });
-}
+void client_half::write(grpc::ByteBuffer message) { enqueue(std::move(message)); }
 
 void client_half::writes_done() {
-  while_held([&] {
-    bool start = false, read_over = false;
-    {
-      std::lock_guard guard(mutex_);
-      writes_done_requested_ = true;
-      if (!writes_.writing && writes_.waiting.empty() && !writes_done_started_)
-        start = writes_done_started_ = true;
-      read_over = reads_.ended;
-    }
-    if (start) {
-      StartWritesDone();
-      if (read_over)
-        release();  // takes effect when this start is over
-    }
-  });
+  // Nothing is written after the half-close: it goes now, with the last message still queued.
+  guard lock(mutex_);
+  writes_done_requested_ = true;
+  pump(lock);
 }
 
 void client_half::cancel() { context_->TryCancel(); }
 
 void client_half::release() {
-  bool remove;
   {
-    std::lock_guard guard(mutex_);
+    guard lock(mutex_);
     release_asked_ = true;
-    remove = outside_starts_ == 0 && !released_;
-    if (remove)
-      released_ = true;
   }
-  if (remove)
-    RemoveHold();
+  deliver_status_if_due();
 }
 
-void client_half::OnReadInitialMetadataDone(bool ok) {
+void client_half::start_read(guard& lock) {
+  began(lock);
+  stream_->Read(&read_buffer_, &read_tag_);
+}
+
+void client_half::pump(guard& lock) {
+  if (!started_) {
+    started_ = true;
+    if (!writes_.waiting.empty() || writes_done_requested_) {
+      // Held back, the headers go out in the batch of the first message or the half-close.
+      context_->set_initial_metadata_corked(true);
+      stream_->StartCall(nullptr);
+    } else {
+      starting_ = true;
+      began(lock);
+      stream_->StartCall(&started_tag_);
+    }
+    began(lock);
+    stream_->ReadInitialMetadata(&metadata_tag_);
+  }
+  if (starting_ || writes_.writing || writes_done_started_)
+    return;  // a completion pumps again
+  if (writes_.take()) {
+    began(lock);
+    if (writes_done_requested_ && writes_.waiting.empty()) {
+      writes_done_started_ = true;
+      stream_->Write(writes_.in_flight, grpc::WriteOptions().set_last_message(), &write_tag_);
+    } else {
+      stream_->Write(writes_.in_flight, &write_tag_);
+    }
+  } else if (writes_done_requested_) {
+    writes_done_started_ = true;
+    began(lock);
+    stream_->WritesDone(&writes_done_tag_);
+  }
+}
+
+void client_half::deliver_status_if_due() {
+  {
+    guard lock(mutex_);
+    // Every message read goes to the actor before the status; without a read to come (the
+    // responses ended, or the actor asks for nothing more) the status goes now.
+    if (!status_in_ || status_told_ || reads_.reading || !(reads_.ended || release_asked_))
+      return;
+    status_told_ = true;
+    reads_.ended = true;
+  }
+  deliver(owner_, upstream_done{status_, forwardable(context_->GetServerTrailingMetadata())});
+}
+
+void client_half::on_started(bool) {
+  {
+    guard lock(mutex_);
+    starting_ = false;
+    pump(lock);
+  }
+  ended();
+}
+
+void client_half::on_metadata(bool ok) {
   upstream_metadata message{ok, {}};
   if (ok)
     message.headers = forwardable(context_->GetServerInitialMetadata());
   // The headers reach the actor before any message: reading starts only after this send.
   deliver(owner_, std::move(message));
-  bool start;
   {
-    std::lock_guard guard(mutex_);
+    guard lock(mutex_);
+    // The status is asked for only now: asked earlier it would read the headers itself.
+    began(lock);
+    stream_->Finish(&status_, &finish_tag_);
     reads_.ready = true;
-    start = reads_.take();
+    read_if_granted(lock);
   }
-  if (start)
-    StartRead(&read_buffer_);
+  ended();
 }
 
-void client_half::OnReadDone(bool ok) {
+void client_half::on_read(bool ok) {
   if (!ok) {
-    bool release_now;
     {
-      std::lock_guard guard(mutex_);
+      guard lock(mutex_);
       reads_.reading = false;
       reads_.ended = true;
-      release_now = writes_done_started_ || write_failed_;
     }
     deliver(owner_, upstream_read_end{});
-    // Both directions are over and the actor has nothing left to start: let the status come
-    // without waiting for the actor's release.
-    if (release_now)
-      release();
-    return;
+    deliver_status_if_due();
+  } else {
+    deliver(owner_, upstream_read{std::move(read_buffer_)});
+    read_again();
+    deliver_status_if_due();
   }
-  deliver(owner_, upstream_read{read_buffer_});
-  read_again();
+  ended();
 }
 
-void client_half::OnWriteDone(bool ok) {
-  if (!ok) {
-    {
-      std::lock_guard guard(mutex_);
-      writes_.writing = false;
-      writes_.waiting.clear();  // the upstream call is over; its status follows
-      write_failed_ = true;
-    }
+void client_half::on_written(bool ok) {
+  if (ok) {
+    written();
+  } else {
+    writes_broken();  // the upstream call is over; its status follows
     deliver(owner_, upstream_write_failed{});
-    return;
   }
-  if (write_again())
-    return;
-  bool close = false, read_over = false;
-  {
-    std::lock_guard guard(mutex_);
-    read_over = reads_.ended;
-    if (writes_done_requested_ && !writes_done_started_ && !writes_.writing)
-      close = writes_done_started_ = true;
-  }
-  if (close) {
-    StartWritesDone();
-    if (read_over)
-      release();
-  }
+  ended();
 }
 
-void client_half::OnDone(const grpc::Status& status) {
+void client_half::on_writes_closed(bool) { ended(); }
+
+void client_half::on_finished(bool) {
   {
-    std::lock_guard guard(mutex_);
-    reads_.ended = true;  // grpc++ takes no more operations on this call
+    // Reads go on until they end: responses the transport still holds reach the actor first.
+    guard lock(mutex_);
+    status_in_ = true;
   }
-  deliver(owner_, upstream_done{status, forwardable(context_->GetServerTrailingMetadata())});
-  auto last_reference = std::move(keep_alive_);
+  deliver_status_if_due();
+  ended();
 }
 
 // --- channel_target ------------------------------------------------------------------------

@@ -1,4 +1,10 @@
-// The grpc++ halves of a proxied call: they turn reactor callbacks into call-actor messages.
+// The grpc++ halves of a proxied call: they turn completions of grpc++'s asynchronous calls into
+// call-actor messages.
+//
+// Both halves of a call complete on the completion queue that accepted it (see
+// rpc/completion_queues.hpp), so a call's events are handled on the thread that read them. No
+// operation is started after a half's last one (the status) and every pending operation keeps
+// its half alive, so a tag never points at freed memory.
 #pragma once
 
 #include <deque>
@@ -10,7 +16,6 @@
 #include <grpcpp/channel.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/support/client_callback.h>
 
 #include "actors/call.hpp"
 
@@ -67,68 +72,99 @@ struct write_queue {
   }
 };
 
-// Read grants and the write queue of one half, with the lock that the actor's thread and
-// grpc++'s threads both take. Operations start outside the lock.
+// Read grants, the write queue, and the pending operations of one half, under the lock that the
+// actor's thread and the completion thread both take. Operations start under the lock (grpc++
+// completes nothing inline on this API); messages to the actor and grants to the other half go
+// out after it is released. Reads start as soon as they are granted. Everything else a half
+// sends (headers, messages, the half-close, the status) is started by its pump, which a
+// completion thread runs once the completions at hand are handled, so that what became due
+// together goes out in one batch.
 template <class Half>
-class paced_io {
+class paced_io : public rpc::flushable, public std::enable_shared_from_this<Half> {
  protected:
+  using guard = std::unique_lock<std::mutex>;
+
   void grant(std::size_t count) {
-    bool start;
-    {
-      std::lock_guard guard(mutex_);
-      reads_.granted += count;
-      start = reads_.take();
-    }
-    if (start)
-      half().StartRead(&read_buffer_);
+    guard lock(mutex_);
+    reads_.granted += count;
+    read_if_granted(lock);
   }
   void enqueue(grpc::ByteBuffer message) {
-    bool start;
     {
-      std::lock_guard guard(mutex_);
+      guard lock(mutex_);
+      if (closed_)
+        return;
       writes_.push(std::move(message));
-      start = writes_.take();
     }
-    if (start)
-      half().StartWrite(&writes_.in_flight);
+    schedule();
   }
-  // After a successful write: returns the other half its grants, and starts the next write.
-  // Returns false when nothing more is queued.
-  bool write_again() {
-    bool again;
+  // After a successful write: returns the other half the grants it is owed, and pumps.
+  void written() {
     std::size_t grants;
     std::shared_ptr<read_gate> peer;
     {
-      std::lock_guard guard(mutex_);
+      guard lock(mutex_);
       grants = writes_.written();
-      again = writes_.take();
+      half().pump(lock);
       peer = peer_.lock();
     }
     if (grants > 0 && peer)
       peer->grant_reads(grants);
-    if (again)
-      half().StartWrite(&writes_.in_flight);
-    return again;
+  }
+  // After a failed write: nothing queued can be written any more.
+  void writes_broken() {
+    guard lock(mutex_);
+    writes_.writing = false;
+    writes_.waiting.clear();
   }
   void return_grants(std::weak_ptr<read_gate> peer) {
-    std::lock_guard guard(mutex_);
+    guard lock(mutex_);
     peer_ = std::move(peer);
   }
   // After a read delivered its message: the next one, if a grant is left.
   void read_again() {
-    bool again;
-    {
-      std::lock_guard guard(mutex_);
-      reads_.reading = false;
-      again = reads_.take();
-    }
-    if (again)
-      half().StartRead(&read_buffer_);
-  }
-  void reads_over() {
-    std::lock_guard guard(mutex_);
+    guard lock(mutex_);
     reads_.reading = false;
-    reads_.ended = true;
+    read_if_granted(lock);
+  }
+  void read_if_granted(guard& lock) {
+    if (!closed_ && reads_.take())
+      half().start_read(lock);
+  }
+
+  // Runs the pump at the end of the completion batch on a completion thread, now elsewhere.
+  void schedule() {
+    {
+      guard lock(mutex_);
+      if (flush_due_)
+        return;  // already waiting for the end of the batch
+      flush_due_ = rpc::completion_queues::defer(this->shared_from_this());
+      if (flush_due_)
+        return;
+      half().pump(lock);
+    }
+  }
+  void flush() override {
+    guard lock(mutex_);
+    flush_due_ = false;
+    half().pump(lock);
+  }
+
+  // Every operation started counts until its completion has run; the half keeps itself alive
+  // meanwhile. Called under the lock.
+  void began(guard&) {
+    if (pending_++ == 0)
+      self_ = this->shared_from_this();
+  }
+  // Ends the completion that is running: the last statement of each completion handler, since
+  // the half may be gone after it.
+  void ended() {
+    std::shared_ptr<Half> last;
+    {
+      guard lock(mutex_);
+      if (--pending_ == 0)
+        last = std::move(self_);
+    }
   }
 
   std::mutex mutex_;
@@ -136,17 +172,31 @@ class paced_io {
   read_pacing reads_;
   write_queue writes_;
   std::weak_ptr<read_gate> peer_;
+  bool closed_ = false;  // the half's last operation has started: nothing more may start
 
  private:
   Half& half() { return static_cast<Half&>(*this); }
+  bool flush_due_ = false;
+  int pending_ = 0;
+  std::shared_ptr<Half> self_;
 };
 
-// The caller's side: a generic server reactor. It owns itself until grpc++ calls OnDone.
-class server_half final : public grpc::ServerGenericBidiReactor,
-                          public downstream_port,
-                          private paced_io<server_half> {
+class server_half;
+
+// Told of each call a server half was waiting for; `half` is null when the server is shutting
+// down instead. Runs on the completion thread of `queue`.
+class call_acceptor {
  public:
-  static std::shared_ptr<server_half> create(grpc::GenericCallbackServerContext* context);
+  virtual ~call_acceptor() = default;
+  virtual void accepted(std::shared_ptr<server_half> half, grpc::ServerCompletionQueue* queue) = 0;
+};
+
+// The caller's side: one call of a generic asynchronous service.
+class server_half final : public downstream_port, public paced_io<server_half> {
+ public:
+  // Waits for the next call on `queue`; its operations complete on the same queue.
+  static void await_call(grpc::AsyncGenericService& service, grpc::ServerCompletionQueue* queue,
+                         std::shared_ptr<rpc::completion_queues> queues, call_acceptor& acceptor);
 
   const call_info& info() const override { return info_; }
   void bind(call_actor owner) override;
@@ -156,38 +206,48 @@ class server_half final : public grpc::ServerGenericBidiReactor,
   void send_metadata(const metadata_list& headers) override;
   void finish(const grpc::Status& status, const metadata_list& trailers) override;
 
-  void OnReadDone(bool ok) override;
-  void OnWriteDone(bool ok) override;
-  void OnCancel() override;
-  void OnDone() override;
-  // OnDone only lets go of the reactor's own reference, so grpc++ may run it on the thread
-  // where the call ends instead of handing it to its executor.
-  bool InternalInlineable() override { return true; }
-
  private:
-  explicit server_half(grpc::GenericCallbackServerContext* context);
-  template <class Message>
-  void notify(Message message);
-
   friend class paced_io<server_half>;
 
-  grpc::GenericCallbackServerContext* context_;
+  server_half(grpc::ServerCompletionQueue* queue, std::shared_ptr<rpc::completion_queues> queues,
+              call_acceptor& acceptor);
+  template <class Message>
+  void notify(Message message);
+  void start_read(guard& lock);
+  // Starts what is due: the next message (with the status, if it is the last), the status, or
+  // the headers alone.
+  void pump(guard& lock);
+
+  void on_accepted(bool ok);
+  void on_read(bool ok);
+  void on_written(bool ok);
+  void on_metadata_sent(bool ok);
+  void on_finished(bool ok);
+  void on_done(bool ok);
+
+  rpc::completion_queues::lease lease_;  // first: the queue outlives everything below
+  grpc::ServerCompletionQueue* queue_;
+  call_acceptor* acceptor_;
+  grpc::GenericServerContext context_;
+  grpc::GenericServerAsyncReaderWriter stream_{&context_};
   call_info info_;
   // Guarded by mutex_, like the reads and writes.
   call_actor owner_;
   bool cancelled_ = false;
-  bool finished_ = false;
-  std::optional<grpc::Status> pending_status_;  // finish() waits for queued writes
-  // Reads being started by the other half's thread: grpc++ may free the call once the status
-  // is sent, so the status waits for them.
-  int outside_starts_ = 0;
-  std::shared_ptr<server_half> keep_alive_;
+  bool metadata_wanted_ = false;  // the upstream's headers are in: send them, if nothing else does
+  bool metadata_sent_ = false;
+  std::optional<grpc::Status> status_;  // finish() was asked; sent with or after the last write
+
+  rpc::completion_of<server_half, &server_half::on_accepted> accepted_tag_{this};
+  rpc::completion_of<server_half, &server_half::on_read> read_tag_{this};
+  rpc::completion_of<server_half, &server_half::on_written> write_tag_{this};
+  rpc::completion_of<server_half, &server_half::on_metadata_sent> metadata_tag_{this};
+  rpc::completion_of<server_half, &server_half::on_finished> finish_tag_{this};
+  rpc::completion_of<server_half, &server_half::on_done> done_tag_{this};
 };
 
-// The upstream side: a generic client reactor on a channel. Owns itself until OnDone.
-class client_half final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
-                          public upstream_port,
-                          private paced_io<client_half> {
+// The upstream side: a generic asynchronous client call on a channel.
+class client_half final : public upstream_port, public paced_io<client_half> {
  public:
   static std::shared_ptr<client_half> start(const std::shared_ptr<grpc::Channel>& channel,
                                             const call_info& info, call_actor owner);
@@ -199,38 +259,45 @@ class client_half final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc:
   void cancel() override;
   void release() override;
 
-  void OnReadInitialMetadataDone(bool ok) override;
-  void OnReadDone(bool ok) override;
-  void OnWriteDone(bool ok) override;
-  void OnDone(const grpc::Status& status) override;
-  // grpc++ hands OnDone to its executor when the call ends by RemoveHold, for reactors whose
-  // OnDone might need locks their caller holds. This one takes no lock that release() holds,
-  // and only tells the call actor (which queues it if busy) and lets go of itself: it runs
-  // where the call ends, which saves a thread hand-off per call.
-  void InternalScheduleOnDone(grpc::Status status) override { OnDone(status); }
-
  private:
-  client_half(const call_info& info, call_actor owner);
-  // Runs `start`, which may begin a grpc++ operation, from outside grpc++'s reactions (the
-  // actor's thread, the other half's), but only while the hold keeps the call open: once the
-  // hold is gone grpc++ may have freed the call. A release asked for meanwhile waits for it.
-  template <class Start>
-  void while_held(Start&& start);
-
   friend class paced_io<client_half>;
 
+  client_half(const call_info& info, call_actor owner);
+  void start_read(guard& lock);
+  // Starts what is due: the call (its headers ride with the first message when one is queued),
+  // the next message (with the half-close, if it is the last), or the half-close alone.
+  void pump(guard& lock);
+  // Tells the actor the call's status once it is in and no read will deliver more.
+  void deliver_status_if_due();
+
+  void on_started(bool ok);
+  void on_metadata(bool ok);
+  void on_read(bool ok);
+  void on_written(bool ok);
+  void on_writes_closed(bool ok);
+  void on_finished(bool ok);
+
+  rpc::completion_queues::lease lease_;  // first: the queue outlives everything below
+  grpc::CompletionQueue* queue_;
   std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
   call_actor owner_;
+  grpc::Status status_;
   // Guarded by mutex_, like the reads and writes.
+  bool started_ = false;
+  bool starting_ = false;  // the headers are being sent alone, in grpc++'s write slot
   bool writes_done_requested_ = false;
   bool writes_done_started_ = false;
-  bool write_failed_ = false;
-  // The hold taken at start: how many outside starts are running, whether a release waits for
-  // them, and whether it is gone.
-  int outside_starts_ = 0;
   bool release_asked_ = false;
-  bool released_ = false;
-  std::shared_ptr<client_half> keep_alive_;
+  bool status_in_ = false;
+  bool status_told_ = false;
+
+  rpc::completion_of<client_half, &client_half::on_started> started_tag_{this};
+  rpc::completion_of<client_half, &client_half::on_metadata> metadata_tag_{this};
+  rpc::completion_of<client_half, &client_half::on_read> read_tag_{this};
+  rpc::completion_of<client_half, &client_half::on_written> write_tag_{this};
+  rpc::completion_of<client_half, &client_half::on_writes_closed> writes_done_tag_{this};
+  rpc::completion_of<client_half, &client_half::on_finished> finish_tag_{this};
 };
 
 // Opens upstream calls on one gRPC channel.

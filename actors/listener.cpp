@@ -6,8 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <thread>
 
@@ -35,25 +36,39 @@ struct call_watch {
   std::atomic<std::uint64_t> live = 0;
 };
 
-// Starts a call actor for every call, whatever its method, on the grpc++ thread that accepted
-// it, under the listener's watch: a call actor that ends abnormally has its call ended with
-// INTERNAL and is counted as failed.
-class forwarding_service final : public grpc::CallbackGenericService {
+// How many calls each completion queue waits for at once: a burst of new calls does not wait
+// for the one before it to be set up.
+constexpr int calls_awaited_per_queue = 8;
+
+// Starts a call actor for every call, whatever its method, on the completion thread that
+// accepted it, under the listener's watch: a call actor that ends abnormally has its call ended
+// with INTERNAL and is counted as failed.
+class forwarding_service final : public call_acceptor {
  public:
   forwarding_service(caf::actor_system& system, const listener_spec& spec)
       : system_(system), upstream_(spec.upstream), filter_(spec.filter), observer_(spec.observer),
         watch_(std::make_shared<call_watch>()) {}
 
+  grpc::AsyncGenericService& service() { return service_; }
   void stop_accepting() { stopping_ = true; }
   const call_watch& watch() const { return *watch_; }
 
-  grpc::ServerGenericBidiReactor* CreateReactor(
-      grpc::GenericCallbackServerContext* context) override {
-    auto half = server_half::create(context);
+  // Starts waiting for calls on every queue of a started server.
+  void serve(const std::shared_ptr<rpc::completion_queues>& queues) {
+    queues_ = queues;
+    for (std::size_t i = 0; i < queues->size(); ++i)
+      for (int k = 0; k < calls_awaited_per_queue; ++k)
+        server_half::await_call(service_, server_queue(queues->queue(i)), queues, *this);
+  }
+
+  void accepted(std::shared_ptr<server_half> half, grpc::ServerCompletionQueue* queue) override {
+    if (!half)
+      return;  // the server is shutting down
     if (stopping_) {
       half->finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy: shutting down"), {});
-      return half.get();
+      return;
     }
+    server_half::await_call(service_, queue, queues_.lock(), *this);
     ++watch_->started;
     ++watch_->live;
     auto actor = spawn_call_here(system_, {half, upstream_, filter_, observer_});
@@ -68,24 +83,38 @@ class forwarding_service final : public grpc::CallbackGenericService {
       }
       --watch->live;
     });
-    return half.get();
   }
 
  private:
+  // The queues of a server were made by its builder, as server queues.
+  static grpc::ServerCompletionQueue* server_queue(grpc::CompletionQueue* queue) {
+    return static_cast<grpc::ServerCompletionQueue*>(queue);
+  }
+
+  grpc::AsyncGenericService service_;
   caf::actor_system& system_;
   upstream_actor upstream_;
   std::shared_ptr<call_filter> filter_;
   std::shared_ptr<call_observer> observer_;
   std::shared_ptr<call_watch> watch_;
+  std::weak_ptr<rpc::completion_queues> queues_;
   std::atomic<bool> stopping_ = false;
 };
 
 // What the listener owns besides its actor state; shared so it can outlive a blocking
-// shutdown that runs off the actor's thread.
+// shutdown that runs off the actor's thread. The server goes first, then its queues.
 struct serving {
   std::unique_ptr<forwarding_service> service;
+  std::shared_ptr<rpc::completion_queues> queues;
   std::unique_ptr<grpc::Server> server;
 };
+
+// Completion threads per listener: a quarter of the cores, at least one. A proxy has two
+// listeners per cluster connection, and a call's both halves run on the thread that accepted it.
+unsigned queues_per_listener() { return std::max(1u, std::thread::hardware_concurrency() / 4); }
+
+// How long a stopped listener waits for its calls' halves to let go of its completion queues.
+constexpr auto queue_release_bound = std::chrono::seconds(10);
 
 struct listener_state {
   static inline const char* name = "listener";
@@ -124,6 +153,9 @@ listener_actor::behavior_type listener_behavior(
           if (resources->server) {
             resources->server->Shutdown(std::chrono::system_clock::now() + drain);
             resources->server->Wait();
+            // Calls' halves still complete on the queues; they stop once no half is left.
+            if (resources->queues && !resources->queues->shut_down_when_unused(queue_release_bound))
+              resources->queues.reset();  // the last half to go takes them down
           }
           // The server is destroyed with the actor's state, on an actor thread, not here.
           resources.reset();
@@ -200,12 +232,18 @@ std::variant<started_listener, std::string> start_serving(caf::actor_system& sys
   int port = 0;
   if (listen)
     builder.AddListeningPort(address, credentials, &port);
-  builder.RegisterCallbackGenericService(resources->service.get());
+  builder.RegisterAsyncGenericService(&resources->service->service());
+  std::vector<std::unique_ptr<grpc::CompletionQueue>> queues;
+  for (unsigned i = 0; i < queues_per_listener(); ++i)
+    queues.push_back(builder.AddCompletionQueue());
   builder.SetMaxReceiveMessageSize(rpc::max_message_bytes);
   builder.SetMaxSendMessageSize(rpc::max_message_bytes);
   // Without this a second process could bind the same port and silently share its traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   resources->server = builder.BuildAndStart();
+  resources->queues = std::make_shared<rpc::completion_queues>(std::move(queues));
+  if (resources->server)
+    resources->service->serve(resources->queues);
   if (!resources->server || (listen && port == 0)) {
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     if (!listen)
