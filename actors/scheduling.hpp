@@ -1,4 +1,5 @@
-// How the proxy's actor system schedules its actors.
+// How the proxy's process runs: how its actors and grpc's threads are scheduled, and how it
+// allocates.
 #pragma once
 
 #include <caf/fwd.hpp>
@@ -6,8 +7,13 @@
 namespace s2s::actors {
 
 // Workers that sleep until work arrives instead of polling: a call pays one wake-up per hop
-// rather than competing with spinning workers for the cores grpc++ needs. Also turns off
-// Abseil's lock-order checking, which costs every grpc++ operation a graph update.
+// rather than competing with spinning workers for the cores grpc++ needs. Also picks grpc's
+// polling engine (see scheduling.cpp) and turns off Abseil's lock-order checking, which costs
+// every grpc++ operation a graph update. Call before grpc is first used.
 void tune_scheduler(caf::actor_system_config& config);
+
+// Keeps freed memory in the allocator instead of handing it back to the kernel after every
+// call (see scheduling.cpp). Call first thing in main.
+void tune_allocator();
 
 }  // namespace s2s::actors

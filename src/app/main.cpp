@@ -196,6 +196,7 @@ int start(const arguments& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  s2s::actors::tune_allocator();
   std::vector<std::string> words(argv + 1, argv + argc);
   if (words.empty())
     return usage_error("a command is required");
