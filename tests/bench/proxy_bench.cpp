@@ -1,4 +1,5 @@
-// Benchmark: the proxy binary in TCP mode against a direct connection, measured in one run.
+// Benchmark: the proxy binary in TCP mode, and a proxy pair in mux mode, against a direct
+// connection, measured in one run, in alternating rounds.
 //
 // Reports unary 1 KiB latency (p50, p99) and calls/s, bidi streaming of 1 KiB and 1 MiB
 // messages (messages/s, MB/s), and the proxy process's CPU time per message. With
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -162,6 +164,50 @@ path_figures measure(const std::string& target, const std::vector<pid_t>& proxie
   figures.proxy_cpu_us_per_small = (after_small - after_unary) * 1e6 / (2.0 * small_count);
   figures.proxy_cpu_us_per_large = (after_large - after_small) * 1e6 / (2.0 * large_count);
   return figures;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  auto n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+// Each figure's median over rounds.
+path_figures median_figures(const std::vector<path_figures>& rounds) {
+  auto of = [&](auto pick) {
+    std::vector<double> values;
+    for (const auto& round : rounds)
+      values.push_back(pick(round));
+    return median(values);
+  };
+  path_figures out;
+  out.unary.p50_us = of([](const path_figures& f) { return f.unary.p50_us; });
+  out.unary.p99_us = of([](const path_figures& f) { return f.unary.p99_us; });
+  out.unary.calls_per_second = of([](const path_figures& f) { return f.unary.calls_per_second; });
+  out.small.messages_per_second = of([](const path_figures& f) { return f.small.messages_per_second; });
+  out.small.megabytes_per_second = of([](const path_figures& f) { return f.small.megabytes_per_second; });
+  out.large.messages_per_second = of([](const path_figures& f) { return f.large.messages_per_second; });
+  out.large.megabytes_per_second = of([](const path_figures& f) { return f.large.megabytes_per_second; });
+  out.proxy_cpu_us_per_unary = of([](const path_figures& f) { return f.proxy_cpu_us_per_unary; });
+  out.proxy_cpu_us_per_small = of([](const path_figures& f) { return f.proxy_cpu_us_per_small; });
+  out.proxy_cpu_us_per_large = of([](const path_figures& f) { return f.proxy_cpu_us_per_large; });
+  out.proxy_switches_per_unary = of([](const path_figures& f) { return f.proxy_switches_per_unary; });
+  return out;
+}
+
+// Measures each path in `rounds` rounds, the order rotated each round so that drift in what else
+// the machine does falls on all paths alike; each path's figures are medians over its rounds.
+std::vector<path_figures> alternate(const std::vector<std::function<path_figures()>>& paths, int rounds) {
+  std::vector<std::vector<path_figures>> taken(paths.size());
+  for (int round = 0; round < rounds; ++round)
+    for (std::size_t k = 0; k < paths.size(); ++k) {
+      auto path = (k + round) % paths.size();
+      taken[path].push_back(paths[path]());
+    }
+  std::vector<path_figures> out;
+  for (const auto& rounds_of_path : taken)
+    out.push_back(median_figures(rounds_of_path));
+  return out;
 }
 
 // Resident set of a process, in KiB, from /proc.
@@ -341,13 +387,25 @@ int main(int argc, char** argv) {
   std::string only = std::getenv("S2S_BENCH_ONLY") ? std::getenv("S2S_BENCH_ONLY") : "";
   bool tcp_mode = only != "mux", mux_mode = only != "tcp";
 
-  std::printf("s2s-proxy benchmark: loopback, %u cores\n", std::thread::hardware_concurrency());
-  auto direct = measure(upstream.address(), {}, unary_calls, small_count, large_count);
-  path_figures proxied;
+  // Paths are compared in alternating rounds (S2S_BENCH_ROUNDS, 5 unless set), each round a
+  // share of the counts above.
+  int rounds = std::getenv("S2S_BENCH_ROUNDS") ? std::max(1, std::atoi(std::getenv("S2S_BENCH_ROUNDS"))) : 5;
+  auto per_round = [&](int count) { return std::max(count / rounds, count > 0 ? 1 : 0); };
+  auto path = [&](std::string target, std::vector<pid_t> proxies) {
+    return std::function<path_figures()>([=, &per_round] {
+      return measure(target, proxies, per_round(unary_calls), per_round(small_count), per_round(large_count));
+    });
+  };
+
+  std::printf("s2s-proxy benchmark: loopback, %u cores; %d alternating rounds, medians\n",
+              std::thread::hardware_concurrency(), rounds);
+  path_figures direct, proxied;
   std::unique_ptr<process> proxy;
   if (tcp_mode) {
     auto proxied_target = launch("proxy", proxy);
-    proxied = measure(proxied_target, {proxy->pid()}, unary_calls, small_count, large_count);
+    auto figures = alternate({path(upstream.address(), {}), path(proxied_target, {proxy->pid()})}, rounds);
+    direct = figures[0];
+    proxied = figures[1];
     proxy->stop();
   }
 
@@ -401,7 +459,7 @@ int main(int argc, char** argv) {
   // Mux mode: a proxy pair with mutual TLS. Memory first, on fresh pairs: one session against
   // many idle ones, then bidi streams held open on the one-session pair.
   constexpr int many_sessions = 33, open_streams = 200;
-  path_figures muxed, chained;
+  path_figures muxed, chained, direct_mux;  // direct_mux: the direct path of the mux rounds
   double one_a = 0, one_b = 0, many_a = 0, many_b = 0;
   std::pair<double, double> per_stream;
   if (mux_mode) {
@@ -418,16 +476,20 @@ int main(int argc, char** argv) {
       many.b->stop();
     }
     per_stream = memory_per_open_stream(pair, open_streams);
-    muxed = measure(pair.target, pair.pids(), unary_calls, small_count, large_count);
-    pair.a->stop();
-    pair.b->stop();
     // The same two hops in TCP mode without TLS, to tell what mux adds from what two proxies cost.
     std::unique_ptr<process> first, second;
     auto second_target = launch("chain-b", second);
     auto first_target = launch("chain-a", first, second_target);
-    chained = measure(first_target, {first->pid(), second->pid()}, unary_calls, small_count, large_count);
+    auto figures = alternate({path(upstream.address(), {}), path(first_target, {first->pid(), second->pid()}),
+                              path(pair.target, pair.pids())},
+                             rounds);
+    direct_mux = figures[0];
+    chained = figures[1];
+    muxed = figures[2];
     first->stop();
     second->stop();
+    pair.a->stop();
+    pair.b->stop();
   }
 
   auto row = [](const char* name, double d, double p, const char* unit) {
@@ -452,11 +514,6 @@ int main(int argc, char** argv) {
                   "%d alternating rounds, medians; the last column is the median of the per-round ratios\n",
                   scrapes, failed_scrapes, scrape_rounds);
       std::printf("%-28s %14s %14s %10s %10s\n", "measure", "proxied", "+metrics", "ratio", "per-round");
-      auto median = [](std::vector<double> values) {
-        std::sort(values.begin(), values.end());
-        auto n = values.size();
-        return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-      };
       auto compare = [&](const char* name, auto pick, const char* unit) {
         std::vector<double> plain, metered, ratios;
         for (std::size_t i = 0; i < plain_rounds.size(); ++i) {
@@ -492,17 +549,17 @@ int main(int argc, char** argv) {
     std::printf("%-28s %11.1f %-2s %11.1f %-2s %11.1f %-2s %9.2fx %9.2fx\n", name, d, unit, t, unit, m, unit,
                 m / d, m / t);
   };
-  row3("unary 1 KiB p50", direct.unary.p50_us, chained.unary.p50_us, muxed.unary.p50_us, "us");
-  row3("unary 1 KiB p99", direct.unary.p99_us, chained.unary.p99_us, muxed.unary.p99_us, "us");
-  row3("unary 1 KiB calls/s", direct.unary.calls_per_second, chained.unary.calls_per_second,
+  row3("unary 1 KiB p50", direct_mux.unary.p50_us, chained.unary.p50_us, muxed.unary.p50_us, "us");
+  row3("unary 1 KiB p99", direct_mux.unary.p99_us, chained.unary.p99_us, muxed.unary.p99_us, "us");
+  row3("unary 1 KiB calls/s", direct_mux.unary.calls_per_second, chained.unary.calls_per_second,
        muxed.unary.calls_per_second, "/s");
-  row3("bidi 1 KiB messages/s", direct.small.messages_per_second, chained.small.messages_per_second,
+  row3("bidi 1 KiB messages/s", direct_mux.small.messages_per_second, chained.small.messages_per_second,
        muxed.small.messages_per_second, "/s");
-  row3("bidi 1 KiB MB/s", direct.small.megabytes_per_second, chained.small.megabytes_per_second,
+  row3("bidi 1 KiB MB/s", direct_mux.small.megabytes_per_second, chained.small.megabytes_per_second,
        muxed.small.megabytes_per_second, "");
-  row3("bidi 1 MiB messages/s", direct.large.messages_per_second, chained.large.messages_per_second,
+  row3("bidi 1 MiB messages/s", direct_mux.large.messages_per_second, chained.large.messages_per_second,
        muxed.large.messages_per_second, "/s");
-  row3("bidi 1 MiB MB/s", direct.large.megabytes_per_second, chained.large.megabytes_per_second,
+  row3("bidi 1 MiB MB/s", direct_mux.large.megabytes_per_second, chained.large.megabytes_per_second,
        muxed.large.megabytes_per_second, "");
   std::printf("\nTCP pair CPU per message: unary %.1f us, 1 KiB stream %.1f us, 1 MiB stream %.1f us; "
               "context switches per unary call: %.1f\n",
@@ -520,7 +577,7 @@ int main(int argc, char** argv) {
   std::printf("memory per open bidi stream (%d held open on one session): A %.1f KiB, B %.1f KiB\n",
               open_streams, per_stream.first, per_stream.second);
   std::printf("targets: unary p50 <= 4x direct (%.2fx); 1 MiB streaming >= 40%% of direct (%.0f%%)\n",
-              muxed.unary.p50_us / direct.unary.p50_us,
-              100.0 * muxed.large.megabytes_per_second / direct.large.megabytes_per_second);
+              muxed.unary.p50_us / direct_mux.unary.p50_us,
+              100.0 * muxed.large.megabytes_per_second / direct_mux.large.megabytes_per_second);
   return 0;
 }
