@@ -31,11 +31,15 @@ using yamux::clock;
 using namespace std::chrono_literals;
 
 // One buffer per session for reading the transport and the bridges. A TLS read yields at most
-// one 16 KiB record; a bridge read takes what grpc++ wrote, usually less.
-constexpr std::size_t read_buffer_bytes = 64 * 1024;
+// one 16 KiB record; a bridge read takes what grpc++ wrote, up to a large message's worth of
+// the bridge's socket buffer in a few reads.
+constexpr std::size_t read_buffer_bytes = 256 * 1024;
 // Stop reading from the transport while this much output waits: the peer then waits on TCP.
 constexpr std::size_t output_high_water = 4 * 1024 * 1024;
 constexpr std::size_t write_chunk = 256 * 1024;
+// TLS records (16 KiB at most) collect here and reach the socket together, in one send per
+// flush rather than one per record.
+constexpr int tls_write_buffer_bytes = 256 * 1024;
 constexpr auto final_flush_limit = 1s;
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
@@ -203,7 +207,7 @@ class mux_io::worker {
     for (;;) {
       int rc = SSL_do_handshake(ssl_);
       if (rc == 1)
-        return true;
+        return buffer_tls_writes(problem);
       int error = SSL_get_error(ssl_, rc);
       short events = error == SSL_ERROR_WANT_READ ? POLLIN
                      : error == SSL_ERROR_WANT_WRITE ? POLLOUT
@@ -219,9 +223,42 @@ class mux_io::worker {
     }
   }
 
+  // Puts a buffer between TLS and the socket for writes; reads stay direct.
+  bool buffer_tls_writes(std::string& problem) {
+    BIO* socket = SSL_get_wbio(ssl_);
+    BIO* buffer = BIO_new(BIO_f_buffer());
+    if (!buffer || BIO_set_write_buffer_size(buffer, tls_write_buffer_bytes) != 1) {
+      BIO_free(buffer);
+      problem = "cannot buffer TLS writes: " + tls::drain_errors();
+      return false;
+    }
+    // The socket BIO stays the read BIO and becomes the end of the write chain as well.
+    BIO_up_ref(socket);
+    BIO_push(buffer, socket);
+    SSL_set0_wbio(ssl_, buffer);
+    return true;
+  }
+
   // --- the transport
 
   enum class io_status { progress, would_block, closed, failed };
+
+  // TLS output still in the write buffer.
+  bool tls_buffered() const { return ssl_ && BIO_wpending(SSL_get_wbio(ssl_)) > 0; }
+
+  // Sends what the TLS write buffer holds, as far as the socket takes it.
+  io_status flush_tls(std::string& problem) {
+    if (!tls_buffered())
+      return io_status::progress;
+    errno = 0;
+    BIO* buffer = SSL_get_wbio(ssl_);
+    if (BIO_flush(buffer) == 1)
+      return io_status::progress;
+    if (BIO_should_retry(buffer))
+      return io_status::would_block;
+    problem = "TLS write failed: " + tls_failure();
+    return io_status::failed;
+  }
 
   io_status transport_read(std::uint8_t* data, std::size_t size, std::size_t& got,
                            std::string& problem) {
@@ -299,17 +336,18 @@ class mux_io::worker {
   bool flush(std::string& problem) {
     for (;;) {
       auto pending = session_->pending_output();
-      if (pending.empty())
-        return true;
       std::size_t put = 0;
-      auto status = transport_write(pending.data(), std::min(pending.size(), write_chunk), put,
-                                    problem);
+      auto status = pending.empty() ? flush_tls(problem)
+                                    : transport_write(pending.data(), std::min(pending.size(), write_chunk),
+                                                      put, problem);
       if (status == io_status::would_block)
         return true;
       if (status != io_status::progress) {
         problem = "writing to " + peer_ + " failed: " + problem;
         return false;
       }
+      if (pending.empty())
+        return true;
       session_->consume_output(put);
       if (setup_.traffic)
         setup_.traffic->bytes_sent += put;
@@ -475,7 +513,7 @@ class mux_io::worker {
       owner_.streams_.store(bridges_.size());
 
       fds.clear();
-      bool output_waiting = !session_->pending_output().empty();
+      bool output_waiting = !session_->pending_output().empty() || tls_buffered();
       short socket_events = POLLIN;
       if (output_waiting || read_wants_write_)
         socket_events |= POLLOUT;
@@ -502,7 +540,12 @@ class mux_io::worker {
       }
       if (fds[1].revents & POLLIN)
         drain_wake();
-      if (!fill(problem)) {
+      std::size_t polled = 2;
+      for (auto& [id, bridge] : bridges_)
+        bridge.polled(fds[polled++].revents);
+      // The transport is read when poll saw it move, or TLS holds bytes poll cannot see.
+      bool transport_moved = fds[0].revents != 0 || (ssl_ && SSL_has_pending(ssl_));
+      if (transport_moved && !fill(problem)) {
         session_->end(problem);
         drain_events();
         break;
@@ -513,11 +556,11 @@ class mux_io::worker {
     }
     // Best effort: let a go-away reach the peer.
     auto until = clock::now() + final_flush_limit;
-    while (!session_->pending_output().empty() && clock::now() < until) {
+    while ((!session_->pending_output().empty() || tls_buffered()) && clock::now() < until) {
       std::string ignored;
       if (!flush(ignored))
         break;
-      if (session_->pending_output().empty())
+      if (session_->pending_output().empty() && !tls_buffered())
         break;
       pollfd out{fd_, POLLOUT, 0};
       ::poll(&out, 1, 50);

@@ -55,6 +55,7 @@ stream_bridge& stream_bridge::operator=(stream_bridge&& other) noexcept {
     fin_sent_ = other.fin_sent_;
     remote_closed_ = other.remote_closed_;
     shut_down_write_ = other.shut_down_write_;
+    readable_ = other.readable_;
   }
   return *this;
 }
@@ -106,11 +107,13 @@ bool stream_bridge::take(yamux::session& session, yamux::clock::time_point now,
     unsent_head_ = 0;
   }
   // Straight from the socket into the session's output; only what the window refuses is kept.
-  while (!grpc_eof_) {
+  while (!grpc_eof_ && readable_) {
     ssize_t got = ::recv(fd_, scratch.data(), scratch.size(), 0);
     if (got < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        readable_ = false;  // until poll says otherwise
         return true;
+      }
       if (errno == EINTR)
         continue;
       return false;
@@ -126,6 +129,8 @@ bool stream_bridge::take(yamux::session& session, yamux::clock::time_point now,
       return true;
     }
   }
+  if (!grpc_eof_)
+    return true;  // nothing more to read until poll says so
   if (!fin_sent_ && buffered_bytes() == 0) {
     fin_sent_ = true;
     session.close(id_, now);

@@ -46,6 +46,10 @@ class stream_bridge {
   bridge_outcome pump(yamux::session& session, yamux::clock::time_point now,
                       std::span<std::uint8_t> scratch);
 
+  // What the last poll said of the fd: it is read only when it was readable, so an idle
+  // bridge costs no read per turn of the session's loop.
+  void polled(short revents) { readable_ = (revents & (POLLIN | POLLHUP | POLLERR)) != 0; }
+
   // The peer half-closed the yamux stream.
   void remote_closed() { remote_closed_ = true; }
 
@@ -64,6 +68,7 @@ class stream_bridge {
   bool fin_sent_ = false;     // FIN passed on to the peer
   bool remote_closed_ = false;
   bool shut_down_write_ = false;  // EOF passed on to grpc++
+  bool readable_ = true;  // grpc++ may have written: a new bridge is read once before any poll
 };
 
 }  // namespace s2s::actors
