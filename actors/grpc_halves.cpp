@@ -23,15 +23,17 @@ metadata_list forwardable(const Multimap& entries) {
 // --- server_half ---------------------------------------------------------------------------
 
 server_half::server_half(grpc::ServerCompletionQueue* queue,
-                         std::shared_ptr<rpc::completion_queues> queues, call_acceptor& acceptor)
-    : lease_(queues), queue_(queue), acceptor_(&acceptor) {
+                         std::shared_ptr<rpc::completion_queues> queues,
+                         std::shared_ptr<call_acceptor> acceptor)
+    : lease_(queues), queue_(queue), acceptor_(std::move(acceptor)) {
   info_.queue = queue;
   info_.queues = std::move(queues);
 }
 
 void server_half::await_call(grpc::AsyncGenericService& service, grpc::ServerCompletionQueue* queue,
-                             std::shared_ptr<rpc::completion_queues> queues, call_acceptor& acceptor) {
-  std::shared_ptr<server_half> half(new server_half(queue, std::move(queues), acceptor));
+                             std::shared_ptr<rpc::completion_queues> queues,
+                             std::shared_ptr<call_acceptor> acceptor) {
+  std::shared_ptr<server_half> half(new server_half(queue, std::move(queues), std::move(acceptor)));
   guard lock(half->mutex_);
   // Told when the call is over, by its status or by the caller's cancellation; grpc++ takes
   // this only before the call arrives, and tells it only of a call that arrived.
@@ -140,11 +142,7 @@ void server_half::pump(guard& lock) {
 
 void server_half::on_read(bool ok) {
   if (!ok) {
-    {
-      guard lock(mutex_);
-      reads_.reading = false;
-      reads_.ended = true;
-    }
+    reads_over();
     notify(downstream_read_end{});
   } else {
     notify(downstream_read{std::move(read_buffer_)});
@@ -314,11 +312,7 @@ void client_half::on_metadata(bool ok) {
 
 void client_half::on_read(bool ok) {
   if (!ok) {
-    {
-      guard lock(mutex_);
-      reads_.reading = false;
-      reads_.ended = true;
-    }
+    reads_over();
     deliver(owner_, upstream_read_end{});
     deliver_status_if_due();
   } else {

@@ -127,6 +127,12 @@ class paced_io : public rpc::flushable, public std::enable_shared_from_this<Half
     reads_.reading = false;
     read_if_granted(lock);
   }
+  // After a read found the messages at their end.
+  void reads_over() {
+    guard lock(mutex_);
+    reads_.reading = false;
+    reads_.ended = true;
+  }
   void read_if_granted(guard& lock) {
     if (!closed_ && reads_.take())
       half().start_read(lock);
@@ -196,7 +202,8 @@ class server_half final : public downstream_port, public paced_io<server_half> {
  public:
   // Waits for the next call on `queue`; its operations complete on the same queue.
   static void await_call(grpc::AsyncGenericService& service, grpc::ServerCompletionQueue* queue,
-                         std::shared_ptr<rpc::completion_queues> queues, call_acceptor& acceptor);
+                         std::shared_ptr<rpc::completion_queues> queues,
+                         std::shared_ptr<call_acceptor> acceptor);
 
   const call_info& info() const override { return info_; }
   void bind(call_actor owner) override;
@@ -210,7 +217,7 @@ class server_half final : public downstream_port, public paced_io<server_half> {
   friend class paced_io<server_half>;
 
   server_half(grpc::ServerCompletionQueue* queue, std::shared_ptr<rpc::completion_queues> queues,
-              call_acceptor& acceptor);
+              std::shared_ptr<call_acceptor> acceptor);
   template <class Message>
   void notify(Message message);
   void start_read(guard& lock);
@@ -227,7 +234,7 @@ class server_half final : public downstream_port, public paced_io<server_half> {
 
   rpc::completion_queues::lease lease_;  // first: the queue outlives everything below
   grpc::ServerCompletionQueue* queue_;
-  call_acceptor* acceptor_;
+  std::shared_ptr<call_acceptor> acceptor_;  // kept while a call may still be told to it
   grpc::GenericServerContext context_;
   grpc::GenericServerAsyncReaderWriter stream_{&context_};
   call_info info_;

@@ -43,7 +43,8 @@ constexpr int calls_awaited_per_queue = 8;
 // Starts a call actor for every call, whatever its method, on the completion thread that
 // accepted it, under the listener's watch: a call actor that ends abnormally has its call ended
 // with INTERNAL and is counted as failed.
-class forwarding_service final : public call_acceptor {
+class forwarding_service final : public call_acceptor,
+                                  public std::enable_shared_from_this<forwarding_service> {
  public:
   forwarding_service(caf::actor_system& system, const listener_spec& spec)
       : system_(system), upstream_(spec.upstream), filter_(spec.filter), observer_(spec.observer),
@@ -58,7 +59,7 @@ class forwarding_service final : public call_acceptor {
     queues_ = queues;
     for (std::size_t i = 0; i < queues->size(); ++i)
       for (int k = 0; k < calls_awaited_per_queue; ++k)
-        server_half::await_call(service_, server_queue(queues->queue(i)), queues, *this);
+        server_half::await_call(service_, server_queue(queues->queue(i)), queues, shared_from_this());
   }
 
   void accepted(std::shared_ptr<server_half> half, grpc::ServerCompletionQueue* queue) override {
@@ -68,7 +69,7 @@ class forwarding_service final : public call_acceptor {
       half->finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy: shutting down"), {});
       return;
     }
-    server_half::await_call(service_, queue, queues_.lock(), *this);
+    server_half::await_call(service_, queue, queues_.lock(), shared_from_this());
     ++watch_->started;
     ++watch_->live;
     auto actor = spawn_call_here(system_, {half, upstream_, filter_, observer_});
@@ -104,7 +105,7 @@ class forwarding_service final : public call_acceptor {
 // What the listener owns besides its actor state; shared so it can outlive a blocking
 // shutdown that runs off the actor's thread. The server goes first, then its queues.
 struct serving {
-  std::unique_ptr<forwarding_service> service;
+  std::shared_ptr<forwarding_service> service;  // shared with the calls it waits for
   std::shared_ptr<rpc::completion_queues> queues;
   std::unique_ptr<grpc::Server> server;
 };
@@ -223,7 +224,7 @@ std::variant<started_listener, std::string> start_serving(caf::actor_system& sys
   }
 
   auto resources = std::make_shared<serving>();
-  resources->service = std::make_unique<forwarding_service>(system, spec);
+  resources->service = std::make_shared<forwarding_service>(system, spec);
   auto name = spec.name;
   auto bind_address = spec.endpoint.addr;
   auto actor = system.spawn(listener_behavior, std::move(spec), resources);
