@@ -13,6 +13,7 @@
 #include "log/log.hpp"
 #include "rpc/blocking_bidi.hpp"
 #include "rpc/credentials.hpp"
+#include "rpc/status_names.hpp"
 #include "translation/reflection.hpp"
 
 namespace s2s::actors {
@@ -42,8 +43,11 @@ fetched reflect(const std::shared_ptr<grpc::Channel>& channel, std::string_view 
       grpc::Status status = call.finish();
       unimplemented = status.error_code() == grpc::StatusCode::UNIMPLEMENTED;
       if (status.ok()) return fetched::failure(std::string(method) + " ended before the schema was complete");
-      return fetched::failure(std::string(method) + " failed with code " +
-                              std::to_string(static_cast<int>(status.error_code())) + ": " + status.error_message());
+      auto reason = std::string(method) + " failed: " +
+                    std::string(rpc::status_code_name(static_cast<int>(status.error_code())));
+      if (!status.error_message().empty())
+        reason += ": " + status.error_message();
+      return fetched::failure(reason);
     }
     auto step = walk.on_response(answer);
     if (!step.ok()) return fetched::failure(std::string(method) + ": " + step.message);

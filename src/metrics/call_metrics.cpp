@@ -1,5 +1,6 @@
 // The call families, and the call observer that feeds them from the call actors of one listener.
 #include "metrics/call_metrics.hpp"
+#include "rpc/status_names.hpp"
 
 #include <array>
 #include <atomic>
@@ -52,19 +53,12 @@ const prometheus::Histogram::BucketBoundaries& call_duration_buckets() {
 namespace {
 
 constexpr std::string_view replication_method = "StreamWorkflowReplicationMessages";
-constexpr std::size_t status_codes = 17;  // OK .. UNAUTHENTICATED
+constexpr std::size_t status_codes = rpc::status_code_count;
 // Messages a call counts before adding them to the shared counters; a long stream's figures
 // lag by at most this many per direction.
 constexpr std::uint32_t message_batch = 64;
 
-std::string_view code_name(int code) {
-  static constexpr std::string_view names[status_codes] = {
-      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-      "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-      "UNAUTHENTICATED"};
-  return code >= 0 && code < static_cast<int>(status_codes) ? names[code] : "UNKNOWN";
-}
+std::string_view code_name(int code) { return rpc::status_code_name(code); }
 
 // The metric instances of one method, looked up once per method rather than once per call.
 struct method_figures {
