@@ -182,7 +182,7 @@ void server_half::on_done(bool) {
 // --- client_half ---------------------------------------------------------------------------
 
 client_half::client_half(const call_info& info, call_actor owner)
-    : lease_(info.queues), queue_(info.queue), owner_(std::move(owner)) {
+    : lease_(info.queues), owner_(std::move(owner)) {
   reads_.ready = false;
   if (info.server_context)
     context_ = grpc::ClientContext::FromServerContext(*info.server_context);
@@ -196,16 +196,9 @@ client_half::client_half(const call_info& info, call_actor owner)
 
 std::shared_ptr<client_half> client_half::start(const std::shared_ptr<grpc::Channel>& channel,
                                                 const call_info& info, call_actor owner) {
-  call_info placed = info;
-  if (!placed.queue) {
-    // A call that no server half accepted (tests of the upstream side): queues of its own.
-    static const auto own_queues = rpc::completion_queues::make_plain();
-    placed.queues = own_queues;
-    placed.queue = own_queues->queue(0);
-  }
-  std::shared_ptr<client_half> half(new client_half(placed, std::move(owner)));
+  std::shared_ptr<client_half> half(new client_half(info, std::move(owner)));
   grpc::GenericStub stub(channel);
-  half->stream_ = stub.PrepareCall(half->context_.get(), placed.method, half->queue_);
+  half->stream_ = stub.PrepareCall(half->context_.get(), info.method, info.queue);
   // The call starts at the pump, with the first message if the caller's has arrived by then.
   half->schedule();
   return half;

@@ -140,15 +140,12 @@ class paced_io : public rpc::flushable, public std::enable_shared_from_this<Half
 
   // Runs the pump at the end of the completion batch on a completion thread, now elsewhere.
   void schedule() {
-    {
-      guard lock(mutex_);
-      if (flush_due_)
-        return;  // already waiting for the end of the batch
-      flush_due_ = rpc::completion_queues::defer(this->shared_from_this());
-      if (flush_due_)
-        return;
+    guard lock(mutex_);
+    if (flush_due_)
+      return;  // already waiting for the end of the batch
+    flush_due_ = rpc::completion_queues::defer(this->shared_from_this());
+    if (!flush_due_)
       half().pump(lock);
-    }
   }
   void flush() override {
     guard lock(mutex_);
@@ -253,7 +250,8 @@ class server_half final : public downstream_port, public paced_io<server_half> {
   rpc::completion_of<server_half, &server_half::on_done> done_tag_{this};
 };
 
-// The upstream side: a generic asynchronous client call on a channel.
+// The upstream side: a generic asynchronous client call on a channel. It completes on the queue
+// of the call's server half (call_info::queue), which every call the proxy forwards has.
 class client_half final : public upstream_port, public paced_io<client_half> {
  public:
   static std::shared_ptr<client_half> start(const std::shared_ptr<grpc::Channel>& channel,
@@ -285,7 +283,6 @@ class client_half final : public upstream_port, public paced_io<client_half> {
   void on_finished(bool ok);
 
   rpc::completion_queues::lease lease_;  // first: the queue outlives everything below
-  grpc::CompletionQueue* queue_;
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
   call_actor owner_;

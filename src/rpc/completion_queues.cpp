@@ -14,14 +14,6 @@ completion_queues::completion_queues(std::vector<std::unique_ptr<grpc::Completio
     threads_.emplace_back([this, raw = queue.get()] { run(raw); });
 }
 
-std::shared_ptr<completion_queues> completion_queues::make_plain() {
-  std::vector<std::unique_ptr<grpc::CompletionQueue>> queues;
-  auto count = std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < count; ++i)
-    queues.push_back(std::make_unique<grpc::CompletionQueue>());
-  return std::make_shared<completion_queues>(std::move(queues));
-}
-
 completion_queues::~completion_queues() {
   {
     std::lock_guard guard(mutex_);

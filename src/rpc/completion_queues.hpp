@@ -53,8 +53,6 @@ class completion_queues {
  public:
   // Takes the queues (a server's, made by its builder, or plain ones) and starts their threads.
   explicit completion_queues(std::vector<std::unique_ptr<grpc::CompletionQueue>> queues);
-  // Plain queues, as many as the machine has cores.
-  static std::shared_ptr<completion_queues> make_plain();
   ~completion_queues();
   completion_queues(const completion_queues&) = delete;
   completion_queues& operator=(const completion_queues&) = delete;
