@@ -56,7 +56,6 @@ class forwarding_service final : public call_acceptor,
 
   // Starts waiting for calls on every queue of a started server.
   void serve(const std::shared_ptr<rpc::completion_queues>& queues) {
-    queues_ = queues;
     for (std::size_t i = 0; i < queues->size(); ++i)
       for (int k = 0; k < calls_awaited_per_queue; ++k)
         server_half::await_call(service_, server_queue(queues->queue(i)), queues, shared_from_this());
@@ -69,7 +68,7 @@ class forwarding_service final : public call_acceptor,
       half->finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy: shutting down"), {});
       return;
     }
-    server_half::await_call(service_, queue, queues_.lock(), shared_from_this());
+    server_half::await_call(service_, queue, half->info().queues, shared_from_this());
     ++watch_->started;
     ++watch_->live;
     auto actor = spawn_call_here(system_, {half, upstream_, filter_, observer_});
@@ -98,7 +97,6 @@ class forwarding_service final : public call_acceptor,
   std::shared_ptr<call_filter> filter_;
   std::shared_ptr<call_observer> observer_;
   std::shared_ptr<call_watch> watch_;
-  std::weak_ptr<rpc::completion_queues> queues_;
   std::atomic<bool> stopping_ = false;
 };
 

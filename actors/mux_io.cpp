@@ -245,6 +245,8 @@ class mux_io::worker {
 
   // TLS output still in the write buffer.
   bool tls_buffered() const { return ssl_ && BIO_wpending(SSL_get_wbio(ssl_)) > 0; }
+  // Anything still to go to the transport: yamux frames, or TLS records in the buffer.
+  bool output_waiting() const { return !session_->pending_output().empty() || tls_buffered(); }
 
   // Sends what the TLS write buffer holds, as far as the socket takes it.
   io_status flush_tls(std::string& problem) {
@@ -513,9 +515,9 @@ class mux_io::worker {
       owner_.streams_.store(bridges_.size());
 
       fds.clear();
-      bool output_waiting = !session_->pending_output().empty() || tls_buffered();
+      bool writing = output_waiting();
       short socket_events = POLLIN;
-      if (output_waiting || read_wants_write_)
+      if (writing || read_wants_write_)
         socket_events |= POLLOUT;
       if (session_->pending_output().size() > output_high_water && !write_wants_read_)
         socket_events &= ~POLLIN;
@@ -527,7 +529,7 @@ class mux_io::worker {
       int timeout = 1000;
       if (auto deadline = session_->next_deadline())
         timeout = millis_until(now, *deadline);
-      if (output_waiting)
+      if (writing)
         timeout = std::min(timeout, 100);  // the core watches for a stalled transport in tick()
       // Data may wait inside the TLS layer where poll cannot see it (unless we are not reading
       // now because output piles up).
@@ -556,11 +558,9 @@ class mux_io::worker {
     }
     // Best effort: let a go-away reach the peer.
     auto until = clock::now() + final_flush_limit;
-    while ((!session_->pending_output().empty() || tls_buffered()) && clock::now() < until) {
+    while (output_waiting() && clock::now() < until) {
       std::string ignored;
-      if (!flush(ignored))
-        break;
-      if (session_->pending_output().empty() && !tls_buffered())
+      if (!flush(ignored) || !output_waiting())
         break;
       pollfd out{fd_, POLLOUT, 0};
       ::poll(&out, 1, 50);

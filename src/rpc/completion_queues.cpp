@@ -14,14 +14,17 @@ completion_queues::completion_queues(std::vector<std::unique_ptr<grpc::Completio
     threads_.emplace_back([this, raw = queue.get()] { run(raw); });
 }
 
+void completion_queues::shut_down_queues() {
+  shut_down_ = true;
+  for (auto& queue : queues_)
+    queue->Shutdown();
+}
+
 completion_queues::~completion_queues() {
   {
     std::lock_guard guard(mutex_);
-    if (!shut_down_) {
-      shut_down_ = true;
-      for (auto& queue : queues_)
-        queue->Shutdown();
-    }
+    if (!shut_down_)
+      shut_down_queues();
   }
   // The last lease may go on one of the queues' own threads, which cannot join itself: then the
   // threads finish draining on their own, on queues left to them.
@@ -101,10 +104,8 @@ bool completion_queues::shut_down_when_unused(std::chrono::milliseconds bound) {
     if (!unused_.wait_for(guard, bound, [this] { return leases_ == 0; }))
       return false;
     if (shut_down_)
-      return true;
-    shut_down_ = true;
-    for (auto& queue : queues_)
-      queue->Shutdown();
+      return true;  // an earlier call shut them down and joined the threads
+    shut_down_queues();
   }
   for (auto& thread : threads_)
     thread.join();

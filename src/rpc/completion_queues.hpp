@@ -85,6 +85,7 @@ class completion_queues {
 
  private:
   void run(grpc::CompletionQueue* queue);
+  void shut_down_queues();  // under mutex_, once
 
   std::vector<std::unique_ptr<grpc::CompletionQueue>> queues_;
   std::vector<std::thread> threads_;
