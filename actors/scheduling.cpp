@@ -1,5 +1,6 @@
 // How the proxy's process runs: scheduling of its threads, and its allocator.
 #include "actors/scheduling.hpp"
+#include "actors/quiet_clock.hpp"
 
 #include <malloc.h>
 #include <stdlib.h>
@@ -22,7 +23,8 @@ void tune_scheduler(caf::actor_system_config& config) {
   // The distribution's Abseil is built with lock-order checking on; grpc++ takes its mutexes on
   // every operation, and the proxy has no use for that debugging aid.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  config.set("scheduler.policy", caf::atom("sharing"));
+  // Work-sharing workers, and a clock thread that per-call actors do not wake.
+  use_quiet_clock(config);
   config.set("scheduler.max-threads",
              std::max<std::size_t>(2, std::thread::hardware_concurrency()));
 }

@@ -7,7 +7,8 @@
 namespace s2s::actors {
 
 // Workers that sleep until work arrives instead of polling: a call pays one wake-up per hop
-// rather than competing with spinning workers for the cores grpc++ needs. Also picks grpc's
+// rather than competing with spinning workers for the cores grpc++ needs; and a clock thread
+// that an ending actor wakes only if it had set a timeout. Also picks grpc's
 // polling engine (see scheduling.cpp) and turns off Abseil's lock-order checking, which costs
 // every grpc++ operation a graph update. Call before grpc is first used.
 void tune_scheduler(caf::actor_system_config& config);
