@@ -587,6 +587,7 @@ class mux_io::worker {
 mux_io::mux_io(mux_io_setup setup, mux_io_events events) {
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   thread_ = std::thread([this, setup = std::move(setup), events = std::move(events)]() mutable {
+    ::pthread_setname_np(::pthread_self(), "s2s-mux-io");
     // A write to a socket the peer closed must fail with EPIPE, not kill the process.
     sigset_t pipe;
     sigemptyset(&pipe);

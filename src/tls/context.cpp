@@ -41,6 +41,10 @@ SSL_CTX* new_context(const SSL_METHOD* method) {
   // poll, whether more is waiting.)
   SSL_CTX_set_read_ahead(context, 1);
   SSL_CTX_set_default_read_buffer_len(context, 64 * 1024);
+  // TLS 1.3 suites in the order Go's crypto/tls prefers them on hardware with AES instructions
+  // (OpenSSL's own order puts AES-256 first): AES-128-GCM is as safe for this use and does 10
+  // rounds per block, not 14, on every byte the sessions carry.
+  SSL_CTX_set_ciphersuites(context, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384");
   return context;
 }
 

@@ -230,7 +230,7 @@ std::size_t occurrences(const std::string& in, const std::string& text) {
 // Starts the proxy binary on `config` with its output in `log`, and makes it the one whose
 // output a failure shows.
 std::unique_ptr<process> start_proxy(const std::filesystem::path& config, const std::filesystem::path& log,
-                                     const std::string& level) {
+                                     const std::string& level, const std::string& binary = S2S_PROXY_BINARY) {
   // S2S_BENCH_WRAPPER runs the proxy under a tool, e.g. "valgrind --tool=callgrind".
   std::vector<std::string> command;
   if (const char* wrapper = std::getenv("S2S_BENCH_WRAPPER")) {
@@ -238,7 +238,7 @@ std::unique_ptr<process> start_proxy(const std::filesystem::path& config, const 
     for (std::string word; words >> word;)
       command.push_back(word);
   }
-  for (std::string word : {std::string(S2S_PROXY_BINARY), std::string("start"), std::string("--config"),
+  for (std::string word : {binary, std::string("start"), std::string("--config"),
                            config.string(), std::string("--level"), level})
     command.push_back(word);
   auto proxy = std::make_unique<process>(process_options{command, {}, log, {}});
@@ -295,8 +295,9 @@ std::string tls_yaml(const certificate_files& identity, const test_certificates&
 }
 
 mux_pair start_mux_pair(const std::string& upstream, const test_certificates& certs,
-                        const std::filesystem::path& scratch, int sessions) {
-  auto name = "mux-" + std::to_string(sessions);
+                        const std::filesystem::path& scratch, int sessions,
+                        const std::string& binary = S2S_PROXY_BINARY, const std::string& tag = "") {
+  auto name = "mux-" + std::to_string(sessions) + tag;
   int mux_port = free_loopback_port(), outbound = free_loopback_port();
   auto nobody = "127.0.0.1:" + std::to_string(free_loopback_port());  // A's frontend: unused here
   write_file(scratch / (name + "-b.yaml"),
@@ -307,10 +308,10 @@ mux_pair start_mux_pair(const std::string& upstream, const test_certificates& ce
                       tls_yaml(certs.trusted.client, certs, true)));
   mux_pair pair;
   // At info level each side logs one line per session that comes up: that is what we wait for.
-  pair.b = start_proxy(scratch / (name + "-b.yaml"), scratch / (name + "-b.log"), "info");
+  pair.b = start_proxy(scratch / (name + "-b.yaml"), scratch / (name + "-b.log"), "info", binary);
   if (!pair.b->wait_for_output("ready", std::chrono::seconds(30)))
     fail("proxy B did not start");
-  pair.a = start_proxy(scratch / (name + "-a.yaml"), scratch / (name + "-a.log"), "info");
+  pair.a = start_proxy(scratch / (name + "-a.yaml"), scratch / (name + "-a.log"), "info", binary);
   auto sessions_up = [&] {
     return std::min(occurrences(pair.a->output(), " is up"), occurrences(pair.b->output(), " is up"));
   };
@@ -460,6 +461,10 @@ int main(int argc, char** argv) {
   // many idle ones, then bidi streams held open on the one-session pair.
   constexpr int many_sessions = 33, open_streams = 200;
   path_figures muxed, chained, direct_mux;  // direct_mux: the direct path of the mux rounds
+  // S2S_BENCH_BASELINE names another build of the proxy binary: its mux pair joins the rounds,
+  // so a change is measured against what it changes in one run, under the same drift.
+  const char* baseline_binary = std::getenv("S2S_BENCH_BASELINE");
+  path_figures baseline_muxed;
   double one_a = 0, one_b = 0, many_a = 0, many_b = 0;
   std::pair<double, double> per_stream;
   if (mux_mode) {
@@ -480,12 +485,23 @@ int main(int argc, char** argv) {
     std::unique_ptr<process> first, second;
     auto second_target = launch("chain-b", second);
     auto first_target = launch("chain-a", first, second_target);
-    auto figures = alternate({path(upstream.address(), {}), path(first_target, {first->pid(), second->pid()}),
-                              path(pair.target, pair.pids())},
-                             rounds);
+    std::vector<std::function<path_figures()>> paths = {
+        path(upstream.address(), {}), path(first_target, {first->pid(), second->pid()}),
+        path(pair.target, pair.pids())};
+    mux_pair baseline;
+    if (baseline_binary) {
+      baseline = start_mux_pair(upstream.address(), certs, scratch.path(), 1, baseline_binary, "-baseline");
+      paths.push_back(path(baseline.target, baseline.pids()));
+    }
+    auto figures = alternate(paths, rounds);
     direct_mux = figures[0];
     chained = figures[1];
     muxed = figures[2];
+    if (baseline_binary) {
+      baseline_muxed = figures[3];
+      baseline.a->stop();
+      baseline.b->stop();
+    }
     first->stop();
     second->stop();
     pair.a->stop();
@@ -579,5 +595,20 @@ int main(int argc, char** argv) {
   std::printf("targets: unary p50 <= 4x direct (%.2fx); 1 MiB streaming >= 40%% of direct (%.0f%%)\n",
               muxed.unary.p50_us / direct_mux.unary.p50_us,
               100.0 * muxed.large.megabytes_per_second / direct_mux.large.megabytes_per_second);
+  if (baseline_binary) {
+    std::printf("\nmux pair of this build against the baseline build %s, in the same rounds\n", baseline_binary);
+    std::printf("%-28s %14s %14s %10s\n", "measure", "baseline", "this build", "ratio");
+    auto pair_row = [](const char* name, double b, double m, const char* unit) {
+      std::printf("%-28s %11.1f %-2s %11.1f %-2s %9.2fx\n", name, b, unit, m, unit, m / b);
+    };
+    pair_row("unary 1 KiB p50", baseline_muxed.unary.p50_us, muxed.unary.p50_us, "us");
+    pair_row("unary 1 KiB p99", baseline_muxed.unary.p99_us, muxed.unary.p99_us, "us");
+    pair_row("bidi 1 KiB MB/s", baseline_muxed.small.megabytes_per_second, muxed.small.megabytes_per_second, "");
+    pair_row("bidi 1 MiB MB/s", baseline_muxed.large.megabytes_per_second, muxed.large.megabytes_per_second, "");
+    pair_row("CPU per unary call", baseline_muxed.proxy_cpu_us_per_unary, muxed.proxy_cpu_us_per_unary, "us");
+    pair_row("CPU per 1 KiB message", baseline_muxed.proxy_cpu_us_per_small, muxed.proxy_cpu_us_per_small, "us");
+    pair_row("CPU per 1 MiB message", baseline_muxed.proxy_cpu_us_per_large, muxed.proxy_cpu_us_per_large, "us");
+    pair_row("switches per unary call", baseline_muxed.proxy_switches_per_unary, muxed.proxy_switches_per_unary, "");
+  }
   return 0;
 }
