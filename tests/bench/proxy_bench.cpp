@@ -3,8 +3,9 @@
 //
 // Reports unary 1 KiB latency (p50, p99) and calls/s, bidi streaming of 1 KiB and 1 MiB
 // messages (messages/s, MB/s), and the proxy process's CPU time per message. With
-// S2S_BENCH_SCRAPE set, it also compares a proxy with /metrics on, scraped once a second,
-// against one without, in alternating rounds. Not a test: nothing here passes or fails on speed.
+// S2S_BENCH_SCRAPE set, it also measures a proxy with /metrics on in rounds where /metrics is
+// scraped once a second and rounds where it is not, alternating. Not a test: nothing here
+// passes or fails on speed.
 #include <unistd.h>
 
 #include <algorithm>
@@ -410,50 +411,43 @@ int main(int argc, char** argv) {
     proxy->stop();
   }
 
-  // With S2S_BENCH_SCRAPE: two proxies side by side, one with /metrics scraped once a second
-  // throughout, measured in alternating rounds (order swapped each round) so that drift in
-  // what else the machine does falls on both alike. Figures are medians over the rounds.
+  // With S2S_BENCH_SCRAPE: one proxy with /metrics on, measured in alternating rounds with its
+  // /metrics scraped once a second throughout the round and without (order swapped each round).
+  // One process for both, so what tells them apart is the scraping alone; drift in what else
+  // the machine does falls on both alike. Figures are medians over the rounds.
   constexpr int scrape_rounds = 6;
   std::vector<path_figures> plain_rounds, metered_rounds;
   int scrapes = 0, failed_scrapes = 0;
   if (tcp_mode && std::getenv("S2S_BENCH_SCRAPE")) {
-    std::unique_ptr<process> plain_proxy, metered_proxy;
-    auto plain_target = launch("proxy-plain", plain_proxy);
+    std::unique_ptr<process> metered_proxy;
     int metrics_port = 0;
     auto metered_target = launch("proxy-metrics", metered_proxy, "", &metrics_port);
-    std::atomic<bool> measuring = true;
+    std::atomic<bool> measuring = true, scraping = false;
     std::thread scraper([&] {
       auto url = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
       while (measuring) {
-        process curl({{"curl", "-sf", "-o", "/dev/null", url}, {}, scratch / "curl.log", {}});
-        (curl.wait_exit(std::chrono::seconds(5)) == 0 ? scrapes : failed_scrapes)++;
+        if (scraping) {
+          process curl({{"curl", "-sf", "-o", "/dev/null", url}, {}, scratch / "curl.log", {}});
+          (curl.wait_exit(std::chrono::seconds(5)) == 0 ? scrapes : failed_scrapes)++;
+        }
         for (int i = 0; i < 10 && measuring; ++i)
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     });
     auto share = [](int count) { return std::max(count / scrape_rounds, count > 0 ? 1 : 0); };
+    auto round_of = [&](bool scraped) {
+      scraping = scraped;
+      (scraped ? metered_rounds : plain_rounds)
+          .push_back(measure(metered_target, {metered_proxy->pid()}, share(unary_calls), share(small_count),
+                             share(large_count)));
+      scraping = false;
+    };
     for (int round = 0; round < scrape_rounds; ++round) {
-      auto plain = [&] {
-        measured_proxy = plain_proxy.get();
-        plain_rounds.push_back(measure(plain_target, {plain_proxy->pid()}, share(unary_calls),
-                                       share(small_count), share(large_count)));
-      };
-      auto metered = [&] {
-        measured_proxy = metered_proxy.get();
-        metered_rounds.push_back(measure(metered_target, {metered_proxy->pid()}, share(unary_calls),
-                                         share(small_count), share(large_count)));
-      };
-      if (round % 2 == 0) {
-        plain();
-        metered();
-      } else {
-        metered();
-        plain();
-      }
+      round_of(round % 2 == 1);
+      round_of(round % 2 == 0);
     }
     measuring = false;
     scraper.join();
-    plain_proxy->stop();
     metered_proxy->stop();
   }
 
@@ -526,10 +520,10 @@ int main(int argc, char** argv) {
                 proxied.proxy_cpu_us_per_large);
     std::printf("proxy context switches per unary call: %.1f\n", proxied.proxy_switches_per_unary);
     if (!plain_rounds.empty()) {
-      std::printf("\nwith /metrics scraped once a second (%d scrapes, %d failed): two proxies side by side,\n"
+      std::printf("\none proxy with /metrics on, in rounds scraped once a second (%d scrapes, %d failed) and not,\n"
                   "%d alternating rounds, medians; the last column is the median of the per-round ratios\n",
                   scrapes, failed_scrapes, scrape_rounds);
-      std::printf("%-28s %14s %14s %10s %10s\n", "measure", "proxied", "+metrics", "ratio", "per-round");
+      std::printf("%-28s %14s %14s %10s %10s\n", "measure", "not scraped", "scraped", "ratio", "per-round");
       auto compare = [&](const char* name, auto pick, const char* unit) {
         std::vector<double> plain, metered, ratios;
         for (std::size_t i = 0; i < plain_rounds.size(); ++i) {
