@@ -268,6 +268,12 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
         st.upstream_writes_closed = true;
         finish_if_done(self);
       },
+      [self](shutdown_atom) {
+        ++self->state.processed;
+        if (!self->state.downstream_read_ended)
+          fail_call(self, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                       "s2s-proxy is shutting down; call again"));
+      },
   };
 }
 

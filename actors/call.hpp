@@ -57,6 +57,11 @@ struct upstream_read_end {};
 struct upstream_write_failed {};  // the upstream call stopped taking messages
 struct upstream_done { grpc::Status status; metadata_list trailers; };
 
+// The proxy is stopping. A call whose caller is still sending (a stream: replication streams
+// never stop on their own) ends at once with UNAVAILABLE, so the caller calls again, elsewhere or
+// once the proxy is back; a call whose requests are all in (a unary call) runs to its end.
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+
 class upstream_target;
 
 // The upstream actor's answer to a lease request: where to send the call, or why not.
@@ -70,7 +75,7 @@ using call_actor = caf::typed_actor<
     caf::reacts_to<downstream_write_failed>, caf::reacts_to<downstream_cancelled>,
     caf::reacts_to<upstream_metadata>, caf::reacts_to<upstream_read>,
     caf::reacts_to<upstream_read_end>, caf::reacts_to<upstream_write_failed>,
-    caf::reacts_to<upstream_done>>;
+    caf::reacts_to<upstream_done>, caf::reacts_to<shutdown_atom>>;
 
 // A half whose reads can be granted: the actor grants the first ones, the other half the rest.
 class read_gate {

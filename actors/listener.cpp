@@ -10,7 +10,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -34,6 +37,28 @@ struct call_watch {
   std::atomic<std::uint64_t> started = 0;
   std::atomic<std::uint64_t> failed = 0;
   std::atomic<std::uint64_t> live = 0;
+
+  // The live call actors, so a stop can reach them.
+  void add(const call_actor& call) {
+    std::lock_guard guard(mutex);
+    calls.emplace(call.id(), call.address());
+  }
+  void remove(caf::actor_id id) {
+    std::lock_guard guard(mutex);
+    calls.erase(id);
+  }
+  std::vector<caf::actor_addr> live_calls() {
+    std::lock_guard guard(mutex);
+    std::vector<caf::actor_addr> out;
+    out.reserve(calls.size());
+    for (auto& [id, address] : calls)
+      out.push_back(address);
+    return out;
+  }
+
+ private:
+  std::mutex mutex;
+  std::unordered_map<caf::actor_id, caf::actor_addr> calls;
 };
 
 // How many calls each completion queue waits for at once: a burst of new calls does not wait
@@ -51,7 +76,13 @@ class forwarding_service final : public call_acceptor,
         watch_(std::make_shared<call_watch>()) {}
 
   grpc::AsyncGenericService& service() { return service_; }
-  void stop_accepting() { stopping_ = true; }
+  // New calls are refused from now on; the calls in flight are told the proxy is stopping
+  // (streams end, unary calls finish).
+  void stop_accepting() {
+    stopping_ = true;
+    for (auto& address : watch_->live_calls())
+      caf::anon_send(caf::actor_cast<call_actor>(address), shutdown_atom::value);
+  }
   const call_watch& watch() const { return *watch_; }
 
   // Starts waiting for calls on every queue of a started server.
@@ -72,8 +103,13 @@ class forwarding_service final : public call_acceptor,
     ++watch_->started;
     ++watch_->live;
     auto actor = spawn_call_here(system_, {half, upstream_, filter_, observer_});
+    watch_->add(actor);
+    if (stopping_)  // a stop that began meanwhile may not have seen this call
+      caf::anon_send(actor, shutdown_atom::value);
     // Runs at once if the actor has already ended.
-    actor->attach_functor([watch = watch_, half, &system = system_](const caf::error& reason) {
+    actor->attach_functor([watch = watch_, half, id = actor.id(),
+                           &system = system_](const caf::error& reason) {
+      watch->remove(id);
       if (reason) {
         ++watch->failed;
         // The call actor normally ends its call itself when it fails; this covers the rest.

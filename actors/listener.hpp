@@ -31,8 +31,8 @@ struct listener_stats {
   std::size_t mailbox_depth = 0;  // messages waiting behind the stats request
 };
 
-// stop: stops accepting, lets calls finish until `drain` passes, cancels the rest, replies,
-// and the listener ends. drained: the server has stopped (sent by the listener to itself).
+// stop: stops accepting, ends the streams in flight with UNAVAILABLE (see shutdown_atom), lets
+// the other calls finish until `drain` passes, cancels the rest, replies, and the listener ends. drained: the server has stopped (sent by the listener to itself).
 using listener_actor = caf::typed_actor<
     caf::reacts_to<adopt_connection>,
     caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>,

@@ -35,8 +35,9 @@ Usage:
   s2s-proxy --help
 
 start     serves every cluster connection of the config until SIGINT or SIGTERM, which
-          stop accepting calls and let those in flight finish for up to --drain
-          seconds (10 by default; 0 cancels them at once) before exiting 0;
+          stop accepting calls, end open streams with UNAVAILABLE, and let unary
+          calls in flight finish for up to --drain seconds (10 by default; 0
+          cancels them at once) before exiting 0;
           SIGHUP reads the config again and applies its logging, translation and
           aclPolicy settings; other changes are logged and wait for a restart.
 validate  checks the config completely; prints a one-line summary, or every problem

@@ -245,6 +245,38 @@ CAF_TEST(an upstream that answers early ends the call while the caller still str
   CAF_CHECK_EQUAL(downstream->finished_with->error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+CAF_TEST(a stop ends a call whose caller still streams with UNAVAILABLE and cancels upstream) {
+  start();
+  deliver(downstream_read{bytes("1")});
+  deliver(upstream_metadata{true, {}});
+  deliver(upstream_read{bytes("ack")});
+  deliver(shutdown_atom::value);
+  CAF_CHECK_EQUAL(up().cancels, 1);
+  CAF_CHECK_EQUAL(up().releases, 1);
+  deliver(upstream_done{grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"), {}});
+  CAF_REQUIRE(downstream->finished_with);
+  CAF_CHECK_EQUAL(downstream->finished_with->error_code(), grpc::StatusCode::UNAVAILABLE);
+  CAF_CHECK_EQUAL(downstream->finished_with->error_message(), "s2s-proxy is shutting down; call again");
+  CAF_CHECK(!call_alive());
+}
+
+CAF_TEST(a stop lets a call whose requests are all in run to its end) {
+  start();
+  deliver(downstream_read{bytes("request")});
+  deliver(downstream_read_end{});
+  deliver(shutdown_atom::value);
+  CAF_CHECK_EQUAL(up().cancels, 0);
+  CAF_CHECK(!downstream->finished_with);
+  deliver(upstream_metadata{true, {}});
+  deliver(upstream_read{bytes("response")});
+  deliver(upstream_read_end{});
+  deliver(upstream_done{grpc::Status::OK, {}});
+  CAF_REQUIRE(downstream->finished_with);
+  CAF_CHECK(downstream->finished_with->ok());
+  CAF_REQUIRE_EQUAL(downstream->writes.size(), 1u);
+  CAF_CHECK_EQUAL(downstream->writes[0], "response");
+}
+
 CAF_TEST(a call refused by a filter never reaches the upstream) {
   downstream->call.method = "/test.Service/Refused";
   start(target, {}, std::make_shared<test_filter>());

@@ -169,6 +169,31 @@ TEST_F(Drain, ACallOutlastingTheDrainBoundIsCancelledAndTheProxyStillExitsZero) 
   EXPECT_TRUE(result.responses.empty());
 }
 
+TEST_F(Drain, SigtermEndsAnOpenStreamWithUnavailableAtOnceWhileAUnaryCallFinishes) {
+  // A bound far longer than the test waits: only ending the stream lets the proxy exit in time.
+  auto proxy = start({"--drain", "120"});
+  auto stub = v1::EchoService::NewStub(make_channel("127.0.0.1:" + std::to_string(outbound)));
+  grpc::ClientContext context;
+  auto stream = stub->Bidi(&context);
+  v1::EchoRequest hello;
+  hello.set_payload("open");
+  v1::EchoResponse echoed;
+  ASSERT_TRUE(stream->Write(hello) && stream->Read(&echoed)) << proxy->output();
+  slow_call call(outbound, 1500ms);
+  ASSERT_TRUE(remote.calls().wait_for_in_flight(2, 10s));  // the stream and the slow call
+  proxy->send_signal(SIGTERM);
+  // The stream ends without the caller closing it, with a status that says to call again.
+  while (stream->Read(&echoed)) {
+  }
+  auto status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ(status.error_message(), "s2s-proxy is shutting down; call again");
+  auto result = call.result();
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message() << "\n" << proxy->output();
+  EXPECT_EQ(result.responses.size(), 1u);
+  EXPECT_EQ(proxy->wait_exit(60s), 0) << proxy->output();
+}
+
 TEST_F(Drain, ADrainThatIsNotANumberIsAUsageError) {
   auto config = scratch / "proxy.yaml";
   write_file(config, tcp_proxy_yaml("drain", outbound, "127.0.0.1:" + std::to_string(remote.port())));
