@@ -7,6 +7,23 @@
 namespace s2s::actors {
 namespace {
 
+// A small message with more queued behind it may wait in grpc's write buffer: grpc completes
+// such a write at once while less than its write buffer (64 KiB) waits, and the next write
+// without the hint (the last queued, or the status) sends them all in one go. Without it, each
+// message of a busy stream cost the proxy a system call and the peer a wake-up of its own. A
+// large message fills a write by itself and goes without the hint. So does a half's first
+// write, which may carry the call's headers: grpc holds headers sent with a hinted message
+// until some later write, and completes that batch only once they are out.
+constexpr std::size_t coalesced_message_bytes = 16 * 1024;
+
+grpc::WriteOptions more_follow(const write_queue& writes) {
+  grpc::WriteOptions options;
+  bool small = writes.in_flight.Length() < coalesced_message_bytes;
+  if (writes.taken > 1 && !writes.waiting.empty() && small)
+    options.set_buffer_hint();
+  return options;
+}
+
 template <class Multimap>
 metadata_list forwardable(const Multimap& entries) {
   metadata_list out;
@@ -127,7 +144,7 @@ void server_half::pump(guard& lock) {
       closed_ = true;
       stream_.WriteAndFinish(writes_.in_flight, grpc::WriteOptions(), *status_, &finish_tag_);
     } else {
-      stream_.Write(writes_.in_flight, &write_tag_);
+      stream_.Write(writes_.in_flight, more_follow(writes_), &write_tag_);
     }
   } else if (status_) {
     closed_ = true;
@@ -255,7 +272,7 @@ void client_half::pump(guard& lock) {
       writes_done_started_ = true;
       stream_->Write(writes_.in_flight, grpc::WriteOptions().set_last_message(), &write_tag_);
     } else {
-      stream_->Write(writes_.in_flight, &write_tag_);
+      stream_->Write(writes_.in_flight, more_follow(writes_), &write_tag_);
     }
   } else if (writes_done_requested_) {
     writes_done_started_ = true;

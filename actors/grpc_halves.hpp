@@ -49,6 +49,7 @@ struct write_queue {
   bool writing = false;
   std::size_t bytes = 0;     // waiting and in flight
   std::size_t owed = 0;      // grants held back by the budget
+  std::uint64_t taken = 0;   // writes started so far
 
   void push(grpc::ByteBuffer message) {
     bytes += message.Length();
@@ -61,6 +62,7 @@ struct write_queue {
     in_flight = std::move(waiting.front());
     waiting.pop_front();
     writing = true;
+    ++taken;
     return true;
   }
   // The write in flight completed; returns the read grants to give back now.

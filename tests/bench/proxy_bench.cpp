@@ -368,7 +368,7 @@ int main(int argc, char** argv) {
   // outbound address.
   // With `metrics_port`, the proxy serves /metrics on a port of its own, chosen here.
   auto launch = [&](const std::string& name, std::unique_ptr<process>& proxy, const std::string& remote = "",
-                    int* metrics_port = nullptr) {
+                    int* metrics_port = nullptr, const std::string& binary = S2S_PROXY_BINARY) {
     int outbound = free_loopback_port();
     auto config = scratch / (name + ".yaml");
     auto yaml = tcp_proxy_yaml("bench", outbound, remote.empty() ? upstream.address() : remote);
@@ -380,7 +380,7 @@ int main(int argc, char** argv) {
       yaml += "metrics:\n  prometheus:\n    listenAddress: \"127.0.0.1:" + std::to_string(*metrics_port) + "\"\n";
     }
     write_file(config, yaml);
-    proxy = start_proxy(config, scratch / (name + ".log"), "warn");
+    proxy = start_proxy(config, scratch / (name + ".log"), "warn", binary);
     auto target = "127.0.0.1:" + std::to_string(outbound);
     wait_until_serving(target);
     return target;
@@ -401,14 +401,27 @@ int main(int argc, char** argv) {
 
   std::printf("s2s-proxy benchmark: loopback, %u cores; %d alternating rounds, medians\n",
               std::thread::hardware_concurrency(), rounds);
-  path_figures direct, proxied;
-  std::unique_ptr<process> proxy;
+  // S2S_BENCH_BASELINE names another build of the proxy binary: its proxy (and mux pair) joins
+  // the rounds, so a change is measured against what it changes in one run, under the same drift.
+  const char* baseline_binary = std::getenv("S2S_BENCH_BASELINE");
+  path_figures direct, proxied, baseline_proxied;
+  std::unique_ptr<process> proxy, baseline_proxy;
   if (tcp_mode) {
     auto proxied_target = launch("proxy", proxy);
-    auto figures = alternate({path(upstream.address(), {}), path(proxied_target, {proxy->pid()})}, rounds);
+    std::vector<std::function<path_figures()>> paths = {path(upstream.address(), {}),
+                                                        path(proxied_target, {proxy->pid()})};
+    if (baseline_binary) {
+      auto baseline_target = launch("proxy-baseline", baseline_proxy, "", nullptr, baseline_binary);
+      paths.push_back(path(baseline_target, {baseline_proxy->pid()}));
+    }
+    auto figures = alternate(paths, rounds);
     direct = figures[0];
     proxied = figures[1];
     proxy->stop();
+    if (baseline_binary) {
+      baseline_proxied = figures[2];
+      baseline_proxy->stop();
+    }
   }
 
   // With S2S_BENCH_SCRAPE: one proxy with /metrics on, measured in alternating rounds with its
@@ -455,9 +468,6 @@ int main(int argc, char** argv) {
   // many idle ones, then bidi streams held open on the one-session pair.
   constexpr int many_sessions = 33, open_streams = 200;
   path_figures muxed, chained, direct_mux;  // direct_mux: the direct path of the mux rounds
-  // S2S_BENCH_BASELINE names another build of the proxy binary: its mux pair joins the rounds,
-  // so a change is measured against what it changes in one run, under the same drift.
-  const char* baseline_binary = std::getenv("S2S_BENCH_BASELINE");
   path_figures baseline_muxed;
   double one_a = 0, one_b = 0, many_a = 0, many_b = 0;
   std::pair<double, double> per_stream;
@@ -548,6 +558,24 @@ int main(int argc, char** argv) {
                 100.0 * proxied.small.megabytes_per_second / direct.small.megabytes_per_second,
                 100.0 * proxied.large.megabytes_per_second / direct.large.megabytes_per_second);
   }
+  // This build against the baseline build, in the same rounds.
+  auto against_baseline = [&](const char* what, const path_figures& b, const path_figures& m) {
+    std::printf("\n%s of this build against the baseline build %s, in the same rounds\n", what, baseline_binary);
+    std::printf("%-28s %14s %14s %10s\n", "measure", "baseline", "this build", "ratio");
+    auto pair_row = [](const char* name, double x, double y, const char* unit) {
+      std::printf("%-28s %11.1f %-2s %11.1f %-2s %9.2fx\n", name, x, unit, y, unit, y / x);
+    };
+    pair_row("unary 1 KiB p50", b.unary.p50_us, m.unary.p50_us, "us");
+    pair_row("unary 1 KiB p99", b.unary.p99_us, m.unary.p99_us, "us");
+    pair_row("bidi 1 KiB MB/s", b.small.megabytes_per_second, m.small.megabytes_per_second, "");
+    pair_row("bidi 1 MiB MB/s", b.large.megabytes_per_second, m.large.megabytes_per_second, "");
+    pair_row("CPU per unary call", b.proxy_cpu_us_per_unary, m.proxy_cpu_us_per_unary, "us");
+    pair_row("CPU per 1 KiB message", b.proxy_cpu_us_per_small, m.proxy_cpu_us_per_small, "us");
+    pair_row("CPU per 1 MiB message", b.proxy_cpu_us_per_large, m.proxy_cpu_us_per_large, "us");
+    pair_row("switches per unary call", b.proxy_switches_per_unary, m.proxy_switches_per_unary, "");
+  };
+  if (tcp_mode && baseline_binary)
+    against_baseline("TCP-mode proxy", baseline_proxied, proxied);
   if (!mux_mode)
     return 0;
 
@@ -589,20 +617,7 @@ int main(int argc, char** argv) {
   std::printf("targets: unary p50 <= 4x direct (%.2fx); 1 MiB streaming >= 40%% of direct (%.0f%%)\n",
               muxed.unary.p50_us / direct_mux.unary.p50_us,
               100.0 * muxed.large.megabytes_per_second / direct_mux.large.megabytes_per_second);
-  if (baseline_binary) {
-    std::printf("\nmux pair of this build against the baseline build %s, in the same rounds\n", baseline_binary);
-    std::printf("%-28s %14s %14s %10s\n", "measure", "baseline", "this build", "ratio");
-    auto pair_row = [](const char* name, double b, double m, const char* unit) {
-      std::printf("%-28s %11.1f %-2s %11.1f %-2s %9.2fx\n", name, b, unit, m, unit, m / b);
-    };
-    pair_row("unary 1 KiB p50", baseline_muxed.unary.p50_us, muxed.unary.p50_us, "us");
-    pair_row("unary 1 KiB p99", baseline_muxed.unary.p99_us, muxed.unary.p99_us, "us");
-    pair_row("bidi 1 KiB MB/s", baseline_muxed.small.megabytes_per_second, muxed.small.megabytes_per_second, "");
-    pair_row("bidi 1 MiB MB/s", baseline_muxed.large.megabytes_per_second, muxed.large.megabytes_per_second, "");
-    pair_row("CPU per unary call", baseline_muxed.proxy_cpu_us_per_unary, muxed.proxy_cpu_us_per_unary, "us");
-    pair_row("CPU per 1 KiB message", baseline_muxed.proxy_cpu_us_per_small, muxed.proxy_cpu_us_per_small, "us");
-    pair_row("CPU per 1 MiB message", baseline_muxed.proxy_cpu_us_per_large, muxed.proxy_cpu_us_per_large, "us");
-    pair_row("switches per unary call", baseline_muxed.proxy_switches_per_unary, muxed.proxy_switches_per_unary, "");
-  }
+  if (baseline_binary)
+    against_baseline("mux pair", baseline_muxed, muxed);
   return 0;
 }

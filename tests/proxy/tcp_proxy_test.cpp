@@ -121,6 +121,39 @@ TEST_F(TcpProxy, EachStreamingKindPassesEveryMessageInOrder) {
     EXPECT_EQ(bidi.responses[i].payload(), conversation[i].payload()) << "message " << i;
 }
 
+// Bursts of small messages are where the proxy lets grpc coalesce its writes; a call's first
+// write carries its headers, and a burst must never leave them (and so the whole call) waiting.
+TEST_F(TcpProxy, BurstsOfSmallMessagesArriveWholeOnFreshConnections) {
+  proxy_process proxy(make_config());
+  call_options bounded;
+  bounded.timeout = std::chrono::seconds(10);
+  for (int round = 0; round < 20; ++round) {
+    auto outbound = stub(proxy.address("a-to-b outbound"));  // a new HTTP/2 connection each round
+    auto fan_out = echo("burst");
+    fan_out.set_stream_count(50);
+    auto server_stream = call_server_stream(*outbound, fan_out, bounded);
+    ASSERT_TRUE(server_stream.status.ok()) << "round " << round << ": " << server_stream.status.error_message();
+    ASSERT_EQ(server_stream.responses.size(), 50u);
+    for (std::uint32_t i = 0; i < 50; ++i)
+      ASSERT_EQ(server_stream.responses[i].sequence(), i);
+
+    // Every request written before any echo is read: a burst toward the upstream.
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto bidi = outbound->Bidi(&context);
+    for (int i = 0; i < 50; ++i)
+      ASSERT_TRUE(bidi->Write(echo("m" + std::to_string(i))));
+    ASSERT_TRUE(bidi->WritesDone());
+    v1::EchoResponse response;
+    int echoed = 0;
+    while (bidi->Read(&response))
+      ASSERT_EQ(response.payload(), "m" + std::to_string(echoed++));
+    auto status = bidi->Finish();
+    ASSERT_TRUE(status.ok()) << "round " << round << ": " << status.error_message();
+    ASSERT_EQ(echoed, 50);
+  }
+}
+
 TEST_F(TcpProxy, InboundCallsReachTheLocalFrontend) {
   proxy_process proxy(make_config());
   auto inbound = stub(proxy.address("a-to-b inbound"));
