@@ -17,6 +17,8 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <memory>
+#include <span>
 #include <utility>
 
 #include <openssl/err.h>
@@ -493,7 +495,10 @@ class mux_io::worker {
   std::string serve() {
     auto side = setup_.dial ? yamux::role::client : yamux::role::server;
     session_.emplace(side, setup_.yamux, clock::now());
-    read_buffer_.resize(read_buffer_bytes);
+    // Not zero-filled: a page of it is resident only once a read has reached it, so an idle
+    // session holds the little its pings and window updates touch.
+    read_storage_.reset(new std::uint8_t[read_buffer_bytes]);
+    read_buffer_ = std::span<std::uint8_t>(read_storage_.get(), read_buffer_bytes);
     // Any yamux peer answers a ping; its answer (or any other frame first) shows the session works.
     session_->ping(clock::now());
     std::string problem;
@@ -577,7 +582,8 @@ class mux_io::worker {
   std::string peer_;
   std::optional<yamux::session> session_;
   std::map<yamux::stream_id, stream_bridge> bridges_;
-  std::vector<std::uint8_t> read_buffer_;
+  std::unique_ptr<std::uint8_t[]> read_storage_;
+  std::span<std::uint8_t> read_buffer_;
   std::string end_reason_;
   bool read_wants_write_ = false;
   bool write_wants_read_ = false;
