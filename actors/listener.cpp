@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -216,8 +217,9 @@ listener_actor::behavior_type listener_behavior(
   };
 }
 
-// Explains why an address cannot be bound, which grpc++ does not say.
-std::string bind_problem(const config::address& address) {
+// Why no address of `address` can be bound (grpc++ serves when at least one can), or nothing
+// when one can. grpc++ says only that it could not, in a log line of its own.
+std::optional<std::string> bind_problem(const config::address& address) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -227,17 +229,22 @@ std::string bind_problem(const config::address& address) {
   if (int rc = getaddrinfo(address.host.c_str(), port.c_str(), &hints, &found); rc != 0)
     return std::string("cannot resolve host: ") + gai_strerror(rc);
   std::string problem = "the address is not available";
+  bool bound = false;
   for (auto* entry = found; entry; entry = entry->ai_next) {
     int fd = ::socket(entry->ai_family, entry->ai_socktype, entry->ai_protocol);
     if (fd < 0)
       continue;
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, entry->ai_addr, entry->ai_addrlen) != 0)
+    if (::bind(fd, entry->ai_addr, entry->ai_addrlen) == 0)
+      bound = true;
+    else
       problem = std::strerror(errno);
     ::close(fd);
   }
   freeaddrinfo(found);
+  if (bound)
+    return std::nullopt;
   return problem;
 }
 
@@ -255,6 +262,9 @@ std::variant<started_listener, std::string> start_serving(caf::actor_system& sys
     if (auto* error = std::get_if<std::string>(&made))
       return spec.name + ": cannot serve " + address + ": " + *error;
     credentials = std::get<0>(made);
+    // Checked first, so a taken port is one clear error, without a grpc++ server that fails.
+    if (auto problem = bind_problem(spec.endpoint.addr))
+      return spec.name + ": cannot listen on " + address + ": " + *problem;
   }
 
   auto resources = std::make_shared<serving>();
@@ -283,7 +293,9 @@ std::variant<started_listener, std::string> start_serving(caf::actor_system& sys
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     if (!listen)
       return name + ": cannot start a gRPC server";
-    return name + ": cannot listen on " + address + ": " + bind_problem(bind_address);
+    // Taken since the check above, or refused for a reason a plain bind does not meet.
+    return name + ": cannot listen on " + address + ": " +
+           bind_problem(bind_address).value_or("grpc++ could not bind it");
   }
   return started_listener{actor, port};
 }
