@@ -37,9 +37,8 @@ namespace {
 struct call_watch {
   std::atomic<std::uint64_t> started = 0;
   std::atomic<std::uint64_t> failed = 0;
-  std::atomic<std::uint64_t> live = 0;
 
-  // The live call actors, so a stop can reach them.
+  // The live call actors, so a stop can reach them; their number is the live-call gauge.
   void add(const call_actor& call) {
     std::lock_guard guard(mutex);
     calls.emplace(call.id(), call.address());
@@ -48,7 +47,11 @@ struct call_watch {
     std::lock_guard guard(mutex);
     calls.erase(id);
   }
-  std::vector<caf::actor_addr> live_calls() {
+  std::uint64_t live() const {
+    std::lock_guard guard(mutex);
+    return calls.size();
+  }
+  std::vector<caf::actor_addr> live_calls() const {
     std::lock_guard guard(mutex);
     std::vector<caf::actor_addr> out;
     out.reserve(calls.size());
@@ -58,7 +61,7 @@ struct call_watch {
   }
 
  private:
-  std::mutex mutex;
+  mutable std::mutex mutex;
   std::unordered_map<caf::actor_id, caf::actor_addr> calls;
 };
 
@@ -102,7 +105,6 @@ class forwarding_service final : public call_acceptor,
     }
     server_half::await_call(service_, queue, half->info().queues, shared_from_this());
     ++watch_->started;
-    ++watch_->live;
     auto actor = spawn_call_here(system_, {half, upstream_, filter_, observer_});
     watch_->add(actor);
     if (stopping_)  // a stop that began meanwhile may not have seen this call
@@ -118,7 +120,6 @@ class forwarding_service final : public call_acceptor,
                                   "s2s-proxy: the call failed: " + system.render(reason)),
                      {});
       }
-      --watch->live;
     });
   }
 
@@ -209,7 +210,7 @@ listener_actor::behavior_type listener_behavior(
         if (auto& service = self->state.resources->service) {
           stats.calls_started = service->watch().started;
           stats.calls_failed = service->watch().failed;
-          stats.calls_live = service->watch().live;
+          stats.calls_live = service->watch().live();
         }
         stats.mailbox_depth = messages_waiting(self);
         return stats;

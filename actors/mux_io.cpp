@@ -364,7 +364,7 @@ class mux_io::worker {
       if (session_->ended() || session_->pending_output().size() > output_high_water)
         return true;
       std::size_t got = 0;
-      auto status = transport_read(read_buffer_.data(), read_buffer_.size(), got, problem);
+      auto status = transport_read(read_buffer_.get(), read_buffer_bytes, got, problem);
       if (status == io_status::would_block)
         return true;
       if (status == io_status::closed) {
@@ -375,7 +375,7 @@ class mux_io::worker {
         problem = "reading from " + peer_ + " failed: " + problem;
         return false;
       }
-      session_->receive(std::span<const std::uint8_t>(read_buffer_.data(), got), clock::now());
+      session_->receive(std::span<const std::uint8_t>(read_buffer_.get(), got), clock::now());
       if (setup_.traffic)
         setup_.traffic->bytes_received += got;
     }
@@ -483,8 +483,9 @@ class mux_io::worker {
 
   void pump_bridges(clock::time_point now) {
     std::vector<yamux::stream_id> broken;
+    auto scratch = std::span<std::uint8_t>(read_buffer_.get(), read_buffer_bytes);
     for (auto& [id, bridge] : bridges_)
-      if (bridge.pump(*session_, now, read_buffer_) == bridge_outcome::reset)
+      if (bridge.pump(*session_, now, scratch) == bridge_outcome::reset)
         broken.push_back(id);
     for (auto id : broken) {
       session_->reset(id);
@@ -497,8 +498,7 @@ class mux_io::worker {
     session_.emplace(side, setup_.yamux, clock::now());
     // Not zero-filled: a page of it is resident only once a read has reached it, so an idle
     // session holds the little its pings and window updates touch.
-    read_storage_.reset(new std::uint8_t[read_buffer_bytes]);
-    read_buffer_ = std::span<std::uint8_t>(read_storage_.get(), read_buffer_bytes);
+    read_buffer_.reset(new std::uint8_t[read_buffer_bytes]);
     // Any yamux peer answers a ping; its answer (or any other frame first) shows the session works.
     session_->ping(clock::now());
     std::string problem;
@@ -582,8 +582,7 @@ class mux_io::worker {
   std::string peer_;
   std::optional<yamux::session> session_;
   std::map<yamux::stream_id, stream_bridge> bridges_;
-  std::unique_ptr<std::uint8_t[]> read_storage_;
-  std::span<std::uint8_t> read_buffer_;
+  std::unique_ptr<std::uint8_t[]> read_buffer_;
   std::string end_reason_;
   bool read_wants_write_ = false;
   bool write_wants_read_ = false;
