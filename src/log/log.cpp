@@ -109,6 +109,26 @@ struct logger {
   }
 };
 
+// The component a line counts against: its name without the words that are numbers, so that the
+// sessions, streams and attempts of one part ("a-to-b mux session 17") share one throttle and
+// one entry rather than each starting a fresh bucket (and a map entry that is never freed).
+std::string throttle_key(std::string_view component) {
+  std::string key;
+  key.reserve(component.size());
+  while (!component.empty()) {
+    auto end = component.find(' ');
+    auto word = component.substr(0, end);
+    component = end == std::string_view::npos ? std::string_view() : component.substr(end + 1);
+    bool number = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (number)
+      continue;
+    if (!key.empty())
+      key += ' ';
+    key += word;
+  }
+  return key;
+}
+
 logger& the_logger() {
   static logger instance;
   return instance;
@@ -193,7 +213,7 @@ void write(level at, std::string_view component, std::string_view message) {
     return;
   auto& state = the_logger();
   std::lock_guard guard(state.mutex);
-  auto& entry = state.state_for(component);
+  auto& entry = state.state_for(throttle_key(component));
   if (entry.rules->disabled || at < entry.rules->minimum)
     return;
   auto now = state.now();

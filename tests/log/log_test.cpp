@@ -1,4 +1,5 @@
 // The logger: levels per component, one event per line, throttling and the dropped-lines report.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,26 @@ TEST_F(Logging, EachComponentHasItsOwnBudgetAndTheReportNamesThem) {
   EXPECT_EQ(count_containing("other: o"), 2u);
   report_dropped_lines();
   EXPECT_EQ(count_containing("17 lines dropped by throttleMaxRPS (bulk: 9, other: 8)"), 1u) << lines.back();
+}
+
+TEST_F(Logging, NumberedSessionsOfOneComponentShareItsBudget) {
+  configure({level::info, false, 50});
+  // A thousand sessions, each failing once within the same second: one budget of 50 lines.
+  for (int session = 1; session <= 1000; ++session)
+    error("cli mux session " + std::to_string(session), "cannot connect to 127.0.0.1:1: Connection refused");
+  EXPECT_EQ(count_containing("Connection refused"), 50u);
+  EXPECT_EQ(count_containing("cli mux session 50: cannot connect"), 1u) << "lines keep their full component";
+  EXPECT_EQ(count_containing("cli mux session 51: cannot connect"), 0u);
+  report_dropped_lines();
+  EXPECT_EQ(count_containing("950 lines dropped by throttleMaxRPS (cli mux session: 950)"), 1u) << lines.back();
+  auto dropped = dropped_lines();
+  EXPECT_EQ(dropped["cli mux session"], 950u);
+  EXPECT_EQ(dropped.count("cli mux session 51"), 0u) << "one entry per component, not per session";
+  // A number inside a word is part of the name: these are two components.
+  info("cluster2 outbound", "x");
+  info("cluster3 outbound", "y");
+  EXPECT_EQ(count_containing("cluster2 outbound: x"), 1u);
+  EXPECT_EQ(count_containing("cluster3 outbound: y"), 1u);
 }
 
 TEST_F(Logging, DroppedLinesReachTheMetric) {
