@@ -46,6 +46,28 @@ struct endpoint {
 
 enum class connection_type { tcp, mux_client, mux_server };
 
+// The most yamux sessions one side keeps or accepts (muxCount). Each session holds a socket and an
+// I/O thread; past a few dozen more sessions only cost, since every session carries any number of
+// calls.
+constexpr int max_mux_count = 1024;
+// muxCount when the key is absent: the Go s2s-proxy's default, so that a Go peer and this proxy
+// agree on the number of sessions when neither file says.
+constexpr int default_mux_count = 10;
+
+// How a mux-server admits connections before they are sessions (key muxAdmission, an s2s-proxy
+// extension): a connection must send its first TLS bytes within client_hello_timeout_ms; those that
+// have not yet wait in a pool of max_waiting, at most max_waiting_per_source from one address (the
+// oldest idle one gives way to a newcomer); at most max_handshakes are in the TLS handshake at once.
+struct mux_admission {
+  int client_hello_timeout_ms = 3000;
+  int handshake_timeout_ms = 10000;
+  int max_waiting = 1024;
+  int max_waiting_per_source = 64;
+  int max_handshakes = 128;
+
+  bool operator==(const mux_admission&) const = default;
+};
+
 std::string_view to_string(connection_type type);
 
 // One side (local or remote) of a cluster connection.
@@ -53,8 +75,9 @@ struct side_config {
   connection_type type = connection_type::tcp;
   std::optional<endpoint> tcp_client;  // where calls into this side are sent
   std::optional<endpoint> tcp_server;  // where this side's Temporal calls us
-  int mux_count = 1;
+  int mux_count = default_mux_count;
   std::optional<endpoint> mux_address;  // dial target (mux-client) or listen address (mux-server)
+  std::optional<mux_admission> admission;  // mux-server only; absent = the defaults
 
   bool operator==(const side_config&) const = default;
 };
@@ -114,7 +137,8 @@ struct shard_count {
   bool operator==(const shard_count&) const = default;
 };
 
-// Several proxy instances per side sharing shards; read and checked, not acted on yet.
+// Several proxy instances per side sharing shards; read and checked, and refused when enabled
+// (not implemented yet).
 struct memberlist_config {
   bool enabled = false;
   std::string node_name;

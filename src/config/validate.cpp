@@ -111,6 +111,11 @@ void checker::check_connection(const std::string& path, const cluster_connection
   check_search_attributes(key_path(key_path(path, "searchAttributeTranslation"), "namespaceMappings"),
                           connection.search_attribute_mappings);
   check_shard_count(key_path(path, "shardCount"), connection.shards);
+  if (connection.memberlist && connection.memberlist->enabled)
+    problem(key_path(key_path(path, "memberlist"), "enabled"),
+            "memberlist.enabled is true, but several proxy instances per side are not implemented yet: this "
+            "instance would neither find nor coordinate with its peers; run one instance per side and set "
+            "enabled: false (or remove the memberlist block)");
   if (connection.local_health_check)
     listeners_.push_back({key_path(key_path(path, "localClusterHealthCheck"), "listenAddress"),
                           connection.local_health_check->listen_address});
@@ -148,10 +153,15 @@ void checker::check_side(const std::string& path, const side_config& side) {
     if (side.mux_address)
       check_endpoint(key_path(path, "muxAddressInfo"), *side.mux_address, dials ? tls_role::client : tls_role::server);
     // Only here: files the Go proxy writes carry muxCount: 0 on tcp sides too.
-    if (side.mux_count < 1)
-      problem(key_path(path, "muxCount"), "muxCount is " + std::to_string(side.mux_count) +
-                                              "; it must be at least 1 (the number of yamux sessions to keep or accept)");
+    if (side.mux_count < 1 || side.mux_count > max_mux_count)
+      problem(key_path(path, "muxCount"),
+              "muxCount is " + std::to_string(side.mux_count) + "; it must be from 1 to " +
+                  std::to_string(max_mux_count) + " (the number of yamux sessions to keep or accept; each "
+                  "carries any number of calls)");
   }
+  if (side.admission && side.type != connection_type::mux_server)
+    problem(key_path(path, "muxAdmission"), "muxAdmission is only used when connectionType is mux-server, and this "
+                                            "side is " + type + "; remove it or change connectionType");
 }
 
 void checker::check_endpoint(const std::string& path, const endpoint& target, tls_role role) {

@@ -79,7 +79,7 @@ constexpr std::string_view go_style_config = R"(clusterConnections:
       localShardCount: 3
       remoteShardCount: 2
     memberlist:
-      enabled: true
+      enabled: false
       nodeName: "proxy-node-b-1"
       bindAddr: "127.0.0.1"
       bindPort: 6335
@@ -165,7 +165,7 @@ TEST_F(GoCompatibility, ConfigUsingEveryKeyOfTheGoFormatLoads) {
 
   ASSERT_TRUE(connection.memberlist);
   const auto& memberlist = *connection.memberlist;
-  EXPECT_TRUE(memberlist.enabled);
+  EXPECT_FALSE(memberlist.enabled);
   EXPECT_EQ(memberlist.node_name, "proxy-node-b-1");
   EXPECT_EQ(memberlist.bind_address, "127.0.0.1");
   EXPECT_EQ(memberlist.bind_port, 6335);

@@ -147,8 +147,73 @@ TEST(ConfigProblems, MuxCountBelowOneIsReported) {
                              R"(      connectionType: mux-client
       muxCount: 0
       muxAddressInfo: {address: "proxy-b.example:6334"})"));
-  EXPECT_TRUE(reports(result, "clusterConnections[0].remote.muxCount", 9, 7, "muxCount is 0; it must be at least 1"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].remote.muxCount", 9, 7, "muxCount is 0; it must be from 1 to 1024"));
   EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+// The remote side of minimal_tcp_config turned into a mux side with these lines.
+std::string mux_remote(std::string_view lines) {
+  return edited(R"(      connectionType: tcp
+      tcpClient: {address: "127.0.0.1:7234"}
+      tcpServer: {address: "127.0.0.1:6234"})",
+                lines);
+}
+
+TEST(ConfigProblems, MuxCountAboveTheBoundIsReported) {
+  auto loaded = parse(mux_remote(R"(      connectionType: mux-client
+      muxCount: 65536
+      muxAddressInfo: {address: "proxy-b.example:6334"})"));
+  EXPECT_TRUE(reports(loaded, "clusterConnections[0].remote.muxCount", 9, 7,
+                      "muxCount is 65536; it must be from 1 to 1024"));
+  EXPECT_EQ(loaded.errors.size(), 1u) << listing(loaded);
+  // Past the range of the key's type, the reader says so itself; it loads no more than that.
+  auto huge = parse(mux_remote(R"(      connectionType: mux-client
+      muxCount: 20000000000
+      muxAddressInfo: {address: "proxy-b.example:6334"})"));
+  EXPECT_FALSE(huge.value);
+  ASSERT_EQ(huge.errors.size(), 1u) << listing(huge);
+  EXPECT_EQ(huge.errors[0].path, "clusterConnections[0].remote.muxCount");
+  EXPECT_EQ(huge.errors[0].line, 9);
+}
+
+TEST(ConfigProblems, MuxCountDefaultsToTheGoProxysTen) {
+  auto result = parse(mux_remote(R"(      connectionType: mux-client
+      muxAddressInfo: {address: "proxy-b.example:6334"})"));
+  ASSERT_TRUE(result.value) << listing(result);
+  EXPECT_EQ(result.value->cluster_connections[0].remote.mux_count, 10);
+}
+
+TEST(ConfigProblems, MuxAdmissionIsReadOnAMuxServerAndRefusedElsewhere) {
+  auto server = parse(mux_remote(R"(      connectionType: mux-server
+      muxAddressInfo: {address: "127.0.0.1:6334"}
+      muxAdmission: {clientHelloTimeoutMs: 1500, maxWaitingPerSource: 8})"));
+  ASSERT_TRUE(server.value) << listing(server);
+  const auto& admission = server.value->cluster_connections[0].remote.admission;
+  ASSERT_TRUE(admission);
+  EXPECT_EQ(admission->client_hello_timeout_ms, 1500);
+  EXPECT_EQ(admission->max_waiting_per_source, 8);
+  EXPECT_EQ(admission->max_waiting, 1024) << "keys left out keep their defaults";
+
+  auto client = parse(mux_remote(R"(      connectionType: mux-client
+      muxAddressInfo: {address: "proxy-b.example:6334"}
+      muxAdmission: {clientHelloTimeoutMs: 1500})"));
+  EXPECT_TRUE(reports(client, "clusterConnections[0].remote.muxAdmission", 10, 7,
+                      "muxAdmission is only used when connectionType is mux-server, and this side is mux-client"));
+  auto zero = parse(mux_remote(R"(      connectionType: mux-server
+      muxAddressInfo: {address: "127.0.0.1:6334"}
+      muxAdmission: {maxHandshakes: 0})"));
+  EXPECT_FALSE(zero.value);
+  ASSERT_EQ(zero.errors.size(), 1u) << listing(zero);
+  EXPECT_EQ(zero.errors[0].path, "clusterConnections[0].remote.muxAdmission.maxHandshakes");
+}
+
+TEST(ConfigProblems, EnabledMemberlistIsRefusedUntilSeveralInstancesWork) {
+  auto result = parse(appended("    memberlist:\n      enabled: true\n      nodeName: proxy-a-1\n"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].memberlist.enabled", 12, 7,
+                      "memberlist.enabled is true, but several proxy instances per side are not implemented yet"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+  auto disabled = parse(appended("    memberlist:\n      enabled: false\n      nodeName: proxy-a-1\n"));
+  EXPECT_TRUE(disabled.value) << listing(disabled);
 }
 
 TEST(ConfigProblems, TcpSideWithoutTcpServerIsReported) {
