@@ -12,6 +12,7 @@
 #include <grpcpp/security/tls_credentials_options.h>
 
 #include "rpc/limits.hpp"
+#include "tls/context.hpp"
 
 namespace s2s::rpc {
 namespace {
@@ -53,6 +54,7 @@ std::variant<std::shared_ptr<grpc::ServerCredentials>, std::string> server_crede
     const config::tls_config& tls) {
   if (!tls.enabled())
     return grpc::InsecureServerCredentials();
+  tls::restrict_grpc_suites();
   auto files = read_tls_files(tls);
   if (!files.error.empty())
     return files.error;
@@ -77,6 +79,7 @@ std::variant<client_settings, std::string> client_channel_settings(
     settings.credentials = grpc::InsecureChannelCredentials();
     return settings;
   }
+  tls::restrict_grpc_suites();
   auto files = read_tls_files(tls);
   if (!files.error.empty())
     return files.error;

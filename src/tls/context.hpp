@@ -17,6 +17,20 @@ struct context_deleter {
 };
 using context_ptr = std::shared_ptr<SSL_CTX>;
 
+// What every TLS endpoint of the proxy offers: TLS 1.2 and 1.3, and under TLS 1.2 only ECDHE key
+// exchange with an AEAD cipher (AES-GCM, ChaCha20-Poly1305), in the order Go's crypto/tls prefers on
+// hardware with AES instructions. Under TLS 1.3 every suite is an AEAD one.
+inline constexpr const char* tls12_cipher_list =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+inline constexpr const char* tls13_cipher_suites =
+    "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
+
+// Makes grpc++'s TLS (the gRPC servers and channels with a TLS block) offer the same TLS 1.2 suites,
+// through its GRPC_SSL_CIPHER_SUITES setting, unless the operator set that variable. Call before the
+// first grpc++ TLS credentials are built; later calls do nothing.
+void restrict_grpc_suites();
+
 // The server side of a mux-server. With remoteCAPath set, a client must present a
 // certificate that chains to that CA (verified, not merely required).
 std::variant<context_ptr, std::string> server_context(const config::tls_config& tls);
