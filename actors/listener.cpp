@@ -146,6 +146,24 @@ struct serving {
   std::unique_ptr<grpc::Server> server;
 };
 
+// How long connections get to close by themselves once no call is left: grpc's Shutdown waits for
+// every connection until its deadline, and those of a port-less listener (yamux streams the peer
+// opened) close only with their session. A status sent just before has long been written by then.
+constexpr auto connection_close_grace = std::chrono::milliseconds(300);
+
+// Waits (off the actor threads) until the listener's calls have ended or `drain` passed, and
+// returns the deadline for Shutdown: the drain bound's end while calls are still in flight, or a
+// short grace for the connections once none is. An idle listener so stops at once.
+std::chrono::system_clock::time_point drain_deadline(const forwarding_service* service,
+                                                     std::chrono::milliseconds drain) {
+  auto end = std::chrono::system_clock::now() + drain;
+  if (!service)
+    return end;
+  while (service->watch().live() > 0 && std::chrono::system_clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return std::min(end, std::chrono::system_clock::now() + connection_close_grace);
+}
+
 // Completion threads per listener: a quarter of the cores, at least one. A proxy has two
 // listeners per cluster connection, and a call's both halves run on the thread that accepted it.
 unsigned queues_per_listener() { return std::max(1u, std::thread::hardware_concurrency() / 4); }
@@ -188,7 +206,7 @@ listener_actor::behavior_type listener_behavior(
         // draining calls still need.
         std::thread([resources = st.resources, drain, listener = listener_actor(self)]() mutable {
           if (resources->server) {
-            resources->server->Shutdown(std::chrono::system_clock::now() + drain);
+            resources->server->Shutdown(drain_deadline(resources->service.get(), drain));
             resources->server->Wait();
             // Calls' halves still complete on the queues; they stop once no half is left.
             if (resources->queues && !resources->queues->shut_down_when_unused(queue_release_bound))

@@ -2,6 +2,7 @@
 // applies the config's logging settings without stopping it, and SIGTERM drains calls in flight.
 #include <signal.h>
 
+#include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -192,6 +193,63 @@ TEST_F(Drain, SigtermEndsAnOpenStreamWithUnavailableAtOnceWhileAUnaryCallFinishe
   ASSERT_TRUE(result.status.ok()) << result.status.error_message() << "\n" << proxy->output();
   EXPECT_EQ(result.responses.size(), 1u);
   EXPECT_EQ(proxy->wait_exit(60s), 0) << proxy->output();
+}
+
+// A mux side of a proxy binary: `type` mux-client or mux-server, with the mux port given.
+std::string mux_proxy_yaml(const std::string& name, const std::string& type, int mux_port) {
+  auto address = [](int port) { return "\"127.0.0.1:" + std::to_string(port) + "\""; };
+  return "clusterConnections:\n"
+         "  - name: " + name + "\n"
+         "    local:\n"
+         "      connectionType: tcp\n"
+         "      tcpClient: { address: " + address(free_loopback_port()) + " }\n"
+         "      tcpServer: { address: " + address(free_loopback_port()) + " }\n"
+         "    remote:\n"
+         "      connectionType: " + type + "\n"
+         "      muxCount: 2\n"
+         "      muxAddressInfo: { address: " + address(mux_port) + " }\n";
+}
+
+// SIGTERM to a proxy with nothing in flight: the time until it exited, or nothing after 30 s.
+std::optional<std::chrono::milliseconds> idle_stop(process& proxy) {
+  auto start = std::chrono::steady_clock::now();
+  proxy.send_signal(SIGTERM);
+  auto code = proxy.wait_exit(30s);
+  if (!code || *code != 0)
+    return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+}
+
+TEST_F(Drain, AnIdleProxyExitsWithinASecondAndAHalfInEveryMode) {
+  // The default drain bound (10 s) stands: only what is in flight may hold the exit.
+  constexpr auto bound = 1500ms;
+  auto tcp = start();
+  auto tcp_took = idle_stop(*tcp);
+  ASSERT_TRUE(tcp_took) << tcp->output();
+  EXPECT_LE(*tcp_took, bound) << tcp->output();
+
+  // Both orders: the side stopped first still has its sessions up.
+  for (bool client_first : {true, false}) {
+    int mux_port = free_loopback_port();
+    auto server_config = scratch / "server.yaml";
+    auto client_config = scratch / "client.yaml";
+    write_file(server_config, mux_proxy_yaml("srv", "mux-server", mux_port));
+    write_file(client_config, mux_proxy_yaml("cli", "mux-client", mux_port));
+    auto suffix = client_first ? std::string("-1") : std::string("-2");
+    process server({{S2S_PROXY_BINARY, "start", "--config", server_config.string()}, {},
+                    scratch / ("server" + suffix + ".log"), {}});
+    ASSERT_TRUE(server.wait_for_output("ready", 30s)) << server.output();
+    process client({{S2S_PROXY_BINARY, "start", "--config", client_config.string()}, {},
+                    scratch / ("client" + suffix + ".log"), {}});
+    ASSERT_TRUE(client.wait_for_output("cli mux session 2: session with", 30s)) << client.output();
+    auto& first = client_first ? client : server;
+    auto& second = client_first ? server : client;
+    auto first_took = idle_stop(first);
+    auto second_took = idle_stop(second);
+    ASSERT_TRUE(first_took && second_took) << server.output() << client.output();
+    EXPECT_LE(*first_took, bound) << (client_first ? "mux-client" : "mux-server") << "\n" << first.output();
+    EXPECT_LE(*second_took, bound) << (client_first ? "mux-server" : "mux-client") << "\n" << second.output();
+  }
 }
 
 TEST_F(Drain, ADrainThatIsNotANumberIsAUsageError) {
