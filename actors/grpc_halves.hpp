@@ -18,6 +18,7 @@
 #include <grpcpp/generic/generic_stub.h>
 
 #include "actors/call.hpp"
+#include "actors/scheduling.hpp"
 
 namespace s2s::actors {
 
@@ -52,7 +53,10 @@ struct write_queue {
   std::uint64_t taken = 0;   // writes started so far
 
   void push(grpc::ByteBuffer message) {
-    bytes += message.Length();
+    auto length = message.Length();
+    if (length >= large_message_bytes)
+      note_large_message();
+    bytes += length;
     waiting.push_back(std::move(message));
   }
   // True when a write of `in_flight` should start now.
@@ -68,7 +72,10 @@ struct write_queue {
   // The write in flight completed; returns the read grants to give back now.
   std::size_t written() {
     writing = false;
-    bytes -= in_flight.Length();
+    auto length = in_flight.Length();
+    if (length >= large_message_bytes)
+      note_large_message();  // its memory is about to be freed
+    bytes -= length;
     ++owed;
     return bytes < byte_budget ? std::exchange(owed, 0) : 0;
   }

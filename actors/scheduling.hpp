@@ -2,6 +2,8 @@
 // allocates.
 #pragma once
 
+#include <cstddef>
+
 #include <caf/fwd.hpp>
 
 namespace s2s::actors {
@@ -14,7 +16,14 @@ namespace s2s::actors {
 void tune_scheduler(caf::actor_system_config& config);
 
 // Keeps freed memory in the allocator instead of handing it back to the kernel after every
-// call (see scheduling.cpp). Call first thing in main.
+// call (see scheduling.cpp), and starts the thread "s2s-mem-trim", which hands it back once
+// large messages have come and gone. Call first thing in main.
 void tune_allocator();
+
+// A message of at least this many bytes counts as large for the allocator.
+inline constexpr std::size_t large_message_bytes = 1024 * 1024;
+
+// Tells the allocator that a large message was queued or written just now. Cheap: one atomic add.
+void note_large_message();
 
 }  // namespace s2s::actors

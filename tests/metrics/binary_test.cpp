@@ -2,12 +2,16 @@
 // applies the config's logging settings without stopping it, and SIGTERM drains calls in flight.
 #include <signal.h>
 
+#include <atomic>
+#include <fstream>
+#include <iostream>
 #include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "http/http_client.hpp"
+#include "rpc/limits.hpp"
 #include "support/echo_client.hpp"
 #include "support/echo_server.hpp"
 #include "support/files.hpp"
@@ -258,6 +262,59 @@ TEST_F(Drain, ADrainThatIsNotANumberIsAUsageError) {
   process proxy({{S2S_PROXY_BINARY, "start", "--config", config.string(), "--drain=soon"}, {}, scratch / "out", {}});
   EXPECT_EQ(proxy.wait_exit(10s), 2);
   EXPECT_NE(proxy.output().find("--drain takes seconds"), std::string::npos) << proxy.output();
+}
+
+// The resident memory of a process in bytes, from /proc (0 once it is gone).
+std::size_t resident_bytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stoull(line.substr(6)) * 1024;
+  return 0;
+}
+
+TEST_F(Drain, ResidentMemoryReturnsWithinSecondsOfA128MiBCall) {
+  auto proxy = start();
+  auto stub = v1::EchoService::NewStub(make_channel("127.0.0.1:" + std::to_string(outbound)));
+  v1::EchoRequest small;
+  small.set_payload("warm");
+  ASSERT_TRUE(call_unary(*stub, small).status.ok());
+  std::this_thread::sleep_for(500ms);
+  auto before = resident_bytes(proxy->pid());
+
+  // A 128 MiB request answered by a 128 MiB response, while the peak is sampled.
+  std::atomic<bool> calling = true;
+  std::size_t peak = 0;
+  std::thread sampler([&] {
+    while (calling) {
+      peak = std::max(peak, resident_bytes(proxy->pid()));
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  v1::EchoRequest big;
+  big.set_payload(std::string(rpc::max_message_bytes - 16, 'm'));
+  big.set_response_bytes(rpc::max_message_bytes - 4096);
+  auto result = call_unary(*stub, big, {.timeout = 120s});
+  calling = false;
+  sampler.join();
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  big = {};
+  result = {};
+
+  // Back within 32 MiB of where it was, within a few seconds.
+  constexpr std::size_t slack = 32u << 20;
+  auto after = resident_bytes(proxy->pid());
+  auto settle_until = std::chrono::steady_clock::now() + 8s;
+  while (after > before + slack && std::chrono::steady_clock::now() < settle_until) {
+    std::this_thread::sleep_for(100ms);
+    after = resident_bytes(proxy->pid());
+  }
+  std::cout << "proxy resident memory: before " << (before >> 20) << " MiB, peak " << (peak >> 20)
+            << " MiB, after " << (after >> 20) << " MiB" << std::endl;
+  EXPECT_LE(after, before + slack) << "before " << before << ", peak " << peak << ", after " << after;
+  EXPECT_GT(peak, before + (128u << 20)) << "the call did pass through the proxy's memory";
+  EXPECT_EQ(proxy->stop(), 0);
 }
 
 }  // namespace
