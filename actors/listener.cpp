@@ -27,6 +27,7 @@
 #include "actors/grpc_halves.hpp"
 #include "actors/mailbox.hpp"
 #include "rpc/credentials.hpp"
+#include "rpc/keepalive.hpp"
 #include "rpc/limits.hpp"
 
 namespace s2s::actors {
@@ -304,6 +305,7 @@ std::variant<started_listener, std::string> start_serving(caf::actor_system& sys
   builder.SetMaxSendMessageSize(rpc::max_message_bytes);
   // Without this a second process could bind the same port and silently share its traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  rpc::accept_peer_keepalives(builder);
   resources->server = builder.BuildAndStart();
   resources->queues = std::make_shared<rpc::completion_queues>(std::move(queues));
   if (resources->server)

@@ -36,6 +36,9 @@ struct mux_session_state {
 using session_pointer = mux_session_actor::stateful_pointer<mux_session_state>;
 
 // Opens a gRPC channel on the bridge of a stream we opened; grpc++ owns `fd` from now on.
+// No HTTP/2 keepalive: the session's yamux pings already find a dead connection, and pings
+// within 5 minutes on a quiet stream draw GOAWAY too_many_pings from a grpc-go peer (the Go
+// s2s-proxy keeps grpc-go's default policy).
 std::shared_ptr<upstream_target> channel_on(int fd, const std::string& name) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(rpc::max_message_bytes);

@@ -11,6 +11,7 @@
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
+#include "rpc/keepalive.hpp"
 #include "rpc/limits.hpp"
 #include "tls/context.hpp"
 
@@ -75,6 +76,7 @@ std::variant<client_settings, std::string> client_channel_settings(
   client_settings settings;
   settings.arguments.SetMaxReceiveMessageSize(max_message_bytes);
   settings.arguments.SetMaxSendMessageSize(max_message_bytes);
+  send_keepalives(settings.arguments);
   if (!tls.enabled()) {
     settings.credentials = grpc::InsecureChannelCredentials();
     return settings;
