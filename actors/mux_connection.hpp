@@ -1,8 +1,11 @@
 // The mux-connection actor: keeps the yamux sessions of one cluster connection. As mux-client
 // it dials muxCount sessions and re-dials each with backoff when it ends; as mux-server it
-// accepts up to muxCount sessions on its listening socket and refuses the rest.
+// takes connections on its listening socket while fewer than muxCount sessions are up, and
+// admits them so that a flood of connections that never speak cannot starve a real peer.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <random>
@@ -14,6 +17,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/mux_session.hpp"
+#include "actors/mux_waiting_pool.hpp"
 
 namespace s2s::actors {
 
@@ -41,6 +45,38 @@ class redial_backoff {
   std::chrono::milliseconds base_{settings_.first};
 };
 
+// How a mux-server admits connections and a mux-client paces its dials. A connection the server
+// accepted waits, threadless, in a pool watched by the accepting thread until it sends its first
+// TLS bytes; only then does it get a session and its I/O thread for the handshake.
+struct mux_admission {
+  std::chrono::milliseconds hello_timeout{3000};  // accepted, and silent this long: closed
+  // The TLS handshake and the peer's first yamux frame. Stalled handshakes cannot lock anyone
+  // out (the oldest goes when max_handshakes are in progress), so this stays generous for
+  // slow links.
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::size_t max_waiting = 1024;            // silent connections in the pool; the oldest goes
+  std::size_t max_waiting_per_source = 64;   // of one source IP; its own oldest goes
+  std::size_t max_handshakes = 128;          // sessions in the handshake; the oldest goes
+  int listen_backlog = 1024;                 // where dials wait while muxCount sessions are up
+  std::size_t max_dialing = 8;               // mux-client: sessions dialing or in the handshake
+};
+
+// Refusals by cause, indexed by mux_refusal.
+struct mux_refusal_counts {
+  std::array<std::uint64_t, mux_refusal_names.size()> by_cause{};
+  std::uint64_t operator[](mux_refusal cause) const { return by_cause[static_cast<std::size_t>(cause)]; }
+  std::uint64_t total() const;
+  bool operator==(const mux_refusal_counts&) const = default;
+};
+
+// What the accepting thread and the actor count together; read from any thread.
+struct mux_admission_counters {
+  std::array<std::atomic<std::uint64_t>, mux_refusal_names.size()> refused{};
+  std::atomic<std::size_t> waiting{0};  // connections in the pool now
+  void count(mux_refusal cause) { ++refused[static_cast<std::size_t>(cause)]; }
+  mux_refusal_counts snapshot() const;
+};
+
 struct mux_accepted_socket { int fd = -1; std::string peer; };
 using redial_atom = caf::atom_constant<caf::atom("redial")>;
 
@@ -50,8 +86,14 @@ struct mux_connection_stats {
   std::uint64_t sessions_established = 0;
   std::uint64_t sessions_failed = 0;  // never came up (connect or TLS failed)
   std::uint64_t sessions_ended = 0;   // came up, then ended
-  std::uint64_t sessions_refused = 0; // mux-server: over muxCount, or too many handshakes
-  std::vector<std::chrono::milliseconds> redial_delays;  // every delay chosen, in order
+  mux_refusal_counts refusals;        // mux-server: connections closed before or as they came up
+  std::size_t connections_waiting = 0;  // mux-server: accepted, not yet spoken
+  std::size_t dials_queued = 0;       // mux-client: slots waiting for a dial to finish first
+  std::uint64_t redials = 0;  // mux-client: dials scheduled again
+  // The first delays chosen, in order (at most max_kept_redial_delays, so a client that re-dials
+  // for days does not grow with it).
+  std::vector<std::chrono::milliseconds> redial_delays;
+  static constexpr std::size_t max_kept_redial_delays = 64;
   std::vector<mux_session_actor> sessions;  // up or coming up, as of this report
   std::shared_ptr<const mux_traffic> traffic;  // every session's bytes and pings so far
   std::size_t mailbox_depth = 0;  // messages waiting behind the stats request
@@ -73,6 +115,7 @@ struct mux_connection_spec {
   tls::context_ptr tls_context;  // null: plain TCP
   yamux::config yamux;
   redial_backoff::settings backoff;
+  mux_admission admission;
   mux_upstream_actor outbound;
   listener_actor inbound;
 };

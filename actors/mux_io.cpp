@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <span>
+#include <system_error>
 #include <utility>
 
 #include <openssl/err.h>
@@ -591,6 +592,17 @@ class mux_io::worker {
 
 mux_io::mux_io(mux_io_setup setup, mux_io_events events) {
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0)
+    throw std::system_error(errno, std::system_category(), "cannot make the session's wake-up fd");
+  try {
+    start_thread(std::move(setup), std::move(events));
+  } catch (...) {
+    ::close(wake_fd_);
+    throw;
+  }
+}
+
+void mux_io::start_thread(mux_io_setup setup, mux_io_events events) {
   thread_ = std::thread([this, setup = std::move(setup), events = std::move(events)]() mutable {
     ::pthread_setname_np(::pthread_self(), "s2s-mux-io");
     // A write to a socket the peer closed must fail with EPIPE, not kill the process.

@@ -69,7 +69,8 @@ struct mux_io_setup {
 
 class mux_io {
  public:
-  // Starts the thread at once.
+  // Starts the thread at once; throws std::system_error when the system has no thread or fd
+  // to give, and then `setup.accepted_fd` is the caller's to close.
   mux_io(mux_io_setup setup, mux_io_events events);
   // Stops the thread (the session ends, the socket closes) and waits for it.
   ~mux_io();
@@ -86,6 +87,7 @@ class mux_io {
 
  private:
   class worker;
+  void start_thread(mux_io_setup setup, mux_io_events events);
   void wake();
 
   int wake_fd_ = -1;

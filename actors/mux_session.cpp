@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <system_error>
+
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -87,8 +89,17 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self,
   setup.tls = st.spec.tls;
   setup.tls_context = st.spec.tls_context;
   setup.yamux = st.spec.yamux;
+  setup.handshake_timeout = st.spec.handshake_timeout;
   setup.traffic = st.spec.traffic;
-  st.io = std::make_unique<mux_io>(std::move(setup), events_for(self));
+  try {
+    st.io = std::make_unique<mux_io>(std::move(setup), events_for(self));
+  } catch (const std::system_error& failure) {
+    // Out of threads or fds: this session fails like one whose dial failed, and its keeper
+    // counts it and dials again on its backoff.
+    if (st.spec.accepted_fd >= 0)
+      ::close(st.spec.accepted_fd);
+    self->send(self, mux_io_down{std::string("cannot start the session's I/O: ") + failure.what(), false});
+  }
   // However the actor ends, its channel must not be leased again.
   self->attach_functor([outbound = st.spec.outbound, session = self->address()] {
     caf::anon_send(outbound, mux_channel_down{session});
@@ -154,7 +165,7 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self,
       },
       [self](stats_atom) {
         auto stats = self->state.stats;
-        stats.live_streams = self->state.io->streams();
+        stats.live_streams = self->state.io ? self->state.io->streams() : 0;
         stats.channel_stream = self->state.channel_stream;
         stats.mailbox_depth = messages_waiting(self);
         return stats;

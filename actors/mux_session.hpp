@@ -72,6 +72,7 @@ struct mux_session_spec {
   config::tls_config tls;
   tls::context_ptr tls_context;  // null: plain TCP
   yamux::config yamux;
+  std::chrono::milliseconds handshake_timeout{10000};
   mux_session_observer observer;
   mux_upstream_actor outbound;  // receives this session's channel
   std::shared_ptr<mux_traffic> traffic;  // may be null

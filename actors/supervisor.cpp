@@ -213,6 +213,14 @@ std::string start_mux(caf::actor_system& system, const config::cluster_connectio
   spec.mux_count = remote.mux_count;
   spec.tls_context = tls_context;
   spec.yamux = mux_tuning();
+  if (remote.admission) {
+    const auto& chosen = *remote.admission;
+    spec.admission.hello_timeout = std::chrono::milliseconds(chosen.client_hello_timeout_ms);
+    spec.admission.handshake_timeout = std::chrono::milliseconds(chosen.handshake_timeout_ms);
+    spec.admission.max_waiting = static_cast<std::size_t>(chosen.max_waiting);
+    spec.admission.max_waiting_per_source = static_cast<std::size_t>(chosen.max_waiting_per_source);
+    spec.admission.max_handshakes = static_cast<std::size_t>(chosen.max_handshakes);
+  }
   spec.outbound = outbound;
   spec.inbound = inbound_listener;
   auto started = start_mux_connection(system, std::move(spec));

@@ -1,6 +1,7 @@
 // The s2s-proxy command line: start the proxy, or validate a config.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -194,10 +195,22 @@ int start(const arguments& args) {
   return stopped ? 0 : 1;
 }
 
+// The soft limit on open files raised to the hard one, as Go programs (the Go s2s-proxy among them)
+// do at start: a mux-server holds an fd for every connection it is still admitting, and a soft
+// limit of 1024 would refuse connections long before the admission bounds do.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   s2s::actors::tune_allocator();
+  raise_open_file_limit();
   std::vector<std::string> words(argv + 1, argv + argc);
   if (words.empty())
     return usage_error("a command is required");

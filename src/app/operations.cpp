@@ -87,7 +87,7 @@ void watch_supervisor(caf::actor_system& system, const config::config& config, a
       ++connections;
       sessions += view.connection->sessions.size();
       streams += view.live_streams();
-      redials += view.connection->redial_delays.size();  // each re-dial starts a new session actor
+      redials += view.connection->redials;  // each re-dial starts a new session actor
       connection_mail += view.connection->mailbox_depth;
       for (const auto& session : view.sessions)
         session_mail += session.mailbox_depth;
@@ -131,7 +131,7 @@ mux_readiness mux_sides_of(caf::actor_system& system, actors::supervisor_actor s
                                   " dialing, " + std::to_string(stats.sessions_failed) + " dials failed so far)"};
       if (!client && stats.sessions_live >= capacity)
         return verdict{false, name + ": all " + std::to_string(capacity) + " sessions of muxCount on " + address +
-                                  " are taken; another would be refused"};
+                                  " are taken; another waits until one ends"};
       return verdict{true, {}};
     });
   };

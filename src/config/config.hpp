@@ -54,6 +54,19 @@ constexpr int max_mux_count = 1024;
 // agree on the number of sessions when neither file says.
 constexpr int default_mux_count = 10;
 
+// How a mux-server admits connections before they are sessions (key muxAdmission, an s2s-proxy
+// extension): a connection must send its first TLS bytes within client_hello_timeout_ms; those that
+// have not yet wait in a pool of max_waiting, at most max_waiting_per_source from one address (the
+// oldest idle one gives way to a newcomer); at most max_handshakes are in the TLS handshake at once.
+struct mux_admission {
+  int client_hello_timeout_ms = 3000;
+  int handshake_timeout_ms = 10000;
+  int max_waiting = 1024;
+  int max_waiting_per_source = 64;
+  int max_handshakes = 128;
+
+  bool operator==(const mux_admission&) const = default;
+};
 
 std::string_view to_string(connection_type type);
 
@@ -64,6 +77,7 @@ struct side_config {
   std::optional<endpoint> tcp_server;  // where this side's Temporal calls us
   int mux_count = default_mux_count;
   std::optional<endpoint> mux_address;  // dial target (mux-client) or listen address (mux-server)
+  std::optional<mux_admission> admission;  // mux-server only; absent = the defaults
 
   bool operator==(const side_config&) const = default;
 };

@@ -66,8 +66,23 @@ std::optional<connection_type> connection_type_named(std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<mux_admission> read_mux_admission(yaml_reader& reader, const located& value) {
+  if (value.absent())
+    return std::nullopt;
+  auto map = reader.open_map(value, {"clientHelloTimeoutMs", "handshakeTimeoutMs", "maxWaiting",
+                                     "maxWaitingPerSource", "maxHandshakes"});
+  mux_admission admission;
+  read_into(reader, map["clientHelloTimeoutMs"], admission.client_hello_timeout_ms, 1);
+  read_into(reader, map["handshakeTimeoutMs"], admission.handshake_timeout_ms, 1);
+  read_into(reader, map["maxWaiting"], admission.max_waiting, 1);
+  read_into(reader, map["maxWaitingPerSource"], admission.max_waiting_per_source, 1);
+  read_into(reader, map["maxHandshakes"], admission.max_handshakes, 1);
+  return admission;
+}
+
 side_config read_side(yaml_reader& reader, const located& value) {
-  auto map = reader.open_map(value, {"connectionType", "tcpClient", "tcpServer", "muxCount", "muxAddressInfo"});
+  auto map = reader.open_map(value, {"connectionType", "tcpClient", "tcpServer", "muxCount", "muxAddressInfo",
+                                     "muxAdmission"});
   side_config side;
   std::optional<connection_type> type;
   if (reader.require(map, "connectionType")) {
@@ -87,6 +102,7 @@ side_config read_side(yaml_reader& reader, const located& value) {
   side.tcp_server = read_endpoint(reader, map["tcpServer"]);
   read_into(reader, map["muxCount"], side.mux_count);
   side.mux_address = read_endpoint(reader, map["muxAddressInfo"]);
+  side.admission = read_mux_admission(reader, map["muxAdmission"]);
   return side;
 }
 

@@ -159,6 +159,9 @@ void checker::check_side(const std::string& path, const side_config& side) {
                   std::to_string(max_mux_count) + " (the number of yamux sessions to keep or accept; each "
                   "carries any number of calls)");
   }
+  if (side.admission && side.type != connection_type::mux_server)
+    problem(key_path(path, "muxAdmission"), "muxAdmission is only used when connectionType is mux-server, and this "
+                                            "side is " + type + "; remove it or change connectionType");
 }
 
 void checker::check_endpoint(const std::string& path, const endpoint& target, tls_role role) {

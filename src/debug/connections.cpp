@@ -51,7 +51,13 @@ std::string mux_json(caf::actor_system& system, const actors::mux_report& mux) {
   out += ", \"sessionsEstablished\": " + std::to_string(stats.sessions_established);
   out += ", \"sessionsFailed\": " + std::to_string(stats.sessions_failed);
   out += ", \"sessionsEnded\": " + std::to_string(stats.sessions_ended);
-  out += ", \"sessionsRefused\": " + std::to_string(stats.sessions_refused);
+  out += ", \"sessionsRefused\": " + std::to_string(stats.refusals.total());
+  out += ", \"refusedByCause\": {";
+  for (std::size_t i = 0; i < actors::mux_refusal_names.size(); ++i)
+    out += (i ? ", \"" : "\"") + std::string(actors::mux_refusal_names[i]) + "\": " +
+           std::to_string(stats.refusals.by_cause[i]);
+  out += "}, \"connectionsWaiting\": " + std::to_string(stats.connections_waiting);
+  out += ", \"dialsQueued\": " + std::to_string(stats.dials_queued);
   out += ", \"streamsLive\": " + std::to_string(view.live_streams());
   out += ", \"sessions\": [";
   for (std::size_t i = 0; i < view.sessions.size(); ++i) {

@@ -25,6 +25,12 @@ mux_metrics::mux_metrics(prometheus::Registry& registry)
                              "yamux sessions that were up and ended")),
       session_errors(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_session_errors_total",
                             "Sessions that never came up, by cause (dial_failed, accept_failed, over_mux_count)")),
+      connections_refused(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_connections_refused_total",
+                                 "Connections a mux-server closed before or as they became sessions, by cause "
+                                 "(hello_timeout, waiting_pool_full, per_source_cap, handshake_pool_full, "
+                                 "handshake_failed, over_mux_count, shutting_down)")),
+      connections_waiting(family(prometheus::BuildGauge(), registry, "s2s_proxy_mux_connections_waiting",
+                                 "Connections a mux-server accepted that have not sent their first TLS bytes yet")),
       reconnects(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_reconnects_total",
                         "Dials scheduled again after a session ended or a dial failed (mux-client)")),
       streams_active(family(prometheus::BuildGauge(), registry, "s2s_proxy_mux_streams_active",
@@ -50,6 +56,12 @@ void mux_metrics::declare(const std::string& connection) {
     with_cause["cause"] = std::string(cause);
     session_errors.Add(with_cause);
   }
+  for (auto cause : actors::mux_refusal_names) {
+    auto with_cause = labels;
+    with_cause["cause"] = std::string(cause);
+    connections_refused.Add(with_cause);
+  }
+  connections_waiting.Add(labels);
   reconnects.Add(labels);
   streams_active.Add(labels);
   ping_round_trip.Add(labels);
@@ -71,8 +83,12 @@ void mux_metrics::record(const std::string& connection, bool client, const actor
   actor_metrics::raise_to(sessions_opened.Add(labels), stats.sessions_established);
   actor_metrics::raise_to(sessions_closed.Add(labels), stats.sessions_ended);
   actor_metrics::raise_to(session_errors.Add(cause(client ? "dial_failed" : "accept_failed")), stats.sessions_failed);
-  actor_metrics::raise_to(session_errors.Add(cause("over_mux_count")), stats.sessions_refused);
-  actor_metrics::raise_to(reconnects.Add(labels), stats.redial_delays.size());
+  actor_metrics::raise_to(session_errors.Add(cause("over_mux_count")),
+                          stats.refusals[actors::mux_refusal::over_mux_count]);
+  for (std::size_t i = 0; i < actors::mux_refusal_names.size(); ++i)
+    actor_metrics::raise_to(connections_refused.Add(cause(actors::mux_refusal_names[i])), stats.refusals.by_cause[i]);
+  connections_waiting.Add(labels).Set(static_cast<double>(stats.connections_waiting));
+  actor_metrics::raise_to(reconnects.Add(labels), stats.redials);
   streams_active.Add(labels).Set(static_cast<double>(live_streams));
   if (const auto& traffic = stats.traffic) {
     constexpr double per_second = 1e-9;

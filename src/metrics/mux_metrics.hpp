@@ -17,7 +17,9 @@ namespace s2s::metrics {
 
 // Labels: connection (the cluster connection's name); cause (a word from the list): a mux-client's
 // dial that never came up (TCP connect or TLS failed), a mux-server's accepted connection whose
-// handshake failed, and a session refused because muxCount sessions were already up.
+// handshake failed, and a session refused because muxCount sessions were already up. The
+// mux-server's refusals of connections by every cause (actors::mux_refusal_names) are a family
+// of their own.
 inline constexpr std::string_view session_error_causes[] = {"dial_failed", "accept_failed", "over_mux_count"};
 
 struct mux_metrics {
@@ -34,6 +36,8 @@ struct mux_metrics {
   prometheus::Family<prometheus::Counter>& sessions_opened;     // s2s_proxy_mux_sessions_opened_total{connection}
   prometheus::Family<prometheus::Counter>& sessions_closed;     // s2s_proxy_mux_sessions_closed_total{connection}
   prometheus::Family<prometheus::Counter>& session_errors;      // s2s_proxy_mux_session_errors_total{connection,cause}
+  prometheus::Family<prometheus::Counter>& connections_refused;  // s2s_proxy_mux_connections_refused_total{connection,cause}
+  prometheus::Family<prometheus::Gauge>& connections_waiting;    // s2s_proxy_mux_connections_waiting{connection}
   prometheus::Family<prometheus::Counter>& reconnects;          // s2s_proxy_mux_reconnects_total{connection}
   prometheus::Family<prometheus::Gauge>& streams_active;        // s2s_proxy_mux_streams_active{connection}
   prometheus::Family<prometheus::Gauge>& ping_round_trip;       // s2s_proxy_mux_ping_round_trip_seconds{connection}

@@ -183,6 +183,30 @@ TEST(ConfigProblems, MuxCountDefaultsToTheGoProxysTen) {
   EXPECT_EQ(result.value->cluster_connections[0].remote.mux_count, 10);
 }
 
+TEST(ConfigProblems, MuxAdmissionIsReadOnAMuxServerAndRefusedElsewhere) {
+  auto server = parse(mux_remote(R"(      connectionType: mux-server
+      muxAddressInfo: {address: "127.0.0.1:6334"}
+      muxAdmission: {clientHelloTimeoutMs: 1500, maxWaitingPerSource: 8})"));
+  ASSERT_TRUE(server.value) << listing(server);
+  const auto& admission = server.value->cluster_connections[0].remote.admission;
+  ASSERT_TRUE(admission);
+  EXPECT_EQ(admission->client_hello_timeout_ms, 1500);
+  EXPECT_EQ(admission->max_waiting_per_source, 8);
+  EXPECT_EQ(admission->max_waiting, 1024) << "keys left out keep their defaults";
+
+  auto client = parse(mux_remote(R"(      connectionType: mux-client
+      muxAddressInfo: {address: "proxy-b.example:6334"}
+      muxAdmission: {clientHelloTimeoutMs: 1500})"));
+  EXPECT_TRUE(reports(client, "clusterConnections[0].remote.muxAdmission", 10, 7,
+                      "muxAdmission is only used when connectionType is mux-server, and this side is mux-client"));
+  auto zero = parse(mux_remote(R"(      connectionType: mux-server
+      muxAddressInfo: {address: "127.0.0.1:6334"}
+      muxAdmission: {maxHandshakes: 0})"));
+  EXPECT_FALSE(zero.value);
+  ASSERT_EQ(zero.errors.size(), 1u) << listing(zero);
+  EXPECT_EQ(zero.errors[0].path, "clusterConnections[0].remote.muxAdmission.maxHandshakes");
+}
+
 TEST(ConfigProblems, EnabledMemberlistIsRefusedUntilSeveralInstancesWork) {
   auto result = parse(appended("    memberlist:\n      enabled: true\n      nodeName: proxy-a-1\n"));
   EXPECT_TRUE(reports(result, "clusterConnections[0].memberlist.enabled", 12, 7,

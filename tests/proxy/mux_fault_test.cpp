@@ -258,37 +258,123 @@ struct silent_connections {
   }
 };
 
-// muxCount limits sessions that are up; connections that never finish their handshake (a port
-// scanner, a stuck peer) wait for it without taking the slot of a client that completes one.
-TEST_F(MuxFaults, ConnectionsStuckBeforeTheHandshakeDoNotTakeTheSlotOfMuxCount) {
-  proxy_b = std::make_unique<proxy_process>(mux_server_config(cluster_b.port(), 0, mux_server_tls(certs)));
+// A mux-server with admission bounds of its own (muxAdmission).
+config::config mux_server_config(int frontend, config::tls_config tls, config::mux_admission admission) {
+  auto config = mux_server_config(frontend, 0, std::move(tls));
+  config.cluster_connections[0].remote.admission = admission;
+  return config;
+}
+
+// Open, connected sockets that sent one byte of a TLS record and then nothing: stuck in the
+// handshake, past the wait for a first byte.
+struct stalled_handshakes : silent_connections {
+  stalled_handshakes(int port, int count) : silent_connections(port, count) {
+    for (int fd : fds)
+      if (fd >= 0)
+        [[maybe_unused]] auto sent = ::send(fd, "\x16", 1, MSG_NOSIGNAL);
+  }
+};
+
+std::uint64_t refused(const actors::mux_connection_stats& stats, actors::mux_refusal cause) {
+  return stats.refusals[cause];
+}
+
+// Connections that never send a byte (a port scanner, a flood) wait in the acceptor's pool,
+// without a session or a thread, and take neither a handshake slot nor the slot of muxCount
+// from a client that speaks.
+TEST_F(MuxFaults, SilentConnectionsWaitWithoutASessionAndDoNotTakeTheSlotOfMuxCount) {
+  config::mux_admission patient;
+  patient.client_hello_timeout_ms = 60000;
+  proxy_b = std::make_unique<proxy_process>(mux_server_config(cluster_b.port(), mux_server_tls(certs), patient));
   silent_connections stuck(proxy_b->mux_port("b-to-a"), 3);
-  ASSERT_TRUE(eventually([&] { return proxy_b->mux_stats("b-to-a").sessions_pending == 3; }, patience));
+  ASSERT_TRUE(eventually([&] { return proxy_b->mux_stats("b-to-a").connections_waiting == 3; }, patience));
+  EXPECT_EQ(proxy_b->mux_stats("b-to-a").sessions_pending, 0u);
   proxy_a = std::make_unique<proxy_process>(
       mux_client_config(cluster_a.port(), proxy_b->mux_port("b-to-a"), mux_client_tls(certs)));
   ASSERT_TRUE(proxy_a->wait_for_sessions("a-to-b", 1, patience));
   ASSERT_TRUE(proxy_b->wait_for_sessions("b-to-a", 1, patience));
-  // The stuck connections are all still there, waiting in their handshake.
+  auto answer = call_unary(*stub_into(*proxy_a, "a-to-b"), echo("past the silent ones"));
+  ASSERT_TRUE(answer.status.ok()) << answer.status.error_message();
+  EXPECT_EQ(answer.responses[0].payload(), "past the silent ones");
+  // The silent connections are all still there, still waiting; nothing was refused.
   EXPECT_TRUE(stuck.all_open());
   auto stats = proxy_b->mux_stats("b-to-a");
-  EXPECT_EQ(stats.sessions_pending, 3u);
-  EXPECT_EQ(stats.sessions_refused, 0u);
-  auto answer = call_unary(*stub_into(*proxy_a, "a-to-b"), echo("through the only slot"));
-  ASSERT_TRUE(answer.status.ok()) << answer.status.error_message();
-  EXPECT_EQ(answer.responses[0].payload(), "through the only slot");
+  EXPECT_EQ(stats.connections_waiting, 3u);
+  EXPECT_EQ(stats.refusals.total(), 0u);
 }
 
-// Handshakes in progress are bounded too: each holds resources until it ends.
-TEST_F(MuxFaults, AServerRefusesConnectionsBeyondSixteenHandshakesInProgress) {
-  proxy_b = std::make_unique<proxy_process>(mux_server_config(cluster_b.port(), 0, mux_server_tls(certs)));
-  silent_connections stuck(proxy_b->mux_port("b-to-a"), 16);
-  ASSERT_TRUE(eventually([&] { return proxy_b->mux_stats("b-to-a").sessions_pending == 16; }, patience));
-  EXPECT_EQ(proxy_b->mux_stats("b-to-a").sessions_refused, 0u);
-  silent_connections one_more(proxy_b->mux_port("b-to-a"), 1);
-  EXPECT_FALSE(log.wait_for({"b-to-a mux", "refused a session", "16 handshakes already in progress"},
-                            patience).empty());
-  EXPECT_EQ(proxy_b->mux_stats("b-to-a").sessions_refused, 1u);
-  EXPECT_EQ(proxy_b->mux_stats("b-to-a").sessions_pending, 16u);
+TEST_F(MuxFaults, AServerClosesConnectionsThatSendNothingWithinTheHelloTimeout) {
+  config::mux_admission quick;
+  quick.client_hello_timeout_ms = 300;
+  proxy_b = std::make_unique<proxy_process>(mux_server_config(cluster_b.port(), mux_server_tls(certs), quick));
+  silent_connections stuck(proxy_b->mux_port("b-to-a"), 5);
+  ASSERT_TRUE(eventually([&] { return refused(proxy_b->mux_stats("b-to-a"), actors::mux_refusal::hello_timeout) == 5; },
+                         patience));
+  // Closed by the server: each reads the end of the stream.
+  for (int fd : stuck.fds) {
+    char byte;
+    EXPECT_TRUE(eventually([&] { return ::recv(fd, &byte, 1, MSG_DONTWAIT) == 0; }, patience));
+  }
+  auto stats = proxy_b->mux_stats("b-to-a");
+  EXPECT_EQ(stats.connections_waiting, 0u);
+  EXPECT_EQ(stats.refusals.total(), 5u);
+  // A client that speaks is served as before.
+  proxy_a = std::make_unique<proxy_process>(
+      mux_client_config(cluster_a.port(), proxy_b->mux_port("b-to-a"), mux_client_tls(certs)));
+  ASSERT_TRUE(proxy_a->wait_for_sessions("a-to-b", 1, patience));
+  EXPECT_TRUE(call_unary(*stub_into(*proxy_a, "a-to-b"), echo("spoke in time")).status.ok());
+}
+
+// A full waiting pool makes room by closing its oldest silent connection, never the newcomer,
+// and one source address cannot hold more than its share.
+TEST_F(MuxFaults, AFullWaitingPoolDropsItsOldestSilentConnection) {
+  config::mux_admission small;
+  small.client_hello_timeout_ms = 60000;
+  small.max_waiting = 4;
+  small.max_waiting_per_source = 10;  // all come from 127.0.0.1: the pool's bound, not the source's, is met
+  proxy_b = std::make_unique<proxy_process>(mux_server_config(cluster_b.port(), mux_server_tls(certs), small));
+  silent_connections first(proxy_b->mux_port("b-to-a"), 1);
+  ASSERT_TRUE(eventually([&] { return proxy_b->mux_stats("b-to-a").connections_waiting == 1; }, patience));
+  silent_connections later(proxy_b->mux_port("b-to-a"), 4);
+  ASSERT_TRUE(eventually([&] {
+    return refused(proxy_b->mux_stats("b-to-a"), actors::mux_refusal::waiting_pool_full) == 1;
+  }, patience));
+  char byte;
+  EXPECT_TRUE(eventually([&] { return ::recv(first.fds[0], &byte, 1, MSG_DONTWAIT) == 0; }, patience));
+  EXPECT_TRUE(later.all_open());
+  EXPECT_EQ(proxy_b->mux_stats("b-to-a").connections_waiting, 4u);
+}
+
+TEST_F(MuxFaults, OneSourceCannotHoldMoreThanItsShareOfTheWaitingPool) {
+  config::mux_admission small;
+  small.client_hello_timeout_ms = 60000;
+  small.max_waiting_per_source = 3;
+  proxy_b = std::make_unique<proxy_process>(mux_server_config(cluster_b.port(), mux_server_tls(certs), small));
+  silent_connections flood(proxy_b->mux_port("b-to-a"), 8);
+  ASSERT_TRUE(eventually([&] {
+    return refused(proxy_b->mux_stats("b-to-a"), actors::mux_refusal::per_source_cap) == 5;
+  }, patience));
+  EXPECT_EQ(proxy_b->mux_stats("b-to-a").connections_waiting, 3u);
+}
+
+// Handshakes in progress are bounded: each has a thread until it ends. When the bound is
+// reached the oldest stalled handshake gives way, so stalled handshakes cannot lock anyone out.
+TEST_F(MuxFaults, HandshakesInProgressAreBoundedAndTheOldestGivesWayToANewcomer) {
+  config::mux_admission few;
+  few.max_handshakes = 4;
+  few.handshake_timeout_ms = 60000;
+  proxy_b = std::make_unique<proxy_process>(mux_server_config(cluster_b.port(), mux_server_tls(certs), few));
+  stalled_handshakes stalled(proxy_b->mux_port("b-to-a"), 4);
+  ASSERT_TRUE(eventually([&] { return proxy_b->mux_stats("b-to-a").sessions_pending == 4; }, patience));
+  EXPECT_EQ(proxy_b->mux_stats("b-to-a").refusals.total(), 0u);
+  proxy_a = std::make_unique<proxy_process>(
+      mux_client_config(cluster_a.port(), proxy_b->mux_port("b-to-a"), mux_client_tls(certs)));
+  ASSERT_TRUE(proxy_a->wait_for_sessions("a-to-b", 1, patience));
+  ASSERT_TRUE(proxy_b->wait_for_sessions("b-to-a", 1, patience));
+  EXPECT_TRUE(call_unary(*stub_into(*proxy_a, "a-to-b"), echo("past the stalled ones")).status.ok());
+  auto stats = proxy_b->mux_stats("b-to-a");
+  EXPECT_EQ(refused(stats, actors::mux_refusal::handshake_pool_full), 1u);
+  EXPECT_EQ(stats.sessions_pending, 3u);
 }
 
 // --- the mux-server is down at start
