@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
@@ -72,7 +73,14 @@ void tune_allocator() {
   // by the trim thread once large messages are over.
   mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
   mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  // The thread starts with every signal blocked, as it inherits the mask: it may start before
+  // main blocks the stop signals, and a SIGTERM the kernel gave to it would end the process at
+  // once, without the drain.
+  sigset_t all, before;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &before);
   std::thread(trim_after_large_messages).detach();
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 
 }  // namespace s2s::actors

@@ -47,7 +47,7 @@ struct operations_options {
 // The servers, kept running while this lives.
 struct operations {
   std::shared_ptr<metrics::proxy_metrics> metrics;
-  std::unique_ptr<prometheus::Exposer> exposer;  // null without metrics.prometheus
+  metrics::metrics_exposer exposer;  // null without metrics.prometheus
   int metrics_port = 0;
   // Keyed "<connection> local" / "<connection> remote".
   std::map<std::string, std::unique_ptr<http::server>> health;

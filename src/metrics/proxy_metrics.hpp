@@ -59,9 +59,18 @@ class proxy_metrics : public prometheus::Collectable {
   std::vector<std::function<void()>> refreshers_;
 };
 
+// Deletes an exposer without the wait civetweb's accept loop would add: that loop looks for a stop
+// only when its poll returns, which with nobody connecting is once every 2 s, so an idle proxy
+// with /metrics on took about 2 s to exit. The deleter connects to the port until it is closed.
+struct exposer_stopper {
+  std::string host;  // the address to connect to: the listening host, or loopback for a wildcard
+  void operator()(prometheus::Exposer* exposer) const;
+};
+using metrics_exposer = std::unique_ptr<prometheus::Exposer, exposer_stopper>;
+
 // Serves GET /metrics in the Prometheus text format on `address` (port 0: any free port; the
 // exposer reports it). The string says why it cannot when the address cannot be bound.
-std::variant<std::unique_ptr<prometheus::Exposer>, std::string> serve_metrics(
+std::variant<metrics_exposer, std::string> serve_metrics(
     const config::address& address, const std::shared_ptr<proxy_metrics>& metrics);
 
 }  // namespace s2s::metrics

@@ -90,7 +90,7 @@ TEST(TranslationMetrics, MessagesChangesAndRefusalsMoveByExactlyTheCallsMade) {
   auto metrics = std::make_shared<metrics::proxy_metrics>();
   metrics->declare(config);
   auto served = metrics::serve_metrics({"127.0.0.1", 0}, metrics);
-  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<prometheus::Exposer>>(served));
+  ASSERT_TRUE(std::holds_alternative<metrics::metrics_exposer>(served));
   int port = std::get<0>(served)->GetListeningPorts().front();
   actors::proxy_options options;
   options.observe_translation = metrics->translation.observer();

@@ -5,9 +5,13 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -155,6 +159,44 @@ bool process::wait_for_output(const std::string& text, std::chrono::milliseconds
       return false;
     std::this_thread::sleep_for(poll_interval);
   }
+}
+
+std::size_t resident_bytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stoull(line.substr(6)) * 1024;
+  return 0;
+}
+
+double cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // The command name, field 2, is in parentheses and may hold spaces: count from after it.
+  auto close = text.rfind(')');
+  if (close == std::string::npos)
+    return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  unsigned long long user = 0, system = 0;
+  // Fields 3 to 13 come first; utime and stime are fields 14 and 15.
+  for (int index = 3; index <= 15 && fields >> field; ++index) {
+    if (index == 14)
+      user = std::stoull(field);
+    if (index == 15)
+      system = std::stoull(field);
+  }
+  return static_cast<double>(user + system) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+std::size_t open_fds(pid_t pid) {
+  std::error_code error;
+  std::size_t count = 0;
+  for (std::filesystem::directory_iterator entry("/proc/" + std::to_string(pid) + "/fd", error), end;
+       !error && entry != end; entry.increment(error))
+    ++count;
+  return count;
 }
 
 }  // namespace s2s::testing

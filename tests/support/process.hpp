@@ -59,4 +59,10 @@ class process {
   std::optional<int> exit_code_;
 };
 
+// What /proc says of a running process (0 once it is gone): its resident memory in bytes, the CPU
+// time it has used (user and system, in seconds), and its open file descriptors.
+std::size_t resident_bytes(pid_t pid);
+double cpu_seconds(pid_t pid);
+std::size_t open_fds(pid_t pid);
+
 }  // namespace s2s::testing
