@@ -27,15 +27,17 @@ import (
 )
 
 // streamTolerance is how many more re-establishments the proxied pair may have than the direct
-// one within the same window. A stream lives as long as the frontend connection under it: the
-// connection's age (5 minutes ±10%) plus the 70 s grace, 5m40s to 6m40s when the connection is
-// opened for the stream. In a window of 11 minutes from the streams' first start, each receiver
-// then loses its stream once (its second loss comes after 11m20s at the earliest), in both pairs
-// alike. The one allowed beyond that covers a connection that was opened a little before the
-// stream that rides it, in either pair, which moves that stream's end a little earlier; a
-// connection that a stream shares with the traffic of a whole ageing period (what the proxy's
-// shared channel did) ends its stream a cycle early and shows as more than one.
-const streamTolerance = 1
+// one within the same window: none. A stream lives as long as the frontend connection under it:
+// the connection's age (5 minutes ±10%) plus the 70 s grace, 5m40s to 6m40s when the connection
+// opens with the stream. In a window of 11 minutes from the streams' settled start, each
+// receiver then loses its stream exactly once, in both pairs alike: its second loss comes after
+// 11m20s at the earliest (11m10s for a stream that joins a connection opened up to 10 s before
+// it, as the proxy's streams may). A stream that rides a connection opened minutes before it
+// (what the proxy's shared channel did) loses it a cycle early, within the window, and counts as
+// one more; so does any other stream or session the proxied pair loses and the direct one does
+// not. The direct pair may count more (its cluster may have opened a connection for other calls
+// before the stream), which only makes the check lenient.
+const streamTolerance = 0
 
 // The direct pair's namespace has the same name on both clusters (no proxy renames it).
 const namespaceDirect = "soak"
@@ -131,7 +133,11 @@ func readReceiverEvents(path string) ([]receiverEvent, error) {
 		if !ok {
 			continue
 		}
-		e := receiverEvent{at: at, source: fields.text("source-cluster"), shard: fields.text("shard-id")}
+		source := fields.text("xdc-source-cluster")
+		if source == "" {
+			source = fields.text("source-cluster")
+		}
+		e := receiverEvent{at: at, source: source, shard: fields.text("shard-id")}
 		switch {
 		case message == "StreamReceiver started.":
 			e.start = true
@@ -149,8 +155,8 @@ func readReceiverEvents(path string) ([]receiverEvent, error) {
 
 // streamReestablishments lists every start of a receiver after its first one in the cluster's
 // log, with the cause that ended the stream before it (the first error logged since the
-// previous start). It also returns when the cluster's first receiver started.
-func streamReestablishments(pair, cluster, path string) (first time.Time, out []reestablishment, err error) {
+// previous start). It also returns when the cluster's latest receiver start was.
+func streamReestablishments(pair, cluster, path string) (latest time.Time, out []reestablishment, err error) {
 	events, err := readReceiverEvents(path)
 	if err != nil {
 		return time.Time{}, nil, err
@@ -173,8 +179,8 @@ func streamReestablishments(pair, cluster, path string) (first time.Time, out []
 			}
 			continue
 		}
-		if first.IsZero() || e.at.Before(first) {
-			first = e.at
+		if e.at.After(latest) {
+			latest = e.at
 		}
 		if r.started {
 			cause := r.cause
@@ -186,7 +192,7 @@ func streamReestablishments(pair, cluster, path string) (first time.Time, out []
 		}
 		r.started, r.cause = true, ""
 	}
-	return first, out, nil
+	return latest, out, nil
 }
 
 // parseProxyLine splits "<time> <LEVEL> <component>: <message>".
@@ -247,11 +253,16 @@ type soakPair struct {
 	first          time.Time
 }
 
-// waitStreams waits until both clusters of the pair have started their stream receivers, and
-// returns when the first of them did.
+// settled is how long a pair's receivers must run without a new start before the soak measures
+// it: as the clusters learn of each other, a receiver's first stream may end at once (in both
+// pairs alike) and start again a moment later.
+const settled = 15 * time.Second
+
+// waitStreams waits until both clusters of the pair run their stream receivers and none has
+// started for `settled`; the measured window opens at the latest start (p.first).
 func (t *topology) waitStreams(ctx context.Context, p *soakPair) error {
-	return eventually(ctx, t.o.stepTimeout, "the replication stream receivers of the "+p.name+" pair to start", func(context.Context) error {
-		var first time.Time
+	return eventually(ctx, t.o.stepTimeout, "the replication stream receivers of the "+p.name+" pair to run settled", func(context.Context) error {
+		var latest time.Time
 		for _, s := range []*side{p.active, p.backup} {
 			at, _, err := streamReestablishments(p.name, s.name, filepath.Join(t.o.work, s.name+".log"))
 			if err != nil {
@@ -260,11 +271,14 @@ func (t *topology) waitStreams(ctx context.Context, p *soakPair) error {
 			if at.IsZero() {
 				return fmt.Errorf("no StreamReceiver started in %s.log yet", s.name)
 			}
-			if first.IsZero() || at.Before(first) {
-				first = at
+			if at.After(latest) {
+				latest = at
 			}
 		}
-		p.first = first
+		if since := time.Since(latest); since < settled {
+			return fmt.Errorf("a receiver started %s ago", since.Round(time.Second))
+		}
+		p.first = latest
 		return nil
 	})
 }
@@ -293,7 +307,7 @@ func (t *topology) soak(ctx context.Context) error {
 		if err := t.waitStreams(ctx, p); err != nil {
 			return err
 		}
-		logf("%s pair: replication streams first started at %s", p.name, p.first.Format(time.TimeOnly))
+		logf("%s pair: replication streams settled, the latest started at %s", p.name, p.first.Format(time.TimeOnly))
 	}
 	for _, p := range pairs {
 		w, err := startWorker(p.active)
@@ -311,7 +325,7 @@ func (t *topology) soak(ctx context.Context) error {
 		}
 	}
 	end = end.Add(t.o.soakDuration)
-	logf("soaking until %s (%s from the later pair's first streams), a parent workflow every %s on %s and %s",
+	logf("soaking until %s (%s from the later pair's settled streams), a parent workflow every %s on %s and %s",
 		end.Format(time.TimeOnly), t.o.soakDuration, t.o.soakInterval, t.a.name, c.name)
 	for index := 0; time.Now().Before(end); index++ {
 		for _, p := range pairs {
@@ -386,7 +400,7 @@ func (t *topology) judgeReestablishments(pairs []*soakPair) error {
 			events = append(events, found...)
 		}
 		for _, e := range events {
-			if !e.at.After(window) {
+			if e.at.After(p.first) && !e.at.After(window) {
 				counted[p.name]++
 			}
 			all = append(all, e)
@@ -397,18 +411,44 @@ func (t *topology) judgeReestablishments(pairs []*soakPair) error {
 	for _, p := range pairs {
 		firstOf[p.name] = p.first
 	}
-	logf("re-establishments (time since the pair's first streams; window %s each):", t.o.soakDuration)
+	logf("re-establishments (time since the pair's streams settled; window %s each):", t.o.soakDuration)
 	logf("  %-8s %-9s %-6s %-44s %s", "pair", "at", "window", "what", "cause")
 	for _, e := range all {
 		since := e.at.Sub(firstOf[e.pair])
 		inside := "in"
-		if since > t.o.soakDuration {
+		switch {
+		case since <= 0:
+			inside = "start" // before the streams settled: not counted
+		case since > t.o.soakDuration:
 			inside = "after"
 		}
 		logf("  %-8s %-9s %-6s %-44s %s", e.pair, fmtSince(since), inside, e.what, e.cause)
 	}
 	if len(all) == 0 {
 		logf("  (none)")
+	}
+	// When each proxy opened an upstream connection for streams (the proxy's side of the cadence).
+	for _, name := range []string{"proxy-a", "proxy-b"} {
+		data, err := os.ReadFile(filepath.Join(t.o.work, name+".log"))
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			at, component, message, ok := parseProxyLine(line)
+			if ok && strings.HasPrefix(message, "opening a connection of its own") {
+				logf("  %s %s: %s: %s", fmtSince(at.Sub(firstOf["proxied"])), name, component, message)
+			}
+		}
+	}
+	// The proxies count the streams they carried: one per receiver, plus one per re-opening.
+	for _, name := range []string{"proxy-a", "proxy-b"} {
+		_, body, err := httpGet("http://" + t.specs[name].metrics + "/metrics")
+		if err != nil {
+			return fmt.Errorf("%s /metrics: %w", name, err)
+		}
+		logf("%s carried %v StreamWorkflowReplicationMessages calls outbound, %v inbound", name,
+			counter(body, "s2s_proxy_grpc_calls_started_total", `direction="outbound"`, `grpc_method="StreamWorkflowReplicationMessages"`),
+			counter(body, "s2s_proxy_grpc_calls_started_total", `direction="inbound"`, `grpc_method="StreamWorkflowReplicationMessages"`))
 	}
 	proxied, direct := counted["proxied"], counted["direct"]
 	logf("within the window: proxied pair %d (streams and mux sessions), direct pair %d (streams); tolerance %d",
@@ -421,8 +461,12 @@ func (t *topology) judgeReestablishments(pairs []*soakPair) error {
 }
 
 func fmtSince(d time.Duration) string {
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
 	d = d.Round(time.Second)
-	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	return fmt.Sprintf("%s%dm%02ds", sign, int(d.Minutes()), int(d.Seconds())%60)
 }
 
 // sendFinish sends "finish" to a parent on the cluster where it runs.
