@@ -336,7 +336,7 @@ func (t *topology) soak(ctx context.Context) error {
 			p.ids = append(p.ids, id)
 			// The parent started two rounds ago has had time to park: let it finish.
 			for ; p.finished < len(p.ids)-2; p.finished++ {
-				if err := sendFinish(ctx, t.o.stepTimeout, p.active, p.ids[p.finished]); err != nil {
+				if err := sendFinish(ctx, t.o.stepTimeout, p.active, p.ids[p.finished], stageAttribute); err != nil {
 					return err
 				}
 			}
@@ -357,7 +357,7 @@ func (t *topology) soak(ctx context.Context) error {
 
 	for _, p := range pairs {
 		for ; p.finished < len(p.ids); p.finished++ {
-			if err := sendFinish(ctx, t.o.stepTimeout, p.active, p.ids[p.finished]); err != nil {
+			if err := sendFinish(ctx, t.o.stepTimeout, p.active, p.ids[p.finished], stageAttribute); err != nil {
 				return err
 			}
 		}
@@ -467,24 +467,4 @@ func fmtSince(d time.Duration) string {
 	}
 	d = d.Round(time.Second)
 	return fmt.Sprintf("%s%dm%02ds", sign, int(d.Minutes()), int(d.Seconds())%60)
-}
-
-// sendFinish sends "finish" to a parent on the cluster where it runs.
-func sendFinish(ctx context.Context, timeout time.Duration, s *side, id string) error {
-	return eventually(ctx, timeout, fmt.Sprintf("signal %q to %s on %s", signalFinish, id, s.name), func(ctx context.Context) error {
-		return s.client.SignalWorkflow(ctx, id, "", signalFinish, Finish{By: s.name, Attribute: stageAttribute})
-	})
-}
-
-// waitCompleted waits until every parent has completed on s.
-func waitCompleted(ctx context.Context, timeout time.Duration, s *side, ids []string) error {
-	return forEach(ids, func(id string) error {
-		wctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		var result string
-		if err := s.client.GetWorkflow(wctx, id, "").Get(wctx, &result); err != nil {
-			return fmt.Errorf("workflow %s did not complete on %s within %s: %w", id, s.name, timeout, err)
-		}
-		return checkCompletedOn(ctx, s, id)
-	})
 }
