@@ -214,6 +214,7 @@ client_half::client_half(const call_info& info, call_actor owner)
 std::shared_ptr<client_half> client_half::start(const std::shared_ptr<grpc::Channel>& channel,
                                                 const call_info& info, call_actor owner) {
   std::shared_ptr<client_half> half(new client_half(info, std::move(owner)));
+  half->channel_ = channel;
   grpc::GenericStub stub(channel);
   half->stream_ = stub.PrepareCall(half->context_.get(), info.method, info.queue);
   // The call starts at the pump, with the first message if the caller's has arrived by then.
@@ -358,6 +359,8 @@ void client_half::on_finished(bool) {
 // --- channel_target ------------------------------------------------------------------------
 
 std::shared_ptr<upstream_port> channel_target::open(const call_info& info, call_actor owner) {
+  if (streams_ && streams_->wants_own(info.method))
+    return client_half::start(streams_->for_stream(), info, std::move(owner));
   return client_half::start(channel_, info, std::move(owner));
 }
 

@@ -19,6 +19,7 @@
 
 #include "actors/call.hpp"
 #include "actors/scheduling.hpp"
+#include "rpc/stream_channels.hpp"
 
 namespace s2s::actors {
 
@@ -292,6 +293,9 @@ class client_half final : public upstream_port, public paced_io<client_half> {
   void on_finished(bool ok);
 
   rpc::completion_queues::lease lease_;  // first: the queue outlives everything below
+  // The call's channel lives as long as the call: a stream's channel of its own (see
+  // rpc::stream_channels) closes its connection once the last stream on it has ended.
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
   call_actor owner_;
@@ -313,15 +317,19 @@ class client_half final : public upstream_port, public paced_io<client_half> {
   rpc::completion_of<client_half, &client_half::on_finished> finish_tag_{this};
 };
 
-// Opens upstream calls on one gRPC channel.
+// Opens upstream calls on one gRPC channel; with `streams`, long-lived streams on channels of
+// their own instead.
 class channel_target final : public upstream_target {
  public:
-  explicit channel_target(std::shared_ptr<grpc::Channel> channel) : channel_(std::move(channel)) {}
+  explicit channel_target(std::shared_ptr<grpc::Channel> channel,
+                          std::shared_ptr<rpc::stream_channels> streams = nullptr)
+      : channel_(std::move(channel)), streams_(std::move(streams)) {}
   std::shared_ptr<upstream_port> open(const call_info& info, call_actor owner) override;
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
  private:
   std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<rpc::stream_channels> streams_;
 };
 
 }  // namespace s2s::actors

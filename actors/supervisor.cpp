@@ -137,6 +137,28 @@ std::shared_ptr<call_observer> observer_of(const proxy_options& options, const s
   return options.observe_calls ? options.observe_calls(listener_name) : nullptr;
 }
 
+// The way to one TCP target: a channel shared by the calls that come and go, and connections of
+// their own for long-lived streams (see rpc::stream_channels), each logged as it opens.
+std::variant<upstream_actor, std::string> tcp_upstream(caf::actor_system& system, const std::string& name,
+                                                       const config::endpoint& target,
+                                                       const proxy_options& options) {
+  auto channel = rpc::open_channel(target);
+  if (auto* error = std::get_if<std::string>(&channel))
+    return *error;
+  auto opener = rpc::own_channel_opener(target);
+  if (auto* error = std::get_if<std::string>(&opener))
+    return *error;
+  auto open = [name, address = target.addr.to_string(), open = std::get<rpc::channel_opener>(opener)] {
+    log::info(name, "opening a connection of its own to " + address + " for the long-lived streams starting now");
+    return open();
+  };
+  rpc::stream_channels::rule long_lived = rpc::is_long_lived_stream;
+  if (options.long_lived_stream)
+    long_lived = options.long_lived_stream;
+  auto streams = std::make_shared<rpc::stream_channels>(std::move(open), std::move(long_lived));
+  return spawn_channel_upstream(system, name, std::get<0>(channel), std::move(streams));
+}
+
 // The two directions of a TCP-mode connection: (server endpoint, target endpoint, label).
 struct direction {
   const config::endpoint* serve;
@@ -188,12 +210,12 @@ std::string start_mux(caf::actor_system& system, const config::cluster_connectio
   auto outbound_name = connection.name + " outbound";
   auto inbound_name = connection.name + " inbound";
   auto outbound = spawn_mux_upstream(system, mux_address.addr.to_string());
-  auto channel = rpc::open_channel(*local.tcp_client);
-  if (auto* error = std::get_if<std::string>(&channel)) {
+  auto frontend = tcp_upstream(system, inbound_name, *local.tcp_client, options);
+  if (auto* error = std::get_if<std::string>(&frontend)) {
     caf::anon_send_exit(outbound, caf::exit_reason::user_shutdown);
     return inbound_name + ": " + *error + "\n";
   }
-  auto local_frontend = spawn_channel_upstream(system, inbound_name, std::get<0>(channel));
+  auto local_frontend = std::get<upstream_actor>(frontend);
   parts.upstreams.push_back(local_frontend);
 
   listener_spec inbound_spec{inbound_name, *local.tcp_client, local_frontend,
@@ -285,12 +307,12 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
     };
     for (const auto& way : directions) {
       auto name = connection.name + " " + way.label;
-      auto channel = rpc::open_channel(*way.target);
-      if (auto* error = std::get_if<std::string>(&channel)) {
+      auto made = tcp_upstream(system, name, *way.target, options);
+      if (auto* error = std::get_if<std::string>(&made)) {
         problems += name + ": " + *error + "\n";
         continue;
       }
-      auto upstream = spawn_channel_upstream(system, name, std::get<0>(channel));
+      auto upstream = std::get<upstream_actor>(made);
       upstreams.push_back(upstream);
       auto arrived_on = &way == &directions[0] ? translation::side::outbound : translation::side::inbound;
       listener_spec spec{name, *way.serve, upstream, translation->filter(connection, arrived_on, options.filter),

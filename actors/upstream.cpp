@@ -18,9 +18,9 @@ struct channel_upstream_state {
 
 upstream_actor::behavior_type channel_upstream(
     upstream_actor::stateful_pointer<channel_upstream_state> self, std::string name,
-    std::shared_ptr<grpc::Channel> channel) {
+    std::shared_ptr<grpc::Channel> channel, std::shared_ptr<rpc::stream_channels> streams) {
   self->state.target_name = std::move(name);
-  self->state.target = std::make_shared<channel_target>(std::move(channel));
+  self->state.target = std::make_shared<channel_target>(std::move(channel), std::move(streams));
   return {
       [self](lease_atom) { return upstream_lease{self->state.target, {}}; },
   };
@@ -29,8 +29,9 @@ upstream_actor::behavior_type channel_upstream(
 }  // namespace
 
 upstream_actor spawn_channel_upstream(caf::actor_system& system, std::string name,
-                                      std::shared_ptr<grpc::Channel> channel) {
-  return system.spawn(channel_upstream, std::move(name), std::move(channel));
+                                      std::shared_ptr<grpc::Channel> channel,
+                                      std::shared_ptr<rpc::stream_channels> streams) {
+  return system.spawn(channel_upstream, std::move(name), std::move(channel), std::move(streams));
 }
 
 }  // namespace s2s::actors

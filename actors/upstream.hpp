@@ -8,11 +8,14 @@
 #include <grpcpp/channel.h>
 
 #include "actors/call.hpp"
+#include "rpc/stream_channels.hpp"
 
 namespace s2s::actors {
 
 // An upstream over one gRPC channel (TCP mode). `name` appears in refusals and logs.
+// With `streams`, the long-lived streams it picks ride channels of their own.
 upstream_actor spawn_channel_upstream(caf::actor_system& system, std::string name,
-                                      std::shared_ptr<grpc::Channel> channel);
+                                      std::shared_ptr<grpc::Channel> channel,
+                                      std::shared_ptr<rpc::stream_channels> streams = nullptr);
 
 }  // namespace s2s::actors

@@ -120,4 +120,15 @@ std::variant<std::shared_ptr<grpc::Channel>, std::string> open_channel(
   return grpc::CreateCustomChannel(target.addr.to_string(), ready.credentials, ready.arguments);
 }
 
+std::variant<channel_opener, std::string> own_channel_opener(const config::endpoint& target) {
+  auto settings = client_channel_settings(target.tls);
+  if (auto* error = std::get_if<std::string>(&settings))
+    return *error;
+  auto ready = std::get<client_settings>(std::move(settings));
+  ready.arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return channel_opener([address = target.addr.to_string(), ready = std::move(ready)] {
+    return grpc::CreateCustomChannel(address, ready.credentials, ready.arguments);
+  });
+}
+
 }  // namespace s2s::rpc

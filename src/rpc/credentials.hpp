@@ -1,6 +1,7 @@
 // gRPC credentials and channel settings built from a TLS block of the config.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <variant>
@@ -23,8 +24,15 @@ std::variant<std::shared_ptr<grpc::ServerCredentials>, std::string> server_crede
     const config::tls_config& tls);
 std::variant<client_settings, std::string> client_channel_settings(const config::tls_config& tls);
 
-// Opens a channel to `target` with the settings above; the string is an error message.
+// Opens a channel to `target` with the settings above; the string is an error message. grpc
+// shares its connection with every channel of the process to the same target and settings.
 std::variant<std::shared_ptr<grpc::Channel>, std::string> open_channel(
     const config::endpoint& target);
+
+// Makes channels to `target` whose connections are their own (grpc's local subchannel pool):
+// a connection such a channel opens starts when that channel first calls, and ends with it.
+// The TLS files are read once, here.
+using channel_opener = std::function<std::shared_ptr<grpc::Channel>()>;
+std::variant<channel_opener, std::string> own_channel_opener(const config::endpoint& target);
 
 }  // namespace s2s::rpc

@@ -29,12 +29,14 @@ std::string pattern_payload(std::size_t size) {
 
 // call_log
 
-void call_log::call_started(std::optional<std::chrono::system_clock::time_point> deadline) {
+void call_log::call_started(std::optional<std::chrono::system_clock::time_point> deadline,
+                            std::string peer) {
   {
     std::lock_guard lock(mutex_);
     ++started_;
     ++in_flight_;
     last_deadline_ = deadline;
+    peers_.push_back(std::move(peer));
   }
   changed_.notify_all();
 }
@@ -73,6 +75,11 @@ std::size_t call_log::cancelled() const {
 std::optional<std::chrono::system_clock::time_point> call_log::last_deadline() const {
   std::lock_guard lock(mutex_);
   return last_deadline_;
+}
+
+std::vector<std::string> call_log::peers() const {
+  std::lock_guard lock(mutex_);
+  return peers_;
 }
 
 bool call_log::wait_for_started(std::size_t count, milliseconds timeout) const {
@@ -201,7 +208,8 @@ class echo_call : public Reactor {
     auto deadline = context->deadline();
     log_.call_started(deadline == std::chrono::system_clock::time_point::max()
                           ? std::nullopt
-                          : std::optional(deadline));
+                          : std::optional(deadline),
+                      context->peer());
     for (const auto& [key, value] : context->client_metadata()) {
       if (starts_with(key, "x-echo-"))
         context->AddInitialMetadata(to_string(key), to_string(value));

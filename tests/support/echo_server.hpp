@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "rpc/limits.hpp"
 
@@ -44,7 +45,8 @@ struct echo_server_options {
 // What the server has seen, shared by every call it runs.
 class call_log {
  public:
-  void call_started(std::optional<std::chrono::system_clock::time_point> deadline);
+  // `peer` is the caller's address as grpc names it ("ipv4:127.0.0.1:40112"): one per connection.
+  void call_started(std::optional<std::chrono::system_clock::time_point> deadline, std::string peer = {});
   void call_cancelled_by_client();
   void call_done();
 
@@ -55,6 +57,8 @@ class call_log {
   std::size_t cancelled() const;
   // The deadline of the most recent call; empty when that call had none.
   std::optional<std::chrono::system_clock::time_point> last_deadline() const;
+  // The peer of every call so far, in the order the calls started.
+  std::vector<std::string> peers() const;
 
   // Each returns false if the condition did not hold within the timeout.
   bool wait_for_started(std::size_t count, std::chrono::milliseconds timeout) const;
@@ -71,6 +75,7 @@ class call_log {
   std::size_t in_flight_ = 0;
   std::size_t cancelled_ = 0;
   std::optional<std::chrono::system_clock::time_point> last_deadline_;
+  std::vector<std::string> peers_;
 };
 
 class echo_service;

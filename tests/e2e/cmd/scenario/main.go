@@ -11,6 +11,9 @@
 //	acl     TCP mode with the replication allowlist on both proxies; calls outside it are refused
 //	faults  as mux, with the mux connection cut twice and proxy B restarted while workflows run
 //	demo    the mux topology with one sample workflow; runs until interrupted
+//	soak    the mux topology and, beside it, two clusters connected directly, for
+//	        --soak-duration with Temporal's default keepalives and connection ageing; the
+//	        proxied pair must re-establish its streams no more often than the direct one
 //
 // It finds free ports, starts the clusters (the cluster program) and the proxies, drives the
 // clusters with the Go SDK, and stops everything it started, by pid, whatever happens. Logs go
@@ -43,11 +46,14 @@ type options struct {
 	stepTimeout   time.Duration
 	convergeBound time.Duration
 	fixedPorts    bool
+	clusterLevel  string
+	soakDuration  time.Duration
+	soakInterval  time.Duration
 }
 
 func parseFlags() options {
 	var o options
-	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults or demo")
+	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, demo or soak")
 	flag.StringVar(&o.proxy, "proxy", "", "the s2s-proxy binary (required)")
 	flag.StringVar(&o.bin, "bin", "", "directory holding the cluster program (required)")
 	flag.StringVar(&o.work, "work", "", "directory for certificates, configs and logs (required; created)")
@@ -61,14 +67,29 @@ func parseFlags() options {
 	flag.DurationVar(&o.stepTimeout, "step-timeout", 3*time.Minute, "bound on each wait for the clusters")
 	flag.DurationVar(&o.convergeBound, "converge-bound", 4*time.Minute, "faults: bound on B converging to A after the last fault")
 	flag.BoolVar(&o.fixedPorts, "fixed-ports", false, "use the demo's fixed ports (frontends 7233 and 8233) instead of free random ones")
+	flag.StringVar(&o.clusterLevel, "cluster-level", "", "the clusters' log level; empty = warn, and info in soak mode (it reads their stream receivers' starts)")
+	flag.DurationVar(&o.soakDuration, "soak-duration", 11*time.Minute, "soak: how long each pair is measured, from its first replication streams")
+	flag.DurationVar(&o.soakInterval, "soak-interval", 15*time.Second, "soak: how often a parent workflow starts on each pair")
 	flag.Parse()
+	explicit := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	if o.clusterLevel == "" {
+		o.clusterLevel = "warn"
+		if o.mode == "soak" {
+			o.clusterLevel = "info"
+		}
+	}
+	if o.mode == "soak" && !explicit["timeout"] {
+		// Four clusters to start and join, the soak itself, then the comparison.
+		o.timeout = o.soakDuration + 15*time.Minute
+	}
 	if o.proxy == "" || o.bin == "" || o.work == "" {
 		fmt.Fprintln(os.Stderr, "scenario: --proxy, --bin and --work are required")
 		flag.Usage()
 		os.Exit(2)
 	}
 	switch o.mode {
-	case "tcp", "mux", "acl", "faults", "demo":
+	case "tcp", "mux", "acl", "faults", "demo", "soak":
 	default:
 		fmt.Fprintf(os.Stderr, "scenario: unknown --mode %q\n", o.mode)
 		os.Exit(2)
@@ -125,7 +146,11 @@ func run(o options) int {
 	}
 	if err != nil && !(o.mode == "demo" && ctx.Err() == context.Canceled) {
 		fmt.Fprintf(os.Stderr, "scenario %s: FAIL: %v\n", o.mode, err)
-		for _, name := range []string{"cluster-a", "cluster-b", "proxy-a", "proxy-b"} {
+		names := []string{"cluster-a", "cluster-b", "proxy-a", "proxy-b"}
+		if o.mode == "soak" {
+			names = append(names, "cluster-c", "cluster-d")
+		}
+		for _, name := range names {
 			fmt.Fprintf(os.Stderr, "--- last lines of %s.log\n%s\n", name, tail(filepath.Join(o.work, name+".log"), 25))
 		}
 		return 1

@@ -300,13 +300,23 @@ func waitParked(ctx context.Context, timeout time.Duration, s *side, ids []strin
 // finishOn signals "finish" to every parent on s and waits until each completes there.
 func finishOn(ctx context.Context, timeout time.Duration, s *side, ids []string, attribute string) error {
 	for _, id := range ids {
-		err := eventually(ctx, timeout, fmt.Sprintf("signal %q to %s on %s", signalFinish, id, s.name), func(ctx context.Context) error {
-			return s.client.SignalWorkflow(ctx, id, "", signalFinish, Finish{By: s.name, Attribute: attribute})
-		})
-		if err != nil {
+		if err := sendFinish(ctx, timeout, s, id, attribute); err != nil {
 			return err
 		}
 	}
+	return waitCompleted(ctx, timeout, s, ids)
+}
+
+// sendFinish signals "finish" to a parent on s, the cluster where it runs; the parent upserts
+// `attribute` afterwards.
+func sendFinish(ctx context.Context, timeout time.Duration, s *side, id, attribute string) error {
+	return eventually(ctx, timeout, fmt.Sprintf("signal %q to %s on %s", signalFinish, id, s.name), func(ctx context.Context) error {
+		return s.client.SignalWorkflow(ctx, id, "", signalFinish, Finish{By: s.name, Attribute: attribute})
+	})
+}
+
+// waitCompleted waits until every parent, finished from s, has completed there.
+func waitCompleted(ctx context.Context, timeout time.Duration, s *side, ids []string) error {
 	return forEach(ids, func(id string) error {
 		wctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()

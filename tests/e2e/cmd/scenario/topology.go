@@ -31,6 +31,7 @@ type topology struct {
 	sup *supervisor
 
 	a, b         *side
+	c, d         *side // soak: the pair connected directly
 	aBase, bBase int
 	specs        map[string]*proxySpec
 	procs        map[string]*process
@@ -39,7 +40,9 @@ type topology struct {
 	renames      renames
 }
 
-func (t *topology) mux() bool { return t.o.mode == "mux" || t.o.mode == "faults" || t.o.mode == "demo" }
+func (t *topology) mux() bool {
+	return t.o.mode == "mux" || t.o.mode == "faults" || t.o.mode == "demo" || t.o.mode == "soak"
+}
 
 // renamed: the modes where proxy A renames the namespace (ACL runs without, so that the
 // namespace allowlist reads the same on both proxies).
@@ -115,6 +118,8 @@ func (t *topology) run(ctx context.Context) error {
 		return t.faults(ctx)
 	case "demo":
 		return t.demo(ctx)
+	case "soak":
+		return t.soak(ctx)
 	}
 	return nil
 }
@@ -151,19 +156,14 @@ func (t *topology) start(ctx context.Context) error {
 		t.renames.namespaces[namespaceA] = namespaceB
 	}
 
-	clusterBin := filepath.Join(t.o.bin, "cluster")
-	for _, c := range []struct {
-		name    string
-		base    int
-		initial int
-	}{{t.a.name, t.aBase, 1}, {t.b.name, t.bBase, 2}} {
-		ready := "cluster " + c.name + " ready"
-		_, err := t.sup.start(c.name, filepath.Join(t.o.work, c.name+".log"), func(l string) bool { return strings.Contains(l, ready) },
-			clusterBin, "--name", c.name, "--base-port", strconv.Itoa(c.base),
-			"--db", filepath.Join(t.o.work, c.name+".db"),
-			"--initial-failover-version", strconv.Itoa(c.initial), "--failover-version-increment", "10",
-			"--shards", strconv.Itoa(t.o.shards), "--global-namespaces=true")
-		if err != nil {
+	if err := t.startCluster(t.a.name, t.aBase, 1); err != nil {
+		return err
+	}
+	if err := t.startCluster(t.b.name, t.bBase, 2); err != nil {
+		return err
+	}
+	if t.o.mode == "soak" {
+		if err := t.startDirectClusters(pp); err != nil {
 			return err
 		}
 	}
@@ -229,6 +229,17 @@ func (t *topology) start(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// startCluster starts one cluster program; it is awaited with the other processes.
+func (t *topology) startCluster(name string, base, initialFailoverVersion int) error {
+	ready := "cluster " + name + " ready"
+	_, err := t.sup.start(name, filepath.Join(t.o.work, name+".log"), func(l string) bool { return strings.Contains(l, ready) },
+		filepath.Join(t.o.bin, "cluster"), "--name", name, "--base-port", strconv.Itoa(base),
+		"--db", filepath.Join(t.o.work, name+".db"),
+		"--initial-failover-version", strconv.Itoa(initialFailoverVersion), "--failover-version-increment", "10",
+		"--shards", strconv.Itoa(t.o.shards), "--global-namespaces=true", "--log-level", t.o.clusterLevel)
+	return err
+}
+
 func (t *topology) configPath(name string) string { return filepath.Join(t.o.work, name+".yaml") }
 
 // startProxy writes the proxy's config, checks it with `s2s-proxy validate`, and starts it.
@@ -277,7 +288,7 @@ func (t *topology) restartProxy(name string) error {
 }
 
 func (t *topology) closeClients() {
-	for _, s := range []*side{t.a, t.b} {
+	for _, s := range []*side{t.a, t.b, t.c, t.d} {
 		if s != nil && s.client != nil {
 			s.client.Close()
 		}
