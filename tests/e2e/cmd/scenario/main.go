@@ -10,6 +10,10 @@
 //	        attribute mapped; then a failover to B
 //	acl     TCP mode with the replication allowlist on both proxies; calls outside it are refused
 //	faults  as mux, with the mux connection cut twice and proxy B restarted while workflows run
+//	fidelity as tcp, with proxy A's ACL and a mapping cluster A lacks: errors, lists and names as each
+//	        side must see them, then the tcp replication check (fidelity.go)
+//	sdk     as tcp; the Go SDK (worker and client) on B's side of A through both proxies, rounds of
+//	        workflows under CPU load, no local name seen by the SDK (sdk.go)
 //	demo    the mux topology with one sample workflow; runs until interrupted
 //
 // It finds free ports, starts the clusters (the cluster program) and the proxies, drives the
@@ -43,11 +47,13 @@ type options struct {
 	stepTimeout   time.Duration
 	convergeBound time.Duration
 	fixedPorts    bool
+	sdkRounds     int
+	sdkWorkflows  int
 }
 
 func parseFlags() options {
 	var o options
-	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults or demo")
+	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, fidelity, sdk or demo")
 	flag.StringVar(&o.proxy, "proxy", "", "the s2s-proxy binary (required)")
 	flag.StringVar(&o.bin, "bin", "", "directory holding the cluster program (required)")
 	flag.StringVar(&o.work, "work", "", "directory for certificates, configs and logs (required; created)")
@@ -61,6 +67,8 @@ func parseFlags() options {
 	flag.DurationVar(&o.stepTimeout, "step-timeout", 3*time.Minute, "bound on each wait for the clusters")
 	flag.DurationVar(&o.convergeBound, "converge-bound", 4*time.Minute, "faults: bound on B converging to A after the last fault")
 	flag.BoolVar(&o.fixedPorts, "fixed-ports", false, "use the demo's fixed ports (frontends 7233 and 8233) instead of free random ones")
+	flag.IntVar(&o.sdkRounds, "sdk-rounds", 10, "sdk: rounds of workflows")
+	flag.IntVar(&o.sdkWorkflows, "sdk-workflows", 100, "sdk: workflows started at once in each round")
 	flag.Parse()
 	if o.proxy == "" || o.bin == "" || o.work == "" {
 		fmt.Fprintln(os.Stderr, "scenario: --proxy, --bin and --work are required")
@@ -68,7 +76,7 @@ func parseFlags() options {
 		os.Exit(2)
 	}
 	switch o.mode {
-	case "tcp", "mux", "acl", "faults", "demo":
+	case "tcp", "mux", "acl", "faults", "demo", "fidelity", "sdk":
 	default:
 		fmt.Fprintf(os.Stderr, "scenario: unknown --mode %q\n", o.mode)
 		os.Exit(2)
