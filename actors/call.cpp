@@ -23,6 +23,8 @@ struct call_state {
   call_setup setup;
   std::unique_ptr<message_filter> messages;  // this call's filter, or null
   std::shared_ptr<upstream_port> upstream;
+  // The call as the upstream gets it, when the filter changed its metadata; else the caller's.
+  std::optional<call_info> upstream_info;
   // Read from the caller before the upstream call was open.
   std::deque<grpc::ByteBuffer> waiting_for_upstream;
 
@@ -140,7 +142,7 @@ void on_lease(call_pointer self, upstream_lease& lease) {
   if (!lease.target)
     return fail_call(self, grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                         "s2s-proxy: " + lease.unavailable_reason));
-  st.upstream = lease.target->open(st.downstream().info(), self);
+  st.upstream = lease.target->open(st.upstream_info ? *st.upstream_info : st.downstream().info(), self);
   st.upstream->return_grants_to(st.setup.downstream);
   st.downstream().return_grants_to(st.upstream);
   st.upstream->grant_reads(read_ahead);
@@ -178,6 +180,14 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
   if (st.setup.filter)
     decision = st.setup.filter->start(st.downstream().info());
   st.messages = std::move(decision.messages);
+  if (decision.refusal.ok() && st.messages) {
+    std::optional<metadata_list> changed;
+    decision.refusal = st.messages->on_request_metadata(st.downstream().info().metadata, changed);
+    if (changed) {
+      st.upstream_info = st.downstream().info();
+      st.upstream_info->metadata = std::move(*changed);
+    }
+  }
   if (!decision.refusal.ok()) {
     fail_call(self, decision.refusal);  // ends the call at once; the handlers below never run
   } else {
@@ -262,6 +272,8 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
       [self](upstream_done& msg) {
         ++self->state.processed;
         auto& st = self->state;
+        if (st.messages && !msg.status.ok())
+          st.messages->on_status(msg.status);
         st.upstream_result = std::move(msg);
         st.upstream_released = true;  // the upstream half is gone; nothing more to release
         st.upstream_read_ended = true;
@@ -293,6 +305,20 @@ class chained_messages final : public message_filter {
       if (auto verdict = (*part)->on_response(message); !verdict.ok())
         return verdict;
     return grpc::Status::OK;
+  }
+  grpc::Status on_request_metadata(const metadata_list& headers, std::optional<metadata_list>& changed) override {
+    for (auto& part : parts_) {
+      std::optional<metadata_list> step;
+      if (auto verdict = part->on_request_metadata(changed ? *changed : headers, step); !verdict.ok())
+        return verdict;
+      if (step)
+        changed = std::move(step);
+    }
+    return grpc::Status::OK;
+  }
+  void on_status(grpc::Status& status) override {
+    for (auto part = parts_.rbegin(); part != parts_.rend(); ++part)
+      (*part)->on_status(status);
   }
 
  private:

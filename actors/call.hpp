@@ -135,6 +135,13 @@ class message_filter {
   // May rewrite the message in place; a non-OK status ends the call with it.
   virtual grpc::Status on_request(grpc::ByteBuffer& message) { return grpc::Status::OK; }
   virtual grpc::Status on_response(grpc::ByteBuffer& message) { return grpc::Status::OK; }
+  // Before the upstream call opens: sets `changed` to the metadata the upstream gets instead of `headers`
+  // when it differs; a non-OK status ends the call with it.
+  virtual grpc::Status on_request_metadata(const metadata_list& headers, std::optional<metadata_list>& changed) {
+    return grpc::Status::OK;
+  }
+  // May rewrite the status the upstream ended the call with before the caller gets it.
+  virtual void on_status(grpc::Status& status) {}
 };
 
 // What a listener runs on every call it accepts: access control, and the message filter of

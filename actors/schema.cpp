@@ -35,7 +35,9 @@ fetched read_file(const std::string& path) {
 fetched reflect(const std::shared_ptr<grpc::Channel>& channel, std::string_view method, std::chrono::milliseconds timeout,
                 bool& unimplemented) {
   unimplemented = false;
-  translation::reflection::schema_walk walk;
+  namespace reflection = translation::reflection;
+  reflection::schema_walk walk(
+      std::vector<std::string>(reflection::error_detail_symbols.begin(), reflection::error_detail_symbols.end()));
   rpc::blocking_bidi call(channel, method, timeout);
   std::string answer;
   while (auto request = walk.next_request()) {

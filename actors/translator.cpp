@@ -6,6 +6,7 @@
 #include <caf/send.hpp>
 
 #include "log/log.hpp"
+#include "translation/namespace_translator.hpp"
 
 namespace s2s::actors {
 namespace {
@@ -13,7 +14,7 @@ namespace {
 using translation::side;
 
 grpc::Status status_of(const translation::status& refusal) {
-  return grpc::Status(static_cast<grpc::StatusCode>(refusal.code), refusal.message);
+  return grpc::Status(static_cast<grpc::StatusCode>(refusal.code), refusal.message, refusal.details);
 }
 
 // Whether this side reads Temporal messages for anything but UTF-8 repair.
@@ -56,6 +57,33 @@ class translating_messages final : public message_filter {
   }
   grpc::Status on_response(grpc::ByteBuffer& message) override {
     return run(message, call_.wants_responses(), false);
+  }
+
+  grpc::Status on_request_metadata(const metadata_list& headers, std::optional<metadata_list>& changed) override {
+    if (!call_.wants_headers()) return grpc::Status::OK;
+    bool names_namespace = false;
+    for (const auto& entry : headers) names_namespace = names_namespace || translation::is_namespace_header(entry.first);
+    if (!names_namespace) return grpc::Status::OK;
+    metadata_list translated = headers;
+    auto result = call_.on_request_headers(translated);
+    if (result.is_refused()) return status_of(result.refusal);
+    if (result.is_changed()) changed = std::move(translated);
+    return grpc::Status::OK;
+  }
+
+  // A status whose details cannot be read keeps its code and translated message; the details are dropped
+  // rather than passed on untranslated, and the message says so.
+  void on_status(grpc::Status& status) override {
+    if (!call_.wants_status()) return;
+    std::string message = status.error_message();
+    std::string details = status.error_details();
+    auto result = call_.on_status(message, details);
+    if (result.is_refused()) {
+      status = grpc::Status(status.error_code(), message + " (s2s-proxy: " + result.refusal.message +
+                                                     "; the error details were dropped)");
+    } else if (result.is_changed()) {
+      status = grpc::Status(status.error_code(), message, details);
+    }
   }
 
  private:
@@ -140,7 +168,7 @@ call_filter::decision translator::start(const call_info& info) {
     if (call.refusal()) {
       made.refusal = status_of(*call.refusal());
       if (observer_) observer_->method_refused(name_, arrived_on_);
-    } else if (call.wants_requests() || call.wants_responses()) {
+    } else if (call.wants_requests() || call.wants_responses() || call.wants_headers() || call.wants_status()) {
       made.messages = std::make_unique<translating_messages>(std::move(call), observer_.get(), name_, arrived_on_);
     }
     return made;

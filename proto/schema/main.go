@@ -13,7 +13,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 
-	// The public API: the workflow and operator services reach every type they use.
+	// The public API: the workflow and operator services reach every type they use; the details of
+	// Temporal's errors are reached by none.
+	_ "go.temporal.io/api/errordetails/v1"
 	_ "go.temporal.io/api/operatorservice/v1"
 	_ "go.temporal.io/api/workflowservice/v1"
 

@@ -6,9 +6,11 @@
 namespace s2s::rpc {
 
 blocking_bidi::blocking_bidi(std::shared_ptr<grpc::Channel> channel, std::string_view method,
-                             std::chrono::milliseconds timeout)
+                             std::chrono::milliseconds timeout,
+                             const std::vector<std::pair<std::string, std::string>>& metadata)
     : stub_(std::move(channel)) {
   context_.set_deadline(std::chrono::system_clock::now() + timeout);
+  for (const auto& [key, value] : metadata) context_.AddMetadata(key, value);
   call_ = stub_.PrepareCall(&context_, std::string(method), &queue_);
   call_->StartCall(this);
   open_ = next();

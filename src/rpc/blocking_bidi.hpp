@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
@@ -16,8 +18,9 @@ namespace s2s::rpc {
 
 class blocking_bidi {
  public:
-  // Starts the call, which ends by itself once `timeout` passes.
-  blocking_bidi(std::shared_ptr<grpc::Channel> channel, std::string_view method, std::chrono::milliseconds timeout);
+  // Starts the call, with `metadata` as its request headers; it ends by itself once `timeout` passes.
+  blocking_bidi(std::shared_ptr<grpc::Channel> channel, std::string_view method, std::chrono::milliseconds timeout,
+                const std::vector<std::pair<std::string, std::string>>& metadata = {});
   ~blocking_bidi();  // cancels a call that was not finished
   blocking_bidi(const blocking_bidi&) = delete;
   blocking_bidi& operator=(const blocking_bidi&) = delete;

@@ -49,8 +49,8 @@ struct filter_result {
 
   static filter_result unchanged() { return {}; }
   static filter_result changed() { return {outcome::changed, {}, {}}; }
-  static filter_result refused(status_code code, std::string message) {
-    return {outcome::refused, {code, std::move(message)}, {}};
+  static filter_result refused(status_code code, std::string message, std::string details = {}) {
+    return {outcome::refused, {code, std::move(message), std::move(details)}, {}};
   }
   bool is_refused() const { return what == outcome::refused; }
   bool is_changed() const { return what == outcome::changed; }
@@ -66,6 +66,20 @@ class message_filter {
   // filter wants it, the message is forwarded as the same bytes without being flattened. Depends on nothing
   // else, so it is asked once per call and direction.
   virtual bool wants(const message_context& context) const { return true; }
+
+  // A request metadata entry naming a namespace (is_namespace_header): may rewrite `value`. `context` is the
+  // request's.
+  virtual filter_result apply_header(const message_context& context, std::string_view key, std::string& value) const {
+    return filter_result::unchanged();
+  }
+  virtual bool wants_headers() const { return false; }
+  // The error status the upstream ended the call with; it travels as the responses do (`context` is a
+  // response's). May rewrite its message and its details (grpc-status-details-bin, empty when absent).
+  virtual filter_result apply_status(const message_context& context, std::string& message,
+                                     std::string& details) const {
+    return filter_result::unchanged();
+  }
+  virtual bool wants_status() const { return false; }
 };
 
 }  // namespace s2s::translation

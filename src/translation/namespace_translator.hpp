@@ -1,6 +1,7 @@
 // Namespace names: a one-to-one map between local and remote names, applied in either direction.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,17 @@
 #include "translation/status.hpp"
 
 namespace s2s::translation {
+
+// Request metadata whose value is a namespace name: the routing header the Go SDK (and Temporal's API proxy
+// helpers) set on every call that names a namespace, which gateways and Temporal Cloud route and authorize by,
+// and the server's caller-name (a namespace name, or "system"), which it sends along on cross-cluster calls.
+inline constexpr std::string_view namespace_routing_header = "temporal-namespace";
+inline constexpr std::array<std::string_view, 2> namespace_headers = {namespace_routing_header, "caller-name"};
+constexpr bool is_namespace_header(std::string_view key) {
+  for (std::string_view header : namespace_headers)
+    if (key == header) return true;
+  return false;
+}
 
 class namespace_translator {
  public:
@@ -30,6 +42,15 @@ class namespace_translator {
     if (dir == direction::local_to_remote) return name;
     auto other = translate(name, dir);
     return other ? *other : name;
+  }
+  // Whether a message travelling in `dir` names, by `name`, the other side's spelling of a mapping: a remote
+  // caller naming a namespace by its local name (a name that does not exist for that side).
+  bool names_other_side(std::string_view name, direction dir) const {
+    return !translate(name, dir) && translate(name, reverse(dir));
+  }
+  // Every mapped name a message travelling in `dir` may carry, with what it becomes.
+  const string_map<std::string>& names(direction dir) const {
+    return dir == direction::local_to_remote ? to_remote_ : to_local_;
   }
   bool empty() const { return to_remote_.empty(); }
 

@@ -27,6 +27,23 @@ result<std::optional<std::int32_t>> shard_count_override(const config::shard_cou
                                                                  : shards.local_shard_count);
 }
 
+// Runs `apply` on each filter in order, adding up what they changed; the first refusal ends the run and is
+// left in `done`. Returns whether no filter refused.
+template <class Apply>
+bool run_each(const filter_list& filters, filter_result& done, Apply apply) {
+  for (const auto& filter : filters) {
+    filter_result step = apply(*filter);
+    done.counts += step.counts;
+    if (step.is_refused()) {
+      step.counts = done.counts;
+      done = std::move(step);
+      return false;
+    }
+    if (step.is_changed()) done.what = filter_result::outcome::changed;
+  }
+  return true;
+}
+
 }  // namespace
 
 result<std::shared_ptr<const pipeline>> pipeline::build(const config::cluster_connection& connection,
@@ -41,6 +58,7 @@ result<std::shared_ptr<const pipeline>> pipeline::build(const config::cluster_co
   if (!names) return failure::failure(prefix(names.error()));
   auto search_attributes = search_attribute_translator::create(connection.search_attribute_mappings);
   if (!search_attributes) return failure::failure(prefix(search_attributes.error()));
+  namespace_translator acl_names = *names;
   if (!names->empty() || !search_attributes->empty() || connection.repair_utf8) {
     auto translation = translation_filter::create(types, std::move(*names), std::move(*search_attributes),
                                                   connection.repair_utf8);
@@ -51,10 +69,13 @@ result<std::shared_ptr<const pipeline>> pipeline::build(const config::cluster_co
   }
 
   if (arrived_on == side::inbound && connection.acl) {
-    auto acl = acl_filter::create(*connection.acl, types);
+    auto acl = acl_filter::create(*connection.acl, types, std::move(acl_names));
     if (!acl) return failure::failure(prefix(acl.error()));
     built->acl_ = acl->get();
-    built->request_filters_.push_back(std::move(*acl));
+    std::shared_ptr<const message_filter> shared_acl = std::move(*acl);
+    built->request_filters_.push_back(shared_acl);
+    // Responses meet it before their translation: it filters lists by local names.
+    built->response_filters_.insert(built->response_filters_.begin(), std::move(shared_acl));
   }
   if (arrived_on == side::inbound && !connection.replication_endpoint.empty()) {
     auto endpoint = replication_endpoint_override::create(*types, connection.replication_endpoint);
@@ -84,15 +105,26 @@ call_translation pipeline::start_call(std::string_view method) const {
 filter_result pipeline::run(const filter_list& filters,
                             const message_context& context, std::string& bytes) const {
   filter_result done;
-  for (const auto& filter : filters) {
-    filter_result step = filter->apply(context, bytes);
-    done.counts += step.counts;
-    if (step.is_refused()) {
-      step.counts = done.counts;
-      return step;
-    }
-    if (step.is_changed()) done.what = filter_result::outcome::changed;
+  run_each(filters, done, [&](const message_filter& filter) { return filter.apply(context, bytes); });
+  return done;
+}
+
+filter_result pipeline::run_headers(const message_context& context, header_list& headers) const {
+  filter_result done;
+  for (auto& [key, value] : headers) {
+    if (!is_namespace_header(key)) continue;
+    bool passed = run_each(request_filters_, done, [&, &key = key, &value = value](const message_filter& filter) {
+      return filter.apply_header(context, key, value);
+    });
+    if (!passed) break;
   }
+  return done;
+}
+
+filter_result pipeline::run_status(const message_context& context, std::string& message, std::string& details) const {
+  filter_result done;
+  run_each(response_filters_, done,
+           [&](const message_filter& filter) { return filter.apply_status(context, message, details); });
   return done;
 }
 
@@ -108,6 +140,17 @@ call_translation::call_translation(std::shared_ptr<const pipeline> owner, std::s
   if (pipeline_->acl_ != nullptr) refusal_ = pipeline_->acl_->check_method(method);
   wants_requests_ = refusal_.has_value() || pipeline::any_wants(pipeline_->request_filters_, context_of(true));
   wants_responses_ = refusal_.has_value() || pipeline::any_wants(pipeline_->response_filters_, context_of(false));
+  for (const auto& filter : pipeline_->request_filters_) wants_headers_ = wants_headers_ || filter->wants_headers();
+  for (const auto& filter : pipeline_->response_filters_) wants_status_ = wants_status_ || filter->wants_status();
+}
+
+filter_result call_translation::on_request_headers(header_list& headers) {
+  if (refusal_) return filter_result::refused(refusal_->code, refusal_->message);
+  return pipeline_->run_headers(context_of(true), headers);
+}
+
+filter_result call_translation::on_status(std::string& message, std::string& details) {
+  return pipeline_->run_status(context_of(false), message, details);
 }
 
 filter_result call_translation::on_message(std::string& bytes, bool is_request) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
@@ -17,14 +18,18 @@ namespace s2s::translation {
 class call_translation;
 
 using filter_list = std::vector<std::shared_ptr<const message_filter>>;
+// Request metadata as (key, value) pairs, keys in lower case as gRPC carries them.
+using header_list = std::vector<std::pair<std::string, std::string>>;
 
 // Built once per (cluster connection, side) from validated config; immutable and shared by all calls.
 // A SIGHUP reload builds a new pipeline; calls in flight keep the one they started with.
 class pipeline : public std::enable_shared_from_this<pipeline> {
  public:
   // Outbound: requests local→remote, responses remote→local, DescribeCluster gets failover increment `.remote`.
-  // Inbound: requests remote→local then ACL and the replicationEndpoint override; responses local→remote,
-  // DescribeCluster gets `.local`.
+  // Inbound: requests remote→local (a local name of a mapping is refused NOT_FOUND) then ACL and the
+  // replicationEndpoint override; responses: the ACL drops listed namespaces outside allowedNamespaces, then
+  // local→remote, DescribeCluster gets `.local`. Request headers naming a namespace and the upstream's error
+  // status are translated as the requests and responses are.
   static result<std::shared_ptr<const pipeline>> build(const config::cluster_connection& connection, side arrived_on,
                                                       std::shared_ptr<const schema> types);
 
@@ -43,10 +48,12 @@ class pipeline : public std::enable_shared_from_this<pipeline> {
   filter_result run(const filter_list& filters, const message_context& context,
                     std::string& bytes) const;
   static bool any_wants(const filter_list& filters, const message_context& context);
+  filter_result run_headers(const message_context& context, header_list& headers) const;
+  filter_result run_status(const message_context& context, std::string& message, std::string& details) const;
 
   side side_;
   std::shared_ptr<const schema> schema_;
-  const acl_filter* acl_ = nullptr;  // owned by request_filters_
+  const acl_filter* acl_ = nullptr;  // owned by the filter lists
   filter_list request_filters_;
   filter_list response_filters_;
 };
@@ -59,6 +66,14 @@ class call_translation {
   // Each returns unchanged, changed (bytes rewritten) or refused (end the call with result.refusal).
   filter_result on_request(std::string& bytes) { return on_message(bytes, true); }
   filter_result on_response(std::string& bytes) { return on_message(bytes, false); }
+  // The request's metadata entries that name a namespace (is_namespace_header), renamed or refused; the
+  // others are left alone.
+  filter_result on_request_headers(header_list& headers);
+  // The error status the upstream ended the call with: its message and its grpc-status-details-bin bytes
+  // (empty when absent), renamed as responses are.
+  filter_result on_status(std::string& message, std::string& details);
+  bool wants_headers() const { return wants_headers_; }
+  bool wants_status() const { return wants_status_; }
   // Whether this call's requests (responses) may be read or changed at all; when not, forward them as they are,
   // without flattening them to call on_request (on_response). Set by the method's types and the filters' plans.
   bool wants_requests() const { return wants_requests_; }
@@ -79,6 +94,8 @@ class call_translation {
   call_state state_;
   bool wants_requests_ = true;
   bool wants_responses_ = true;
+  bool wants_headers_ = false;
+  bool wants_status_ = false;
 };
 
 }  // namespace s2s::translation

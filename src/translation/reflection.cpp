@@ -100,7 +100,9 @@ result<response> decode_response(std::string_view bytes) {
   return decoded;
 }
 
-schema_walk::schema_walk() { pending_.push_back({ask::kind::list_services, ""}); }
+schema_walk::schema_walk(std::vector<std::string> extra_symbols) : extra_symbols_(std::move(extra_symbols)) {
+  pending_.push_back({ask::kind::list_services, ""});
+}
 
 std::optional<std::string> schema_walk::next_request() {
   if (failed_ || waiting_ || pending_.empty()) return std::nullopt;
@@ -110,6 +112,7 @@ std::optional<std::string> schema_walk::next_request() {
     case ask::kind::list_services:
       return list_services_request();
     case ask::kind::symbol:
+    case ask::kind::extra_symbol:
       return file_containing_symbol_request(waiting_->name);
     case ask::kind::file:
       return file_by_filename_request(waiting_->name);
@@ -127,9 +130,12 @@ status schema_walk::on_response(std::string_view bytes) {
   waiting_.reset();
   std::string what = asked.what == ask::kind::list_services ? std::string("the service list")
                      : asked.what == ask::kind::symbol       ? "the file of service " + asked.name
+                     : asked.what == ask::kind::extra_symbol ? "the file of " + asked.name
                                                              : "file " + asked.name;
   auto decoded = decode_response(bytes);
   if (!decoded) return fail("asking for " + what + ": " + decoded.error());
+  // A server without an extra type serves without it; errors naming it are then not translated.
+  if (decoded->error && asked.what == ask::kind::extra_symbol) return {};
   if (decoded->error) {
     return fail("asking for " + what + ": the server answered with error code " +
                 std::to_string(static_cast<int>(decoded->error->code)) + ": " + decoded->error->message);
@@ -138,6 +144,7 @@ status schema_walk::on_response(std::string_view bytes) {
     if (decoded->services.empty()) return fail("the server lists no services");
     services_ = decoded->services;
     for (const auto& service : services_) pending_.push_back({ask::kind::symbol, service});
+    for (const auto& symbol : extra_symbols_) pending_.push_back({ask::kind::extra_symbol, symbol});
     return {};
   }
   if (decoded->files.empty()) return fail("asking for " + what + ": the server sent no file");

@@ -2,6 +2,7 @@
 // wire by field number, and the walk from a server's service list to every file those services need.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -18,6 +19,10 @@ namespace s2s::translation::reflection {
 // The bidi method of each protocol version, newest first: servers may offer either or both.
 inline constexpr std::string_view v1_method = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
 inline constexpr std::string_view v1alpha_method = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+
+// Types no service names but the proxy translates: the details of Temporal's errors (a symbol of each file).
+inline constexpr std::array<std::string_view, 1> error_detail_symbols = {
+    "temporal.api.errordetails.v1.NamespaceNotFoundFailure"};
 
 // ServerReflectionRequest messages.
 std::string list_services_request();
@@ -36,7 +41,9 @@ result<response> decode_response(std::string_view bytes);
 // finished(). Requests go one at a time, so each answer belongs to the request before it.
 class schema_walk {
  public:
-  schema_walk();
+  // `extra_symbols` are asked for after the services, with their files' dependencies; a server that does not
+  // know one is no failure.
+  explicit schema_walk(std::vector<std::string> extra_symbols = {});
 
   // The request to send now; nullopt once the walk is finished or failed.
   std::optional<std::string> next_request();
@@ -51,7 +58,7 @@ class schema_walk {
 
  private:
   struct ask {
-    enum class kind { list_services, symbol, file } what;
+    enum class kind { list_services, symbol, extra_symbol, file } what;
     std::string name;
   };
   status add_file(const std::string& serialized);
@@ -61,6 +68,7 @@ class schema_walk {
   std::optional<ask> waiting_;  // sent, not yet answered
   bool failed_ = false;
   std::vector<std::string> services_;
+  std::vector<std::string> extra_symbols_;
   std::map<std::string, std::string> files_;  // file name → serialized FileDescriptorProto
   std::set<std::string> asked_;               // file names requested or received
 };

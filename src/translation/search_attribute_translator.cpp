@@ -49,13 +49,18 @@ scope_id search_attribute_translator::resolve(std::string_view local_name, std::
   return no_scope;
 }
 
+const string_map<std::string>* search_attribute_translator::fields(scope_id scope, direction dir) const {
+  if (scope < 0 || static_cast<std::size_t>(scope) >= namespaces_.size()) return nullptr;
+  const namespace_fields& mapped = namespaces_[static_cast<std::size_t>(scope)];
+  return dir == direction::local_to_remote ? &mapped.to_remote : &mapped.to_local;
+}
+
 std::optional<std::string_view> search_attribute_translator::translate(scope_id scope, std::string_view field_name,
                                                                       direction dir) const {
-  if (scope < 0 || static_cast<std::size_t>(scope) >= namespaces_.size()) return std::nullopt;
-  const namespace_fields& fields = namespaces_[static_cast<std::size_t>(scope)];
-  const auto& names = dir == direction::local_to_remote ? fields.to_remote : fields.to_local;
-  auto it = names.find(field_name);
-  if (it == names.end()) return std::nullopt;
+  const string_map<std::string>* names = fields(scope, dir);
+  if (names == nullptr) return std::nullopt;
+  auto it = names->find(field_name);
+  if (it == names->end()) return std::nullopt;
   return std::string_view(it->second);
 }
 

@@ -23,6 +23,8 @@ class search_attribute_translator {
   scope_id resolve(std::string_view local_name, std::string_view id) const;
   // The field name on the other side, or nullopt when the namespace does not map `field_name`.
   std::optional<std::string_view> translate(scope_id scope, std::string_view field_name, direction dir) const;
+  // The field names of the namespace `scope` that a message travelling in `dir` may carry; null when none.
+  const string_map<std::string>* fields(scope_id scope, direction dir) const;
   bool empty() const { return namespaces_.empty(); }
 
  private:

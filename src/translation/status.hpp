@@ -12,6 +12,7 @@ namespace s2s::translation {
 enum class status_code : int {
   ok = 0,
   invalid_argument = 3,
+  not_found = 5,
   permission_denied = 7,
   failed_precondition = 9,
   internal = 13,
@@ -21,8 +22,13 @@ std::string_view to_string(status_code code);
 
 // What a call ends with when a filter refuses a message.
 struct status {
+  status() = default;
+  status(status_code code, std::string message, std::string details = {})  // NOLINT(google-explicit-constructor)
+      : code(code), message(std::move(message)), details(std::move(details)) {}
+
   status_code code = status_code::ok;
   std::string message;
+  std::string details;  // a serialized google.rpc.Status for grpc-status-details-bin; empty: none
 
   bool ok() const { return code == status_code::ok; }
 };

@@ -3,7 +3,7 @@
 #   run-scenario.sh build GO BIN_DIR
 #       builds the cluster and scenario programs into BIN_DIR (Go's caches make rebuilds quick)
 #   run-scenario.sh MODE PROXY_BINARY BIN_DIR WORK_DIR [scenario flags...]
-#       runs one scenario (tcp, mux, acl, faults, demo or soak); WORK_DIR is emptied first and keeps
+#       runs one scenario (tcp, mux, acl, faults, fidelity, sdk, demo or soak); WORK_DIR is emptied first and keeps
 #       the configs, the logs of every process and the scenario's own output (scenario.log)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

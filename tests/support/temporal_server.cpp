@@ -111,7 +111,17 @@ class temporal_server::state {
   }
   bool answers(const std::string& method) const {
     std::lock_guard lock(mutex_);
-    return answers_.count(method) != 0;
+    return answers_.count(method) != 0 || failures_.count(method) != 0;
+  }
+  std::optional<temporal_error> failure(const std::string& method) const {
+    std::lock_guard lock(mutex_);
+    auto found = failures_.find(method);
+    if (found == failures_.end()) return std::nullopt;
+    return found->second;
+  }
+  void record_metadata(const std::string& method, recorded_metadata entries) {
+    std::lock_guard lock(mutex_);
+    metadata_[method].push_back(std::move(entries));
   }
   // Records request number `index` of a call and returns its answer, if any.
   std::optional<std::string> on_request(const std::string& method, std::size_t index, const std::string& bytes) {
@@ -134,6 +144,8 @@ class temporal_server::state {
   mutable std::condition_variable changed_;
   std::map<std::string, std::vector<std::string>> answers_;
   std::map<std::string, std::vector<std::string>> requests_;
+  std::map<std::string, temporal_error> failures_;
+  std::map<std::string, std::vector<recorded_metadata>> metadata_;
   std::size_t reflection_requests_ = 0;
 };
 
@@ -144,6 +156,11 @@ class call final : public grpc::ServerGenericBidiReactor {
  public:
   call(std::shared_ptr<temporal_server::state> state, grpc::GenericCallbackServerContext* context)
       : state_(std::move(state)), method_(context->method()) {
+    recorded_metadata entries;
+    for (const auto& [key, value] : context->client_metadata()) {
+      entries.emplace_back(std::string(key.data(), key.size()), std::string(value.data(), value.size()));
+    }
+    state_->record_metadata(method_, std::move(entries));
     if (!state_->serves_reflection(method_) && !state_->answers(method_)) {
       Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no answers for " + method_));
       return;
@@ -161,6 +178,10 @@ class call final : public grpc::ServerGenericBidiReactor {
     if (in_.Dump(&slices).ok())
       for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
     auto answer = state_->on_request(method_, index_++, bytes);
+    if (auto error = state_->failure(method_)) {
+      Finish(grpc::Status(static_cast<grpc::StatusCode>(error->code), error->message, error->details));
+      return;
+    }
     if (!answer) {
       StartRead(&in_);
       return;
@@ -219,6 +240,17 @@ std::string temporal_server::address() const { return "127.0.0.1:" + std::to_str
 void temporal_server::answer(const std::string& method, std::vector<std::string> responses) {
   std::lock_guard lock(state_->mutex_);
   state_->answers_[method] = std::move(responses);
+}
+
+void temporal_server::fail(const std::string& method, temporal_error error) {
+  std::lock_guard lock(state_->mutex_);
+  state_->failures_[method] = std::move(error);
+}
+
+std::vector<recorded_metadata> temporal_server::metadata(const std::string& method) const {
+  std::lock_guard lock(state_->mutex_);
+  auto found = state_->metadata_.find(method);
+  return found == state_->metadata_.end() ? std::vector<recorded_metadata>{} : found->second;
 }
 
 std::vector<std::string> temporal_server::requests(const std::string& method) const {

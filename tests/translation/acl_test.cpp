@@ -140,5 +140,89 @@ TEST(AclPolicy, TheOutboundSideIsNotGuarded) {
   EXPECT_FALSE((*built)->start_call(method(admin, "DescribeMutableState")).on_request(bytes).is_refused());
 }
 
+TEST(AclPolicy, EitherSpellingOfAMappedNamespaceAllowsIt) {
+  // orders ↔ orders.acct42 and billing ↔ billing.acct42 are mapped; the lists differ only in spelling.
+  for (std::vector<std::string> allowed : {std::vector<std::string>{"orders"},
+                                           std::vector<std::string>{"orders.acct42"}}) {
+    config::cluster_connection connection = guarded();
+    connection.acl->allowed_namespaces = allowed;
+    auto m = make("temporal.server.api.adminservice.v1.DescribeMutableStateRequest");
+    set(*m, "namespace", "orders.acct42");
+    std::string bytes = bytes_of(*m);
+    filter_result result = inbound(connection)->start_call(method(admin, "DescribeMutableState")).on_request(bytes);
+    EXPECT_FALSE(result.is_refused()) << allowed[0] << ": " << result.refusal.message;
+
+    set(*m, "namespace", "billing.acct42");
+    bytes = bytes_of(*m);
+    result = inbound(connection)->start_call(method(admin, "DescribeMutableState")).on_request(bytes);
+    ASSERT_TRUE(result.is_refused()) << allowed[0];
+    EXPECT_EQ(result.refusal.code, status_code::permission_denied);
+    // The refusal names the namespace as the caller did, never by its local name.
+    EXPECT_NE(result.refusal.message.find("'billing.acct42'"), std::string::npos) << result.refusal.message;
+    EXPECT_EQ(result.refusal.message.find("'billing'"), std::string::npos) << result.refusal.message;
+  }
+}
+
+TEST(AclPolicy, ALocalNameOfAMappingMeansThatNamespaceEvenWhenAnotherMappingsRemoteNameIsSpelledSo) {
+  // a ↔ b and b ↔ c: "b" in the list is the local namespace b (remote c), not the local a.
+  config::cluster_connection connection = guarded();
+  connection.namespace_mappings = {{"a", "b"}, {"b", "c"}};
+  connection.search_attribute_mappings.clear();
+  connection.acl->allowed_namespaces = std::vector<std::string>{"b"};
+  auto m = make("temporal.server.api.adminservice.v1.DescribeMutableStateRequest");
+  set(*m, "namespace", "c");
+  std::string bytes = bytes_of(*m);
+  EXPECT_FALSE(inbound(connection)->start_call(method(admin, "DescribeMutableState")).on_request(bytes).is_refused());
+  set(*m, "namespace", "b");
+  bytes = bytes_of(*m);
+  filter_result result = inbound(connection)->start_call(method(admin, "DescribeMutableState")).on_request(bytes);
+  ASSERT_TRUE(result.is_refused());
+  EXPECT_NE(result.refusal.message.find("'b'"), std::string::npos) << result.refusal.message;
+}
+
+TEST(AclPolicy, TheRoutingHeaderIsCheckedLikeTheRequest) {
+  call_translation call = inbound()->start_call(method(workflow, "DescribeNamespace"));
+  header_list headers = {{"temporal-namespace", "billing.acct42"}};
+  filter_result result = call.on_request_headers(headers);
+  ASSERT_TRUE(result.is_refused());
+  EXPECT_EQ(result.refusal.code, status_code::permission_denied);
+  EXPECT_NE(result.refusal.message.find("'billing.acct42'"), std::string::npos) << result.refusal.message;
+  headers = {{"temporal-namespace", "orders.acct42"}};
+  call_translation allowed = inbound()->start_call(method(workflow, "DescribeNamespace"));
+  EXPECT_FALSE(allowed.on_request_headers(headers).is_refused());
+  EXPECT_EQ(headers[0].second, "orders");
+}
+
+TEST(AclPolicy, ListNamespacesListsOnlyAllowedNamespacesInTheCallersNames) {
+  auto response = make("temporal.api.workflowservice.v1.ListNamespacesResponse");
+  for (std::string_view name : {"orders", "billing", "payments", "temporal-system"}) {
+    set(add(*response, "namespaces"), "namespace_info.name", name);
+  }
+  response->GetReflection()->SetString(response.get(), response->GetDescriptor()->FindFieldByName("next_page_token"),
+                                       "page-2");
+  std::string bytes = bytes_of(*response);
+  call_translation call = inbound()->start_call(method(workflow, "ListNamespaces"));
+  ASSERT_TRUE(call.wants_responses());
+  filter_result result = call.on_response(bytes);
+  ASSERT_FALSE(result.is_refused()) << result.refusal.message;
+  EXPECT_TRUE(result.is_changed());
+  auto expected = make("temporal.api.workflowservice.v1.ListNamespacesResponse");
+  set(add(*expected, "namespaces"), "namespace_info.name", "orders.acct42");
+  set(add(*expected, "namespaces"), "namespace_info.name", "temporal-system");
+  expected->GetReflection()->SetString(expected.get(), expected->GetDescriptor()->FindFieldByName("next_page_token"),
+                                       "page-2");
+  EXPECT_EQ(first_difference(bytes, bytes_of(*expected)), "")
+      << describe("temporal.api.workflowservice.v1.ListNamespacesResponse", bytes);
+
+  // Without a namespace list nothing is dropped.
+  config::cluster_connection open = guarded();
+  open.acl->allowed_namespaces.reset();
+  bytes = bytes_of(*response);
+  EXPECT_FALSE(inbound(open)->start_call(method(workflow, "ListNamespaces")).on_response(bytes).is_refused());
+  auto all = make("temporal.api.workflowservice.v1.ListNamespacesResponse");
+  ASSERT_TRUE(all->ParseFromString(bytes));
+  EXPECT_EQ(all->GetReflection()->FieldSize(*all, all->GetDescriptor()->FindFieldByName("namespaces")), 4);
+}
+
 }  // namespace
 }  // namespace s2s::translation::testing

@@ -50,6 +50,23 @@ TEST(Reflection, WalkAsksForEachServiceThenEachMissingDependencyOnce) {
   EXPECT_EQ(set.file_size(), 3);
 }
 
+TEST(Reflection, ExtraSymbolsAreAskedForAfterTheServicesAndMayBeMissing) {
+  schema_walk walk({"x.Detail", "y.Missing"});
+  walk.next_request();
+  ASSERT_TRUE(walk.on_response(field(6, field(1, field(1, "a.A")))).ok());
+  EXPECT_EQ(walk.next_request(), file_containing_symbol_request("a.A"));
+  ASSERT_TRUE(walk.on_response(files_answer({file_proto("a.proto", {})})).ok());
+  EXPECT_EQ(walk.next_request(), file_containing_symbol_request("x.Detail"));
+  ASSERT_TRUE(walk.on_response(files_answer({file_proto("x.proto", {"common.proto"})})).ok());
+  EXPECT_EQ(walk.next_request(), file_containing_symbol_request("y.Missing"));
+  ASSERT_TRUE(walk.on_response(field(7, std::string("\x08\x05", 2) + field(2, "not found"))).ok());
+  EXPECT_EQ(walk.next_request(), file_by_filename_request("common.proto"));
+  ASSERT_TRUE(walk.on_response(files_answer({file_proto("common.proto", {})})).ok());
+  EXPECT_FALSE(walk.next_request());
+  EXPECT_TRUE(walk.finished());
+  EXPECT_EQ(walk.file_count(), 3u);
+}
+
 TEST(Reflection, ErrorAnswerEndsTheWalkSayingWhatWasAsked) {
   schema_walk walk;
   walk.next_request();

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "translation/wire.hpp"
+
 namespace s2s::translation::testing {
 namespace {
 
@@ -184,6 +186,73 @@ std::string names::attribute(std::string_view local_namespace, std::string_view 
     }
   }
   return std::string(local_field);
+}
+
+namespace {
+
+void append_length_delimited(std::string& out, std::uint32_t number, std::string_view payload) {
+  wire::append_tag(out, number, wire::wire_type::length_delimited);
+  wire::append_varint(out, payload.size());
+  out.append(payload);
+}
+
+constexpr std::string_view any_type_prefix = "type.googleapis.com/";
+
+}  // namespace
+
+std::string status_bytes(int code, std::string_view message, const std::vector<status_detail>& details) {
+  std::string out;
+  wire::append_tag(out, 1, wire::wire_type::varint);
+  wire::append_varint(out, static_cast<std::uint64_t>(code));
+  append_length_delimited(out, 2, message);
+  for (const auto& d : details) {
+    std::string any;
+    append_length_delimited(any, 1, std::string(any_type_prefix) + d.type);
+    append_length_delimited(any, 2, d.value);
+    append_length_delimited(out, 3, any);
+  }
+  return out;
+}
+
+decoded_status decode_status(const std::string& bytes) {
+  decoded_status out;
+  wire::reader in(bytes.data(), bytes.data() + bytes.size(), bytes.data());
+  while (!in.at_end()) {
+    wire::field f;
+    if (!in.read(f)) throw std::runtime_error("malformed google.rpc.Status: " + in.error());
+    if (f.number == 1) out.code = f.varint;
+    if (f.number == 2) out.message = std::string(f.payload());
+    if (f.number != 3) continue;
+    status_detail d;
+    std::string_view any = f.payload();
+    wire::reader inner(any.data(), any.data() + any.size(), any.data());
+    while (!inner.at_end()) {
+      wire::field g;
+      if (!inner.read(g)) throw std::runtime_error("malformed google.protobuf.Any: " + inner.error());
+      if (g.number == 1) {
+        std::string_view url = g.payload();
+        if (url.substr(0, any_type_prefix.size()) == any_type_prefix) url.remove_prefix(any_type_prefix.size());
+        d.type = std::string(url);
+      }
+      if (g.number == 2) d.value = std::string(g.payload());
+    }
+    out.details.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::string field_of(const status_detail& detail, std::string_view path) {
+  auto m = make(detail.type);
+  if (!m->ParseFromString(detail.value)) throw std::runtime_error("the detail does not parse as " + detail.type);
+  pb::Message* holder = m.get();
+  std::string_view leaf = path;
+  if (auto dot = path.rfind('.'); dot != std::string_view::npos) {
+    holder = &at(*m, path.substr(0, dot));
+    leaf = path.substr(dot + 1);
+  }
+  const pb::FieldDescriptor* field = holder->GetDescriptor()->FindFieldByName(std::string(leaf));
+  if (field == nullptr) throw std::runtime_error(detail.type + " has no field " + std::string(path));
+  return holder->GetReflection()->GetString(*holder, field);
 }
 
 translated translate(const config::cluster_connection& connection, std::string_view method, bool is_request,

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.hpp"
 #include "translation/pipeline.hpp"
@@ -42,6 +43,21 @@ std::string bytes_of(const pb::Message& message);
 void set_history_blob(pb::Message& blob, const pb::Message& history);
 // A Payload whose data is `data` (json/plain metadata).
 void set_payload(pb::Message& payload, std::string_view data);
+
+// google.rpc.Status as a server sends it in grpc-status-details-bin, built and read on the wire.
+struct status_detail {
+  std::string type;  // a full protobuf name
+  std::string value;
+};
+struct decoded_status {
+  std::uint64_t code = 0;
+  std::string message;
+  std::vector<status_detail> details;
+};
+std::string status_bytes(int code, std::string_view message, const std::vector<status_detail>& details);
+decoded_status decode_status(const std::string& bytes);
+// The string at `path` of a detail parsed as its type.
+std::string field_of(const status_detail& detail, std::string_view path);
 
 // Readable text of `bytes` parsed as `type`, for failure messages.
 std::string describe(std::string_view type, const std::string& bytes);

@@ -81,8 +81,9 @@ std::shared_ptr<grpc::Channel> channel_to(const std::string& address) {
 }
 
 // Sends every request, half-closes and reads every response.
-outcome call(const std::string& address, const std::string& method, const std::vector<std::string>& requests) {
-  rpc::blocking_bidi call(channel_to(address), method, 10s);
+outcome call(const std::string& address, const std::string& method, const std::vector<std::string>& requests,
+             const recorded_metadata& metadata = {}) {
+  rpc::blocking_bidi call(channel_to(address), method, 10s, metadata);
   for (const auto& request : requests)
     if (!call.write(request)) break;
   call.writes_done();
@@ -100,10 +101,10 @@ bool waits_for_schema(const grpc::Status& status) {
 
 // Calls until the proxy has its schema (bounded), and returns the first answer that did not wait for it.
 outcome call_once_schema_loaded(const std::string& address, const std::string& method,
-                                const std::vector<std::string>& requests) {
+                                const std::vector<std::string>& requests, const recorded_metadata& metadata = {}) {
   auto until = std::chrono::steady_clock::now() + 30s;
   for (;;) {
-    auto result = call(address, method, requests);
+    auto result = call(address, method, requests, metadata);
     if (!waits_for_schema(result.status) || std::chrono::steady_clock::now() > until) return result;
     std::this_thread::sleep_for(50ms);
   }
@@ -298,9 +299,126 @@ TEST(TranslatorProxy, AclRefusesAnAdminMethodAndANamespaceByName) {
 
   auto refused = call(address, describe_namespace, {describe_request(remote_names, "billing")});
   EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_NE(refused.status.error_message().find("'billing'"), std::string::npos) << refused.status.error_message();
+  // Named as the caller named it.
+  EXPECT_NE(refused.status.error_message().find("'billing.acct42'"), std::string::npos)
+      << refused.status.error_message();
   EXPECT_EQ(cluster_a.requests(describe_namespace).size(), 1u);
   EXPECT_TRUE(cluster_a.requests(admin_service + "DescribeMutableState").empty());
+}
+
+// A NOT_FOUND as Temporal's frontend sends it for a namespace it does not have.
+temporal_error namespace_not_found(const std::string& name) {
+  auto failure = make("temporal.api.errordetails.v1.NamespaceNotFoundFailure");
+  set(*failure, "namespace", name);
+  std::string message = "Namespace " + name + " is not found.";
+  return {5, message, status_bytes(5, message, {{failure->GetDescriptor()->full_name(), bytes_of(*failure)}})};
+}
+
+// The message of a status and the namespace of its one NamespaceNotFoundFailure detail.
+void expect_not_found_naming(const grpc::Status& status, const std::string& name) {
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  EXPECT_NE(status.error_message().find(name), std::string::npos) << status.error_message();
+  auto details = decode_status(status.error_details());
+  ASSERT_EQ(details.details.size(), 1u);
+  EXPECT_EQ(details.details[0].type, "temporal.api.errordetails.v1.NamespaceNotFoundFailure");
+  EXPECT_EQ(field_of(details.details[0], "namespace"), name);
+}
+
+std::string value_of(const recorded_metadata& entries, const std::string& key) {
+  for (const auto& [k, v] : entries)
+    if (k == key) return v;
+  return "(absent)";
+}
+
+TEST(TranslatorProxy, ErrorsOfEitherFrontendNameOnlyTheCallersNamespaces) {
+  temporal_server cluster_a({.descriptor_set = descriptors()});
+  temporal_server cluster_b({});
+  cluster_a.fail(describe_namespace, namespace_not_found("orders"));          // local names
+  cluster_b.fail(describe_namespace, namespace_not_found("billing.acct42"));  // remote names
+  auto config = config_of(translated_connection(cluster_a.port(), cluster_b.port()));
+  proxy_process proxy(config);
+
+  // The remote side asks for orders.acct42, which cluster A does not have.
+  auto from_remote = call_once_schema_loaded(inbound(proxy, config), describe_namespace, {describe_request(remote_names)});
+  EXPECT_EQ(from_remote.status.error_message(), "Namespace orders.acct42 is not found.");
+  expect_not_found_naming(from_remote.status, "orders.acct42");
+  EXPECT_EQ(decode_status(from_remote.status.error_details()).message, "Namespace orders.acct42 is not found.");
+  EXPECT_EQ(first_difference(cluster_a.requests(describe_namespace).back(), describe_request(local_names)), "");
+
+  // The local side asks for billing; cluster B answers in its names.
+  auto from_local = call_once_schema_loaded(outbound(proxy, config), describe_namespace,
+                                            {describe_request(local_names, "billing")});
+  EXPECT_EQ(from_local.status.error_message(), "Namespace billing is not found.");
+  expect_not_found_naming(from_local.status, "billing");
+}
+
+TEST(TranslatorProxy, TheFrontendGetsTheNamespaceHeadersInItsOwnNames) {
+  temporal_server cluster_a({.descriptor_set = descriptors()});
+  temporal_server cluster_b({});
+  cluster_a.answer(describe_namespace, {describe_response(local_names)});
+  cluster_b.answer(describe_namespace, {describe_response(remote_names)});
+  auto config = config_of(translated_connection(cluster_a.port(), cluster_b.port()));
+  proxy_process proxy(config);
+
+  // As the Go SDK sends them, from the remote side: the routing header, and the server's caller-name.
+  recorded_metadata remote_headers = {{"temporal-namespace", "orders.acct42"}, {"caller-name", "orders.acct42"},
+                                      {"client-name", "temporal-go"}};
+  auto in = call_once_schema_loaded(inbound(proxy, config), describe_namespace, {describe_request(remote_names)},
+                                    remote_headers);
+  ASSERT_TRUE(in.status.ok()) << in.status.error_message();
+  auto seen_by_a = cluster_a.metadata(describe_namespace);
+  ASSERT_FALSE(seen_by_a.empty());
+  EXPECT_EQ(value_of(seen_by_a.back(), "temporal-namespace"), "orders");
+  EXPECT_EQ(value_of(seen_by_a.back(), "caller-name"), "orders");
+  EXPECT_EQ(value_of(seen_by_a.back(), "client-name"), "temporal-go");
+
+  auto out = call(outbound(proxy, config), describe_namespace, {describe_request(local_names)},
+                  {{"temporal-namespace", "orders"}});
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  EXPECT_EQ(value_of(cluster_b.metadata(describe_namespace).back(), "temporal-namespace"), "orders.acct42");
+}
+
+TEST(TranslatorProxy, TheRemoteSideSeesOnlyRemoteNames) {
+  temporal_server cluster_a({.descriptor_set = descriptors()});
+  temporal_server cluster_b({});
+  cluster_a.answer(describe_namespace, {describe_response(local_names)});
+  auto list = make("temporal.api.workflowservice.v1.ListNamespacesResponse");
+  for (std::string name : {"orders", "billing", "payments"}) set(add(*list, "namespaces"), "namespace_info.name", name);
+  cluster_a.answer(workflow_service + "ListNamespaces", {bytes_of(*list)});
+  auto connection = translated_connection(cluster_a.port(), cluster_b.port());
+  config::acl_policy acl;
+  acl.allowed_namespaces = std::vector<std::string>{"orders.acct42", "payments"};  // either spelling
+  connection.acl = acl;
+  auto config = config_of(connection);
+  proxy_process proxy(config);
+  auto address = inbound(proxy, config);
+
+  // The local name of a mapping does not exist for the remote side: NOT_FOUND, naming what the caller used.
+  auto local_name = call_once_schema_loaded(address, describe_namespace, {describe_request(local_names)});
+  EXPECT_NE(local_name.status.error_message().find("'orders'"), std::string::npos)
+      << local_name.status.error_message();
+  expect_not_found_naming(local_name.status, "orders");
+  EXPECT_TRUE(cluster_a.requests(describe_namespace).empty());
+  auto by_header = call(address, describe_namespace, {describe_request(remote_names)},
+                        {{"temporal-namespace", "orders"}});
+  expect_not_found_naming(by_header.status, "orders");
+  EXPECT_TRUE(cluster_a.requests(describe_namespace).empty());
+
+  auto remote_name = call(address, describe_namespace, {describe_request(remote_names)});
+  ASSERT_TRUE(remote_name.status.ok()) << remote_name.status.error_message();
+  ASSERT_EQ(remote_name.responses.size(), 1u);
+  EXPECT_EQ(first_difference(remote_name.responses[0], describe_response(remote_names)), "");
+
+  // ListNamespaces lists only the allowed namespaces, by their remote names.
+  auto listed = call(address, workflow_service + "ListNamespaces", {""});
+  ASSERT_TRUE(listed.status.ok()) << listed.status.error_message();
+  ASSERT_EQ(listed.responses.size(), 1u);
+  auto expected = make("temporal.api.workflowservice.v1.ListNamespacesResponse");
+  for (std::string name : {"orders.acct42", "payments"}) {
+    set(add(*expected, "namespaces"), "namespace_info.name", name);
+  }
+  EXPECT_EQ(first_difference(listed.responses[0], bytes_of(*expected)), "")
+      << describe("temporal.api.workflowservice.v1.ListNamespacesResponse", listed.responses[0]);
 }
 
 }  // namespace

@@ -10,6 +10,10 @@
 //	        attribute mapped; then a failover to B
 //	acl     TCP mode with the replication allowlist on both proxies; calls outside it are refused
 //	faults  as mux, with the mux connection cut twice and proxy B restarted while workflows run
+//	fidelity as tcp, with proxy A's ACL and a mapping cluster A lacks: errors, lists and names as each
+//	        side must see them, then the tcp replication check (fidelity.go)
+//	sdk     as tcp; the Go SDK (worker and client) on B's side of A through both proxies, rounds of
+//	        workflows under CPU load, no local name seen by the SDK (sdk.go)
 //	demo    the mux topology with one sample workflow; runs until interrupted
 //	soak    the mux topology and, beside it, two clusters connected directly, for
 //	        --soak-duration with Temporal's default keepalives and connection ageing; the
@@ -49,11 +53,13 @@ type options struct {
 	clusterLevel  string
 	soakDuration  time.Duration
 	soakInterval  time.Duration
+	sdkRounds     int
+	sdkWorkflows  int
 }
 
 func parseFlags() options {
 	var o options
-	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, demo or soak")
+	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, fidelity, sdk, demo or soak")
 	flag.StringVar(&o.proxy, "proxy", "", "the s2s-proxy binary (required)")
 	flag.StringVar(&o.bin, "bin", "", "directory holding the cluster program (required)")
 	flag.StringVar(&o.work, "work", "", "directory for certificates, configs and logs (required; created)")
@@ -70,6 +76,8 @@ func parseFlags() options {
 	flag.StringVar(&o.clusterLevel, "cluster-level", "", "the clusters' log level; empty = warn, and info in soak mode (it reads their stream receivers' starts)")
 	flag.DurationVar(&o.soakDuration, "soak-duration", 11*time.Minute, "soak: how long each pair is measured, from its first replication streams")
 	flag.DurationVar(&o.soakInterval, "soak-interval", 15*time.Second, "soak: how often a parent workflow starts on each pair")
+	flag.IntVar(&o.sdkRounds, "sdk-rounds", 10, "sdk: rounds of workflows")
+	flag.IntVar(&o.sdkWorkflows, "sdk-workflows", 100, "sdk: workflows started at once in each round")
 	flag.Parse()
 	explicit := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
@@ -89,7 +97,7 @@ func parseFlags() options {
 		os.Exit(2)
 	}
 	switch o.mode {
-	case "tcp", "mux", "acl", "faults", "demo", "soak":
+	case "tcp", "mux", "acl", "faults", "demo", "fidelity", "sdk", "soak":
 	default:
 		fmt.Fprintf(os.Stderr, "scenario: unknown --mode %q\n", o.mode)
 		os.Exit(2)

@@ -116,6 +116,10 @@ func (t *topology) run(ctx context.Context) error {
 		return t.replicate(ctx)
 	case "faults":
 		return t.faults(ctx)
+	case "fidelity":
+		return t.fidelity(ctx)
+	case "sdk":
+		return t.sdk(ctx)
 	case "demo":
 		return t.demo(ctx)
 	case "soak":
@@ -203,6 +207,9 @@ func (t *topology) start(ctx context.Context) error {
 			s.acl = true
 			s.allowedNamespaces = []string{namespaceA}
 		}
+	}
+	if t.o.mode == "fidelity" {
+		fidelitySpecs(a)
 	}
 	t.specs = map[string]*proxySpec{"proxy-a": a, "proxy-b": b}
 	t.procs = map[string]*process{}
