@@ -1,0 +1,105 @@
+// Graceful GOAWAY: two steps on the server, streams below the last id finish, new ones are refused.
+#include <gtest/gtest.h>
+
+#include "core_echo.hpp"
+#include "memory_link.hpp"
+
+namespace s2s::http2::testing {
+namespace {
+
+using s2s::testing::v1::EchoRequest;
+
+EchoRequest request(const std::string& payload) {
+  EchoRequest r;
+  r.set_payload(payload);
+  return r;
+}
+
+struct echo_link : memory_link {
+  echo_link() {
+    on_server = [this](const event& e) { echo_server.on_event(e); };
+    on_client = [this](const event& e) { echo_client.on_event(e); };
+  }
+  core_echo_server echo_server{server};
+  core_echo_client echo_client{client};
+};
+
+TEST(GoAway, ServerShutdownIsTwoStepAndAStreamInFlightIsStillServed) {
+  echo_link link;
+  const auto first = link.echo_client.start("Bidi", {request("a")}, false);
+  ASSERT_TRUE(link.pump());
+  link.server.shutdown();
+  // The client opens a stream before it has seen the first GOAWAY: the race the two steps are for.
+  const auto racing = link.echo_client.start("Bidi", {request("b")}, false);
+  ASSERT_EQ(racing, 3);
+  ASSERT_TRUE(link.pump());
+
+  const auto go_aways = all_of<go_away_received>(link.client_events);
+  ASSERT_EQ(go_aways.size(), 2u);
+  EXPECT_EQ(go_aways[0].last_stream_id, 0x7fffffff) << "first: open no more";
+  EXPECT_EQ(go_aways[0].code, error_code::no_error);
+  EXPECT_EQ(go_aways[1].last_stream_id, racing) << "then the real last stream id";
+  EXPECT_EQ(go_aways[1].code, error_code::no_error);
+
+  const auto refused = link.client.open_stream(request_headers({}, std::nullopt), true);
+  EXPECT_FALSE(refused);
+  EXPECT_EQ(refused.error, "the peer sent GOAWAY: no new streams on this connection");
+
+  // Both streams below the last id finish normally.
+  link.echo_client.send(first, request("a2"), true);
+  link.echo_client.send(racing, request("b2"), true);
+  ASSERT_TRUE(link.pump());
+  for (const auto id : {first, racing}) {
+    const auto& out = link.echo_client.outcome(id);
+    ASSERT_TRUE(out.result) << id;
+    EXPECT_TRUE(out.result->ok()) << out.result->message;
+    EXPECT_EQ(out.responses.size(), 2u);
+  }
+  EXPECT_TRUE(link.server.finished());
+  EXPECT_TRUE(link.client.finished());
+  EXPECT_FALSE(link.server.ended()) << "a graceful shutdown is not an error";
+}
+
+TEST(GoAway, StreamsAboveTheLastIdAreRefusedAndMayBeRetried) {
+  echo_link link;
+  const auto kept = link.echo_client.start("Bidi", {request("a")}, false);
+  ASSERT_TRUE(link.pump());
+  link.server.go_away(error_code::no_error);  // one step: last stream id is `kept`
+  const auto late = link.echo_client.start("Unary", {request("late")});
+  ASSERT_TRUE(link.pump());
+  const auto& out = link.echo_client.outcome(late);
+  ASSERT_TRUE(out.reset);
+  EXPECT_EQ(out.reset->code, error_code::refused_stream);
+  EXPECT_EQ(out.result->code, status_code::unavailable);
+  EXPECT_EQ(link.echo_server.requests.size(), 1u) << "the server never processed the late stream";
+
+  link.echo_client.send(kept, request("a2"), true);
+  ASSERT_TRUE(link.pump());
+  EXPECT_TRUE(link.echo_client.outcome(kept).result->ok());
+}
+
+TEST(GoAway, GoAwayWithAnErrorEndsTheConnectionAndCarriesDebugData) {
+  memory_link link;
+  link.server.go_away(error_code::enhance_your_calm, "too many pings");
+  EXPECT_TRUE(link.server.ended());
+  ASSERT_TRUE(link.pump());
+  const auto go_aways = all_of<go_away_received>(link.client_events);
+  ASSERT_EQ(go_aways.size(), 1u);
+  EXPECT_EQ(go_aways[0].code, error_code::enhance_your_calm);
+  EXPECT_EQ(go_aways[0].debug_data, "too many pings");
+  EXPECT_TRUE(all_of<connection_error>(link.server_events).empty()) << "we asked for it: no error event";
+}
+
+TEST(GoAway, ClientShutdownSendsOneGoAway) {
+  echo_link link;
+  const auto id = link.echo_client.start("Unary", {request("a")});
+  ASSERT_TRUE(link.pump());
+  link.client.shutdown();
+  ASSERT_TRUE(link.pump());
+  EXPECT_EQ(all_of<go_away_received>(link.server_events).size(), 1u);
+  EXPECT_TRUE(link.echo_client.outcome(id).result->ok());
+  EXPECT_TRUE(link.client.finished());
+}
+
+}  // namespace
+}  // namespace s2s::http2::testing
