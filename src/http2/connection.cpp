@@ -116,6 +116,7 @@ struct callbacks {
         auto* s = c.find(frame->hd.stream_id);
         if (!s) break;
         const auto kind = kind_of(c, frame, s->incoming);
+        s->announced = true;
         c.push(headers_received{frame->hd.stream_id, kind, std::move(s->incoming), end_stream});
         s->incoming.clear();
         break;
@@ -178,7 +179,10 @@ struct callbacks {
     auto it = c.streams_.find(id);
     if (it == c.streams_.end()) return 0;
     const bool by_peer = it->second.reset_by_peer;
+    const bool announced = it->second.announced;
     c.streams_.erase(it);
+    // A request nghttp2 refused before its headers came out (malformed, too large) ends unseen.
+    if (!announced) return 0;
     if (code == NGHTTP2_NO_ERROR && !by_peer) {
       c.push(stream_closed{id});
     } else {
@@ -362,6 +366,7 @@ bool connection::attach_source(stream_id id, stream_state& s, const header_list&
     return false;
   }
   s.sending = !end_stream;
+  s.responded = true;
   return true;
 }
 
@@ -377,13 +382,15 @@ connection::open_result connection::open_stream(const header_list& headers, bool
   const auto id = nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(), end_stream ? nullptr : &provider,
                                           nullptr);
   if (id < 0) return {0, nghttp2_strerror(id)};
-  streams_[id].sending = !end_stream;
+  auto& s = streams_[id];
+  s.sending = !end_stream;
+  s.announced = true;
   return {id, {}};
 }
 
 bool connection::respond(stream_id id, const header_list& headers, bool end_stream) {
   auto* s = find(id);
-  if (side_ != role::server || fatal_ || !s) return false;
+  if (side_ != role::server || fatal_ || !s || s->responded) return false;
   return attach_source(id, *s, headers, end_stream);
 }
 

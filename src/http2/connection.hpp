@@ -116,6 +116,8 @@ class connection {
     header_list incoming;   // the header block being received
     std::size_t incoming_bytes = 0;
     bool reset_by_peer = false;
+    bool announced = false;  // the owner knows the stream: we opened it, or its request came out
+    bool responded = false;  // server: response headers submitted
   };
   friend struct callbacks;
 

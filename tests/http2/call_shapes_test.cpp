@@ -1,30 +1,13 @@
 // Two cores back to back: every gRPC call shape, trailers-only errors, deadlines, metadata and resets.
 #include <gtest/gtest.h>
 
-#include "core_echo.hpp"
+#include "echo_link.hpp"
 #include "http2/grpc_timeout.hpp"
-#include "memory_link.hpp"
 
 namespace s2s::http2::testing {
 namespace {
 
 using namespace std::chrono_literals;
-using s2s::testing::v1::EchoRequest;
-
-EchoRequest request(const std::string& payload) {
-  EchoRequest r;
-  r.set_payload(payload);
-  return r;
-}
-
-struct echo_link : memory_link {
-  echo_link() {
-    on_server = [this](const event& e) { echo_server.on_event(e); };
-    on_client = [this](const event& e) { echo_client.on_event(e); };
-  }
-  core_echo_server echo_server{server};
-  core_echo_client echo_client{client};
-};
 
 TEST(CallShapes, Unary) {
   echo_link link;
@@ -204,6 +187,17 @@ TEST(CallShapes, OversizedMessageIsRefusedWithResourceExhausted) {
   const auto s = status_of(headers[0].headers);
   EXPECT_EQ(s.code, status_code::resource_exhausted);
   EXPECT_EQ(s.message, "gRPC message of 134217729 bytes is larger than the limit of 134217728 bytes");
+}
+
+TEST(CallShapes, ASecondResponseOnAStreamIsRefused) {
+  echo_link link;
+  link.on_server = nullptr;
+  const auto id = link.echo_client.start("Bidi", {request("a")}, false);
+  ASSERT_TRUE(link.pump());
+  EXPECT_TRUE(link.server.respond(id, response_headers(), false));
+  EXPECT_FALSE(link.server.respond(id, response_headers(), false));
+  EXPECT_FALSE(link.server.respond(id + 2, response_headers(), false)) << "no such stream";
+  EXPECT_FALSE(link.client.respond(id, response_headers(), false)) << "clients do not respond";
 }
 
 TEST(CallShapes, PingIsAcknowledgedWithItsPayload) {

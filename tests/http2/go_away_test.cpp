@@ -1,28 +1,10 @@
 // Graceful GOAWAY: two steps on the server, streams below the last id finish, new ones are refused.
 #include <gtest/gtest.h>
 
-#include "core_echo.hpp"
-#include "memory_link.hpp"
+#include "echo_link.hpp"
 
 namespace s2s::http2::testing {
 namespace {
-
-using s2s::testing::v1::EchoRequest;
-
-EchoRequest request(const std::string& payload) {
-  EchoRequest r;
-  r.set_payload(payload);
-  return r;
-}
-
-struct echo_link : memory_link {
-  echo_link() {
-    on_server = [this](const event& e) { echo_server.on_event(e); };
-    on_client = [this](const event& e) { echo_client.on_event(e); };
-  }
-  core_echo_server echo_server{server};
-  core_echo_client echo_client{client};
-};
 
 TEST(GoAway, ServerShutdownIsTwoStepAndAStreamInFlightIsStillServed) {
   echo_link link;

@@ -32,6 +32,7 @@ class core_server_loop {
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::atomic<int> requests{0};
+  std::atomic<int> cancels{0};  // RST_STREAM(CANCEL) from the client
 
  private:
   void run() {
@@ -45,6 +46,9 @@ class core_server_loop {
           [&](const event& e) {
             echo.on_event(e);
             requests = static_cast<int>(echo.requests.size());
+            if (const auto* r = std::get_if<stream_reset>(&e); r && r->by_peer && r->code == error_code::cancel) {
+              ++cancels;
+            }
           },
           [&] { return stop_.load() || c.finished(); }, 60s);
       ::close(fd);
@@ -98,6 +102,21 @@ TEST(GrpcInterop, GrpcClientSeesTrailersOnlyErrorWithDetails) {
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(result.status.error_message(), "no such workflow: 100% sure");
   EXPECT_EQ(result.status.error_details(), failing.error().details());
+}
+
+TEST(GrpcInterop, GrpcClientCancelReachesCoreServerAsReset) {
+  core_server_loop server;
+  auto stub = v1::EchoService::NewStub(s2s::testing::make_channel(server.address()));
+  // Bidi stays open until the client half-closes, so the cancel finds it running.
+  grpc::ClientContext context;
+  auto stream = stub->Bidi(&context);
+  ASSERT_TRUE(stream->Write(s2s::testing::echo("first")));
+  v1::EchoResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  context.TryCancel();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  for (int i = 0; i < 500 && server.cancels == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server.cancels, 1);
 }
 
 TEST(GrpcInterop, GrpcClientLargeMessageToCoreServer) {

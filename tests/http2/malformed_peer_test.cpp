@@ -121,6 +121,7 @@ TEST(MalformedPeer, HeadersWithoutPseudoHeadersResetTheStreamAndServeOn) {
   ASSERT_TRUE(rst);
   EXPECT_EQ(rst->u32(0), error_code::protocol_error);
   EXPECT_TRUE(s.all<headers_received>().empty()) << "a malformed request never reaches the owner";
+  EXPECT_TRUE(s.all<stream_reset>().empty()) << "nor does the end of a stream it never saw";
   s.events.clear();
   s.feed(post_headers(3, true));
   EXPECT_EQ(s.all<headers_received>().size(), 1u);
