@@ -181,6 +181,7 @@ struct callbacks {
     const bool by_peer = it->second.reset_by_peer;
     const bool announced = it->second.announced;
     c.streams_.erase(it);
+    c.submit_deferred_go_away();
     // A request nghttp2 refused before its headers came out (malformed, too large) ends unseen.
     if (!announced) return 0;
     if (code == NGHTTP2_NO_ERROR && !by_peer) {
@@ -193,6 +194,11 @@ struct callbacks {
 
   static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto& c = self(user);
+    if (frame->hd.type == NGHTTP2_HEADERS) {
+      if (auto* s = c.find(frame->hd.stream_id)) s->headers_framed = true;
+      c.submit_deferred_go_away();
+      return 0;
+    }
     if (frame->hd.type != NGHTTP2_GOAWAY) return 0;
     c.go_away_unsent_ = false;
     if (frame->goaway.error_code == NGHTTP2_NO_ERROR) return 0;
@@ -301,9 +307,10 @@ void connection::receive(std::span<const std::uint8_t> bytes) {
   if (rv >= 0) {
     frame_go_away();
   } else {
-    fail_fatally(rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC ? "the peer did not send the HTTP/2 client preface"
-                 : last_error_.empty()              ? nghttp2_strerror(static_cast<int>(rv))
-                                                    : last_error_);
+    std::string reason = rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC ? "the peer did not send the HTTP/2 client preface"
+                                                            : nghttp2_strerror(static_cast<int>(rv));
+    if (!last_error_.empty() && rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC) reason += " (" + last_error_ + ")";
+    fail_fatally(reason);
   }
 }
 
@@ -329,19 +336,41 @@ void connection::frame_go_away() {
   // nghttp2 stops accepting streams above a GOAWAY's last stream id only once the frame is sent.
   // Framed now, before any more input, a stream the peer opens meanwhile is refused (and may be
   // retried elsewhere) rather than processed behind a GOAWAY that told the peer it was not.
-  if (go_away_unsent_) pull_output(true);
+  // Only the server accepts streams; a client's GOAWAY may wait its turn.
+  if (side_ == role::server && go_away_unsent_) pull_output(true);
 }
 
 void connection::submit_go_away(std::uint32_t code, std::string_view debug_data) {
+  // Once a GOAWAY is out and no stream is active, nghttp2 ignores all input. A request of ours
+  // whose HEADERS are still queued is not active yet, so a graceful GOAWAY framed before it
+  // would make us drop the server's replies until it goes out. It waits for those HEADERS.
+  if (side_ == role::client && code == NGHTTP2_NO_ERROR) {
+    for (const auto& [id, s] : streams_) {
+      if (!s.headers_framed) {
+        deferred_go_away_ = true;
+        return;
+      }
+    }
+  }
+  deferred_go_away_ = false;
   go_away_unsent_ = true;
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_), code,
                         reinterpret_cast<const std::uint8_t*>(debug_data.data()), debug_data.size());
+}
+
+void connection::submit_deferred_go_away() {
+  if (deferred_go_away_) submit_go_away(NGHTTP2_NO_ERROR, {});
 }
 
 void connection::consume_output(std::size_t count) {
   output_head_ += std::min(count, output_.size() - output_head_);
   if (output_head_ == output_.size()) {
     output_.clear();
+    output_head_ = 0;
+  } else if (output_head_ >= output_high_water && output_head_ * 2 >= output_.size()) {
+    // A transport that always takes a little less than offered would otherwise never let the
+    // buffer empty, and it would grow by every byte ever sent.
+    output_.erase(output_.begin(), output_.begin() + static_cast<std::ptrdiff_t>(output_head_));
     output_head_ = 0;
   }
 }
@@ -373,6 +402,7 @@ bool connection::attach_source(stream_id id, stream_state& s, const header_list&
 connection::open_result connection::open_stream(const header_list& headers, bool end_stream) {
   if (side_ != role::client) return {0, "only the client role opens streams"};
   if (fatal_ || ended_) return {0, "the connection has ended"};
+  if (deferred_go_away_) return {0, "this connection is shutting down: no new streams"};
   if (!nghttp2_session_check_request_allowed(session_)) {
     return {0, "the peer sent GOAWAY: no new streams on this connection"};
   }

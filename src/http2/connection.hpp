@@ -118,6 +118,7 @@ class connection {
     bool reset_by_peer = false;
     bool announced = false;  // the owner knows the stream: we opened it, or its request came out
     bool responded = false;  // server: response headers submitted
+    bool headers_framed = false;  // our first HEADERS on it have been framed
   };
   friend struct callbacks;
 
@@ -127,6 +128,7 @@ class connection {
   void pull_output(bool until_go_away);
   void submit_go_away(std::uint32_t code, std::string_view debug_data);
   void frame_go_away();
+  void submit_deferred_go_away();
   void push(event e);
   void fail_fatally(std::string reason);
 
@@ -144,6 +146,7 @@ class connection {
   std::optional<std::uint64_t> shutdown_ping_;
   bool go_away_commanded_ = false;
   bool go_away_unsent_ = false;  // submitted to nghttp2, not framed yet
+  bool deferred_go_away_ = false;  // client: a graceful GOAWAY waits for our queued requests
   std::string last_error_;  // nghttp2's most recent explanation, for connection_error reasons
   bool fatal_ = false;      // nghttp2 refused the input; the session must not be used again
   bool ended_ = false;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <string>
 #include <algorithm>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct output_checker {
   }
 };
 
+std::uint8_t pattern_byte(stream_id id, std::uint64_t offset) {
+  return static_cast<std::uint8_t>(id * 31u + offset * 7u + (offset >> 8));
+}
+
 struct owner {
   owner(role r, const settings& cfg, bool eager) : core(r, cfg), eager_consume(eager), out{r == role::client, {}} {}
 
@@ -53,6 +58,10 @@ struct owner {
   output_checker out;
   std::vector<stream_id> known;
   std::map<stream_id, message_reader> readers;
+  bool peer_is_honest = false;                  // pair mode: the peer sends pattern bytes
+  std::map<stream_id, std::uint64_t> sent;      // pattern bytes accepted by send_data, per stream
+  std::map<stream_id, std::uint64_t> received;  // pattern bytes seen, per stream
+  std::string connection_error_reason;  // empty while none happened
 
   stream_id pick(std::uint8_t index) const { return known.empty() ? 1 : known[index % known.size()]; }
 
@@ -65,6 +74,11 @@ struct owner {
         if (h->kind == header_kind::response) (void)check_response(h->headers);
         if (h->end_stream) (void)status_of(h->headers);
       } else if (const auto* d = std::get_if<data_received>(&*e)) {
+        auto& offset = received[d->id];
+        for (std::size_t i = 0; peer_is_honest && i < d->bytes.size(); ++i) {
+          require(d->bytes[i] == pattern_byte(d->id, offset + i), "stream data corrupted");
+        }
+        offset += d->bytes.size();
         auto& reader = readers[d->id];
         (void)reader.feed(d->bytes);
         while (reader.next()) {
@@ -74,89 +88,155 @@ struct owner {
         readers.erase(r->id);
       } else if (const auto* c = std::get_if<stream_closed>(&*e)) {
         readers.erase(c->id);
+      } else if (const auto* error = std::get_if<connection_error>(&*e)) {
+        connection_error_reason = error->reason.empty() ? "(no reason)" : error->reason;
       }
     }
   }
 
-  void take_output(std::size_t count) {
+  // Returns the bytes that left, for pair mode to hand to the other core.
+  std::vector<std::uint8_t> take_output(std::size_t count) {
     const auto pending = core.pending_output();
     const auto n = std::min(count, pending.size());
-    out.take(pending.subspan(0, n));
+    std::vector<std::uint8_t> left(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
+    out.take(left);
     core.consume_output(n);
+    return left;
+  }
+
+  void send_pattern(stream_id id, std::size_t length, bool end) {
+    std::vector<std::uint8_t> chunk(length);
+    auto& offset = sent[id];
+    for (std::size_t i = 0; i < length; ++i) chunk[i] = pattern_byte(id, offset + i);
+    if (core.send_data(id, chunk, end)) offset += length;
   }
 };
 
+struct fuzz_settings {
+  settings cfg;
+  explicit fuzz_settings(std::uint8_t mode) {
+    if (mode & 2) {
+      cfg.stream_window = 16 * 1024;
+      cfg.connection_window = 16 * 1024;
+      cfg.max_header_list_size = 4096;
+    }
+  }
+};
+
+const header_list& fuzz_request() {
+  static const header_list request =
+      request_headers({.authority = "fuzz", .path = "/fuzz.Service/Method"}, std::nullopt);
+  return request;
+}
+
+// The commands both modes share; false for an op they do not handle.
+bool run_command(op code, input_reader& in, owner& o) {
+  switch (code) {
+    case open_stream:
+      if (const auto opened = o.core.open_stream(fuzz_request(), in.u8() & 1)) o.known.push_back(opened.id);
+      return true;
+    case respond: {
+      const auto id = o.pick(in.u8());
+      const auto flags = in.u8();
+      if (flags & 2) {
+        o.core.respond(id, trailers_only({status_code::unavailable, "fuzz"}), true);
+      } else {
+        o.core.respond(id, response_headers(), flags & 1);
+      }
+      return true;
+    }
+    case send_data: {
+      const auto id = o.pick(in.u8());
+      const auto length = in.u16() & 0x3fff;  // up to one frame: enough to fill small windows, cheap to run
+      o.send_pattern(id, length, in.u8() & 1);
+      return true;
+    }
+    case send_trailers:
+      o.core.send_trailers(o.pick(in.u8()), trailers({}));
+      return true;
+    case reset_stream: {
+      const auto id = o.pick(in.u8());
+      o.core.reset(id, in.u8());
+      return true;
+    }
+    case consume: {
+      const auto id = o.pick(in.u8());
+      o.core.consume(id, in.u16());
+      return true;
+    }
+    case send_ping:
+      o.core.ping();
+      return true;
+    case shutdown:
+      o.core.shutdown();
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The connection window bounds what the peer may have delivered and we not consumed; it starts
+// at 65535 and can grow, never shrink.
+void check_window(const owner& o, const settings& cfg) {
+  require(o.core.unconsumed() <= std::max<std::size_t>(cfg.connection_window, 65535),
+          "more data delivered than the connection window allows");
+}
+
+// Two honest cores: whatever the commands, neither may see a connection error, and every byte
+// arrives as sent. The op byte's top bit picks the side.
+void run_pair(input_reader& in, std::uint8_t mode) {
+  const fuzz_settings s(mode);
+  owner client(role::client, s.cfg, (mode & 4) != 0);
+  owner server(role::server, s.cfg, (mode & 4) != 0);
+  client.peer_is_honest = server.peer_is_honest = true;
+  for (int steps = 0; !in.done() && steps < 4096; ++steps) {
+    const auto byte = in.u8();
+    owner& self = (byte & 0x80) ? server : client;
+    owner& other = (byte & 0x80) ? client : server;
+    const auto code = static_cast<op>((byte & 0x7f) % op_count);
+    if (code == receive_raw || code == take_output) {
+      other.core.receive(self.take_output(in.u16()));
+    } else if (code == go_away) {
+      self.core.go_away(error_code::no_error);
+    } else {
+      run_command(code, in, self);
+    }
+    client.drain();
+    server.drain();
+    check_window(client, s.cfg);
+    check_window(server, s.cfg);
+    for (const auto* side : {&client, &server}) {
+      if (side->connection_error_reason.empty()) continue;
+      std::fprintf(stderr, "%s: %s\n", side == &client ? "client" : "server", side->connection_error_reason.c_str());
+      require(false, "honest peers hit a connection error");
+    }
+  }
+}
+
 void run(input_reader& in) {
   const auto mode = in.u8();
-  settings cfg;
-  if (mode & 2) {
-    cfg.stream_window = 16 * 1024;
-    cfg.connection_window = 16 * 1024;
-    cfg.max_header_list_size = 4096;
+  if (mode & 8) {
+    run_pair(in, mode);
+    return;
   }
-  owner o((mode & 1) ? role::server : role::client, cfg, (mode & 4) != 0);
-  const std::vector<std::uint8_t> filler(65535, 0x5a);
-  header_list request = request_headers({.authority = "fuzz", .path = "/fuzz.Service/Method"}, std::nullopt);
-
+  const fuzz_settings s(mode);
+  owner o((mode & 1) ? role::server : role::client, s.cfg, (mode & 4) != 0);
   for (int steps = 0; !in.done() && steps < 4096; ++steps) {
-    switch (in.u8() % op_count) {
-      case receive_raw: {
-        const auto length = in.u16();
-        o.core.receive(in.take(length));
-        break;
-      }
-      case open_stream:
-        if (const auto opened = o.core.open_stream(request, in.u8() & 1)) o.known.push_back(opened.id);
-        break;
-      case respond: {
-        const auto id = o.pick(in.u8());
-        const auto flags = in.u8();
-        if (flags & 2) {
-          o.core.respond(id, trailers_only({status_code::unavailable, "fuzz"}), true);
-        } else {
-          o.core.respond(id, response_headers(), flags & 1);
-        }
-        break;
-      }
-      case send_data: {
-        const auto id = o.pick(in.u8());
-        const auto length = in.u16();
-        o.core.send_data(id, {filler.data(), length}, in.u8() & 1);
-        break;
-      }
-      case send_trailers:
-        o.core.send_trailers(o.pick(in.u8()), trailers({}));
-        break;
-      case reset_stream: {
-        const auto id = o.pick(in.u8());
-        o.core.reset(id, in.u8());
-        break;
-      }
-      case consume: {
-        const auto id = o.pick(in.u8());
-        o.core.consume(id, in.u16());
-        break;
-      }
-      case send_ping:
-        o.core.ping();
-        break;
-      case shutdown:
-        o.core.shutdown();
-        break;
-      case go_away:
-        o.core.go_away(in.u8() % 14, "fuzz");
-        break;
-      case take_output:
-        o.take_output(in.u16());
-        break;
+    const auto code = static_cast<op>(in.u8() % op_count);
+    if (code == receive_raw) {
+      const auto length = in.u16();
+      o.core.receive(in.take(length));
+    } else if (code == go_away) {
+      o.core.go_away(in.u8() % 14, "fuzz");
+    } else if (code == take_output) {
+      o.take_output(in.u16());
+    } else {
+      run_command(code, in, o);
     }
     o.drain();
-    // The connection window bounds what the peer may have delivered and we not consumed; it
-    // starts at 65535 and can grow, never shrink.
-    require(o.core.unconsumed() <= std::max<std::size_t>(cfg.connection_window, 65535),
-            "more data delivered than the connection window allows");
+    check_window(o, s.cfg);
   }
-  // Whatever happened, the output drains to whole frames and the core says it may close.
+  // Whatever happened, the output drains to whole frames.
   for (int i = 0; i < 64 && !o.core.pending_output().empty(); ++i) {
     o.take_output(1 << 20);
     o.drain();

@@ -135,6 +135,36 @@ int main(int argc, char** argv) {
     seeds.emplace_back("server_even_stream_headers", script(0x01).raw(wire).output().data);
   }
 
+  // Pair mode: two honest cores; 0x80 on an op byte means the server side does it.
+  constexpr std::uint8_t server_side = 0x80;
+  seeds.emplace_back("pair_unary", script(0x0c)
+                                       .op(fuzz::open_stream).u8(0)
+                                       .op(fuzz::send_data).u8(0).u16(300).u8(1)
+                                       .op(fuzz::take_output).u16(65535)
+                                       .u8(server_side | fuzz::respond).u8(0).u8(0)
+                                       .u8(server_side | fuzz::send_data).u8(0).u16(16000).u8(0)
+                                       .u8(server_side | fuzz::send_trailers).u8(0)
+                                       .u8(server_side | fuzz::take_output).u16(65535)
+                                       .op(fuzz::take_output).u16(65535)
+                                       .u8(server_side | fuzz::take_output).u16(65535)
+                                       .data);
+  seeds.emplace_back("pair_bidi_slow_reader_shutdown", script(0x0a)
+                                                           .op(fuzz::open_stream).u8(0)
+                                                           .op(fuzz::send_data).u8(0).u16(12000).u8(0)
+                                                           .op(fuzz::take_output).u16(65535)
+                                                           .u8(server_side | fuzz::take_output).u16(65535)
+                                                           .u8(server_side | fuzz::consume).u8(0).u16(9000)
+                                                           .u8(server_side | fuzz::respond).u8(0).u8(0)
+                                                           .u8(server_side | fuzz::take_output).u16(65535)
+                                                           .op(fuzz::take_output).u16(65535)
+                                                           .u8(server_side | fuzz::shutdown)
+                                                           .u8(server_side | fuzz::take_output).u16(65535)
+                                                           .op(fuzz::take_output).u16(65535)
+                                                           .u8(server_side | fuzz::take_output).u16(65535)
+                                                           .op(fuzz::reset_stream).u8(0).u8(8)
+                                                           .op(fuzz::take_output).u16(65535)
+                                                           .data);
+
   for (const auto& [name, data] : seeds) {
     std::ofstream file(dir + "/" + name, std::ios::binary);
     file.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));

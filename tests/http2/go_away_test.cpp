@@ -83,5 +83,48 @@ TEST(GoAway, ClientShutdownSendsOneGoAway) {
   EXPECT_TRUE(link.client.finished());
 }
 
+TEST(GoAway, ClientShutdownRightAfterOpeningStillCarriesTheCall) {
+  echo_link link;
+  // Before anything is framed: the request must not fall behind the GOAWAY.
+  const auto id = link.echo_client.start("Unary", {request("a")});
+  link.client.shutdown();
+  ASSERT_TRUE(link.pump());
+  EXPECT_TRUE(all_of<connection_error>(link.client_events).empty());
+  ASSERT_TRUE(link.echo_client.outcome(id).result);
+  EXPECT_TRUE(link.echo_client.outcome(id).result->ok()) << link.echo_client.outcome(id).result->message;
+  EXPECT_FALSE(link.client.open_stream(request_headers({.authority = "x", .path = "/a/b"}, std::nullopt), true))
+      << "no new streams after our own shutdown";
+}
+
+TEST(GoAway, ClientShutdownDoesNotMakeItDropTheServersFirstBytes) {
+  echo_link link;
+  const auto id = link.echo_client.start("Unary", {request("a")});
+  link.client.shutdown();
+  // The server's SETTINGS arrive before the client has framed anything of its own.
+  const auto first = link.server.pending_output();
+  link.client.receive(std::vector<std::uint8_t>(first.begin(), first.end()));
+  link.server.consume_output(first.size());
+  ASSERT_TRUE(link.pump());
+  EXPECT_TRUE(all_of<connection_error>(link.client_events).empty());
+  ASSERT_TRUE(link.echo_client.outcome(id).result);
+  EXPECT_TRUE(link.echo_client.outcome(id).result->ok()) << link.echo_client.outcome(id).result->message;
+  EXPECT_EQ(all_of<go_away_received>(link.server_events).size(), 1u) << "the GOAWAY went out after the request";
+}
+
+TEST(GoAway, IdleServerShutdownStillServesAStreamInFlight) {
+  echo_link link;
+  ASSERT_TRUE(link.pump());  // the connection is up, no stream open
+  link.server.shutdown();
+  const auto racing = link.echo_client.start("Unary", {request("b")});
+  ASSERT_TRUE(link.pump());
+  const auto& out = link.echo_client.outcome(racing);
+  ASSERT_TRUE(out.result) << "the call neither finished nor was refused";
+  EXPECT_TRUE(out.result->ok()) << out.result->message;
+  // The client stops reading once it has a GOAWAY and no stream left (nghttp2 does), so only
+  // the server's state says the shutdown completed.
+  EXPECT_TRUE(link.server.finished());
+  EXPECT_FALSE(link.server.ended());
+}
+
 }  // namespace
 }  // namespace s2s::http2::testing
