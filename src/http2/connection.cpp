@@ -195,7 +195,12 @@ struct callbacks {
   static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto& c = self(user);
     if (frame->hd.type == NGHTTP2_HEADERS) {
-      if (auto* s = c.find(frame->hd.stream_id)) s->headers_framed = true;
+      if (auto* s = c.find(frame->hd.stream_id); s && !s->headers_framed) {
+        s->headers_framed = true;
+        if (s->reset_after_headers) {
+          nghttp2_submit_rst_stream(c.session_, NGHTTP2_FLAG_NONE, frame->hd.stream_id, *s->reset_after_headers);
+        }
+      }
       c.submit_deferred_go_away();
       return 0;
     }
@@ -432,7 +437,7 @@ void connection::resume(stream_id id, stream_state& s) {
 
 bool connection::send_data(stream_id id, std::span<const std::uint8_t> bytes, bool end_stream) {
   auto* s = find(id);
-  if (fatal_ || !s || !s->sending || s->end_queued) return false;
+  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers) return false;
   s->outbox.insert(s->outbox.end(), bytes.begin(), bytes.end());
   s->end_queued = end_stream;
   resume(id, *s);
@@ -441,7 +446,7 @@ bool connection::send_data(stream_id id, std::span<const std::uint8_t> bytes, bo
 
 bool connection::send_trailers(stream_id id, const header_list& trailers) {
   auto* s = find(id);
-  if (fatal_ || !s || !s->sending || s->end_queued) return false;
+  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers) return false;
   s->trailers = trailers;
   s->end_queued = true;
   resume(id, *s);
@@ -449,7 +454,14 @@ bool connection::send_trailers(stream_id id, const header_list& trailers) {
 }
 
 bool connection::reset(stream_id id, std::uint32_t code) {
-  if (fatal_ || !find(id)) return false;
+  auto* s = find(id);
+  if (fatal_ || !s) return false;
+  if (side_ == role::client && !s->headers_framed) {
+    // nghttp2 would frame the RST_STREAM ahead of the still-queued request HEADERS, and the
+    // server would see a reset of a stream that does not exist yet (a connection error).
+    s->reset_after_headers = code;
+    return true;
+  }
   return nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, code) == 0;
 }
 

@@ -119,6 +119,7 @@ class connection {
     bool announced = false;  // the owner knows the stream: we opened it, or its request came out
     bool responded = false;  // server: response headers submitted
     bool headers_framed = false;  // our first HEADERS on it have been framed
+    std::optional<std::uint32_t> reset_after_headers;  // client: reset() before the request went out
   };
   friend struct callbacks;
 

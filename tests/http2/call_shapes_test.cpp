@@ -159,6 +159,19 @@ TEST(CallShapes, ClientCancelResetsTheStreamAndTheServerSeesCancel) {
   EXPECT_EQ(link.client.stream_count(), 0u);
 }
 
+TEST(CallShapes, CancelBeforeTheRequestWentOutIsNotAConnectionError) {
+  echo_link link;
+  const auto id = link.echo_client.start("Bidi", {request("one")}, false);
+  ASSERT_TRUE(link.client.reset(id, error_code::cancel));  // nothing framed yet
+  EXPECT_FALSE(link.client.send_data(id, std::vector<std::uint8_t>{1}, false));
+  ASSERT_TRUE(link.pump());
+  EXPECT_TRUE(all_of<connection_error>(link.server_events).empty());
+  ASSERT_EQ(link.echo_server.resets.size(), 1u);
+  EXPECT_EQ(link.echo_server.resets[0].code, error_code::cancel);
+  EXPECT_EQ(link.echo_client.outcome(id).result->code, status_code::cancelled);
+  EXPECT_EQ(link.client.stream_count(), 0u);
+}
+
 TEST(CallShapes, ServerResetReachesTheClientAsItsStatus) {
   echo_link link;
   const auto id = link.echo_client.start("Bidi", {request("one")}, false);
