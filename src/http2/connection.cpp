@@ -308,6 +308,12 @@ connection::~connection() { nghttp2_session_del(session_); }
 
 void connection::receive(std::span<const std::uint8_t> bytes) {
   if (fatal_ || bytes.empty()) return;
+  if (!nghttp2_session_want_read(session_)) {
+    // nghttp2 drops input once a GOAWAY is out (or in) and no stream is active. Reading must
+    // not resume after bytes were dropped, so no stream may open on this connection again.
+    input_dropped_ = true;
+    return;
+  }
   const auto rv = nghttp2_session_mem_recv(session_, bytes.data(), bytes.size());
   if (rv >= 0) {
     frame_go_away();
@@ -407,7 +413,7 @@ bool connection::attach_source(stream_id id, stream_state& s, const header_list&
 connection::open_result connection::open_stream(const header_list& headers, bool end_stream) {
   if (side_ != role::client) return {0, "only the client role opens streams"};
   if (fatal_ || ended_) return {0, "the connection has ended"};
-  if (deferred_go_away_) return {0, "this connection is shutting down: no new streams"};
+  if (going_away_ || input_dropped_) return {0, "this connection is shutting down: no new streams"};
   if (!nghttp2_session_check_request_allowed(session_)) {
     return {0, "the peer sent GOAWAY: no new streams on this connection"};
   }
@@ -486,6 +492,7 @@ std::uint64_t connection::ping() {
 
 void connection::shutdown() {
   if (fatal_ || ended_) return;
+  going_away_ = true;
   if (side_ == role::server && !shutdown_ping_) {
     nghttp2_submit_shutdown_notice(session_);
     shutdown_ping_ = ping();
@@ -498,6 +505,7 @@ void connection::shutdown() {
 void connection::go_away(std::uint32_t code, std::string_view debug_data) {
   if (fatal_) return;
   go_away_commanded_ = true;
+  going_away_ = true;
   shutdown_ping_.reset();
   submit_go_away(code, debug_data);
   frame_go_away();

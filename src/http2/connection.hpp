@@ -148,6 +148,8 @@ class connection {
   bool go_away_commanded_ = false;
   bool go_away_unsent_ = false;  // submitted to nghttp2, not framed yet
   bool deferred_go_away_ = false;  // client: a graceful GOAWAY waits for our queued requests
+  bool going_away_ = false;        // shutdown() or go_away() was called: no new streams
+  bool input_dropped_ = false;     // nghttp2 had stopped reading when input came
   std::string last_error_;  // nghttp2's most recent explanation, for connection_error reasons
   bool fatal_ = false;      // nghttp2 refused the input; the session must not be used again
   bool ended_ = false;
