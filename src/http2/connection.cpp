@@ -491,7 +491,9 @@ std::uint64_t connection::ping() {
 }
 
 void connection::shutdown() {
-  if (fatal_ || ended_) return;
+  // A GOAWAY's last stream id may never grow: after go_away() or a first shutdown(), the
+  // notice's 2^31-1 would be a protocol error, and the connection is going away already.
+  if (fatal_ || ended_ || going_away_) return;
   going_away_ = true;
   if (side_ == role::server && !shutdown_ping_) {
     nghttp2_submit_shutdown_notice(session_);

@@ -86,6 +86,7 @@ class connection {
   // Graceful shutdown. Server: GOAWAY with the largest stream id (the peer opens no more),
   // then a PING; when its ACK arrives every stream the peer started before it is known, and the
   // final GOAWAY names the real last stream id. Client: one GOAWAY. Streams already open finish.
+  // Does nothing once shutdown() or go_away() has been called.
   void shutdown();
   // GOAWAY now, with the last stream id we processed. A code other than no_error ends the connection.
   void go_away(std::uint32_t code, std::string_view debug_data = {});
