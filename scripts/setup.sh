@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libcaf-dev libyaml-cpp-dev libssl-dev prometheus-cpp-dev
+  libcaf-dev libyaml-cpp-dev libssl-dev prometheus-cpp-dev libnghttp2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   nghttp2-client curl
