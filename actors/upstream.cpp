@@ -13,8 +13,17 @@ namespace {
 struct channel_upstream_state {
   static inline const char* name = "upstream";
   std::string target_name;
-  std::shared_ptr<channel_target> target;
+  std::shared_ptr<upstream_target> target;
 };
+
+upstream_actor::behavior_type target_upstream(upstream_actor::stateful_pointer<channel_upstream_state> self,
+                                              std::string name, std::shared_ptr<upstream_target> target) {
+  self->state.target_name = std::move(name);
+  self->state.target = std::move(target);
+  return {
+      [self](lease_atom) { return upstream_lease{self->state.target, {}}; },
+  };
+}
 
 upstream_actor::behavior_type channel_upstream(
     upstream_actor::stateful_pointer<channel_upstream_state> self, std::string name,
@@ -32,6 +41,11 @@ upstream_actor spawn_channel_upstream(caf::actor_system& system, std::string nam
                                       std::shared_ptr<grpc::Channel> channel,
                                       std::shared_ptr<rpc::stream_channels> streams) {
   return system.spawn(channel_upstream, std::move(name), std::move(channel), std::move(streams));
+}
+
+upstream_actor spawn_target_upstream(caf::actor_system& system, std::string name,
+                                     std::shared_ptr<upstream_target> target) {
+  return system.spawn(target_upstream, std::move(name), std::move(target));
 }
 
 }  // namespace s2s::actors

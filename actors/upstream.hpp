@@ -18,4 +18,8 @@ upstream_actor spawn_channel_upstream(caf::actor_system& system, std::string nam
                                       std::shared_ptr<grpc::Channel> channel,
                                       std::shared_ptr<rpc::stream_channels> streams = nullptr);
 
+// An upstream that leases one target to every call (TCP mode on the HTTP/2 data path).
+upstream_actor spawn_target_upstream(caf::actor_system& system, std::string name,
+                                     std::shared_ptr<upstream_target> target);
+
 }  // namespace s2s::actors
