@@ -159,6 +159,8 @@ void h2_connection::maybe_close_idle() {
 }
 
 void h2_connection::on_io(std::uint32_t events) {
+  if (closed_)
+    return;  // an event read before close() unwatched the fd
   auto keep = shared_from_this();
   if (connecting_) {
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
@@ -298,6 +300,7 @@ void h2_connection::close(const std::string& reason) {
   if (closed_callback_)
     std::exchange(closed_callback_, nullptr)();
   transport_.reset();
+  loop_.retire(std::move(keep));
 }
 
 }  // namespace s2s::actors

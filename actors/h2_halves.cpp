@@ -138,11 +138,13 @@ void h2_server_half::give_grants(std::size_t count) {
 
 void h2_server_half::write(grpc::ByteBuffer message) {
   auto length = message.Length();
-  if (length >= large_message_bytes)
+  bool large = length >= large_message_bytes;
+  if (large)
     note_large_message();
-  connection_->loop().post([self = shared_from_this(), framed = bytes_of(message)]() mutable {
+  connection_->loop().post([self = shared_from_this(), framed = bytes_of(message), large]() mutable {
     if (self->finished_ || self->stream_gone_)
       return;
+    self->large_pending_ |= large;
     self->send_headers_if_needed();
     auto& core = self->connection_->core();
     if (!core.send_data(self->id_, framed)) {
@@ -211,6 +213,8 @@ void h2_server_half::deliver() {
       break;
     }
     --grants_;
+    if (message->payload.size() >= large_message_bytes)
+      note_large_message();
     tell(downstream_read{buffer_of(std::move(message->payload))});
   }
   if (held_credit_ > 0 && (!reader_.has_message() || finished_)) {
@@ -250,6 +254,8 @@ void h2_server_half::on_data(http2::data_received& data) {
 }
 
 void h2_server_half::on_writable() {
+  if (std::exchange(large_pending_, false))
+    note_large_message();  // its memory is about to be freed
   if (owed_grants_ > 0)
     give_grants(std::exchange(owed_grants_, 0));
 }
@@ -326,10 +332,12 @@ void h2_client_half::give_grants(std::size_t count) {
 
 void h2_client_half::write(grpc::ByteBuffer message) {
   auto length = message.Length();
-  if (length >= large_message_bytes)
+  bool large = length >= large_message_bytes;
+  if (large)
     note_large_message();
-  connection_->loop().post([self = shared_from_this(), framed = bytes_of(message)]() mutable {
+  connection_->loop().post([self = shared_from_this(), framed = bytes_of(message), large]() mutable {
     auto& core = self->connection_->core();
+    self->large_pending_ |= large;
     if (self->status_ || self->writes_closed_ || self->id_ == 0 || !core.send_data(self->id_, framed)) {
       if (!self->write_failed_told_) {
         self->write_failed_told_ = true;
@@ -398,6 +406,8 @@ void h2_client_half::deliver() {
       break;
     }
     --grants_;
+    if (message->payload.size() >= large_message_bytes)
+      note_large_message();
     tell(upstream_read{buffer_of(std::move(message->payload))});
   }
   if (held_credit_ > 0 && (!reader_.has_message() || status_) && id_ != 0) {
@@ -464,6 +474,8 @@ void h2_client_half::on_data(http2::data_received& data) {
 }
 
 void h2_client_half::on_writable() {
+  if (std::exchange(large_pending_, false))
+    note_large_message();  // its memory is about to be freed
   if (owed_grants_ > 0)
     give_grants(std::exchange(owed_grants_, 0));
 }

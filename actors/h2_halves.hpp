@@ -91,6 +91,7 @@ class h2_server_half final : public downstream_port,
   bool finished_ = false;
   bool stream_gone_ = false;
   bool told_gone_ = false;
+  bool large_pending_ = false;  // a large message was queued: tell the allocator once it is out
   std::optional<metadata_list> pending_metadata_;
   std::optional<net::event_loop::timer_id> deadline_timer_;
 };
@@ -143,6 +144,7 @@ class h2_client_half final : public upstream_port,
   bool release_asked_ = false;
   bool done_told_ = false;
   bool stream_gone_ = false;
+  bool large_pending_ = false;
   std::optional<grpc::Status> status_;  // the call's end, once known
   metadata_list trailers_;
 };

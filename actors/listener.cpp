@@ -101,7 +101,8 @@ class call_service final : public h2_request_sink, public std::enable_shared_fro
     connections_.emplace(connection.get(), connection);
   }
 
-  // Every connection: GOAWAY, then closed once `grace` has passed.
+  // Every connection: GOAWAY, then, once `grace` has passed, closed. Blocks (off the actor threads)
+  // until the loops have closed them, within a bound.
   void close_connections(std::chrono::milliseconds grace) {
     std::vector<std::shared_ptr<h2_connection>> open;
     {
@@ -110,11 +111,19 @@ class call_service final : public h2_request_sink, public std::enable_shared_fro
         if (auto connection = weak.lock())
           open.push_back(std::move(connection));
     }
+    if (open.empty())
+      return;
     for (auto& connection : open)
-      connection->loop().post([connection, grace] {
-        connection->shut_down();
-        connection->loop().run_after(grace, [connection] { connection->close("the listener stopped"); });
+      connection->loop().post([connection] { connection->shut_down(); });
+    std::this_thread::sleep_for(grace);
+    auto left = std::make_shared<std::atomic<std::size_t>>(open.size());
+    for (auto& connection : open)
+      connection->loop().post([connection, left] {
+        connection->close("the listener stopped");
+        --*left;
       });
+    for (int i = 0; i < 100 && *left > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 
   void on_request(const std::shared_ptr<h2_connection>& connection, http2::headers_received& request) override {
@@ -194,11 +203,13 @@ class acceptor final : public net::io_handler, public std::enable_shared_from_th
         return;
       self->loop_.unwatch(self->socket_.fd.get());
       self->socket_.fd = net::unique_fd();
-      self->self_.reset();
+      self->loop_.retire(std::move(self->self_));
     });
   }
 
   void on_io(std::uint32_t) override {
+    if (!self_)
+      return;  // stopped after this event was read
     for (int i = 0; i < 64; ++i) {
       int error = 0;
       auto fd = net::accept_connection(socket_.fd.get(), &error);
@@ -286,7 +297,6 @@ listener_actor::behavior_type listener_behavior(
         std::thread([resources = st.resources, drain, listener = listener_actor(self)]() mutable {
           wait_for_calls(*resources->service, drain);
           resources->service->close_connections(connection_close_grace);
-          std::this_thread::sleep_for(connection_close_grace);
           resources.reset();
           caf::anon_send(listener, drained_atom::value);
         }).detach();

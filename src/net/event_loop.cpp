@@ -49,6 +49,16 @@ event_loop::~event_loop() {
 
 event_loop* event_loop::current() { return running_loop; }
 
+void event_loop::halt() {
+  {
+    std::lock_guard guard(mutex_);
+    halted_ = true;
+  }
+  wake();
+  if (thread_.joinable())
+    thread_.join();
+}
+
 void event_loop::watch(int fd, std::uint32_t events, io_handler* handler) {
   epoll_event event{};
   event.events = events;
@@ -116,7 +126,7 @@ void event_loop::run_posted() {
     std::vector<task> batch;
     {
       std::lock_guard guard(mutex_);
-      if (posted_.empty())
+      if (posted_.empty() || halted_)
         return;
       batch.swap(posted_);
     }
@@ -133,7 +143,7 @@ void event_loop::run() {
     int timeout = -1;
     {
       std::lock_guard guard(mutex_);
-      if (stopping_ && posted_.empty())
+      if (halted_ || (stopping_ && posted_.empty()))
         break;
       if (!posted_.empty())
         timeout = 0;
@@ -164,14 +174,27 @@ void event_loop::run() {
       run_posted();
     }
     run_posted();
+    retired_.clear();
   }
   running_loop = nullptr;
 }
 
+std::atomic<event_loops*> event_loops::started_ = nullptr;
+
 event_loops& event_loops::instance() {
   // Never destroyed: connections may still post to their loops while the process exits.
-  static auto* loops = new event_loops;
+  static auto* loops = [] {
+    auto* made = new event_loops;
+    started_ = made;
+    return made;
+  }();
   return *loops;
+}
+
+void event_loops::halt() {
+  if (auto* loops = started_.load())
+    for (auto& loop : loops->loops_)
+      loop->halt();
 }
 
 event_loops::event_loops() {

@@ -2,6 +2,7 @@
 // the tasks posted to it and its timers. The data path's connections live on them.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -43,12 +44,18 @@ class event_loop {
   void watch(int fd, std::uint32_t events, io_handler* handler);
   void change(int fd, std::uint32_t events, io_handler* handler);
   void unwatch(int fd);
+  // Loop thread only: keeps an unwatched handler alive until the events already read for it this
+  // round have been skipped past (its on_io may still be called once; it must ignore it).
+  void retire(std::shared_ptr<void> handler) { retired_.push_back(std::move(handler)); }
 
   // Any thread: runs `work` on the loop's thread, in order. From the loop's own thread, after the
   // handler or task that is running now returns (never inside it).
   void post(task work);
   // Runs `work` now when called on the loop's thread, else posts it.
   void run_or_post(task work);
+
+  // Stops the thread now; tasks and timers still pending never run. Not from the loop's thread.
+  void halt();
 
   // Loop thread only: runs `work` once after `delay`, unless cancelled first.
   timer_id run_after(clock::duration delay, task work);
@@ -65,6 +72,8 @@ class event_loop {
   std::mutex mutex_;
   std::vector<task> posted_;
   bool stopping_ = false;
+  bool halted_ = false;
+  std::vector<std::shared_ptr<void>> retired_;
   std::multimap<clock::time_point, std::pair<timer_id, task>> timers_;
   std::map<timer_id, clock::time_point> timer_index_;
   timer_id next_timer_ = 1;
@@ -76,12 +85,16 @@ class event_loop {
 class event_loops {
  public:
   static event_loops& instance();
+  // Stops the loops' threads, when they were started, without running what is still posted:
+  // at exit, once the listeners have drained, so no task runs while the process tears down.
+  static void halt();
   // The calling thread's loop when it is one of these, else the next in turn.
   event_loop& pick();
   std::size_t size() const { return loops_.size(); }
 
  private:
   event_loops();
+  static std::atomic<event_loops*> started_;
   std::vector<std::unique_ptr<event_loop>> loops_;
   std::mutex mutex_;
   std::size_t next_ = 0;
