@@ -18,8 +18,6 @@
 namespace s2s::actors {
 namespace {
 
-using clock = std::chrono::steady_clock;
-
 // What the proxy's client connections advertise: large windows, so a large message moves at a
 // round trip's cost, not one per 64 KiB.
 http2::settings client_settings() {
@@ -59,13 +57,19 @@ std::shared_ptr<upstream_port> start_half(const std::shared_ptr<h2_connection>& 
 class dialing_target final : public upstream_target, public std::enable_shared_from_this<dialing_target> {
  public:
   dialing_target(h2_target_spec spec, tls::context_ptr context)
-      : spec_(std::move(spec)), context_(std::move(context)), authority_(spec_.endpoint.addr.to_string()) {}
+      : spec_(std::move(spec)), context_(std::move(context)), authority_(spec_.endpoint.addr.to_string()),
+        streams_([this] { return dial_for_streams(); },
+                 [](const h2_connection& connection) { return connection.accepting_streams(); }) {}
 
   std::shared_ptr<upstream_port> open(const call_info& info, call_actor owner) override {
     auto& loop = net::event_loops::instance().pick();
     bool own = spec_.long_lived && spec_.long_lived(info.method);
     std::string problem;
     auto connection = own ? for_stream(loop, problem) : shared(loop, problem);
+    if (!connection && own) {
+      std::lock_guard guard(mutex_);
+      problem = stream_dial_problem_;
+    }
     if (!connection)
       return std::make_shared<refused_port>(
           std::move(owner), grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy: " + problem));
@@ -83,19 +87,22 @@ class dialing_target final : public upstream_target, public std::enable_shared_f
   }
 
   std::shared_ptr<h2_connection> for_stream(net::event_loop& loop, std::string& problem) {
-    auto now = clock::now();
-    std::lock_guard guard(mutex_);
-    if (auto newest = newest_stream_connection_.lock();
-        newest && newest->accepting_streams() && now - newest_opened_ < rpc::stream_channels::default_share_window)
-      return newest;
+    return streams_.for_stream();
+  }
+
+  // A connection of its own for the long-lived streams starting now; it closes with the last.
+  std::shared_ptr<h2_connection> dial_for_streams() {
     log::info(spec_.name, "opening a connection of its own to " + authority_ +
                               " for the long-lived streams starting now");
+    auto& loop = net::event_loops::instance().pick();
+    std::string problem;
     auto connection = dial(loop, problem);
-    if (connection) {
-      loop.post([connection] { connection->close_after_last_stream(); });
-      newest_stream_connection_ = connection;
-      newest_opened_ = now;
+    if (!connection) {
+      std::lock_guard guard(mutex_);
+      stream_dial_problem_ = problem;
+      return nullptr;
     }
+    loop.post([connection] { connection->close_after_last_stream(); });
     return connection;
   }
 
@@ -127,8 +134,8 @@ class dialing_target final : public upstream_target, public std::enable_shared_f
   std::string authority_;
   std::mutex mutex_;
   std::map<net::event_loop*, std::shared_ptr<h2_connection>> shared_;
-  std::weak_ptr<h2_connection> newest_stream_connection_;
-  clock::time_point newest_opened_{};
+  std::string stream_dial_problem_;  // why the last dial for long-lived streams failed
+  rpc::stream_connections<h2_connection> streams_;
 };
 
 class fd_target final : public upstream_target {

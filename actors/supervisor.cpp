@@ -12,6 +12,7 @@
 #include "actors/mux_upstream.hpp"
 #include "actors/translator.hpp"
 #include "actors/h2_target.hpp"
+#include "rpc/stream_channels.hpp"
 #include "actors/upstream.hpp"
 #include "log/log.hpp"
 #include "tls/context.hpp"
@@ -138,8 +139,8 @@ std::shared_ptr<call_observer> observer_of(const proxy_options& options, const s
   return options.observe_calls ? options.observe_calls(listener_name) : nullptr;
 }
 
-// The way to one TCP target: a channel shared by the calls that come and go, and connections of
-// their own for long-lived streams (see rpc::stream_channels), each logged as it opens.
+// The way to one TCP target: HTTP/2 connections shared by the calls that come and go, and
+// connections of their own for long-lived streams (see rpc/stream_channels.hpp), each logged as it opens.
 std::variant<upstream_actor, std::string> tcp_upstream(caf::actor_system& system, const std::string& name,
                                                        const config::endpoint& target,
                                                        const proxy_options& options) {
