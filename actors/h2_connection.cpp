@@ -178,7 +178,43 @@ void h2_connection::on_io(std::uint32_t events) {
     flush();
 }
 
+void h2_connection::keep_alive(std::chrono::milliseconds interval, std::chrono::milliseconds timeout) {
+  keepalive_interval_ = interval;
+  keepalive_timeout_ = timeout;
+  last_read_ = net::event_loop::clock::now();
+  loop_.run_after(interval, [weak = weak_from_this()] {
+    if (auto self = weak.lock())
+      self->keepalive_tick();
+  });
+}
+
+void h2_connection::keepalive_tick() {
+  if (closed_)
+    return;
+  auto now = net::event_loop::clock::now();
+  auto quiet = now - last_read_;
+  if (!ping_outstanding_ && quiet >= keepalive_interval_) {
+    auto payload = core_.ping();
+    ping_outstanding_ = payload;
+    kick();
+    loop_.run_after(keepalive_timeout_, [weak = weak_from_this(), payload] {
+      auto self = weak.lock();
+      if (self && self->ping_outstanding_ == payload)
+        self->close("no answer to a keepalive ping within " + std::to_string(self->keepalive_timeout_.count()) +
+                    " ms");
+    });
+  }
+  auto next = quiet >= keepalive_interval_ ? keepalive_interval_
+                                           : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 keepalive_interval_ - quiet);
+  loop_.run_after(next, [weak = weak_from_this()] {
+    if (auto self = weak.lock())
+      self->keepalive_tick();
+  });
+}
+
 void h2_connection::read_input() {
+  last_read_ = net::event_loop::clock::now();
   std::string problem;
   bool open = transport_->read(input_, problem);
   if (!input_.empty()) {
@@ -226,6 +262,9 @@ void h2_connection::dispatch_events() {
               stream->on_reset(e.code, e.by_peer);
               detach(e.id);
             }
+          } else if constexpr (std::is_same_v<E, http2::ping_acknowledged>) {
+            if (ping_outstanding_ == e.payload)
+              ping_outstanding_.reset();
           } else if constexpr (std::is_same_v<E, http2::go_away_received>) {
             go_away_received_ = true;
             usable_ = false;

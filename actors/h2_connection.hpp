@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -109,6 +110,9 @@ class h2_connection final : public net::io_handler, public std::enable_shared_fr
   // Closes once the last of its streams has ended (a connection of a few long-lived streams).
   void close_after_last_stream() { dedicated_ = true; maybe_close_idle(); }
   bool closed() const { return closed_; }
+  // Loop thread: pings the peer after `interval` without reading anything, and closes the
+  // connection when the ping is not acknowledged within `timeout` (a dead peer on a quiet stream).
+  void keep_alive(std::chrono::milliseconds interval, std::chrono::milliseconds timeout);
   // Called once, on the loop thread, after the connection has closed.
   void on_closed(std::function<void()> callback) { closed_callback_ = std::move(callback); }
 
@@ -143,6 +147,10 @@ class h2_connection final : public net::io_handler, public std::enable_shared_fr
   std::atomic<bool> usable_ = true;  // for accepting_streams() off the loop thread
   std::atomic<std::size_t> stream_count_ = 0;
   std::function<void()> closed_callback_;
+  void keepalive_tick();
+  std::chrono::milliseconds keepalive_interval_{0}, keepalive_timeout_{0};
+  net::event_loop::clock::time_point last_read_{};
+  std::optional<std::uint64_t> ping_outstanding_;
   // Keeps the connection alive while its fd is watched.
   std::shared_ptr<h2_connection> self_;
 };

@@ -10,6 +10,7 @@
 #include "actors/h2_halves.hpp"
 #include "log/log.hpp"
 #include "net/event_loop.hpp"
+#include "rpc/keepalive.hpp"
 #include "rpc/limits.hpp"
 #include "rpc/stream_channels.hpp"
 #include "tls/context.hpp"
@@ -126,7 +127,9 @@ class dialing_target final : public upstream_target, public std::enable_shared_f
     } else {
       transport = plain_transport(std::move(fd));
     }
-    return h2_connection::client(loop, std::move(transport), true, authority_, client_settings());
+    auto connection = h2_connection::client(loop, std::move(transport), true, authority_, client_settings());
+    loop.post([connection] { connection->keep_alive(rpc::keepalive_time, rpc::keepalive_timeout); });
+    return connection;
   }
 
   h2_target_spec spec_;
