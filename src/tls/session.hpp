@@ -44,7 +44,8 @@ class session {
 
   // Ciphertext read from the network. Ignored after a failure or once the peer has closed.
   void receive(std::span<const std::uint8_t> bytes);
-  // Ciphertext to write to the network; consume_output(n) once n bytes are written.
+  // Ciphertext to write to the network; consume_output(n) once n bytes are written. The span is
+  // valid until the next call that changes the session.
   std::span<const std::uint8_t> pending_output();
   void consume_output(std::size_t count);
 

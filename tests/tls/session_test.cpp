@@ -109,6 +109,16 @@ bytes pattern_bytes(std::uint64_t from, std::size_t count, std::uint8_t salt) {
   return out;
 }
 
+// The session failed, and its failure says `words`.
+::testing::AssertionResult failed_saying(const session& s, const std::string& words) {
+  if (!s.failure())
+    return ::testing::AssertionFailure() << "no failure, where one saying \"" << words << "\" was due";
+  if (s.failure()->find(words) == std::string::npos)
+    return ::testing::AssertionFailure() << "the failure \"" << *s.failure() << "\" does not say \""
+                                         << words << "\"";
+  return ::testing::AssertionSuccess();
+}
+
 class TlsSession : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -145,6 +155,30 @@ TEST_F(TlsSession, HandshakeAgreesOnH2AndCarriesDataBothWays) {
   EXPECT_TRUE(server->take_received().empty()) << "take_received moves the plaintext out";
 }
 
+TEST_F(TlsSession, Tls12PeersAgreeOnH2AndRefuseAMissingClientCertificateInTheHandshake) {
+  auto client_tls = client_block(certs->trusted, &certs->trusted.client);
+  auto client_context_12 = value(client_context(client_tls));
+  SSL_CTX_set_max_proto_version(client_context_12.get(), TLS1_2_VERSION);
+  auto server = make_server(server_block(certs->trusted, &certs->trusted), {"h2"});
+  auto client = value(session::create(client_context_12, role::client, client_tls, "localhost", {"h2"}));
+  client->send(text("over TLS 1.2"));
+  shuttle(*client, *server);
+  ASSERT_TRUE(server->handshake_done()) << server->failure().value_or("");
+  EXPECT_EQ(server->alpn_protocol(), "h2");
+  EXPECT_EQ(text(server->take_received()), "over TLS 1.2");
+
+  // Under TLS 1.2 the server judges the client's certificate before the client's handshake ends.
+  auto anonymous_tls = client_block(certs->trusted, nullptr);
+  auto anonymous_context = value(client_context(anonymous_tls));
+  SSL_CTX_set_max_proto_version(anonymous_context.get(), TLS1_2_VERSION);
+  auto refused_server = make_server(server_block(certs->trusted, &certs->trusted), {"h2"});
+  auto anonymous = value(session::create(anonymous_context, role::client, anonymous_tls, "localhost", {"h2"}));
+  shuttle(*anonymous, *refused_server);
+  EXPECT_FALSE(anonymous->handshake_done());
+  ASSERT_TRUE(failed_saying(*anonymous, "TLS handshake with the server 'localhost' failed"));
+  ASSERT_TRUE(failed_saying(*refused_server, "sent no certificate"));
+}
+
 TEST_F(TlsSession, ServerPrefersItsOwnAlpnOrder) {
   auto server = make_server(server_block(certs->trusted, nullptr), {"h2", "http/1.1"});
   auto client = make_client(client_block(certs->trusted, nullptr), "localhost", {"http/1.1", "h2"});
@@ -166,50 +200,39 @@ TEST_F(TlsSession, MutualTlsWithATrustedClientCertificateSucceeds) {
   EXPECT_EQ(text(server->take_received()), "authenticated");
 }
 
-TEST_F(TlsSession, MutualTlsRefusesAClientWithoutCertificate) {
-  auto server = make_server(server_block(certs->trusted, &certs->trusted), {"h2"});
-  auto client = make_client(client_block(certs->trusted, nullptr), "localhost", {"h2"});
+// A server requiring a client certificate from the trusted CA refuses a client with `identity`.
+// Under TLS 1.3 the client finishes its side before the server has judged its certificate; the
+// refusal arrives as an alert on the next read, and the plaintext the client sent is never read.
+void expect_client_refused(const test_certificates& certs, const certificate_files* identity,
+                           const std::string& server_says, const std::string& client_says) {
+  auto server = make_server(server_block(certs.trusted, &certs.trusted), {"h2"});
+  auto client = make_client(client_block(certs.trusted, identity), "localhost", {"h2"});
   shuttle(*client, *server);
-  // Under TLS 1.3 the client finishes its side before the server has judged its certificate; the
-  // refusal arrives as an alert on the next read, with the plaintext it sent unread.
   client->send(text("let me in"));
   shuttle(*client, *server);
-  ASSERT_TRUE(server->failure());
-  EXPECT_NE(server->failure()->find("did not return a certificate"), std::string::npos)
-      << *server->failure();
+  EXPECT_TRUE(failed_saying(*server, server_says));
   EXPECT_TRUE(server->take_received().empty());
-  ASSERT_TRUE(client->failure());
-  EXPECT_NE(client->failure()->find("requires a client certificate"), std::string::npos)
-      << *client->failure();
+  EXPECT_TRUE(failed_saying(*client, client_says));
+}
+
+TEST_F(TlsSession, MutualTlsRefusesAClientWithoutCertificate) {
+  expect_client_refused(*certs, nullptr, "sent no certificate, and this side requires one",
+                        "requires a client certificate");
 }
 
 TEST_F(TlsSession, MutualTlsRefusesAClientCertificateFromAnotherCa) {
-  auto server = make_server(server_block(certs->trusted, &certs->trusted), {"h2"});
-  auto client = make_client(client_block(certs->trusted, &certs->untrusted.client), "localhost", {"h2"});
-  shuttle(*client, *server);
-  client->send(text("let me in"));
-  shuttle(*client, *server);
-  ASSERT_TRUE(server->failure());
-  EXPECT_NE(server->failure()->find("certificate verification failed"), std::string::npos)
-      << *server->failure();
-  EXPECT_TRUE(server->take_received().empty());
-  ASSERT_TRUE(client->failure());
-  EXPECT_NE(client->failure()->find("does not accept our certificate"), std::string::npos)
-      << *client->failure();
+  expect_client_refused(*certs, &certs->untrusted.client, "certificate verification failed",
+                        "does not accept our certificate");
 }
 
 TEST_F(TlsSession, ServerCertificateFromAnUntrustedCaFailsBothSides) {
   auto server = make_server(server_block(certs->untrusted, nullptr), {"h2"});
   auto client = make_client(client_block(certs->trusted, nullptr), "localhost", {"h2"});
   shuttle(*client, *server);
-  ASSERT_TRUE(client->failure());
-  EXPECT_NE(client->failure()->find("certificate verification failed: unable to get local issuer"),
-            std::string::npos)
-      << *client->failure();
-  EXPECT_NE(client->failure()->find("the server 'localhost'"), std::string::npos) << *client->failure();
+  ASSERT_TRUE(failed_saying(*client, "certificate verification failed: unable to get local issuer"));
+  EXPECT_TRUE(failed_saying(*client, "the server 'localhost'"));
   EXPECT_FALSE(client->handshake_done());
-  ASSERT_TRUE(server->failure()) << "the client's alert reaches the server";
-  EXPECT_NE(server->failure()->find("unknown CA"), std::string::npos) << *server->failure();
+  EXPECT_TRUE(failed_saying(*server, "unknown CA")) << "the client's alert reaches the server";
   EXPECT_FALSE(server->handshake_done());
 }
 
@@ -217,10 +240,9 @@ TEST_F(TlsSession, WrongServerNameFails) {
   auto server = make_server(server_block(certs->trusted, nullptr), {"h2"});
   auto client = make_client(client_block(certs->trusted, nullptr), "elsewhere.example", {"h2"});
   shuttle(*client, *server);
-  ASSERT_TRUE(client->failure());
-  EXPECT_NE(client->failure()->find("hostname mismatch"), std::string::npos) << *client->failure();
-  EXPECT_NE(client->failure()->find("'elsewhere.example'"), std::string::npos) << *client->failure();
-  EXPECT_TRUE(server->failure());
+  ASSERT_TRUE(failed_saying(*client, "hostname mismatch"));
+  EXPECT_TRUE(failed_saying(*client, "'elsewhere.example'"));
+  EXPECT_TRUE(failed_saying(*server, "does not accept our certificate"));
 }
 
 TEST_F(TlsSession, CaServerNameOverridesTheDialedHost) {
@@ -237,11 +259,9 @@ TEST_F(TlsSession, AlpnMismatchFailsTheHandshake) {
   auto server = make_server(server_block(certs->trusted, nullptr), {"h2"});
   auto client = make_client(client_block(certs->trusted, nullptr), "localhost", {"http/1.1"});
   shuttle(*client, *server);
-  ASSERT_TRUE(server->failure());
-  EXPECT_NE(server->failure()->find("'http/1.1'"), std::string::npos) << *server->failure();
-  EXPECT_NE(server->failure()->find("accepts 'h2'"), std::string::npos) << *server->failure();
-  ASSERT_TRUE(client->failure());
-  EXPECT_NE(client->failure()->find("no application protocol"), std::string::npos) << *client->failure();
+  ASSERT_TRUE(failed_saying(*server, "'http/1.1'"));
+  EXPECT_TRUE(failed_saying(*server, "accepts 'h2'"));
+  ASSERT_TRUE(failed_saying(*client, "no application protocol"));
   EXPECT_FALSE(client->handshake_done());
   EXPECT_FALSE(server->handshake_done());
 }
@@ -402,8 +422,7 @@ TEST_F(TlsSession, CloseDuringTheHandshakeWaitsForIt) {
 TEST_F(TlsSession, HttpRequestInsteadOfClientHelloFails) {
   auto server = make_server(server_block(certs->trusted, nullptr), {"h2"});
   server->receive(text("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"));
-  ASSERT_TRUE(server->failure());
-  EXPECT_NE(server->failure()->find("not TLS"), std::string::npos) << *server->failure();
+  ASSERT_TRUE(failed_saying(*server, "not TLS"));
   EXPECT_FALSE(server->handshake_done());
   server->receive(text("more"));  // ignored, and harmless
   server->send(text("nothing"));
@@ -530,6 +549,31 @@ std::string alpn_of(SSL* ssl) {
   return std::string(reinterpret_cast<const char*>(data), size);
 }
 
+// The OpenSSL peer, on its blocking socket: handshakes, writes `out`, and ends with close_notify
+// both ways, sending its own first or last. Frees `ssl`.
+void run_peer(SSL* ssl, int fd, session::role side, const bytes& out, bool close_first,
+              peer_report& report) {
+  SSL_set_fd(ssl, fd);
+  report.handshake = (side == role::server ? SSL_accept(ssl) : SSL_connect(ssl)) == 1;
+  if (!report.handshake) {
+    report.error = "handshake: " + drain_errors();
+  } else if (report.alpn = alpn_of(ssl); write_all(ssl, out, report)) {
+    if (close_first && SSL_shutdown(ssl) < 0)
+      report.error = "shutdown: " + drain_errors();
+    else if (read_to_close(ssl, report) && !close_first)
+      SSL_shutdown(ssl);
+  }
+  SSL_free(ssl);
+}
+
+void expect_peer_report(const peer_report& report, const std::string& alpn, const bytes& received) {
+  EXPECT_TRUE(report.handshake) << report.error;
+  EXPECT_EQ(report.error, "");
+  EXPECT_EQ(report.alpn, alpn);
+  EXPECT_TRUE(report.received == received) << "the peer got " << report.received.size() << " bytes";
+  EXPECT_TRUE(report.close_notify);
+}
+
 TEST_F(TlsSession, ClientSessionTalksToAnOpenSslServerOnASocket) {
   // The peer is what the mux transport does with a server context: SSL_set_fd, blocking calls,
   // and no ALPN preference of its own, so it must ignore the offer.
@@ -538,19 +582,8 @@ TEST_F(TlsSession, ClientSessionTalksToAnOpenSslServerOnASocket) {
   socket_pair sockets;
   const bytes reply = pattern_bytes(0, 300'000, 9);
   peer_report report;
-  std::thread peer([&] {
-    SSL* ssl = SSL_new(context.get());
-    SSL_set_fd(ssl, sockets.theirs);
-    report.handshake = SSL_accept(ssl) == 1;
-    if (report.handshake) {
-      report.alpn = alpn_of(ssl);
-      if (write_all(ssl, reply, report) && read_to_close(ssl, report))
-        SSL_shutdown(ssl);
-    } else {
-      report.error = "accept: " + drain_errors();
-    }
-    SSL_free(ssl);
-  });
+  std::thread peer(
+      [&] { run_peer(SSL_new(context.get()), sockets.theirs, role::server, reply, false, report); });
 
   auto client = make_client(client_block(certs->trusted, &certs->trusted.client), "localhost", {"h2"});
   const bytes message = pattern_bytes(0, 1 << 20, 4);
@@ -567,12 +600,8 @@ TEST_F(TlsSession, ClientSessionTalksToAnOpenSslServerOnASocket) {
   peer.join();
 
   EXPECT_FALSE(client->failure()) << *client->failure();
-  EXPECT_TRUE(report.handshake) << report.error;
-  EXPECT_EQ(report.error, "");
-  EXPECT_EQ(report.alpn, "");
+  expect_peer_report(report, "", message);
   EXPECT_EQ(client->alpn_protocol(), "");
-  EXPECT_TRUE(report.received == message) << "the peer got " << report.received.size() << " bytes";
-  EXPECT_TRUE(report.close_notify);
   EXPECT_TRUE(received == reply) << "we got " << received.size() << " bytes";
   EXPECT_TRUE(client->peer_closed());
 }
@@ -591,20 +620,8 @@ TEST_F(TlsSession, ServerSessionAgreesOnH2WithAnOpenSslClientOnASocket) {
     SSL* ssl = SSL_new(context);
     SSL_set1_host(ssl, "localhost");
     SSL_set_tlsext_host_name(ssl, "localhost");
-    SSL_set_fd(ssl, sockets.theirs);
-    report.handshake = SSL_connect(ssl) == 1;
-    if (report.handshake) {
-      report.alpn = alpn_of(ssl);
-      if (write_all(ssl, message, report)) {
-        if (SSL_shutdown(ssl) < 0)  // our close_notify; the echo still comes back
-          report.error = "shutdown: " + drain_errors();
-        else
-          read_to_close(ssl, report);
-      }
-    } else {
-      report.error = "connect: " + drain_errors();
-    }
-    SSL_free(ssl);
+    // Its close_notify goes right after the message; the echo still comes back.
+    run_peer(ssl, sockets.theirs, role::client, message, true, report);
     SSL_CTX_free(context);
   });
 
@@ -618,12 +635,8 @@ TEST_F(TlsSession, ServerSessionAgreesOnH2WithAnOpenSslClientOnASocket) {
   peer.join();
 
   EXPECT_FALSE(server->failure()) << *server->failure();
-  EXPECT_TRUE(report.handshake) << report.error;
-  EXPECT_EQ(report.error, "");
-  EXPECT_EQ(report.alpn, "h2");
+  expect_peer_report(report, "h2", message);
   EXPECT_EQ(server->alpn_protocol(), "h2");
-  EXPECT_TRUE(report.received == message) << "the peer got back " << report.received.size() << " bytes";
-  EXPECT_TRUE(report.close_notify);
 }
 
 }  // namespace
