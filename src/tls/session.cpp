@@ -309,9 +309,12 @@ void session::fail(int ssl_error) {
     else if (ERR_GET_REASON(first) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
       why = "it sent no certificate, and this side requires one (" + why + ")";
   } else {
+    const bool altered = ERR_GET_REASON(ERR_peek_error()) == SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC;
     why = drain_errors();
     if (why.empty())
       why = "SSL error " + std::to_string(ssl_error);
+    if (altered)
+      why = "a record failed its integrity check: bytes were altered or lost on the way (" + why + ")";
   }
   failure_ = stage + peer_ + " failed: " + why;
   // Whatever OpenSSL queued on the way out (an alert) is still to be flushed.

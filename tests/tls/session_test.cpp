@@ -419,6 +419,21 @@ TEST_F(TlsSession, CloseDuringTheHandshakeWaitsForIt) {
   EXPECT_TRUE(server->peer_closed());
 }
 
+TEST_F(TlsSession, AnAlteredRecordFailsTheReceiverAndDeliversNothingOfIt) {
+  auto server = make_server(server_block(certs->trusted, nullptr), {"h2"});
+  auto client = make_client(client_block(certs->trusted, nullptr), "localhost", {"h2"});
+  shuttle(*client, *server);
+  client->send(text("integrity matters"));
+  auto record = client->pending_output();
+  bytes altered(record.begin(), record.end());
+  client->consume_output(record.size());
+  altered[altered.size() - 3] ^= 0x20;
+  server->receive(altered);
+  EXPECT_TRUE(failed_saying(*server, "integrity check"));
+  EXPECT_TRUE(server->take_received().empty());
+  EXPECT_FALSE(server->pending_output().empty()) << "an alert is left to flush";
+}
+
 TEST_F(TlsSession, HttpRequestInsteadOfClientHelloFails) {
   auto server = make_server(server_block(certs->trusted, nullptr), {"h2"});
   server->receive(text("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"));
