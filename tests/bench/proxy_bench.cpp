@@ -287,7 +287,9 @@ struct mux_pair {
 std::string mux_yaml(const std::string& name, const std::string& local_client, int local_server,
                      const std::string& type, int mux_port, int sessions, const std::string& tls) {
   auto loopback = [](int port) { return "\"127.0.0.1:" + std::to_string(port) + "\""; };
-  return "clusterConnections:\n"
+  // The session lines are what start_mux_pair counts: the log throttle must not drop them.
+  return "logging:\n  throttleMaxRPS: 1000\n"
+         "clusterConnections:\n"
          "  - name: " + name + "\n"
          "    local:\n"
          "      connectionType: tcp\n"
