@@ -1,8 +1,8 @@
 // The call actor: owns one proxied gRPC call, from the caller's side to the upstream and back.
 //
 // A call has two halves. The downstream half is the server side, where the caller is; the
-// upstream half is the client side, toward the target. Each half turns grpc++ callbacks into
-// the messages below and carries out the few operations the actor asks of it; the halves pace
+// upstream half is the client side, toward the target. Each half (an HTTP/2 stream, see
+// h2_halves.hpp) turns its stream's events into the messages below and carries out the few operations the actor asks of it; the halves pace
 // each other's reads (read_gate) so bytes never wait for the actor between two operations. The
 // actor sees every message and every end, runs the call's filters and decides how the call
 // ends, so those rules live in call.cpp and can be tested without sockets.
@@ -18,11 +18,9 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
-#include <grpcpp/server_context.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/status.h>
 
-#include "rpc/completion_queues.hpp"
 #include "rpc/header_rules.hpp"
 
 namespace s2s::actors {
@@ -35,13 +33,6 @@ struct call_info {
   metadata_list metadata;  // forwardable request metadata
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   std::string peer;
-  // The grpc++ server context when there is one (not in actor tests); lets the upstream
-  // call inherit the deadline and cancellation through grpc's own propagation.
-  grpc::ServerContextBase* server_context = nullptr;
-  // The completion queue the caller's half completes on, with the queues it belongs to: the
-  // upstream half completes there too, so both halves of a call run on one thread.
-  grpc::CompletionQueue* queue = nullptr;
-  std::shared_ptr<rpc::completion_queues> queues;
 };
 
 // Messages from the downstream half.

@@ -10,9 +10,8 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <grpcpp/create_channel_posix.h>
 
-#include "actors/grpc_halves.hpp"
+#include "actors/h2_target.hpp"
 #include "actors/mux_io.hpp"
 #include "log/log.hpp"
 #include "rpc/limits.hpp"
@@ -37,16 +36,10 @@ struct mux_session_state {
 
 using session_pointer = mux_session_actor::stateful_pointer<mux_session_state>;
 
-// Opens a gRPC channel on the bridge of a stream we opened; grpc++ owns `fd` from now on.
-// No HTTP/2 keepalive: the session's yamux pings already find a dead connection, and pings
-// within 5 minutes on a quiet stream draw GOAWAY too_many_pings from a grpc-go peer (the Go
-// s2s-proxy keeps grpc-go's default policy).
+// Opens an HTTP/2 connection on the bridge of a stream we opened; it owns `fd` from now on.
+// No HTTP/2 keepalive: the session's yamux pings already find a dead connection.
 std::shared_ptr<upstream_target> channel_on(int fd, const std::string& name) {
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(rpc::max_message_bytes);
-  arguments.SetMaxSendMessageSize(rpc::max_message_bytes);
-  auto channel = grpc::CreateCustomInsecureChannelFromFd(name, fd, arguments);
-  return std::make_shared<channel_target>(std::move(channel));
+  return make_fd_target(net::unique_fd(fd), name);
 }
 
 mux_io_events events_for(mux_session_actor self) {

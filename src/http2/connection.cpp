@@ -194,6 +194,14 @@ struct callbacks {
 
   static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto& c = self(user);
+    // A server that has ended its response while the request is still open resets the stream
+    // with NO_ERROR, as gRPC servers do: the client learns it may stop sending, and the stream
+    // does not stay half-open on both sides for as long as the connection lives.
+    if (c.side_ == role::server && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+        (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        nghttp2_session_get_stream_remote_close(c.session_, frame->hd.stream_id) == 0) {
+      nghttp2_submit_rst_stream(c.session_, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    }
     if (frame->hd.type == NGHTTP2_HEADERS) {
       if (auto* s = c.find(frame->hd.stream_id); s && !s->headers_framed) {
         s->headers_framed = true;
