@@ -13,7 +13,7 @@ namespace {
 
 // What one turn reads before the loop's other connections get theirs.
 constexpr std::size_t read_per_turn = 256 * 1024;
-constexpr std::size_t read_chunk = 64 * 1024;
+constexpr std::size_t read_chunk = transport_read_bytes;
 // Streams one client connection carries before the next call opens another connection.
 constexpr std::size_t streams_per_connection = 900;
 
@@ -25,17 +25,16 @@ class plain final : public byte_transport {
   bool read(std::vector<std::uint8_t>& into, std::string& problem) override {
     std::size_t taken = 0;
     while (taken < read_per_turn) {
-      auto old = into.size();
-      into.resize(old + read_chunk);
-      auto n = ::recv(fd_.get(), into.data() + old, read_chunk, 0);
+      // Into the loop thread's buffer, not a resized vector: resize would zero 64 KiB per read.
+      auto* buffer = transport_read_buffer();
+      auto n = ::recv(fd_.get(), buffer, read_chunk, 0);
       if (n > 0) {
-        into.resize(old + static_cast<std::size_t>(n));
+        into.insert(into.end(), buffer, buffer + n);
         taken += static_cast<std::size_t>(n);
         if (static_cast<std::size_t>(n) < read_chunk)
           return true;
         continue;
       }
-      into.resize(old);
       if (n == 0)
         return false;
       if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -67,6 +66,11 @@ class plain final : public byte_transport {
 };
 
 }  // namespace
+
+std::uint8_t* transport_read_buffer() {
+  thread_local std::unique_ptr<std::uint8_t[]> buffer(new std::uint8_t[transport_read_bytes]);
+  return buffer.get();
+}
 
 std::unique_ptr<byte_transport> plain_transport(net::unique_fd fd) { return std::make_unique<plain>(std::move(fd)); }
 

@@ -43,6 +43,11 @@ class byte_transport {
   virtual bool established() const { return true; }
 };
 
+// The calling loop thread's buffer for transport reads, transport_read_bytes long: one per thread,
+// so an idle connection holds none.
+inline constexpr std::size_t transport_read_bytes = 64 * 1024;
+std::uint8_t* transport_read_buffer();
+
 // A plain stream socket (TCP, or one end of a connected pair).
 std::unique_ptr<byte_transport> plain_transport(net::unique_fd fd);
 // TLS over a stream socket; the session's handshake runs as bytes arrive.

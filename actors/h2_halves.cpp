@@ -147,7 +147,7 @@ void h2_server_half::write(grpc::ByteBuffer message) {
     self->large_pending_ |= large;
     self->send_headers_if_needed();
     auto& core = self->connection_->core();
-    if (!core.send_data(self->id_, framed)) {
+    if (!core.send_buffer(self->id_, std::move(framed))) {
       self->gone();
       return;
     }
@@ -338,7 +338,7 @@ void h2_client_half::write(grpc::ByteBuffer message) {
   connection_->loop().post([self = shared_from_this(), framed = bytes_of(message), large]() mutable {
     auto& core = self->connection_->core();
     self->large_pending_ |= large;
-    if (self->status_ || self->writes_closed_ || self->id_ == 0 || !core.send_data(self->id_, framed)) {
+    if (self->status_ || self->writes_closed_ || self->id_ == 0 || !core.send_buffer(self->id_, std::move(framed))) {
       if (!self->write_failed_told_) {
         self->write_failed_told_ = true;
         self->tell(upstream_write_failed{});

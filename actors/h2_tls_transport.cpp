@@ -12,7 +12,6 @@ namespace {
 
 // Ciphertext the session may hold unwritten before the transport takes no more plaintext.
 constexpr std::size_t ciphertext_backlog = 256 * 1024;
-constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t read_per_turn = 256 * 1024;
 
 class tls_over_socket final : public byte_transport {
@@ -25,9 +24,10 @@ class tls_over_socket final : public byte_transport {
     std::size_t taken = 0;
     bool open = true;
     while (taken < read_per_turn) {
-      auto n = ::recv(fd_.get(), buffer_, sizeof buffer_, 0);
+      auto* buffer = transport_read_buffer();
+      auto n = ::recv(fd_.get(), buffer, transport_read_bytes, 0);
       if (n > 0) {
-        session_->receive({buffer_, static_cast<std::size_t>(n)});
+        session_->receive({buffer, static_cast<std::size_t>(n)});
         taken += static_cast<std::size_t>(n);
         continue;
       }
@@ -94,7 +94,6 @@ class tls_over_socket final : public byte_transport {
  private:
   net::unique_fd fd_;
   std::unique_ptr<tls::session> session_;
-  std::uint8_t buffer_[read_chunk];
 };
 
 }  // namespace

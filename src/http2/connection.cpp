@@ -458,6 +458,20 @@ bool connection::send_data(stream_id id, std::span<const std::uint8_t> bytes, bo
   return true;
 }
 
+bool connection::send_buffer(stream_id id, std::vector<std::uint8_t>&& bytes, bool end_stream) {
+  auto* s = find(id);
+  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers) return false;
+  if (s->outbox.size() == s->outbox_head) {
+    s->outbox = std::move(bytes);
+    s->outbox_head = 0;
+  } else {
+    s->outbox.insert(s->outbox.end(), bytes.begin(), bytes.end());
+  }
+  s->end_queued = end_stream;
+  resume(id, *s);
+  return true;
+}
+
 bool connection::send_trailers(stream_id id, const header_list& trailers) {
   auto* s = find(id);
   if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers) return false;
