@@ -47,6 +47,9 @@ struct upstream_read { grpc::ByteBuffer message; };
 struct upstream_read_end {};
 struct upstream_write_failed {};  // the upstream call stopped taking messages
 struct upstream_done { grpc::Status status; metadata_list trailers; };
+// The upstream's connection is going away gracefully (HTTP/2 GOAWAY): the call goes on there, and
+// its caller is told the same of its own connection, so it opens a new one as it would directly.
+struct upstream_going_away {};
 
 // The proxy is stopping. A call whose caller is still sending (a stream: replication streams
 // never stop on their own) ends at once with UNAVAILABLE, so the caller calls again, elsewhere or
@@ -66,7 +69,7 @@ using call_actor = caf::typed_actor<
     caf::reacts_to<downstream_write_failed>, caf::reacts_to<downstream_cancelled>,
     caf::reacts_to<upstream_metadata>, caf::reacts_to<upstream_read>,
     caf::reacts_to<upstream_read_end>, caf::reacts_to<upstream_write_failed>,
-    caf::reacts_to<upstream_done>, caf::reacts_to<shutdown_atom>>;
+    caf::reacts_to<upstream_done>, caf::reacts_to<upstream_going_away>, caf::reacts_to<shutdown_atom>>;
 
 // A half whose reads can be granted: the actor grants the first ones, the other half the rest.
 class read_gate {
@@ -94,6 +97,8 @@ class downstream_port : public read_gate {
   // Ends the call for the caller after the messages still queued. Idempotent: only the first
   // status is sent.
   virtual void finish(const grpc::Status& status, const metadata_list& trailers) = 0;
+  // Tells the caller's connection to go away gracefully (its calls in flight go on).
+  virtual void go_away_gracefully() {}
 };
 
 // What the call actor asks of the upstream side, with the same reads and write queue. Reading
@@ -202,4 +207,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_read)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_read_end)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_write_failed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_going_away)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_lease)

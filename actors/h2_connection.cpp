@@ -270,8 +270,20 @@ void h2_connection::dispatch_events() {
             if (ping_outstanding_ == e.payload)
               ping_outstanding_.reset();
           } else if constexpr (std::is_same_v<E, http2::go_away_received>) {
+            bool first = !go_away_received_;
             go_away_received_ = true;
             usable_ = false;
+            // A graceful one is passed on: the streams' callers hear of it (see h2_halves.hpp).
+            if (first && e.code == http2::error_code::no_error) {
+              std::vector<std::shared_ptr<h2_stream>> streams;
+              for (auto& [id, stream] : streams_)
+                if (id <= e.last_stream_id)
+                  streams.push_back(stream);
+              for (auto& stream : streams)
+                stream->on_go_away();
+            }
+            if (first && go_away_callback_)
+              go_away_callback_();
           } else if constexpr (std::is_same_v<E, http2::connection_error>) {
             // The core has queued its GOAWAY; flush() closes once it is written.
           }

@@ -68,6 +68,8 @@ class h2_stream {
   virtual void on_reset(std::uint32_t code, bool by_peer) = 0;
   // The connection is gone; the stream with it. It is detached after this.
   virtual void on_connection_lost(const std::string& reason) = 0;
+  // The peer sent a graceful GOAWAY: this stream goes on, no new one may start here.
+  virtual void on_go_away() {}
 };
 
 // A server connection's news of new requests; runs on the loop thread.
@@ -120,6 +122,8 @@ class h2_connection final : public net::io_handler, public std::enable_shared_fr
   void keep_alive(std::chrono::milliseconds interval, std::chrono::milliseconds timeout);
   // Called once, on the loop thread, after the connection has closed.
   void on_closed(std::function<void()> callback) { closed_callback_ = std::move(callback); }
+  // Called on the loop thread when the peer sends its first GOAWAY.
+  void on_go_away(std::function<void()> callback) { go_away_callback_ = std::move(callback); }
 
   void on_io(std::uint32_t events) override;
 
@@ -152,6 +156,7 @@ class h2_connection final : public net::io_handler, public std::enable_shared_fr
   std::atomic<bool> usable_ = true;  // for accepting_streams() off the loop thread
   std::atomic<std::size_t> stream_count_ = 0;
   std::function<void()> closed_callback_;
+  std::function<void()> go_away_callback_;
   void keepalive_tick();
   std::chrono::milliseconds keepalive_interval_{0}, keepalive_timeout_{0};
   net::event_loop::clock::time_point last_read_{};

@@ -181,6 +181,10 @@ void h2_server_half::finish(const grpc::Status& status, const metadata_list& tra
   connection_->loop().post([self = shared_from_this(), status, trailers] { self->do_finish(status, trailers); });
 }
 
+void h2_server_half::go_away_gracefully() {
+  connection_->loop().post([connection = connection_] { connection->shut_down(); });
+}
+
 void h2_server_half::do_finish(const grpc::Status& status, const metadata_list& trailers) {
   if (finished_)
     return;
@@ -488,6 +492,13 @@ void h2_client_half::on_closed() {
 void h2_client_half::on_reset(std::uint32_t code, bool by_peer) {
   stream_gone_ = true;
   settle(reset_status(code, by_peer, "upstream"));
+}
+
+void h2_client_half::on_go_away() {
+  if (going_away_told_ || done_told_)
+    return;
+  going_away_told_ = true;
+  tell(upstream_going_away{});
 }
 
 void h2_client_half::on_connection_lost(const std::string& reason) {

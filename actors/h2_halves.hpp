@@ -54,6 +54,7 @@ class h2_server_half final : public downstream_port,
   void write(grpc::ByteBuffer message) override;
   void send_metadata(const metadata_list& headers) override;
   void finish(const grpc::Status& status, const metadata_list& trailers) override;
+  void go_away_gracefully() override;
 
   // Loop thread: the request's first headers ended the stream, or the deadline must be armed.
   void start(bool request_ended);
@@ -119,6 +120,7 @@ class h2_client_half final : public upstream_port,
   void on_closed() override;
   void on_reset(std::uint32_t code, bool by_peer) override;
   void on_connection_lost(const std::string& reason) override;
+  void on_go_away() override;
 
  private:
   template <class Message>
@@ -143,6 +145,7 @@ class h2_client_half final : public upstream_port,
   bool read_end_told_ = false;
   bool release_asked_ = false;
   bool done_told_ = false;
+  bool going_away_told_ = false;
   bool stream_gone_ = false;
   bool large_pending_ = false;
   std::optional<grpc::Status> status_;  // the call's end, once known

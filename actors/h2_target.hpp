@@ -27,6 +27,9 @@ struct h2_target_spec {
 std::variant<std::shared_ptr<upstream_target>, std::string> make_dialing_target(h2_target_spec spec);
 
 // Every call on one connected fd (a mux stream's): when that connection ends, calls are refused.
-std::shared_ptr<upstream_target> make_fd_target(net::unique_fd fd, std::string name);
+// `going_away` runs (on a loop thread) when the peer sends GOAWAY on it: its owner should offer
+// calls another connection.
+std::shared_ptr<upstream_target> make_fd_target(net::unique_fd fd, std::string name,
+                                                std::function<void()> going_away = nullptr);
 
 }  // namespace s2s::actors

@@ -373,7 +373,12 @@ void connection::submit_go_away(std::uint32_t code, std::string_view debug_data)
   }
   deferred_go_away_ = false;
   go_away_unsent_ = true;
-  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_), code,
+  // A later GOAWAY may never name a larger last stream id than an earlier one (the peer treats
+  // that as a protocol error), though streams may have been processed since.
+  auto last = nghttp2_session_get_last_proc_stream_id(session_);
+  if (last_go_away_id_) last = std::min(last, *last_go_away_id_);
+  last_go_away_id_ = last;
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, last, code,
                         reinterpret_cast<const std::uint8_t*>(debug_data.data()), debug_data.size());
 }
 

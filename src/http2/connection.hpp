@@ -149,6 +149,7 @@ class connection {
   std::uint64_t next_ping_ = 1;
   std::optional<std::uint64_t> shutdown_ping_;
   bool go_away_commanded_ = false;
+  std::optional<stream_id> last_go_away_id_;  // the last stream id of the GOAWAY we sent last
   bool go_away_unsent_ = false;  // submitted to nghttp2, not framed yet
   bool deferred_go_away_ = false;  // client: a graceful GOAWAY waits for our queued requests
   bool going_away_ = false;        // shutdown() or go_away() was called: no new streams
