@@ -22,14 +22,14 @@ class plain final : public byte_transport {
   explicit plain(net::unique_fd fd) : fd_(std::move(fd)) {}
   int fd() const override { return fd_.get(); }
 
-  bool read(std::vector<std::uint8_t>& into, std::string& problem) override {
+  bool read(const read_sink& sink, std::string& problem) override {
     std::size_t taken = 0;
     while (taken < read_per_turn) {
-      // Into the loop thread's buffer, not a resized vector: resize would zero 64 KiB per read.
+      // Into the loop thread's buffer, straight on to the HTTP/2 core.
       auto* buffer = transport_read_buffer();
       auto n = ::recv(fd_.get(), buffer, read_chunk, 0);
       if (n > 0) {
-        into.insert(into.end(), buffer, buffer + n);
+        sink({buffer, static_cast<std::size_t>(n)});
         taken += static_cast<std::size_t>(n);
         if (static_cast<std::size_t>(n) < read_chunk)
           return true;
@@ -220,12 +220,15 @@ void h2_connection::keepalive_tick() {
 void h2_connection::read_input() {
   last_read_ = net::event_loop::clock::now();
   std::string problem;
-  bool open = transport_->read(input_, problem);
-  if (!input_.empty()) {
-    core_.receive(input_);
-    input_.clear();
+  bool received = false;
+  bool open = transport_->read(
+      [this, &received](std::span<const std::uint8_t> bytes) {
+        core_.receive(bytes);
+        received = true;
+      },
+      problem);
+  if (received)
     dispatch_events();
-  }
   if (!open) {
     flush();
     return close(problem.empty() ? "the peer closed the connection" : problem);

@@ -32,9 +32,11 @@ class byte_transport {
  public:
   virtual ~byte_transport() = default;
   virtual int fd() const = 0;
-  // Appends the plaintext readable now to `into`. False when the transport is over: `problem`
+  // Reads the plaintext readable now (within a bound per turn), handing it to `sink` a chunk at a
+  // time; a chunk is valid only during its call. False when the transport is over: `problem`
   // empty for an orderly end, else why.
-  virtual bool read(std::vector<std::uint8_t>& into, std::string& problem) = 0;
+  using read_sink = std::function<void(std::span<const std::uint8_t>)>;
+  virtual bool read(const read_sink& sink, std::string& problem) = 0;
   // Takes plaintext to send; returns how much it took (0 when the socket is full), -1 on failure.
   virtual std::ptrdiff_t write(std::span<const std::uint8_t> bytes, std::string& problem) = 0;
   // Writes what the transport itself holds (TLS records); true when nothing is left.
@@ -143,7 +145,6 @@ class h2_connection final : public net::io_handler, public std::enable_shared_fr
   std::string peer_;
   std::shared_ptr<h2_request_sink> sink_;
   std::unordered_map<http2::stream_id, std::shared_ptr<h2_stream>> streams_;
-  std::vector<std::uint8_t> input_;
   std::uint32_t interest_ = 0;
   bool connecting_ = false;
   bool flush_due_ = false;

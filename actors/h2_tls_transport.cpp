@@ -20,7 +20,7 @@ class tls_over_socket final : public byte_transport {
       : fd_(std::move(fd)), session_(std::move(session)) {}
   int fd() const override { return fd_.get(); }
 
-  bool read(std::vector<std::uint8_t>& into, std::string& problem) override {
+  bool read(const read_sink& sink, std::string& problem) override {
     std::size_t taken = 0;
     bool open = true;
     while (taken < read_per_turn) {
@@ -44,7 +44,8 @@ class tls_over_socket final : public byte_transport {
       break;
     }
     auto plain = session_->take_received();
-    into.insert(into.end(), plain.begin(), plain.end());
+    if (!plain.empty())
+      sink(plain);
     // Handshake replies, alerts.
     std::string flush_problem;
     flush(flush_problem);
