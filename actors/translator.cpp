@@ -6,7 +6,6 @@
 #include <caf/send.hpp>
 
 #include "log/log.hpp"
-#include "translation/namespace_translator.hpp"
 
 namespace s2s::actors {
 namespace {
@@ -60,10 +59,7 @@ class translating_messages final : public message_filter {
   }
 
   grpc::Status on_request_metadata(const metadata_list& headers, std::optional<metadata_list>& changed) override {
-    if (!call_.wants_headers()) return grpc::Status::OK;
-    bool names_namespace = false;
-    for (const auto& entry : headers) names_namespace = names_namespace || translation::is_namespace_header(entry.first);
-    if (!names_namespace) return grpc::Status::OK;
+    if (!call_.wants_headers(headers)) return grpc::Status::OK;
     metadata_list translated = headers;
     auto result = call_.on_request_headers(translated);
     if (result.is_refused()) return status_of(result.refusal);
