@@ -121,8 +121,13 @@ translator::settings_ptr translator::build(const config::cluster_connection& con
   auto made = std::make_shared<settings>();
   made->connection = connection;
   made->needs_schema = needs_schema(connection, arrived_on_);
-  // Validated config builds on any schema; the empty one leaves only the method checks.
-  auto before = translation::pipeline::build(connection, arrived_on_, empty_schema());
+  // Before the schema only the method checks of aclPolicy apply: built on the empty schema, without the
+  // overrides, which need the types of the messages they change (and would fail there).
+  config::cluster_connection method_checks = connection;
+  method_checks.shards = {};
+  method_checks.failover_version_increment_translation.reset();
+  method_checks.replication_endpoint.clear();
+  auto before = translation::pipeline::build(method_checks, arrived_on_, empty_schema());
   if (before) made->before_schema = *before;
   else made->problem = before.error();
   made->types = std::move(types);
