@@ -44,9 +44,11 @@ func (t *topology) mux() bool {
 	return t.o.mode == "mux" || t.o.mode == "faults" || t.o.mode == "demo" || t.o.mode == "soak" || t.o.mode == "lcm"
 }
 
+func (t *topology) lcmMode() bool { return t.o.mode == "lcm" || t.o.mode == "lcm-tcp" }
+
 // shardsOf is the history shard count of cluster A (0) or B (1); --shards except in the lcm scenario.
 func (t *topology) shardsOf(cluster int) int {
-	if t.o.mode == "lcm" {
+	if t.lcmMode() {
 		return lcmShards[cluster]
 	}
 	return t.o.shards
@@ -124,7 +126,7 @@ func (t *topology) run(ctx context.Context) error {
 		return t.replicate(ctx)
 	case "faults":
 		return t.faults(ctx)
-	case "lcm":
+	case "lcm", "lcm-tcp":
 		return t.lcm(ctx)
 	case "fidelity":
 		return t.fidelity(ctx)
@@ -221,7 +223,7 @@ func (t *topology) start(ctx context.Context) error {
 	if t.o.mode == "fidelity" {
 		fidelitySpecs(a)
 	}
-	if t.o.mode == "lcm" {
+	if t.lcmMode() {
 		a.shardCount = &shardCount{mode: "lcm", local: t.shardsOf(0), remote: t.shardsOf(1)}
 		b.shardCount = &shardCount{mode: "lcm", local: t.shardsOf(1), remote: t.shardsOf(0)}
 	}
