@@ -54,4 +54,13 @@ mapped_stream lcm_shard_map::map(stream_shard_ids named) const {
   return result;
 }
 
+std::vector<lcm_stream> lcm_shard_map::streams() const {
+  std::vector<lcm_stream> all;
+  for (std::int32_t v = 1; v <= lcm_; ++v) {
+    stream_shard_ids opened{(v - 1) % client_count_ + 1, v};
+    all.push_back({opened, map(opened).ids});
+  }
+  return all;
+}
+
 }  // namespace s2s::shards

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace s2s::shards {
 
@@ -12,6 +13,12 @@ struct stream_shard_ids {
   std::int32_t client = 0;  // temporal-client-shard-id: the receiving cluster's shard, which opened the stream
   std::int32_t server = 0;  // temporal-server-shard-id: the sending cluster's shard
   bool operator==(const stream_shard_ids&) const = default;
+};
+
+// One stream of an lcm shard map: the ids its client opens it with, and those its server sees.
+struct lcm_stream {
+  stream_shard_ids opened;
+  stream_shard_ids mapped;
 };
 
 // What the server of a stream is to see, or why the stream cannot be mapped.
@@ -46,6 +53,9 @@ class lcm_shard_map {
   // unchanged (a proxy further along the way, or this one, mapped them), so mapping twice is mapping once;
   // ids that fit neither form are a problem naming them and the counts.
   mapped_stream map(stream_shard_ids named) const;
+
+  // Every stream the client cluster opens, one per virtual shard 1..L, in that order (for operators).
+  std::vector<lcm_stream> streams() const;
 
  private:
   bool is_as_opened(stream_shard_ids ids) const;

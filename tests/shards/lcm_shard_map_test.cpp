@@ -95,6 +95,19 @@ TEST(LcmShardMap, TwoToThreeMapsAsTheDesignPageSays) {
   EXPECT_FALSE(map.map({1, 1}).changed);  // the pair (1, 1): the same ids in both forms
 }
 
+TEST(LcmShardMap, StreamsListsWhatEachClientShardOpensAndWhereItLands) {
+  lcm_shard_map map(2, 3);
+  auto streams = map.streams();
+  ASSERT_EQ(streams.size(), 6u);
+  auto opened = streams_opened(map);
+  for (const auto& stream : streams) {
+    EXPECT_NE(std::find(opened.begin(), opened.end(), stream.opened), opened.end());
+    EXPECT_EQ(stream.mapped, map.map(stream.opened).ids);
+  }
+  EXPECT_EQ(streams[4].opened, (stream_shard_ids{1, 5}));
+  EXPECT_EQ(streams[4].mapped, (stream_shard_ids{5, 2}));
+}
+
 TEST(LcmShardMap, EqualCountsChangeNothing) {
   lcm_shard_map map(4, 4);
   for (std::int32_t shard = 1; shard <= 4; ++shard) {
