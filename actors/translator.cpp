@@ -41,7 +41,7 @@ class translating_messages final : public message_filter {
   // Without an observer the messages are not timed.
   translating_messages(translation::call_translation call, translation_observer* observer, const std::string& connection,
                        side arrived_on)
-      : call_(std::move(call)) {
+      : call_(std::move(call)), observer_(observer), connection_(connection), arrived_on_(arrived_on) {
     if (!observer || !call_.types())
       return;
     for (bool is_request : {true, false}) {
@@ -64,6 +64,7 @@ class translating_messages final : public message_filter {
     auto result = call_.on_request_headers(translated);
     if (result.is_refused()) return status_of(result.refusal);
     if (result.is_changed()) changed = std::move(translated);
+    if (auto real = call_.mapped_real_shards(); real && observer_) observer_->stream_mapped(connection_, arrived_on_, *real);
     return grpc::Status::OK;
   }
 
@@ -103,6 +104,9 @@ class translating_messages final : public message_filter {
   }
 
   translation::call_translation call_;
+  translation_observer* observer_;  // may be null
+  std::string connection_;
+  side arrived_on_;
   translation_observer::figures* figures_[2] = {};  // requests, responses; null: not observed
 };
 

@@ -165,7 +165,15 @@ filter_result call_translation::on_request_headers(header_list& headers) {
     return filter_result::refused(status_code::failed_precondition, "s2s-proxy: " + mapped.problem);
   }
   if (mapped.changed) done.what = filter_result::outcome::changed;
+  mapped_stream_ = shards::lcm_stream{mapped.named, mapped.mapped};
   return done;
+}
+
+std::optional<shards::stream_shard_ids> call_translation::mapped_real_shards() const {
+  if (!mapped_stream_) return std::nullopt;
+  const auto& map = *pipeline_->stream_shards_;
+  std::int32_t virtual_shard = mapped_stream_->mapped.client;
+  return shards::stream_shard_ids{(virtual_shard - 1) % map.client_count() + 1, mapped_stream_->mapped.server};
 }
 
 filter_result call_translation::on_status(std::string& message, std::string& details) {

@@ -79,6 +79,11 @@ class call_translation {
   filter_result on_request_headers(header_list& headers);
   // Whether on_request_headers may change or refuse these headers; when not, skip it.
   bool wants_headers(const header_list& headers) const;
+  // Once on_request_headers mapped a replication stream (shardCount lcm): the ids as they arrived and as the
+  // server gets them.
+  const std::optional<shards::lcm_stream>& mapped_stream() const { return mapped_stream_; }
+  // The real (client, server) shards of the mapped stream, for operators; nullopt before it is mapped.
+  std::optional<shards::stream_shard_ids> mapped_real_shards() const;
   // The error status the upstream ended the call with: its message and its grpc-status-details-bin bytes
   // (empty when absent), renamed as responses are.
   filter_result on_status(std::string& message, std::string& details);
@@ -107,6 +112,7 @@ class call_translation {
   bool wants_headers_ = false;
   bool wants_status_ = false;
   bool maps_stream_shards_ = false;
+  std::optional<shards::lcm_stream> mapped_stream_;
 };
 
 }  // namespace s2s::translation

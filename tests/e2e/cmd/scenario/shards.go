@@ -60,6 +60,41 @@ func checkShardPairs(namespaceID string, ids []string) error {
 	return nil
 }
 
+// checkMappedStreams reads each proxy's /metrics: on both of its sides it must have mapped a replication stream
+// for every pair of real shards (client, server) that can share a workflow.
+func (t *topology) checkMappedStreams(ctx context.Context) error {
+	for _, name := range []string{"proxy-a", "proxy-b"} {
+		s := t.specs[name]
+		counts := map[string][2]int{"outbound": {s.shardCount.local, s.shardCount.remote}, "inbound": {s.shardCount.remote, s.shardCount.local}}
+		err := eventually(ctx, t.o.stepTimeout, name+"'s /metrics to count mapped streams for every shard pair", func(context.Context) error {
+			code, body, err := httpGet("http://" + s.metrics + "/metrics")
+			if err != nil || code != 200 {
+				return fmt.Errorf("/metrics on %s: status %d, %v", s.metrics, code, err)
+			}
+			for direction, c := range counts {
+				g := gcd(c[0], c[1])
+				for client := 1; client <= c[0]; client++ {
+					for server := 1; server <= c[1]; server++ {
+						if (client-1)%g != (server-1)%g {
+							continue
+						}
+						if n := counter(body, "s2s_proxy_replication_streams_mapped_total", `direction="`+direction+`"`,
+							fmt.Sprintf(`client_shard="%d"`, client), fmt.Sprintf(`server_shard="%d"`, server)); n < 1 {
+							return fmt.Errorf("no %s stream mapped from client shard %d to server shard %d", direction, client, server)
+						}
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	logf("both proxies mapped replication streams for every pair of shards, both ways")
+	return nil
+}
+
 func (t *topology) lcm(ctx context.Context) error {
 	a, b := t.a, t.b
 	presented := int32(lcmShards[0] * lcmShards[1] / gcd(lcmShards[0], lcmShards[1]))
@@ -145,6 +180,9 @@ func (t *topology) lcm(ctx context.Context) error {
 		return err
 	}
 	if err := checkEndpoints(ctx, t); err != nil {
+		return err
+	}
+	if err := t.checkMappedStreams(ctx); err != nil {
 		return err
 	}
 
