@@ -280,6 +280,11 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
         st.upstream_writes_closed = true;
         finish_if_done(self);
       },
+      [self](upstream_going_away) {
+        ++self->state.processed;
+        if (!self->state.finished)
+          self->state.downstream().go_away_gracefully();
+      },
       [self](shutdown_atom) {
         ++self->state.processed;
         if (!self->state.downstream_read_ended)

@@ -1,8 +1,8 @@
 // The call actor: owns one proxied gRPC call, from the caller's side to the upstream and back.
 //
 // A call has two halves. The downstream half is the server side, where the caller is; the
-// upstream half is the client side, toward the target. Each half turns grpc++ callbacks into
-// the messages below and carries out the few operations the actor asks of it; the halves pace
+// upstream half is the client side, toward the target. Each half (an HTTP/2 stream, see
+// h2_halves.hpp) turns its stream's events into the messages below and carries out the few operations the actor asks of it; the halves pace
 // each other's reads (read_gate) so bytes never wait for the actor between two operations. The
 // actor sees every message and every end, runs the call's filters and decides how the call
 // ends, so those rules live in call.cpp and can be tested without sockets.
@@ -18,11 +18,9 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
-#include <grpcpp/server_context.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/status.h>
 
-#include "rpc/completion_queues.hpp"
 #include "rpc/header_rules.hpp"
 
 namespace s2s::actors {
@@ -35,13 +33,6 @@ struct call_info {
   metadata_list metadata;  // forwardable request metadata
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   std::string peer;
-  // The grpc++ server context when there is one (not in actor tests); lets the upstream
-  // call inherit the deadline and cancellation through grpc's own propagation.
-  grpc::ServerContextBase* server_context = nullptr;
-  // The completion queue the caller's half completes on, with the queues it belongs to: the
-  // upstream half completes there too, so both halves of a call run on one thread.
-  grpc::CompletionQueue* queue = nullptr;
-  std::shared_ptr<rpc::completion_queues> queues;
 };
 
 // Messages from the downstream half.
@@ -56,6 +47,9 @@ struct upstream_read { grpc::ByteBuffer message; };
 struct upstream_read_end {};
 struct upstream_write_failed {};  // the upstream call stopped taking messages
 struct upstream_done { grpc::Status status; metadata_list trailers; };
+// The upstream's connection is going away gracefully (HTTP/2 GOAWAY): the call goes on there, and
+// its caller is told the same of its own connection, so it opens a new one as it would directly.
+struct upstream_going_away {};
 
 // The proxy is stopping. A call whose caller is still sending (a stream: replication streams
 // never stop on their own) ends at once with UNAVAILABLE, so the caller calls again, elsewhere or
@@ -75,7 +69,7 @@ using call_actor = caf::typed_actor<
     caf::reacts_to<downstream_write_failed>, caf::reacts_to<downstream_cancelled>,
     caf::reacts_to<upstream_metadata>, caf::reacts_to<upstream_read>,
     caf::reacts_to<upstream_read_end>, caf::reacts_to<upstream_write_failed>,
-    caf::reacts_to<upstream_done>, caf::reacts_to<shutdown_atom>>;
+    caf::reacts_to<upstream_done>, caf::reacts_to<upstream_going_away>, caf::reacts_to<shutdown_atom>>;
 
 // A half whose reads can be granted: the actor grants the first ones, the other half the rest.
 class read_gate {
@@ -103,6 +97,8 @@ class downstream_port : public read_gate {
   // Ends the call for the caller after the messages still queued. Idempotent: only the first
   // status is sent.
   virtual void finish(const grpc::Status& status, const metadata_list& trailers) = 0;
+  // Tells the caller's connection to go away gracefully (its calls in flight go on).
+  virtual void go_away_gracefully() {}
 };
 
 // What the call actor asks of the upstream side, with the same reads and write queue. Reading
@@ -211,4 +207,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_read)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_read_end)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_write_failed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_going_away)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::upstream_lease)

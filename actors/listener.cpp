@@ -1,9 +1,6 @@
 // The listener actor: one gRPC server endpoint; a call actor per accepted call.
 #include "actors/listener.hpp"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,15 +17,18 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <grpcpp/server.h>
-#include <grpcpp/server_builder.h>
-#include <grpcpp/server_posix.h>
+#include <sys/epoll.h>
 
-#include "actors/grpc_halves.hpp"
+#include "actors/h2_connection.hpp"
+#include "actors/h2_halves.hpp"
 #include "actors/mailbox.hpp"
-#include "rpc/credentials.hpp"
-#include "rpc/keepalive.hpp"
+#include "http2/grpc_headers.hpp"
+#include "log/log.hpp"
+#include "net/event_loop.hpp"
+#include "net/socket.hpp"
 #include "rpc/limits.hpp"
+#include "tls/context.hpp"
+#include "tls/session.hpp"
 
 namespace s2s::actors {
 namespace {
@@ -66,21 +66,25 @@ struct call_watch {
   std::unordered_map<caf::actor_id, caf::actor_addr> calls;
 };
 
-// How many calls each completion queue waits for at once: a burst of new calls does not wait
-// for the one before it to be set up.
-constexpr int calls_awaited_per_queue = 8;
+// What the proxy's server connections advertise to their callers.
+http2::settings server_settings() {
+  http2::settings settings;
+  settings.stream_window = 4 * 1024 * 1024;
+  settings.connection_window = 32 * 1024 * 1024;
+  return settings;
+}
 
-// Starts a call actor for every call, whatever its method, on the completion thread that
-// accepted it, under the listener's watch: a call actor that ends abnormally has its call ended
-// with INTERNAL and is counted as failed.
-class forwarding_service final : public call_acceptor,
-                                  public std::enable_shared_from_this<forwarding_service> {
+// Gives every request a call actor, under the listener's watch: a call actor that ends
+// abnormally has its call ended with INTERNAL and is counted as failed. Runs on the loop thread
+// of the connection the request came on; the call actor's start runs there too.
+class call_service final : public h2_request_sink, public std::enable_shared_from_this<call_service> {
  public:
-  forwarding_service(caf::actor_system& system, const listener_spec& spec)
+  call_service(caf::actor_system& system, const listener_spec& spec)
       : system_(system), upstream_(spec.upstream), filter_(spec.filter), observer_(spec.observer),
         watch_(std::make_shared<call_watch>()) {}
 
-  grpc::AsyncGenericService& service() { return service_; }
+  const call_watch& watch() const { return *watch_; }
+
   // New calls are refused from now on; the calls in flight are told the proxy is stopping
   // (streams end, unary calls finish).
   void stop_accepting() {
@@ -88,89 +92,173 @@ class forwarding_service final : public call_acceptor,
     for (auto& address : watch_->live_calls())
       caf::anon_send(caf::actor_cast<call_actor>(address), shutdown_atom::value);
   }
-  const call_watch& watch() const { return *watch_; }
 
-  // Starts waiting for calls on every queue of a started server.
-  void serve(const std::shared_ptr<rpc::completion_queues>& queues) {
-    for (std::size_t i = 0; i < queues->size(); ++i)
-      for (int k = 0; k < calls_awaited_per_queue; ++k)
-        server_half::await_call(service_, server_queue(queues->queue(i)), queues, shared_from_this());
+  // Serves HTTP/2 on a connected transport.
+  void adopt(std::unique_ptr<byte_transport> transport, std::string peer) {
+    auto connection = h2_connection::serve(net::event_loops::instance().pick(), std::move(transport),
+                                           shared_from_this(), std::move(peer), server_settings());
+    std::lock_guard guard(mutex_);
+    connections_.emplace(connection.get(), connection);
   }
 
-  void accepted(std::shared_ptr<server_half> half, grpc::ServerCompletionQueue* queue) override {
-    if (!half)
-      return;  // the server is shutting down
-    if (stopping_) {
-      half->finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy: shutting down"), {});
+  // Every connection: GOAWAY, then, once `grace` has passed, closed. Blocks (off the actor threads)
+  // until the loops have closed them, within a bound.
+  void close_connections(std::chrono::milliseconds grace) {
+    std::vector<std::shared_ptr<h2_connection>> open;
+    {
+      std::lock_guard guard(mutex_);
+      for (auto& [key, weak] : connections_)
+        if (auto connection = weak.lock())
+          open.push_back(std::move(connection));
+    }
+    if (open.empty())
+      return;
+    for (auto& connection : open)
+      connection->loop().post([connection] { connection->shut_down(); });
+    std::this_thread::sleep_for(grace);
+    auto left = std::make_shared<std::atomic<std::size_t>>(open.size());
+    for (auto& connection : open)
+      connection->loop().post([connection, left] {
+        connection->close("the listener stopped");
+        --*left;
+      });
+    for (int i = 0; i < 100 && *left > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+
+  void on_request(const std::shared_ptr<h2_connection>& connection, http2::headers_received& request) override {
+    auto parsed = http2::parse_request(request.headers);
+    if (auto* refusal = std::get_if<http2::status>(&parsed)) {
+      connection->core().respond(request.id, http2::trailers_only(*refusal), true);
+      connection->kick();
       return;
     }
-    server_half::await_call(service_, queue, half->info().queues, shared_from_this());
+    auto& head = std::get<http2::request_head>(parsed);
+    call_info info;
+    info.method = std::move(head.path);
+    info.metadata = metadata_of(head.metadata);
+    if (head.timeout)
+      info.deadline = std::chrono::system_clock::now() +
+                      std::chrono::duration_cast<std::chrono::system_clock::duration>(*head.timeout);
+    info.peer = connection->peer();
+    auto half = std::make_shared<h2_server_half>(connection, request.id, std::move(info), rpc::max_message_bytes);
+    connection->attach(request.id, half);
+    half->start(request.end_stream);
+    if (stopping_) {
+      half->answer(grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy: shutting down"));
+      return;
+    }
     ++watch_->started;
     auto actor = spawn_call_here(system_, {half, upstream_, filter_, observer_});
     watch_->add(actor);
     if (stopping_)  // a stop that began meanwhile may not have seen this call
       caf::anon_send(actor, shutdown_atom::value);
     // Runs at once if the actor has already ended.
-    actor->attach_functor([watch = watch_, half, id = actor.id(),
-                           &system = system_](const caf::error& reason) {
+    actor->attach_functor([watch = watch_, half, id = actor.id(), &system = system_](const caf::error& reason) {
       watch->remove(id);
       if (reason) {
         ++watch->failed;
         // The call actor normally ends its call itself when it fails; this covers the rest.
-        half->finish(grpc::Status(grpc::StatusCode::INTERNAL,
-                                  "s2s-proxy: the call failed: " + system.render(reason)),
+        half->finish(grpc::Status(grpc::StatusCode::INTERNAL, "s2s-proxy: the call failed: " + system.render(reason)),
                      {});
       }
     });
   }
 
- private:
-  // The queues of a server were made by its builder, as server queues.
-  static grpc::ServerCompletionQueue* server_queue(grpc::CompletionQueue* queue) {
-    return static_cast<grpc::ServerCompletionQueue*>(queue);
+  void on_connection_closed(h2_connection& connection) override {
+    std::lock_guard guard(mutex_);
+    connections_.erase(&connection);
   }
 
-  grpc::AsyncGenericService service_;
+ private:
   caf::actor_system& system_;
   upstream_actor upstream_;
   std::shared_ptr<call_filter> filter_;
   std::shared_ptr<call_observer> observer_;
   std::shared_ptr<call_watch> watch_;
   std::atomic<bool> stopping_ = false;
+  std::mutex mutex_;
+  std::unordered_map<h2_connection*, std::weak_ptr<h2_connection>> connections_;
 };
 
-// What the listener owns besides its actor state; shared so it can outlive a blocking
-// shutdown that runs off the actor's thread. The server goes first, then its queues.
+// Accepts connections on a listening socket, on one event loop, and hands each to the service
+// (through a TLS session when the endpoint has a TLS block).
+class acceptor final : public net::io_handler, public std::enable_shared_from_this<acceptor> {
+ public:
+  acceptor(net::listening_socket socket, std::shared_ptr<call_service> service, tls::context_ptr context,
+           config::tls_config tls, std::string name)
+      : socket_(std::move(socket)), service_(std::move(service)), context_(std::move(context)),
+        tls_(std::move(tls)), name_(std::move(name)), loop_(net::event_loops::instance().pick()) {}
+
+  void start() {
+    loop_.post([self = shared_from_this()] {
+      self->self_ = self;
+      self->loop_.watch(self->socket_.fd.get(), EPOLLIN, self.get());
+    });
+  }
+  // Stops accepting and closes the listening socket.
+  void stop() {
+    loop_.post([self = shared_from_this()] {
+      if (!self->self_)
+        return;
+      self->loop_.unwatch(self->socket_.fd.get());
+      self->socket_.fd = net::unique_fd();
+      self->loop_.retire(std::move(self->self_));
+    });
+  }
+
+  void on_io(std::uint32_t) override {
+    if (!self_)
+      return;  // stopped after this event was read
+    for (int i = 0; i < 64; ++i) {
+      int error = 0;
+      auto fd = net::accept_connection(socket_.fd.get(), &error);
+      if (!fd) {
+        if (error != EAGAIN && error != EWOULDBLOCK && error != EINTR && error != ECONNABORTED)
+          log::warn(name_, std::string("cannot accept a connection: ") + std::strerror(error));
+        return;
+      }
+      auto peer = net::peer_name(fd.get());
+      if (!context_) {
+        service_->adopt(plain_transport(std::move(fd)), std::move(peer));
+        continue;
+      }
+      auto session = tls::session::create(context_, tls::session::role::server, tls_, "", {"h2"});
+      if (auto* problem = std::get_if<std::string>(&session)) {
+        log::warn(name_, "cannot start TLS for a connection from " + peer + ": " + *problem);
+        continue;
+      }
+      service_->adopt(tls_transport(std::move(fd), std::get<0>(std::move(session))), std::move(peer));
+    }
+  }
+
+ private:
+  net::listening_socket socket_;
+  std::shared_ptr<call_service> service_;
+  tls::context_ptr context_;
+  config::tls_config tls_;
+  std::string name_;
+  net::event_loop& loop_;
+  std::shared_ptr<acceptor> self_;  // while the socket is watched
+};
+
+// What the listener owns besides its actor state; shared so it can outlive a drain that waits
+// off the actor's thread.
 struct serving {
-  std::shared_ptr<forwarding_service> service;  // shared with the calls it waits for
-  std::shared_ptr<rpc::completion_queues> queues;
-  std::unique_ptr<grpc::Server> server;
+  std::shared_ptr<call_service> service;
+  std::shared_ptr<acceptor> accepting;  // null for a port-less listener
 };
 
-// How long connections get to close by themselves once no call is left: grpc's Shutdown waits for
-// every connection until its deadline, and those of a port-less listener (yamux streams the peer
-// opened) close only with their session. A status sent just before has long been written by then.
+// How long connections get to close by themselves once no call is left: a status sent just
+// before has long been written by then.
 constexpr auto connection_close_grace = std::chrono::milliseconds(300);
 
-// Waits (off the actor threads) until the listener's calls have ended or `drain` passed, and
-// returns the deadline for Shutdown: the drain bound's end while calls are still in flight, or a
-// short grace for the connections once none is. An idle listener so stops at once.
-std::chrono::system_clock::time_point drain_deadline(const forwarding_service* service,
-                                                     std::chrono::milliseconds drain) {
-  auto end = std::chrono::system_clock::now() + drain;
-  if (!service)
-    return end;
-  while (service->watch().live() > 0 && std::chrono::system_clock::now() < end)
+// Waits (off the actor threads) until the listener's calls have ended or `drain` passed.
+void wait_for_calls(const call_service& service, std::chrono::milliseconds drain) {
+  auto end = std::chrono::steady_clock::now() + drain;
+  while (service.watch().live() > 0 && std::chrono::steady_clock::now() < end)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  return std::min(end, std::chrono::system_clock::now() + connection_close_grace);
 }
-
-// Completion threads per listener: a quarter of the cores, at least one. A proxy has two
-// listeners per cluster connection, and a call's both halves run on the thread that accepted it.
-unsigned queues_per_listener() { return std::max(1u, std::thread::hardware_concurrency() / 4); }
-
-// How long a stopped listener waits for its calls' halves to let go of its completion queues.
-constexpr auto queue_release_bound = std::chrono::seconds(10);
 
 struct listener_state {
   static inline const char* name = "listener";
@@ -188,11 +276,12 @@ listener_actor::behavior_type listener_behavior(
   return {
       [self](adopt_connection& connection) {
         auto& st = self->state;
-        if (st.stopping || !st.resources->server) {
+        if (st.stopping) {
           ::close(connection.fd);
           return;
         }
-        grpc::AddInsecureChannelFromFd(st.resources->server.get(), connection.fd);
+        net::prepare_stream_fd(connection.fd);
+        st.resources->service->adopt(plain_transport(net::unique_fd(connection.fd)), st.spec.name + " mux stream");
       },
       [self](stop_atom, std::chrono::milliseconds drain) -> caf::result<bool> {
         auto& st = self->state;
@@ -201,19 +290,13 @@ listener_actor::behavior_type listener_behavior(
         if (st.stopping)
           return promise;
         st.stopping = true;
-        if (st.resources->service)
-          st.resources->service->stop_accepting();
-        // Server::Shutdown blocks until calls end; keep it off the actor threads, which the
-        // draining calls still need.
+        if (st.resources->accepting)
+          st.resources->accepting->stop();
+        st.resources->service->stop_accepting();
+        // The wait for the calls stays off the actor threads, which the draining calls still need.
         std::thread([resources = st.resources, drain, listener = listener_actor(self)]() mutable {
-          if (resources->server) {
-            resources->server->Shutdown(drain_deadline(resources->service.get(), drain));
-            resources->server->Wait();
-            // Calls' halves still complete on the queues; they stop once no half is left.
-            if (resources->queues && !resources->queues->shut_down_when_unused(queue_release_bound))
-              resources->queues.reset();  // the last half to go takes them down
-          }
-          // The server is destroyed with the actor's state, on an actor thread, not here.
+          wait_for_calls(*resources->service, drain);
+          resources->service->close_connections(connection_close_grace);
           resources.reset();
           caf::anon_send(listener, drained_atom::value);
         }).detach();
@@ -226,98 +309,42 @@ listener_actor::behavior_type listener_behavior(
       },
       [self](stats_atom) {
         listener_stats stats;
-        if (auto& service = self->state.resources->service) {
-          stats.calls_started = service->watch().started;
-          stats.calls_failed = service->watch().failed;
-          stats.calls_live = service->watch().live();
-        }
+        auto& service = self->state.resources->service;
+        stats.calls_started = service->watch().started;
+        stats.calls_failed = service->watch().failed;
+        stats.calls_live = service->watch().live();
         stats.mailbox_depth = messages_waiting(self);
         return stats;
       },
   };
 }
 
-// Why no address of `address` can be bound (grpc++ serves when at least one can), or nothing
-// when one can. grpc++ says only that it could not, in a log line of its own.
-std::optional<std::string> bind_problem(const config::address& address) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* found = nullptr;
-  auto port = std::to_string(address.port);
-  if (int rc = getaddrinfo(address.host.c_str(), port.c_str(), &hints, &found); rc != 0)
-    return std::string("cannot resolve host: ") + gai_strerror(rc);
-  std::string problem = "the address is not available";
-  bool bound = false;
-  for (auto* entry = found; entry; entry = entry->ai_next) {
-    int fd = ::socket(entry->ai_family, entry->ai_socktype, entry->ai_protocol);
-    if (fd < 0)
-      continue;
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, entry->ai_addr, entry->ai_addrlen) == 0)
-      bound = true;
-    else
-      problem = std::strerror(errno);
-    ::close(fd);
-  }
-  freeaddrinfo(found);
-  if (bound)
-    return std::nullopt;
-  return problem;
-}
-
-}  // namespace
-
-namespace {
-
-// Builds and starts the server; without `listen` it has no listening port.
-std::variant<started_listener, std::string> start_serving(caf::actor_system& system,
-                                                          listener_spec spec, bool listen) {
+// Binds (with `listen`) and starts serving; without `listen` calls come only on adopted connections.
+std::variant<started_listener, std::string> start_serving(caf::actor_system& system, listener_spec spec,
+                                                          bool listen) {
   auto address = spec.endpoint.addr.to_string();
-  std::shared_ptr<grpc::ServerCredentials> credentials;
-  if (listen) {
-    auto made = rpc::server_credentials(spec.endpoint.tls);
-    if (auto* error = std::get_if<std::string>(&made))
-      return spec.name + ": cannot serve " + address + ": " + *error;
-    credentials = std::get<0>(made);
-    // Checked first, so a taken port is one clear error, without a grpc++ server that fails.
-    if (auto problem = bind_problem(spec.endpoint.addr))
-      return spec.name + ": cannot listen on " + address + ": " + *problem;
-  }
-
   auto resources = std::make_shared<serving>();
-  resources->service = std::make_shared<forwarding_service>(system, spec);
-  auto name = spec.name;
-  auto bind_address = spec.endpoint.addr;
-  auto actor = system.spawn(listener_behavior, std::move(spec), resources);
-
-  grpc::ServerBuilder builder;
+  resources->service = std::make_shared<call_service>(system, spec);
   int port = 0;
-  if (listen)
-    builder.AddListeningPort(address, credentials, &port);
-  builder.RegisterAsyncGenericService(&resources->service->service());
-  std::vector<std::unique_ptr<grpc::CompletionQueue>> queues;
-  for (unsigned i = 0; i < queues_per_listener(); ++i)
-    queues.push_back(builder.AddCompletionQueue());
-  builder.SetMaxReceiveMessageSize(rpc::max_message_bytes);
-  builder.SetMaxSendMessageSize(rpc::max_message_bytes);
-  // Without this a second process could bind the same port and silently share its traffic.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  rpc::accept_peer_keepalives(builder);
-  resources->server = builder.BuildAndStart();
-  resources->queues = std::make_shared<rpc::completion_queues>(std::move(queues));
-  if (resources->server)
-    resources->service->serve(resources->queues);
-  if (!resources->server || (listen && port == 0)) {
-    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
-    if (!listen)
-      return name + ": cannot start a gRPC server";
-    // Taken since the check above, or refused for a reason a plain bind does not meet.
-    return name + ": cannot listen on " + address + ": " +
-           bind_problem(bind_address).value_or("grpc++ could not bind it");
+  if (listen) {
+    tls::context_ptr context;
+    if (spec.endpoint.tls.enabled()) {
+      auto made = tls::server_context(spec.endpoint.tls);
+      if (auto* error = std::get_if<std::string>(&made))
+        return spec.name + ": cannot serve " + address + ": " + *error;
+      context = std::get<tls::context_ptr>(made);
+    }
+    auto bound = net::listen_tcp(spec.endpoint.addr);
+    if (auto* problem = std::get_if<std::string>(&bound))
+      return spec.name + ": cannot listen on " + address + ": " + *problem;
+    auto& socket = std::get<net::listening_socket>(bound);
+    port = socket.port;
+    resources->accepting = std::make_shared<acceptor>(std::move(socket), resources->service, std::move(context),
+                                                      spec.endpoint.tls, spec.name);
   }
+  auto actor = system.spawn(listener_behavior, std::move(spec), resources);
+  if (resources->accepting)
+    resources->accepting->start();
   return started_listener{actor, port};
 }
 

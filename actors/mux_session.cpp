@@ -10,9 +10,8 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <grpcpp/create_channel_posix.h>
 
-#include "actors/grpc_halves.hpp"
+#include "actors/h2_target.hpp"
 #include "actors/mux_io.hpp"
 #include "log/log.hpp"
 #include "rpc/limits.hpp"
@@ -37,16 +36,10 @@ struct mux_session_state {
 
 using session_pointer = mux_session_actor::stateful_pointer<mux_session_state>;
 
-// Opens a gRPC channel on the bridge of a stream we opened; grpc++ owns `fd` from now on.
-// No HTTP/2 keepalive: the session's yamux pings already find a dead connection, and pings
-// within 5 minutes on a quiet stream draw GOAWAY too_many_pings from a grpc-go peer (the Go
-// s2s-proxy keeps grpc-go's default policy).
-std::shared_ptr<upstream_target> channel_on(int fd, const std::string& name) {
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(rpc::max_message_bytes);
-  arguments.SetMaxSendMessageSize(rpc::max_message_bytes);
-  auto channel = grpc::CreateCustomInsecureChannelFromFd(name, fd, arguments);
-  return std::make_shared<channel_target>(std::move(channel));
+// Opens an HTTP/2 connection on the bridge of a stream we opened; it owns `fd` from now on.
+// No HTTP/2 keepalive: the session's yamux pings already find a dead connection.
+std::shared_ptr<upstream_target> channel_on(int fd, const std::string& name, std::function<void()> going_away) {
+  return make_fd_target(net::unique_fd(fd), name, std::move(going_away));
 }
 
 mux_io_events events_for(mux_session_actor self) {
@@ -121,7 +114,10 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self,
         }
         st.channel_stream = opened.stream;
         ++st.stats.channels_opened;
-        auto target = channel_on(opened.fd, "s2s-proxy-mux");
+        auto target = channel_on(opened.fd, "s2s-proxy-mux",
+                                 [session = mux_session_actor(self), stream = opened.stream] {
+                                   caf::anon_send(session, mux_channel_going_away{stream});
+                                 });
         self->send(st.spec.outbound, mux_channel_up{self->address(), std::move(target)});
       },
       [self](mux_io_open_failed& failed) {
@@ -144,6 +140,17 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self,
         if (ended.reset)
           log::warn(st.spec.name, "the stream carrying outbound calls was reset; opening another");
         schedule_reopen(self);
+      },
+      [self](mux_channel_going_away& away) {
+        auto& st = self->state;
+        if (away.stream != st.channel_stream)
+          return;
+        // The peer is draining that HTTP/2 connection (its calls go on there); new calls get a
+        // new stream now, not once the old one has ended.
+        st.channel_stream = 0;
+        self->send(st.spec.outbound, mux_channel_down{self->address()});
+        if (!st.ended)
+          st.io->open_stream();
       },
       [self](reopen_atom) {
         auto& st = self->state;

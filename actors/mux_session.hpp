@@ -28,6 +28,8 @@ struct mux_io_opened { std::uint32_t stream = 0; int fd = -1; };
 struct mux_io_open_failed { std::string reason; };
 struct mux_io_stream_ended { std::uint32_t stream = 0; bool reset = false; };
 struct mux_io_down { std::string reason; bool was_up = false; };
+// The peer sent GOAWAY on the HTTP/2 connection of our outbound stream: new calls need another.
+struct mux_channel_going_away { std::uint32_t stream = 0; };
 
 using reopen_atom = caf::atom_constant<caf::atom("reopen")>;
 
@@ -44,7 +46,7 @@ struct mux_session_stats {
 using mux_session_actor = caf::typed_actor<
     caf::reacts_to<mux_io_up>, caf::reacts_to<mux_io_accepted>, caf::reacts_to<mux_io_opened>,
     caf::reacts_to<mux_io_open_failed>, caf::reacts_to<mux_io_stream_ended>,
-    caf::reacts_to<mux_io_down>, caf::reacts_to<reopen_atom>,
+    caf::reacts_to<mux_io_down>, caf::reacts_to<mux_channel_going_away>, caf::reacts_to<reopen_atom>,
     caf::replies_to<stats_atom>::with<mux_session_stats>>;
 
 // --- what a session tells the actor that keeps it
@@ -88,6 +90,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_opened)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_open_failed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_stream_ended)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_down)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_channel_going_away)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_session_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_session_up)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_session_down)

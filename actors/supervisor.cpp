@@ -11,6 +11,8 @@
 
 #include "actors/mux_upstream.hpp"
 #include "actors/translator.hpp"
+#include "actors/h2_target.hpp"
+#include "rpc/stream_channels.hpp"
 #include "actors/upstream.hpp"
 #include "log/log.hpp"
 #include "tls/context.hpp"
@@ -137,26 +139,18 @@ std::shared_ptr<call_observer> observer_of(const proxy_options& options, const s
   return options.observe_calls ? options.observe_calls(listener_name) : nullptr;
 }
 
-// The way to one TCP target: a channel shared by the calls that come and go, and connections of
-// their own for long-lived streams (see rpc::stream_channels), each logged as it opens.
+// The way to one TCP target: HTTP/2 connections shared by the calls that come and go, and
+// connections of their own for long-lived streams (see rpc/stream_channels.hpp), each logged as it opens.
 std::variant<upstream_actor, std::string> tcp_upstream(caf::actor_system& system, const std::string& name,
                                                        const config::endpoint& target,
                                                        const proxy_options& options) {
-  auto channel = rpc::open_channel(target);
-  if (auto* error = std::get_if<std::string>(&channel))
-    return *error;
-  auto opener = rpc::own_channel_opener(target);
-  if (auto* error = std::get_if<std::string>(&opener))
-    return *error;
-  auto open = [name, address = target.addr.to_string(), open = std::get<rpc::channel_opener>(opener)] {
-    log::info(name, "opening a connection of its own to " + address + " for the long-lived streams starting now");
-    return open();
-  };
-  rpc::stream_channels::rule long_lived = rpc::is_long_lived_stream;
+  h2_target_spec spec{name, target, rpc::is_long_lived_stream};
   if (options.long_lived_stream)
-    long_lived = options.long_lived_stream;
-  auto streams = std::make_shared<rpc::stream_channels>(std::move(open), std::move(long_lived));
-  return spawn_channel_upstream(system, name, std::get<0>(channel), std::move(streams));
+    spec.long_lived = options.long_lived_stream;
+  auto made = make_dialing_target(std::move(spec));
+  if (auto* error = std::get_if<std::string>(&made))
+    return *error;
+  return spawn_target_upstream(system, name, std::get<0>(std::move(made)));
 }
 
 // The two directions of a TCP-mode connection: (server endpoint, target endpoint, label).

@@ -29,7 +29,7 @@ struct proxy_options {
   std::function<std::shared_ptr<call_observer>(std::string_view listener_name)> observe_calls;
   // Told what every translator does (metrics); may be null.
   std::shared_ptr<translation_observer> observe_translation;
-  // Picks the calls that get an upstream connection of their own (see rpc::stream_channels);
+  // Picks the calls that get an upstream connection of their own (see rpc/stream_channels.hpp);
   // empty: rpc::is_long_lived_stream, Temporal's replication streams.
   std::function<bool(std::string_view method)> long_lived_stream;
 };

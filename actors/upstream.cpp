@@ -5,22 +5,19 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/grpc_halves.hpp"
-
 namespace s2s::actors {
 namespace {
 
-struct channel_upstream_state {
+struct target_upstream_state {
   static inline const char* name = "upstream";
   std::string target_name;
-  std::shared_ptr<channel_target> target;
+  std::shared_ptr<upstream_target> target;
 };
 
-upstream_actor::behavior_type channel_upstream(
-    upstream_actor::stateful_pointer<channel_upstream_state> self, std::string name,
-    std::shared_ptr<grpc::Channel> channel, std::shared_ptr<rpc::stream_channels> streams) {
+upstream_actor::behavior_type target_upstream(upstream_actor::stateful_pointer<target_upstream_state> self,
+                                              std::string name, std::shared_ptr<upstream_target> target) {
   self->state.target_name = std::move(name);
-  self->state.target = std::make_shared<channel_target>(std::move(channel), std::move(streams));
+  self->state.target = std::move(target);
   return {
       [self](lease_atom) { return upstream_lease{self->state.target, {}}; },
   };
@@ -28,10 +25,9 @@ upstream_actor::behavior_type channel_upstream(
 
 }  // namespace
 
-upstream_actor spawn_channel_upstream(caf::actor_system& system, std::string name,
-                                      std::shared_ptr<grpc::Channel> channel,
-                                      std::shared_ptr<rpc::stream_channels> streams) {
-  return system.spawn(channel_upstream, std::move(name), std::move(channel), std::move(streams));
+upstream_actor spawn_target_upstream(caf::actor_system& system, std::string name,
+                                     std::shared_ptr<upstream_target> target) {
+  return system.spawn(target_upstream, std::move(name), std::move(target));
 }
 
 }  // namespace s2s::actors

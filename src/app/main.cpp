@@ -20,6 +20,7 @@
 #include "actors/supervisor.hpp"
 #include "config/config.hpp"
 #include "log/log.hpp"
+#include "net/event_loop.hpp"
 
 #ifndef S2S_VERSION
 #define S2S_VERSION "0.0.0"
@@ -192,6 +193,7 @@ int start(const arguments& args) {
       .receive([&](bool) { stopped = true; },
                [&](caf::error& err) { s2s::log::error("proxy", "stop failed: " + system.render(err)); });
   s2s::log::info("proxy", "stopped");
+  s2s::net::event_loops::halt();
   return stopped ? 0 : 1;
 }
 

@@ -194,6 +194,14 @@ struct callbacks {
 
   static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto& c = self(user);
+    // A server that has ended its response while the request is still open resets the stream
+    // with NO_ERROR, as gRPC servers do: the client learns it may stop sending, and the stream
+    // does not stay half-open on both sides for as long as the connection lives.
+    if (c.side_ == role::server && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+        (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        nghttp2_session_get_stream_remote_close(c.session_, frame->hd.stream_id) == 0) {
+      nghttp2_submit_rst_stream(c.session_, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    }
     if (frame->hd.type == NGHTTP2_HEADERS) {
       if (auto* s = c.find(frame->hd.stream_id); s && !s->headers_framed) {
         s->headers_framed = true;
@@ -365,7 +373,12 @@ void connection::submit_go_away(std::uint32_t code, std::string_view debug_data)
   }
   deferred_go_away_ = false;
   go_away_unsent_ = true;
-  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_), code,
+  // A later GOAWAY may never name a larger last stream id than an earlier one (the peer treats
+  // that as a protocol error), though streams may have been processed since.
+  auto last = nghttp2_session_get_last_proc_stream_id(session_);
+  if (last_go_away_id_) last = std::min(last, *last_go_away_id_);
+  last_go_away_id_ = last;
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, last, code,
                         reinterpret_cast<const std::uint8_t*>(debug_data.data()), debug_data.size());
 }
 
@@ -445,6 +458,20 @@ bool connection::send_data(stream_id id, std::span<const std::uint8_t> bytes, bo
   auto* s = find(id);
   if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers) return false;
   s->outbox.insert(s->outbox.end(), bytes.begin(), bytes.end());
+  s->end_queued = end_stream;
+  resume(id, *s);
+  return true;
+}
+
+bool connection::send_buffer(stream_id id, std::vector<std::uint8_t>&& bytes, bool end_stream) {
+  auto* s = find(id);
+  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers) return false;
+  if (s->outbox.size() == s->outbox_head) {
+    s->outbox = std::move(bytes);
+    s->outbox_head = 0;
+  } else {
+    s->outbox.insert(s->outbox.end(), bytes.begin(), bytes.end());
+  }
   s->end_queued = end_stream;
   resume(id, *s);
   return true;

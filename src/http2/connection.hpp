@@ -71,6 +71,8 @@ class connection {
   // Copies `bytes` into the stream's send queue; they leave as the peer's windows allow.
   // False when the stream is gone or already ended for sending.
   bool send_data(stream_id id, std::span<const std::uint8_t> bytes, bool end_stream = false);
+  // The same, taking the buffer over when nothing else is queued on the stream (no copy).
+  bool send_buffer(stream_id id, std::vector<std::uint8_t>&& bytes, bool end_stream = false);
   // Ends the stream with a trailing header block, after the data queued before it.
   bool send_trailers(stream_id id, const header_list& trailers);
   // RST_STREAM; the stream ends with a stream_reset event (by_peer false).
@@ -147,6 +149,7 @@ class connection {
   std::uint64_t next_ping_ = 1;
   std::optional<std::uint64_t> shutdown_ping_;
   bool go_away_commanded_ = false;
+  std::optional<stream_id> last_go_away_id_;  // the last stream id of the GOAWAY we sent last
   bool go_away_unsent_ = false;  // submitted to nghttp2, not framed yet
   bool deferred_go_away_ = false;  // client: a graceful GOAWAY waits for our queued requests
   bool going_away_ = false;        // shutdown() or go_away() was called: no new streams

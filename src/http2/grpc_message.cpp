@@ -4,6 +4,11 @@
 #include <algorithm>
 
 namespace s2s::http2 {
+namespace {
+
+constexpr std::size_t reserve_after_bytes = 1024 * 1024;
+
+}  // namespace
 
 std::array<std::uint8_t, message_prefix_bytes> message_prefix(std::uint8_t compressed, std::uint32_t length) {
   return {compressed, static_cast<std::uint8_t>(length >> 24), static_cast<std::uint8_t>(length >> 16),
@@ -42,6 +47,11 @@ std::optional<status> message_reader::feed(std::span<const std::uint8_t> bytes) 
       current_.compressed = prefix_[0];
     }
     const std::size_t n = std::min(expected_ - current_.payload.size(), bytes.size());
+    // A large message gets its whole buffer once its first MiB is in: one allocation of the final
+    // size, not a doubling series whose middle sizes stay in the allocator's heaps afterwards. Only
+    // bytes that really came earn it, so an announced length alone reserves nothing.
+    if (current_.payload.size() + n >= reserve_after_bytes && current_.payload.capacity() < expected_)
+      current_.payload.reserve(expected_);
     current_.payload.insert(current_.payload.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
     bytes = bytes.subspan(n);
     if (current_.payload.size() == expected_) {

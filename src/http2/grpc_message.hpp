@@ -39,6 +39,8 @@ class message_reader {
   std::optional<status> feed(std::span<const std::uint8_t> bytes);
   // The oldest complete message, or nothing.
   std::optional<grpc_message> next();
+  // Whether a complete message waits to be taken with next().
+  bool has_message() const { return !ready_.empty(); }
   // At end of stream: INTERNAL when a message was cut short.
   std::optional<status> finish() const;
   // Bytes of the incomplete message held so far, prefix included.

@@ -1,8 +1,9 @@
-// TLS for the mux connection: OpenSSL contexts built from a config TLS block.
+// TLS for the mux connection and the TLS sessions: OpenSSL contexts built from a config TLS block.
 #include "tls/context.hpp"
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include <openssl/err.h>
@@ -57,6 +58,44 @@ SSL_CTX* new_context(const SSL_METHOD* method) {
   return context;
 }
 
+// Where a connection keeps its protocol_choice, and the mark of a context whose selector is installed.
+int choice_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+int selector_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+int select_protocol(SSL* ssl, const unsigned char** out, unsigned char* out_size,
+                    const unsigned char* offered, unsigned int offered_size, void*) {
+  auto* choice = static_cast<protocol_choice*>(SSL_get_ex_data(ssl, choice_index()));
+  if (!choice || choice->accepted.empty())
+    return SSL_TLSEXT_ERR_NOACK;
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, out_size, choice->accepted.data(),
+                            static_cast<unsigned int>(choice->accepted.size()), offered,
+                            offered_size) == OPENSSL_NPN_NEGOTIATED) {
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+  }
+  choice->refused_offer = alpn_names(offered, offered_size);
+  // OpenSSL answers this with the no_application_protocol alert.
+  return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+// Once per context: the callback is a property of the shared context, the list one of the connection.
+void install_protocol_selector(SSL_CTX* context) {
+  static std::mutex installing;
+  std::lock_guard lock(installing);
+  if (SSL_CTX_get_ex_data(context, selector_index()))
+    return;
+  SSL_CTX_set_alpn_select_cb(context, select_protocol, nullptr);
+  static char installed;
+  SSL_CTX_set_ex_data(context, selector_index(), &installed);
+}
+
 }  // namespace
 
 void restrict_grpc_suites() {
@@ -89,6 +128,8 @@ std::variant<context_ptr, std::string> server_context(const config::tls_config& 
   } else {
     SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
   }
+  // Before any connection uses the context, so that no handshake reads it while it changes.
+  install_protocol_selector(context);
   return context_ptr(context, context_deleter{});
 }
 
@@ -138,6 +179,36 @@ bool prepare_client(SSL* ssl, const config::tls_config& tls, const std::string& 
     return false;
   }
   return true;
+}
+
+void accept_protocols(SSL* ssl, protocol_choice* choice) {
+  install_protocol_selector(SSL_get_SSL_CTX(ssl));
+  SSL_set_ex_data(ssl, choice_index(), choice);
+}
+
+std::vector<std::uint8_t> alpn_wire_form(const std::vector<std::string>& names, std::string& problem) {
+  std::vector<std::uint8_t> wire;
+  for (const auto& name : names) {
+    if (name.empty() || name.size() > 255) {
+      problem = "ALPN protocol name '" + name + "' must be 1 to 255 bytes long";
+      return {};
+    }
+    wire.push_back(static_cast<std::uint8_t>(name.size()));
+    wire.insert(wire.end(), name.begin(), name.end());
+  }
+  return wire;
+}
+
+std::string alpn_names(const std::uint8_t* wire, std::size_t size) {
+  std::string out;
+  for (std::size_t at = 0; at < size;) {
+    std::size_t length = std::min<std::size_t>(wire[at], size - at - 1);
+    if (!out.empty())
+      out += ", ";
+    out += "'" + std::string(reinterpret_cast<const char*>(wire + at + 1), length) + "'";
+    at += 1 + length;
+  }
+  return out;
 }
 
 std::string handshake_problem(SSL* ssl, int ssl_error) {

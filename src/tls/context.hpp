@@ -1,10 +1,12 @@
-// TLS for the mux connection: OpenSSL contexts built from a config TLS block, and the
-// per-connection settings that make a client check the server's name.
+// TLS for the mux connection and the TLS sessions: OpenSSL contexts built from a config TLS block,
+// and the per-connection settings that make a client check the server's name and a server pick ALPN.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <openssl/ssl.h>
 
@@ -31,7 +33,7 @@ inline constexpr const char* tls13_cipher_suites =
 // first grpc++ TLS credentials are built; later calls do nothing.
 void restrict_grpc_suites();
 
-// The server side of a mux-server. With remoteCAPath set, a client must present a
+// The server side of a mux-server or a TLS listener. With remoteCAPath set, a client must present a
 // certificate that chains to that CA (verified, not merely required).
 std::variant<context_ptr, std::string> server_context(const config::tls_config& tls);
 
@@ -45,6 +47,27 @@ std::string expected_server_name(const config::tls_config& tls, const std::strin
 // Applies the per-connection client checks to `ssl` (host name, SNI). False with a reason on failure.
 bool prepare_client(SSL* ssl, const config::tls_config& tls, const std::string& dialed_host,
                     std::string& problem);
+
+// ALPN on the server side. A context is shared by its connections, so server_context() installs one
+// selector on it and each connection says what it accepts through accept_protocols(); a connection
+// that says nothing ignores ALPN, as the mux transport always has.
+struct protocol_choice {
+  std::vector<std::uint8_t> accepted;  // in ALPN's wire form, in our order of preference
+  std::string refused_offer;  // set when the client offered only protocols we do not accept: those
+};
+
+// Makes the handshake of `ssl` pick from `choice` (which must outlive it). A client that offers ALPN
+// with none of the accepted protocols then fails the handshake with no_application_protocol; one
+// that offers none is accepted. A context not made by server_context() gets the selector here, so it
+// must not be in use by other threads for the first such call.
+void accept_protocols(SSL* ssl, protocol_choice* choice);
+
+// Protocol names in ALPN's wire form (each preceded by its length). Empty, with `problem` set, when
+// a name is empty or longer than 255 bytes.
+std::vector<std::uint8_t> alpn_wire_form(const std::vector<std::string>& names, std::string& problem);
+
+// Wire-form protocol names as a person reads them: 'h2', 'http/1.1'.
+std::string alpn_names(const std::uint8_t* wire, std::size_t size);
 
 // Why a handshake failed, in words: the verification result when the peer was not trusted,
 // else OpenSSL's queued errors. Drains the calling thread's OpenSSL error queue.

@@ -111,6 +111,22 @@ TEST(CallShapes, ErrorAfterStreamedResponsesComesInTrailers) {
   EXPECT_EQ(find_header(out.trailers, "grpc-message"), "after two");
 }
 
+TEST(CallShapes, AServerEndingBeforeTheClientHalfClosedResetsTheStreamSoNeitherSideKeepsIt) {
+  echo_link link;
+  auto failing = request("stop");
+  failing.mutable_error()->set_code(static_cast<int>(status_code::unavailable));
+  failing.mutable_error()->set_message("going away");
+  const auto id = link.echo_client.start("Bidi", {request("one"), failing}, false);
+  ASSERT_TRUE(link.pump());
+  const auto& out = link.echo_client.outcome(id);
+  ASSERT_TRUE(out.result);
+  EXPECT_EQ(out.result->code, status_code::unavailable);
+  EXPECT_EQ(find_header(out.trailers, "grpc-message"), "going away");
+  // The client never half-closed: without the server's RST_STREAM(NO_ERROR) both would hold it.
+  EXPECT_EQ(link.server.stream_count(), 0u);
+  EXPECT_EQ(link.client.stream_count(), 0u);
+}
+
 TEST(CallShapes, MetadataArrivesInOrderAndBinaryValuesUntouched) {
   echo_link link;
   const header_list metadata = {{"temporal-client-cluster-id", "cluster-a"},

@@ -42,6 +42,26 @@ TEST(GoAway, ServerShutdownIsTwoStepAndAStreamInFlightIsStillServed) {
   EXPECT_FALSE(link.server.ended()) << "a graceful shutdown is not an error";
 }
 
+TEST(GoAway, ASecondGoAwayNeverNamesALargerLastStreamId) {
+  echo_link link;
+  const auto kept = link.echo_client.start("Bidi", {request("a")}, false);
+  ASSERT_TRUE(link.pump());
+  link.server.go_away(error_code::no_error);
+  // A stream the client opens before it has read the GOAWAY, then a second GOAWAY (a drain
+  // after an earlier notice, say): its last stream id must stay `kept`.
+  link.echo_client.start("Unary", {request("late")});
+  ASSERT_TRUE(link.pump());
+  link.server.go_away(error_code::no_error);
+  ASSERT_TRUE(link.pump());
+  EXPECT_TRUE(all_of<connection_error>(link.client_events).empty());
+  EXPECT_FALSE(link.client.ended());
+  for (const auto& g : all_of<go_away_received>(link.client_events))
+    EXPECT_EQ(g.last_stream_id, kept);
+  link.echo_client.send(kept, request("a2"), true);
+  ASSERT_TRUE(link.pump());
+  EXPECT_TRUE(link.echo_client.outcome(kept).result->ok());
+}
+
 TEST(GoAway, StreamsAboveTheLastIdAreRefusedAndMayBeRetried) {
   echo_link link;
   const auto kept = link.echo_client.start("Bidi", {request("a")}, false);

@@ -1,7 +1,6 @@
-// The channels of long-lived streams: which methods get one, and when streams share one.
+// The connections of long-lived streams: which methods get one, and when streams share one.
 #include "rpc/stream_channels.hpp"
 
-#include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
 
 namespace s2s::rpc {
@@ -17,23 +16,28 @@ TEST(LongLivedStream, TemporalsReplicationStreamIsOneAndUnaryAdminCallsAreNot) {
   EXPECT_FALSE(is_long_lived_stream("/Stream.Service/Upstream"));
 }
 
-// Channels to a port nothing listens on: grpc connects only for a call, and no test makes one.
+// A stand-in connection: the pool only hands them out, it never uses them.
+struct connection {
+  bool closing = false;
+};
+using pool = stream_connections<connection>;
+
 struct counting_opener {
   std::shared_ptr<int> calls = std::make_shared<int>(0);
-  std::shared_ptr<grpc::Channel> operator()() const {
+  std::shared_ptr<connection> operator()() const {
     ++*calls;
-    return grpc::CreateChannel("127.0.0.1:9", grpc::InsecureChannelCredentials());
+    return std::make_shared<connection>();
   }
 };
 
-stream_channels make(counting_opener opener) {
-  return stream_channels(opener, is_long_lived_stream, 10s);
+pool make(counting_opener opener) {
+  return pool(opener, [](const connection& c) { return !c.closing; }, 10s);
 }
 
 TEST(StreamChannels, StreamsStartingWithinTheShareWindowShareOneChannel) {
   counting_opener opener;
   auto channels = make(opener);
-  auto start = stream_channels::clock::now();
+  auto start = pool::clock::now();
   auto first = channels.for_stream(start);
   auto second = channels.for_stream(start + 9s);
   EXPECT_EQ(first, second);
@@ -44,7 +48,7 @@ TEST(StreamChannels, StreamsStartingWithinTheShareWindowShareOneChannel) {
 TEST(StreamChannels, AStreamStartingAfterTheShareWindowGetsAChannelOfItsOwn) {
   counting_opener opener;
   auto channels = make(opener);
-  auto start = stream_channels::clock::now();
+  auto start = pool::clock::now();
   auto first = channels.for_stream(start);
   auto later = channels.for_stream(start + 10s);
   EXPECT_NE(first, later);
@@ -56,11 +60,22 @@ TEST(StreamChannels, AStreamStartingAfterTheShareWindowGetsAChannelOfItsOwn) {
 TEST(StreamChannels, AChannelThatNoStreamHoldsAnyMoreIsNotHandedOut) {
   counting_opener opener;
   auto channels = make(opener);
-  auto start = stream_channels::clock::now();
-  std::weak_ptr<grpc::Channel> gone = channels.for_stream(start);
+  auto start = pool::clock::now();
+  std::weak_ptr<connection> gone = channels.for_stream(start);
   EXPECT_TRUE(gone.expired()) << "the pool must not keep a channel alive by itself";
   auto next = channels.for_stream(start + 1s);
   EXPECT_NE(next, nullptr);
+  EXPECT_EQ(*opener.calls, 2);
+}
+
+TEST(StreamChannels, AConnectionThatIsClosingIsNotHandedOut) {
+  counting_opener opener;
+  auto channels = make(opener);
+  auto start = pool::clock::now();
+  auto first = channels.for_stream(start);
+  first->closing = true;  // told to go away, say
+  auto next = channels.for_stream(start + 1s);
+  EXPECT_NE(first, next);
   EXPECT_EQ(*opener.calls, 2);
 }
 

@@ -500,6 +500,11 @@ echo_server::echo_server(echo_server_options options)
                            server_credentials(options_.tls), &port_);
   builder.SetMaxReceiveMessageSize(test_max_message_bytes);
   builder.SetMaxSendMessageSize(test_max_message_bytes);
+  if (options_.max_connection_age) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, static_cast<int>(options_.max_connection_age->count()));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               static_cast<int>(options_.max_connection_age_grace.count()));
+  }
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0)

@@ -40,6 +40,9 @@ struct echo_server_options {
   int port = 0;  // 0: the kernel picks a free port, reported by echo_server::port()
   // How long shutdown waits for calls still running before it cancels them.
   std::chrono::milliseconds shutdown_grace{1000};
+  // Ages connections as Temporal's frontend does: GOAWAY after this long, closed after the grace.
+  std::optional<std::chrono::milliseconds> max_connection_age;
+  std::chrono::milliseconds max_connection_age_grace{30000};
 };
 
 // What the server has seen, shared by every call it runs.
