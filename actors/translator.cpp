@@ -6,7 +6,6 @@
 #include <caf/send.hpp>
 
 #include "log/log.hpp"
-#include "translation/namespace_translator.hpp"
 
 namespace s2s::actors {
 namespace {
@@ -42,7 +41,7 @@ class translating_messages final : public message_filter {
   // Without an observer the messages are not timed.
   translating_messages(translation::call_translation call, translation_observer* observer, const std::string& connection,
                        side arrived_on)
-      : call_(std::move(call)) {
+      : call_(std::move(call)), observer_(observer), connection_(connection), arrived_on_(arrived_on) {
     if (!observer || !call_.types())
       return;
     for (bool is_request : {true, false}) {
@@ -60,14 +59,12 @@ class translating_messages final : public message_filter {
   }
 
   grpc::Status on_request_metadata(const metadata_list& headers, std::optional<metadata_list>& changed) override {
-    if (!call_.wants_headers()) return grpc::Status::OK;
-    bool names_namespace = false;
-    for (const auto& entry : headers) names_namespace = names_namespace || translation::is_namespace_header(entry.first);
-    if (!names_namespace) return grpc::Status::OK;
+    if (!call_.wants_headers(headers)) return grpc::Status::OK;
     metadata_list translated = headers;
     auto result = call_.on_request_headers(translated);
     if (result.is_refused()) return status_of(result.refusal);
     if (result.is_changed()) changed = std::move(translated);
+    if (auto real = call_.mapped_real_shards(); real && observer_) observer_->stream_mapped(connection_, arrived_on_, *real);
     return grpc::Status::OK;
   }
 
@@ -107,6 +104,9 @@ class translating_messages final : public message_filter {
   }
 
   translation::call_translation call_;
+  translation_observer* observer_;  // may be null
+  std::string connection_;
+  side arrived_on_;
   translation_observer::figures* figures_[2] = {};  // requests, responses; null: not observed
 };
 
@@ -125,8 +125,13 @@ translator::settings_ptr translator::build(const config::cluster_connection& con
   auto made = std::make_shared<settings>();
   made->connection = connection;
   made->needs_schema = needs_schema(connection, arrived_on_);
-  // Validated config builds on any schema; the empty one leaves only the method checks.
-  auto before = translation::pipeline::build(connection, arrived_on_, empty_schema());
+  // Before the schema only the method checks of aclPolicy apply: built on the empty schema, without the
+  // overrides, which need the types of the messages they change (and would fail there).
+  config::cluster_connection method_checks = connection;
+  method_checks.shards = {};
+  method_checks.failover_version_increment_translation.reset();
+  method_checks.replication_endpoint.clear();
+  auto before = translation::pipeline::build(method_checks, arrived_on_, empty_schema());
   if (before) made->before_schema = *before;
   else made->problem = before.error();
   made->types = std::move(types);

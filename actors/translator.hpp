@@ -35,6 +35,9 @@ class translation_observer {
                                std::string_view message_type) = 0;
   // A call refused by aclPolicy for its method, before any message.
   virtual void method_refused(const std::string& connection, translation::side arrived_on) = 0;
+  // A replication stream whose shard ids shardCount lcm mapped: the real shards of its client and server.
+  virtual void stream_mapped(const std::string& connection, translation::side arrived_on,
+                             shards::stream_shard_ids real_shards) {}
 };
 
 // Until its schema is loaded, a translator refuses methods by aclPolicy (that needs no schema),

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <numeric>
 
 #include "config/internal.hpp"
 
@@ -244,12 +245,25 @@ void checker::check_search_attributes(const std::string& path,
 void checker::check_shard_count(const std::string& path, const shard_count& shards) {
   if (shards.mode == shard_count_mode::none)
     return;
-  auto mode = shards.mode == shard_count_mode::lcm ? "lcm" : "routing";
+  if (shards.mode == shard_count_mode::routing) {
+    problem(key_path(path, "mode"),
+            "shardCount.mode routing is not implemented yet: this proxy would not route replication tasks to the "
+            "shards that own their workflows; use mode lcm, which replicates between any two shard counts "
+            "(docs/shard-counts.md)");
+    return;
+  }
+  bool counted = true;
   for (auto [key, count] : {std::pair{"localShardCount", shards.local_shard_count},
                             std::pair{"remoteShardCount", shards.remote_shard_count}})
-    if (count < 1)
-      problem(key_path(path, key), std::string("shardCount.mode ") + mode + " needs " + key +
+    if (count < 1) {
+      counted = false;
+      problem(key_path(path, key), std::string("shardCount.mode lcm needs ") + key +
                                        ", the history shard count of that cluster (at least 1)");
+    }
+  if (counted && std::lcm<std::int64_t>(shards.local_shard_count, shards.remote_shard_count) > INT32_MAX)
+    problem(key_path(path, "remoteShardCount"),
+            "the least common multiple of shardCount.localShardCount and remoteShardCount exceeds 2147483647, "
+            "the largest history shard count Temporal can be told");
 }
 
 void checker::check_listeners() {

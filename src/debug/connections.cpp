@@ -6,6 +6,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "shards/lcm_shard_map.hpp"
+
 namespace s2s::debug {
 namespace {
 
@@ -115,13 +117,37 @@ std::string json_string(std::string_view text) {
   return out + "\"";
 }
 
+std::string shard_count_json(const config::shard_count& shards) {
+  if (shards.mode != config::shard_count_mode::lcm) return "null";
+  auto pair = [](shards::stream_shard_ids ids) {
+    return "[" + std::to_string(ids.client) + ", " + std::to_string(ids.server) + "]";
+  };
+  auto streams = [&](std::int32_t client_count, std::int32_t server_count) {
+    std::string out = "[";
+    auto all = shards::lcm_shard_map(client_count, server_count).streams();
+    for (std::size_t i = 0; i < all.size(); ++i)
+      out += (i ? ", " : "") + std::string("{\"opened\": ") + pair(all[i].opened) + ", \"mapped\": " +
+             pair(all[i].mapped) + "}";
+    return out + "]";
+  };
+  std::string out = "{\"mode\": \"lcm\", \"localShardCount\": " + std::to_string(shards.local_shard_count);
+  out += ", \"remoteShardCount\": " + std::to_string(shards.remote_shard_count);
+  out += ", \"presentedShardCount\": " +
+         std::to_string(shards::lcm_shard_map(shards.local_shard_count, shards.remote_shard_count).presented_count());
+  // Outbound: the local cluster's streams to the remote one; inbound: the remote cluster's to the local one.
+  out += ", \"outboundStreams\": " + streams(shards.local_shard_count, shards.remote_shard_count);
+  out += ", \"inboundStreams\": " + streams(shards.remote_shard_count, shards.local_shard_count);
+  return out + "}";
+}
+
 std::string connections_json(const inspection& target) {
   std::string out = "{\"clusterConnections\": [";
   for (std::size_t i = 0; i < target.config.cluster_connections.size(); ++i) {
     const auto& connection = target.config.cluster_connections[i];
     out += (i ? ", " : "") + std::string("{\"name\": ") + json_string(connection.name);
     out += ", \"local\": " + side_json(connection.local, connection.local_health_check);
-    out += ", \"remote\": " + side_json(connection.remote, connection.remote_health_check) + "}";
+    out += ", \"remote\": " + side_json(connection.remote, connection.remote_health_check);
+    out += ", \"shardCount\": " + shard_count_json(connection.shards) + "}";
   }
   out += "]";
 

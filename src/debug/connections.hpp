@@ -52,6 +52,11 @@ struct inspection {
 // Listeners that do not answer within a second are listed with "state": "unresponsive".
 std::string connections_json(const inspection& target);
 
+// A connection's shardCount: null when the counts are equal; for lcm the counts, the count each cluster is
+// told, and per side every replication stream as opened and as mapped ({"opened": [client, server],
+// "mapped": [client, server]}).
+std::string shard_count_json(const config::shard_count& shards);
+
 // Quotes and escapes text as a JSON string.
 std::string json_string(std::string_view text);
 

@@ -85,6 +85,15 @@ class translation_figures final : public actors::translation_observer {
         .Increment();
   }
 
+  void stream_mapped(const std::string& connection, translation::side arrived_on,
+                     shards::stream_shard_ids real_shards) override {
+    families_.streams_mapped
+        .Add({{"connection", connection}, {"direction", std::string(translation::to_string(arrived_on))},
+              {"client_shard", std::to_string(real_shards.client)},
+              {"server_shard", std::to_string(real_shards.server)}})
+        .Increment();
+  }
+
  private:
   translation_metrics& families_;
   std::mutex mutex_;
@@ -113,7 +122,12 @@ translation_metrics::translation_metrics(prometheus::Registry& registry)
       duration(prometheus::BuildHistogram()
                    .Name("s2s_proxy_translation_duration_seconds")
                    .Help("Time spent translating one message, by message type")
-                   .Register(registry)) {}
+                   .Register(registry)),
+      streams_mapped(prometheus::BuildCounter()
+                         .Name("s2s_proxy_replication_streams_mapped_total")
+                         .Help("Replication streams whose shard ids shardCount lcm mapped, by the real shards of "
+                               "their client and server")
+                         .Register(registry)) {}
 
 void translation_metrics::declare(const std::string& connection) {
   for (const char* direction : {"outbound", "inbound"}) {

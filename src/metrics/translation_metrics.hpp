@@ -38,6 +38,7 @@ struct translation_metrics {
   prometheus::Family<prometheus::Counter>& errors;      // s2s_proxy_translation_errors_total{connection,direction,message_type,reason}
   prometheus::Family<prometheus::Counter>& acl_denied;  // s2s_proxy_acl_denied_total{connection,direction,reason}
   prometheus::Family<prometheus::Histogram>& duration;  // s2s_proxy_translation_duration_seconds{connection,direction,message_type}
+  prometheus::Family<prometheus::Counter>& streams_mapped;  // s2s_proxy_replication_streams_mapped_total{connection,direction,client_shard,server_shard}
 };
 
 // Buckets in seconds for the time one message spends being translated.

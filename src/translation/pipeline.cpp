@@ -1,30 +1,24 @@
 // The filters of one side of a cluster connection, in order, and the per-call object that runs them.
 #include "translation/pipeline.hpp"
 
-#include <numeric>
-
+#include "shards/stream_headers.hpp"
 #include "translation/cluster_overrides.hpp"
 #include "translation/translation_filter.hpp"
 
 namespace s2s::translation {
 namespace {
 
-// The history_shard_count this side reports in DescribeCluster, per shardCount mode.
-result<std::optional<std::int32_t>> shard_count_override(const config::shard_count& shards, side arrived_on) {
+// The history_shard_count this side reports in DescribeCluster: the least common multiple of the counts in lcm
+// mode. Validation refuses the routing mode (not implemented yet), so it reaches no pipeline.
+result<std::optional<std::int32_t>> shard_count_override(const config::shard_count& shards) {
   using answer = result<std::optional<std::int32_t>>;
-  if (shards.mode == config::shard_count_mode::none) return std::optional<std::int32_t>();
-  if (shards.local_shard_count <= 0 || shards.remote_shard_count <= 0) {
-    return answer::failure("shardCount.localShardCount and shardCount.remoteShardCount must be positive when "
-                           "shardCount.mode is set");
+  if (shards.mode != config::shard_count_mode::lcm) return std::optional<std::int32_t>();
+  auto lcm = shards::shard_count_lcm(shards.local_shard_count, shards.remote_shard_count);
+  if (!lcm) {
+    return answer::failure("shardCount.localShardCount and shardCount.remoteShardCount must be at least 1, with a "
+                           "least common multiple within int32");
   }
-  if (shards.mode == config::shard_count_mode::lcm) {
-    std::int64_t lcm = std::lcm<std::int64_t>(shards.local_shard_count, shards.remote_shard_count);
-    if (lcm > INT32_MAX) return answer::failure("the least common multiple of the shard counts exceeds int32");
-    return std::optional<std::int32_t>(static_cast<std::int32_t>(lcm));
-  }
-  // Routing: each side is told the other's count matches its own.
-  return std::optional<std::int32_t>(arrived_on == side::inbound ? shards.remote_shard_count
-                                                                 : shards.local_shard_count);
+  return std::optional<std::int32_t>(*lcm);
 }
 
 // Runs `apply` on each filter in order, adding up what they changed; the first refusal ends the run and is
@@ -88,8 +82,16 @@ result<std::shared_ptr<const pipeline>> pipeline::build(const config::cluster_co
     std::int64_t value = arrived_on == side::inbound ? fvi->local : fvi->remote;
     if (value != 0) failover_version_increment = value;
   }
-  auto shard_count = shard_count_override(connection.shards, arrived_on);
+  auto shard_count = shard_count_override(connection.shards);
   if (!shard_count) return failure::failure(prefix(shard_count.error()));
+  if (*shard_count) {
+    // Streams are opened by the receiving cluster: the local one when they arrive on the outbound side.
+    bool local_is_client = arrived_on == side::outbound;
+    built->stream_shards_.emplace(local_is_client ? connection.shards.local_shard_count
+                                                  : connection.shards.remote_shard_count,
+                                  local_is_client ? connection.shards.remote_shard_count
+                                                  : connection.shards.local_shard_count);
+  }
   if (failover_version_increment || *shard_count) {
     auto describe = describe_cluster_override::create(*types, failover_version_increment, *shard_count);
     if (!describe) return failure::failure(prefix(describe.error()));
@@ -142,11 +144,36 @@ call_translation::call_translation(std::shared_ptr<const pipeline> owner, std::s
   wants_responses_ = refusal_.has_value() || pipeline::any_wants(pipeline_->response_filters_, context_of(false));
   for (const auto& filter : pipeline_->request_filters_) wants_headers_ = wants_headers_ || filter->wants_headers();
   for (const auto& filter : pipeline_->response_filters_) wants_status_ = wants_status_ || filter->wants_status();
+  maps_stream_shards_ = pipeline_->stream_shards_.has_value() && method == shards::replication_stream_method;
+  wants_headers_ = wants_headers_ || maps_stream_shards_;
+}
+
+bool call_translation::wants_headers(const header_list& headers) const {
+  if (maps_stream_shards_) return true;
+  if (!wants_headers_) return false;
+  for (const auto& entry : headers)
+    if (is_namespace_header(entry.first)) return true;
+  return false;
 }
 
 filter_result call_translation::on_request_headers(header_list& headers) {
   if (refusal_) return filter_result::refused(refusal_->code, refusal_->message);
-  return pipeline_->run_headers(context_of(true), headers);
+  filter_result done = pipeline_->run_headers(context_of(true), headers);
+  if (done.is_refused() || !maps_stream_shards_) return done;
+  auto mapped = shards::map_stream_headers(headers, *pipeline_->stream_shards_);
+  if (!mapped.problem.empty()) {
+    return filter_result::refused(status_code::failed_precondition, "s2s-proxy: " + mapped.problem);
+  }
+  if (mapped.changed) done.what = filter_result::outcome::changed;
+  mapped_stream_ = shards::lcm_stream{mapped.named, mapped.mapped};
+  return done;
+}
+
+std::optional<shards::stream_shard_ids> call_translation::mapped_real_shards() const {
+  if (!mapped_stream_) return std::nullopt;
+  const auto& map = *pipeline_->stream_shards_;
+  std::int32_t virtual_shard = mapped_stream_->mapped.client;
+  return shards::stream_shard_ids{(virtual_shard - 1) % map.client_count() + 1, mapped_stream_->mapped.server};
 }
 
 filter_result call_translation::on_status(std::string& message, std::string& details) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "shards/lcm_shard_map.hpp"
 #include "translation/acl.hpp"
 #include "translation/filter.hpp"
 #include "translation/schema.hpp"
@@ -29,7 +30,10 @@ class pipeline : public std::enable_shared_from_this<pipeline> {
   // Inbound: requests remote→local (a local name of a mapping is refused NOT_FOUND) then ACL and the
   // replicationEndpoint override; responses: the ACL drops listed namespaces outside allowedNamespaces, then
   // local→remote, DescribeCluster gets `.local`. Request headers naming a namespace and the upstream's error
-  // status are translated as the requests and responses are.
+  // status are translated as the requests and responses are. With shardCount.mode lcm, DescribeCluster reports
+  // the least common multiple of the shard counts and replication streams get their shard ids mapped
+  // (docs/shard-counts.md): on the outbound side the local cluster is the streams' client, on the inbound side
+  // the remote one.
   static result<std::shared_ptr<const pipeline>> build(const config::cluster_connection& connection, side arrived_on,
                                                       std::shared_ptr<const schema> types);
 
@@ -40,6 +44,8 @@ class pipeline : public std::enable_shared_from_this<pipeline> {
   const schema& types() const { return *schema_; }
   const filter_list& request_filters() const { return request_filters_; }
   const filter_list& response_filters() const { return response_filters_; }
+  // The mapping of replication streams' shard ids on this side; nullopt unless shardCount.mode is lcm.
+  const std::optional<shards::lcm_shard_map>& stream_shards() const { return stream_shards_; }
 
  private:
   friend class call_translation;
@@ -56,6 +62,7 @@ class pipeline : public std::enable_shared_from_this<pipeline> {
   const acl_filter* acl_ = nullptr;  // owned by the filter lists
   filter_list request_filters_;
   filter_list response_filters_;
+  std::optional<shards::lcm_shard_map> stream_shards_;
 };
 
 // One call's view of a pipeline: the actor owning the call runs every message of it through here.
@@ -66,9 +73,17 @@ class call_translation {
   // Each returns unchanged, changed (bytes rewritten) or refused (end the call with result.refusal).
   filter_result on_request(std::string& bytes) { return on_message(bytes, true); }
   filter_result on_response(std::string& bytes) { return on_message(bytes, false); }
-  // The request's metadata entries that name a namespace (is_namespace_header), renamed or refused; the
-  // others are left alone.
+  // The request's metadata entries that name a namespace (is_namespace_header), renamed or refused, and on a
+  // replication stream under shardCount.mode lcm its shard ids, mapped (refused FAILED_PRECONDITION when they
+  // fit neither the counts nor their mapping); the others are left alone.
   filter_result on_request_headers(header_list& headers);
+  // Whether on_request_headers may change or refuse these headers; when not, skip it.
+  bool wants_headers(const header_list& headers) const;
+  // Once on_request_headers mapped a replication stream (shardCount lcm): the ids as they arrived and as the
+  // server gets them.
+  const std::optional<shards::lcm_stream>& mapped_stream() const { return mapped_stream_; }
+  // The real (client, server) shards of the mapped stream, for operators; nullopt before it is mapped.
+  std::optional<shards::stream_shard_ids> mapped_real_shards() const;
   // The error status the upstream ended the call with: its message and its grpc-status-details-bin bytes
   // (empty when absent), renamed as responses are.
   filter_result on_status(std::string& message, std::string& details);
@@ -96,6 +111,8 @@ class call_translation {
   bool wants_responses_ = true;
   bool wants_headers_ = false;
   bool wants_status_ = false;
+  bool maps_stream_shards_ = false;
+  std::optional<shards::lcm_stream> mapped_stream_;
 };
 
 }  // namespace s2s::translation

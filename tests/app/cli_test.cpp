@@ -77,6 +77,19 @@ TEST_F(Cli, ValidateListsEveryProblemWithItsLineAndExitsNonZero) {
   EXPECT_NE(output.find("clusterConnections[0].colour (line 9"), std::string::npos) << output;
 }
 
+// Nothing accepted and ignored: a mode that is not carried out keeps the proxy from starting at all.
+TEST_F(Cli, ValidateAndStartRefuseTheRoutingShardCountMode) {
+  auto path = scratch / "routing.yaml";
+  write_file(path, tcp_proxy_yaml("cli", 1, "127.0.0.1:2") +
+                       "    shardCount: {mode: routing, localShardCount: 4, remoteShardCount: 3}\n");
+  for (std::string command : {"validate", "start"}) {
+    auto refused = run({command, "--config", path.string()});
+    EXPECT_EQ(refused.wait_exit(10s), 1) << command << ": " << refused.output();
+    EXPECT_NE(refused.output().find("shardCount.mode routing is not implemented yet"), std::string::npos)
+        << command << ": " << refused.output();
+  }
+}
+
 TEST_F(Cli, StartServesCallsAndStopsCleanlyOnSigterm) {
   echo_server remote;
   int outbound = free_loopback_port();

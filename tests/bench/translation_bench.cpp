@@ -1,5 +1,6 @@
 // Benchmark of the translation core on replication traffic (history blobs of 100 events, 1-64 KiB payloads,
-// namespaces in and outside the mapping) against parsing and re-serializing with protobuf dynamic messages.
+// namespaces in and outside the mapping) against parsing and re-serializing with protobuf dynamic messages, and
+// what shardCount lcm adds to it.
 #include <benchmark/benchmark.h>
 #include <google/protobuf/dynamic_message.h>
 
@@ -201,6 +202,34 @@ s2s::config::cluster_connection names_only_config() {
   return config;
 }
 
+// The same connection with clusters of 2 (local) and 3 (remote) shards, in shardCount lcm mode.
+s2s::config::cluster_connection with_lcm(s2s::config::cluster_connection config) {
+  config.shards = {s2s::config::shard_count_mode::lcm, 2, 3};
+  return config;
+}
+
+// What a replication stream costs when it opens: the call's start and its metadata, plain or with its shard ids
+// mapped (lcm). Nothing else differs per stream; per task nothing differs at all.
+void stream_open(benchmark::State& state, const s2s::config::cluster_connection& config) {
+  auto outbound_side = outbound(config);
+  const header_list opened = {{"temporal-client-cluster-id", "1"}, {"temporal-client-shard-id", "1"},
+                              {"temporal-server-cluster-id", "2"}, {"temporal-server-shard-id", "5"},
+                              {"xdc-redirection", "true"}};
+  for (auto _ : state) {
+    call_translation call = outbound_side->start_call(stream_method);
+    header_list headers = opened;
+    if (call.wants_headers(headers)) {
+      filter_result result = call.on_request_headers(headers);
+      if (result.is_refused()) {
+        state.SkipWithError(result.refusal.message.c_str());
+        break;
+      }
+    }
+    benchmark::DoNotOptimize(headers.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
 // Collects messages/s per benchmark to print the ratios to the baseline at the end.
 class ratio_reporter : public benchmark::ConsoleReporter {
  public:
@@ -233,7 +262,11 @@ int main(int argc, char** argv) {
                                  [size](benchmark::State& s) { translation(s, size, full_config()); });
     benchmark::RegisterBenchmark(("b_needs_translation_names_only" + suffix).c_str(),
                                  [size](benchmark::State& s) { translation(s, size, names_only_config()); });
+    benchmark::RegisterBenchmark(("c_needs_translation_lcm" + suffix).c_str(),
+                                 [size](benchmark::State& s) { translation(s, size, with_lcm(full_config())); });
   }
+  benchmark::RegisterBenchmark("stream_open_plain", [](benchmark::State& s) { stream_open(s, full_config()); });
+  benchmark::RegisterBenchmark("stream_open_lcm", [](benchmark::State& s) { stream_open(s, with_lcm(full_config())); });
   benchmark::Initialize(&argc, argv);
   ratio_reporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
@@ -249,5 +282,18 @@ int main(int argc, char** argv) {
                 reporter.rates["a_type_needs_no_translation" + suffix] / outer, b / outer,
                 reporter.rates["b_needs_translation_names_only" + suffix] / outer, b / with_blobs);
   }
+  std::printf("\nshardCount lcm against plain (the same translation otherwise), time per replicated task\n");
+  std::printf("payload | plain ns | lcm ns | lcm extra\n");
+  for (std::size_t kib : sizes_kib) {
+    std::string suffix = "/" + std::to_string(kib) + "KiB";
+    double plain = reporter.rates["b_needs_translation" + suffix];
+    double lcm = reporter.rates["c_needs_translation_lcm" + suffix];
+    if (plain <= 0 || lcm <= 0) continue;
+    std::printf("%3zu KiB | %8.0f | %6.0f | %+8.1f%%\n", kib, 1e9 / plain, 1e9 / lcm, 100.0 * (plain / lcm - 1.0));
+  }
+  double open_plain = reporter.rates["stream_open_plain"], open_lcm = reporter.rates["stream_open_lcm"];
+  if (open_plain > 0 && open_lcm > 0)
+    std::printf("stream opening: plain %.0f ns, lcm %.0f ns (once per stream, not per task)\n", 1e9 / open_plain,
+                1e9 / open_lcm);
   return 0;
 }

@@ -75,7 +75,7 @@ constexpr std::string_view go_style_config = R"(clusterConnections:
       protocol: "http"
       listenAddress: "127.0.0.1:912"
     shardCount:
-      mode: "routing"
+      mode: "lcm"
       localShardCount: 3
       remoteShardCount: 2
     memberlist:
@@ -159,7 +159,7 @@ TEST_F(GoCompatibility, ConfigUsingEveryKeyOfTheGoFormatLoads) {
   EXPECT_EQ(connection.local_health_check->listen_address.to_string(), "127.0.0.1:912");
   ASSERT_TRUE(connection.remote_health_check);
   EXPECT_EQ(connection.remote_health_check->protocol, "http");
-  EXPECT_EQ(connection.shards.mode, shard_count_mode::routing);
+  EXPECT_EQ(connection.shards.mode, shard_count_mode::lcm);
   EXPECT_EQ(connection.shards.local_shard_count, 3);
   EXPECT_EQ(connection.shards.remote_shard_count, 2);
 

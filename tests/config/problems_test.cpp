@@ -246,10 +246,31 @@ TEST(ConfigProblems, UnknownShardCountModeIsReported) {
 }
 
 TEST(ConfigProblems, ShardCountModeWithoutCountsIsReported) {
-  auto result = parse(appended("    shardCount:\n      mode: routing\n      localShardCount: 4\n"));
+  auto result = parse(appended("    shardCount:\n      mode: lcm\n      localShardCount: 4\n"));
   EXPECT_TRUE(reports(result, "clusterConnections[0].shardCount.remoteShardCount", 11, 5,
-                      "shardCount.mode routing needs remoteShardCount"));
+                      "shardCount.mode lcm needs remoteShardCount"));
   EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+// Accepting routing and not routing would be worse than refusing it.
+TEST(ConfigProblems, RoutingShardCountModeIsRefusedAsNotImplemented) {
+  auto result = parse(appended("    shardCount:\n      mode: routing\n      localShardCount: 4\n      remoteShardCount: 3\n"));
+  EXPECT_FALSE(result.value);
+  EXPECT_TRUE(reports(result, "clusterConnections[0].shardCount.mode", 12, 7,
+                      "shardCount.mode routing is not implemented yet"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+TEST(ConfigProblems, LcmShardCountBeyondInt32IsReported) {
+  auto result = parse(appended("    shardCount: {mode: lcm, localShardCount: 2147483647, remoteShardCount: 2}\n"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].shardCount.remoteShardCount", 11, 58,
+                      "the least common multiple of shardCount.localShardCount and remoteShardCount exceeds"));
+}
+
+TEST(ConfigProblems, LcmShardCountModeWithCountsLoads) {
+  auto result = parse(appended("    shardCount: {mode: lcm, localShardCount: 2, remoteShardCount: 3}\n"));
+  ASSERT_TRUE(result.value) << listing(result);
+  EXPECT_EQ(result.value->cluster_connections[0].shards.mode, s2s::config::shard_count_mode::lcm);
 }
 
 TEST(ConfigProblems, YamlSyntaxErrorIsReportedWithItsLineAndColumn) {

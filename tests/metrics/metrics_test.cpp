@@ -383,6 +383,7 @@ TEST_F(Operations, DebugConnectionsIsJsonListingListenersWithTheirCalls) {
 
   const auto& connection = fields.at("clusterConnections").list_value().values(0).struct_value().fields();
   EXPECT_EQ(connection.at("name").string_value(), "a-to-b");
+  EXPECT_EQ(connection.at("shardCount").kind_case(), google::protobuf::Value::kNullValue);
   EXPECT_EQ(connection.at("local").struct_value().fields().at("tcpClient").struct_value().fields().at("address").string_value(),
             "127.0.0.1:" + std::to_string(cluster_a->port()));
   EXPECT_EQ(fields.at("supervisor").struct_value().fields().at("state").string_value(), "running");
@@ -396,6 +397,28 @@ TEST_F(Operations, DebugConnectionsIsJsonListingListenersWithTheirCalls) {
   auto missing = http_get(operations->debug->port(), "/debug/other");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
+}
+
+TEST(DebugShardCount, LcmShowsEachStreamAsOpenedAndAsMapped) {
+  google::protobuf::Struct parsed;
+  auto json = debug::shard_count_json({config::shard_count_mode::lcm, 2, 3});
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok()) << json;
+  const auto& fields = parsed.fields();
+  EXPECT_EQ(fields.at("mode").string_value(), "lcm");
+  EXPECT_EQ(fields.at("presentedShardCount").number_value(), 6);
+  const auto& outbound = fields.at("outboundStreams").list_value();
+  ASSERT_EQ(outbound.values_size(), 6) << json;
+  // A's shard 1 opens to B's virtual shard 5, which is B's shard 2.
+  const auto& fifth = outbound.values(4).struct_value().fields();
+  EXPECT_EQ(fifth.at("opened").list_value().values(0).number_value(), 1);
+  EXPECT_EQ(fifth.at("opened").list_value().values(1).number_value(), 5);
+  EXPECT_EQ(fifth.at("mapped").list_value().values(0).number_value(), 5);
+  EXPECT_EQ(fifth.at("mapped").list_value().values(1).number_value(), 2);
+  // B's shard 1 opens to A's virtual shard 4, which is A's shard 2.
+  const auto& fourth = fields.at("inboundStreams").list_value().values(3).struct_value().fields();
+  EXPECT_EQ(fourth.at("opened").list_value().values(0).number_value(), 1);
+  EXPECT_EQ(fourth.at("mapped").list_value().values(1).number_value(), 2);
+  EXPECT_EQ(debug::shard_count_json({}), "null");
 }
 
 }  // namespace

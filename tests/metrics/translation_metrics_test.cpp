@@ -10,6 +10,7 @@
 
 #include "http/http_client.hpp"
 #include "metrics/proxy_metrics.hpp"
+#include "metrics/translation_metrics.hpp"
 #include "proxy/proxy_harness.hpp"
 #include "rpc/blocking_bidi.hpp"
 #include "support/temporal_server.hpp"
@@ -140,6 +141,23 @@ TEST(TranslationMetrics, MessagesChangesAndRefusalsMoveByExactlyTheCallsMade) {
   EXPECT_EQ(base("s2s_proxy_acl_denied_total", {{"direction", "outbound"}}), 0);
   EXPECT_EQ(base("s2s_proxy_translation_errors_total", {}), 0);
   EXPECT_TRUE(cluster_a.requests(describe_mutable_state).empty());
+}
+
+TEST(TranslationMetrics, MappedStreamsAreCountedPerRealShardPairAndDirection) {
+  prometheus::Registry registry;
+  metrics::translation_metrics families(registry);
+  auto observer = families.observer();
+  observer->stream_mapped("a-to-b", translation::side::outbound, {1, 2});
+  observer->stream_mapped("a-to-b", translation::side::outbound, {1, 2});
+  observer->stream_mapped("a-to-b", translation::side::inbound, {2, 1});
+  auto value = [&](const char* direction, const char* client, const char* server) {
+    return families.streams_mapped
+        .Add({{"connection", "a-to-b"}, {"direction", direction}, {"client_shard", client}, {"server_shard", server}})
+        .Value();
+  };
+  EXPECT_EQ(value("outbound", "1", "2"), 2);
+  EXPECT_EQ(value("inbound", "2", "1"), 1);
+  EXPECT_EQ(value("inbound", "1", "2"), 0);
 }
 
 }  // namespace

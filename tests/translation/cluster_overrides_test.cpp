@@ -49,15 +49,12 @@ TEST(ClusterOverrides, AnAbsentFailoverVersionIncrementIsAdded) {
   EXPECT_EQ(bytes_of(*parsed), bytes_of(*cluster_description(100, 4)));
 }
 
-TEST(ClusterOverrides, ShardCountModesReplaceTheHistoryShardCount) {
+TEST(ClusterOverrides, LcmShardCountModeReportsTheLeastCommonMultipleOnBothSides) {
   config::cluster_connection connection = test_connection();
   connection.shards = {config::shard_count_mode::lcm, 4, 6};
   std::string original = bytes_of(*cluster_description(10, 4));
   EXPECT_EQ(describe_on(connection, side::inbound, original), bytes_of(*cluster_description(10, 12)));
   EXPECT_EQ(describe_on(connection, side::outbound, original), bytes_of(*cluster_description(10, 12)));
-  connection.shards.mode = config::shard_count_mode::routing;
-  EXPECT_EQ(describe_on(connection, side::inbound, original), bytes_of(*cluster_description(10, 6)));
-  EXPECT_EQ(describe_on(connection, side::outbound, original), bytes_of(*cluster_description(10, 4)));
 }
 
 TEST(ClusterOverrides, WithoutOverridesDescribeClusterIsUntouched) {

@@ -6,6 +6,7 @@
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
+#include "actors/translator.hpp"
 #include "proxy/proxy_harness.hpp"
 #include "rpc/blocking_bidi.hpp"
 #include "support/ports.hpp"
@@ -376,6 +377,52 @@ TEST(TranslatorProxy, TheFrontendGetsTheNamespaceHeadersInItsOwnNames) {
                   {{"temporal-namespace", "orders"}});
   ASSERT_TRUE(out.status.ok()) << out.status.error_message();
   EXPECT_EQ(value_of(cluster_b.metadata(describe_namespace).back(), "temporal-namespace"), "orders.acct42");
+}
+
+// shardCount lcm (docs/shard-counts.md): cluster A (local) has 2 shards, B 3; each is told the other has 6.
+TEST(TranslatorProxy, LcmModeMapsTheShardIdsOfAReplicationStreamAndStillRenamesItsMessages) {
+  temporal_server cluster_a({.descriptor_set = descriptors()});
+  temporal_server cluster_b({});
+  cluster_a.answer(describe_namespace, {describe_response(local_names)});
+  cluster_b.answer(replication_stream, {stream_response(remote_names, 7)});
+  auto connection = translated_connection(cluster_a.port(), cluster_b.port());
+  connection.shards = {config::shard_count_mode::lcm, 2, 3};
+  auto config = config_of(connection);
+  proxy_process proxy(config);
+  ASSERT_TRUE(call_once_schema_loaded(inbound(proxy, config), describe_namespace, {describe_request(remote_names)})
+                  .status.ok());
+
+  // A's shard 1 opens its stream to B's virtual shard 5, which is B's real shard 2.
+  recorded_metadata opened = {{"temporal-client-cluster-id", "1"}, {"temporal-client-shard-id", "1"},
+                              {"temporal-server-cluster-id", "2"}, {"temporal-server-shard-id", "5"}};
+  auto out = call(outbound(proxy, config), replication_stream, {stream_request(3)}, opened);
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  ASSERT_EQ(out.responses.size(), 1u);
+  EXPECT_EQ(first_difference(out.responses[0], stream_response(local_names, 7)), "");
+  auto seen_by_b = cluster_b.metadata(replication_stream);
+  ASSERT_EQ(seen_by_b.size(), 1u);
+  EXPECT_EQ(value_of(seen_by_b[0], "temporal-client-shard-id"), "5");
+  EXPECT_EQ(value_of(seen_by_b[0], "temporal-server-shard-id"), "2");
+  EXPECT_EQ(value_of(seen_by_b[0], "temporal-client-cluster-id"), "1");
+  EXPECT_EQ(value_of(seen_by_b[0], "temporal-server-cluster-id"), "2");
+  EXPECT_EQ(cluster_b.requests(replication_stream), std::vector<std::string>{stream_request(3)});
+
+  // A shard A does not have: refused before B sees it, saying what to check.
+  opened[1].second = "3";
+  auto refused = call(outbound(proxy, config), replication_stream, {stream_request(3)}, opened);
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(refused.status.error_message().find("client shard 3 and server shard 5"), std::string::npos)
+      << refused.status.error_message();
+  EXPECT_EQ(cluster_b.metadata(replication_stream).size(), 1u);
+}
+
+// Overrides need the schema's types; before it loads they must not spoil the method checks, nor a reload.
+TEST(TranslatorSettings, OverridesNeedingTheSchemaLeaveSettingsBuildableBeforeIt) {
+  auto connection = test_connection();
+  connection.shards = {config::shard_count_mode::lcm, 2, 3};
+  connection.failover_version_increment_translation = config::failover_version_increment{100, 1000000};
+  actors::translator outbound_side(connection, translation::side::outbound, "a descriptor-set file");
+  EXPECT_EQ(actors::translator::reconfigure({&outbound_side}, connection), "");
 }
 
 TEST(TranslatorProxy, TheRemoteSideSeesOnlyRemoteNames) {

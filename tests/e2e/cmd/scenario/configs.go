@@ -51,6 +51,12 @@ type proxySpec struct {
 
 	metrics, localHealth, remoteHealth string
 	descriptorSet                      string
+	shardCount                         *shardCount
+}
+
+type shardCount struct {
+	mode          string
+	local, remote int
 }
 
 func quoted(items []string) string {
@@ -123,6 +129,12 @@ func (s proxySpec) yaml() string {
 			w("            - localFieldName: %q", m.local)
 			w("              remoteFieldName: %q", m.remote)
 		}
+	}
+	if c := s.shardCount; c != nil {
+		w("    shardCount:")
+		w("      mode: %s", c.mode)
+		w("      localShardCount: %d", c.local)
+		w("      remoteShardCount: %d", c.remote)
 	}
 	if s.localHealth != "" {
 		w("    localClusterHealthCheck:")

@@ -15,6 +15,10 @@
 //	sdk     as tcp; the Go SDK (worker and client) on B's side of A through both proxies, rounds of
 //	        workflows under CPU load, no local name seen by the SDK (sdk.go)
 //	demo    the mux topology with one sample workflow; runs until interrupted
+//	lcm     as mux (no search attribute mapped), cluster A with 2 history shards and B with 3, both proxies in
+//	        shardCount lcm mode; the mux connection cut and proxy B restarted while workflows run, then a
+//	        failover to B (shards.go)
+//	lcm-tcp as lcm with both proxies in TCP mode: no mux connection to cut, proxy B restarted
 //	soak    the mux topology and, beside it, two clusters connected directly, for
 //	        --soak-duration with Temporal's default keepalives and connection ageing; the
 //	        proxied pair must re-establish its streams no more often than the direct one
@@ -59,7 +63,7 @@ type options struct {
 
 func parseFlags() options {
 	var o options
-	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, fidelity, sdk, demo or soak")
+	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, fidelity, sdk, demo, soak, lcm or lcm-tcp")
 	flag.StringVar(&o.proxy, "proxy", "", "the s2s-proxy binary (required)")
 	flag.StringVar(&o.bin, "bin", "", "directory holding the cluster program (required)")
 	flag.StringVar(&o.work, "work", "", "directory for certificates, configs and logs (required; created)")
@@ -97,7 +101,7 @@ func parseFlags() options {
 		os.Exit(2)
 	}
 	switch o.mode {
-	case "tcp", "mux", "acl", "faults", "demo", "fidelity", "sdk", "soak":
+	case "tcp", "mux", "acl", "faults", "demo", "fidelity", "sdk", "soak", "lcm", "lcm-tcp":
 	default:
 		fmt.Fprintf(os.Stderr, "scenario: unknown --mode %q\n", o.mode)
 		os.Exit(2)

@@ -41,7 +41,17 @@ type topology struct {
 }
 
 func (t *topology) mux() bool {
-	return t.o.mode == "mux" || t.o.mode == "faults" || t.o.mode == "demo" || t.o.mode == "soak"
+	return t.o.mode == "mux" || t.o.mode == "faults" || t.o.mode == "demo" || t.o.mode == "soak" || t.o.mode == "lcm"
+}
+
+func (t *topology) lcmMode() bool { return t.o.mode == "lcm" || t.o.mode == "lcm-tcp" }
+
+// shardsOf is the history shard count of cluster A (0) or B (1); --shards except in the lcm scenario.
+func (t *topology) shardsOf(cluster int) int {
+	if t.lcmMode() {
+		return lcmShards[cluster]
+	}
+	return t.o.shards
 }
 
 // renamed: the modes where proxy A renames the namespace (ACL runs without, so that the
@@ -116,6 +126,8 @@ func (t *topology) run(ctx context.Context) error {
 		return t.replicate(ctx)
 	case "faults":
 		return t.faults(ctx)
+	case "lcm", "lcm-tcp":
+		return t.lcm(ctx)
 	case "fidelity":
 		return t.fidelity(ctx)
 	case "sdk":
@@ -181,7 +193,7 @@ func (t *topology) start(ctx context.Context) error {
 			return err
 		}
 		dial := ports["bMux"]
-		if t.o.mode == "faults" {
+		if t.o.mode == "faults" || t.o.mode == "lcm" {
 			if t.relay, err = newRelay(ports["relay"], ports["bMux"]); err != nil {
 				return err
 			}
@@ -211,6 +223,10 @@ func (t *topology) start(ctx context.Context) error {
 	if t.o.mode == "fidelity" {
 		fidelitySpecs(a)
 	}
+	if t.lcmMode() {
+		a.shardCount = &shardCount{mode: "lcm", local: t.shardsOf(0), remote: t.shardsOf(1)}
+		b.shardCount = &shardCount{mode: "lcm", local: t.shardsOf(1), remote: t.shardsOf(0)}
+	}
 	t.specs = map[string]*proxySpec{"proxy-a": a, "proxy-b": b}
 	t.procs = map[string]*process{}
 	for _, name := range []string{"proxy-a", "proxy-b"} {
@@ -238,12 +254,18 @@ func (t *topology) start(ctx context.Context) error {
 
 // startCluster starts one cluster program; it is awaited with the other processes.
 func (t *topology) startCluster(name string, base, initialFailoverVersion int) error {
+	shards := t.o.shards
+	if name == t.a.name {
+		shards = t.shardsOf(0)
+	} else if name == t.b.name {
+		shards = t.shardsOf(1)
+	}
 	ready := "cluster " + name + " ready"
 	_, err := t.sup.start(name, filepath.Join(t.o.work, name+".log"), func(l string) bool { return strings.Contains(l, ready) },
 		filepath.Join(t.o.bin, "cluster"), "--name", name, "--base-port", strconv.Itoa(base),
 		"--db", filepath.Join(t.o.work, name+".db"),
 		"--initial-failover-version", strconv.Itoa(initialFailoverVersion), "--failover-version-increment", "10",
-		"--shards", strconv.Itoa(t.o.shards), "--global-namespaces=true", "--log-level", t.o.clusterLevel)
+		"--shards", strconv.Itoa(shards), "--global-namespaces=true", "--log-level", t.o.clusterLevel)
 	return err
 }
 
