@@ -51,6 +51,7 @@ type proxySpec struct {
 
 	metrics, localHealth, remoteHealth string
 	descriptorSet                      string
+	repairUTF8                         *bool // nil: the default (on)
 }
 
 func quoted(items []string) string {
@@ -123,6 +124,9 @@ func (s proxySpec) yaml() string {
 			w("            - localFieldName: %q", m.local)
 			w("              remoteFieldName: %q", m.remote)
 		}
+	}
+	if s.repairUTF8 != nil {
+		w("    repairUTF8: %t", *s.repairUTF8)
 	}
 	if s.localHealth != "" {
 		w("    localClusterHealthCheck:")

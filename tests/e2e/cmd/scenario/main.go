@@ -15,6 +15,8 @@
 //	sdk     as tcp; the Go SDK (worker and client) on B's side of A through both proxies, rounds of
 //	        workflows under CPU load, no local name seen by the SDK (sdk.go)
 //	demo    the mux topology with one sample workflow; runs until interrupted
+//	crossversion  as mux, with cluster A on Temporal v1.22 (gogo protobuf) and strings that are not
+//	        UTF-8 written there: they reach B repaired; with repairUTF8 off they do not (crossversion.go)
 //	soak    the mux topology and, beside it, two clusters connected directly, for
 //	        --soak-duration with Temporal's default keepalives and connection ageing; the
 //	        proxied pair must re-establish its streams no more often than the direct one
@@ -59,7 +61,7 @@ type options struct {
 
 func parseFlags() options {
 	var o options
-	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, fidelity, sdk, demo or soak")
+	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, fidelity, sdk, demo, soak or crossversion")
 	flag.StringVar(&o.proxy, "proxy", "", "the s2s-proxy binary (required)")
 	flag.StringVar(&o.bin, "bin", "", "directory holding the cluster program (required)")
 	flag.StringVar(&o.work, "work", "", "directory for certificates, configs and logs (required; created)")
@@ -97,7 +99,7 @@ func parseFlags() options {
 		os.Exit(2)
 	}
 	switch o.mode {
-	case "tcp", "mux", "acl", "faults", "demo", "fidelity", "sdk", "soak":
+	case "tcp", "mux", "acl", "faults", "demo", "fidelity", "sdk", "soak", "crossversion":
 	default:
 		fmt.Fprintf(os.Stderr, "scenario: unknown --mode %q\n", o.mode)
 		os.Exit(2)
