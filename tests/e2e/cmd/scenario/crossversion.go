@@ -1,6 +1,7 @@
 // The cross-version scenario: cluster A runs Temporal v1.22, the last release on gogo protobuf,
-// which stores strings without checking that they are UTF-8; cluster B runs the current version,
-// whose protobuf runtime refuses such strings. Real deployments got invalid UTF-8 into v1.22 the
+// which stores strings without checking that they are UTF-8; cluster B runs a release on Google's
+// protobuf runtime, which refuses such strings: v1.23 (--cluster-b cluster-v1.23) or the current
+// version. Real deployments got invalid UTF-8 into v1.22 the
 // way this scenario does: clients sending it in string fields the server keeps as they are.
 //
 // With UTF-8 repair on (the default), both proxies (mux, mutual TLS) must carry A's workflows to
@@ -46,7 +47,6 @@ var (
 	badFailure  = "Z\u00fcrich \xfe failed, valid \u00fc kept" // 0xFE beside valid two-byte sequences
 
 	repaired = map[string]string{
-		badType:     "CrossVersion\uFFFDWorkflow",
 		badMemoKey:  "note-caf\uFFFD",
 		badIdentity: "operator-\uFFFDx",
 		badSignal:   "approve-\uFFFD\uFFFD\uFFFD",
@@ -72,7 +72,7 @@ func (t *topology) crossVersion(ctx context.Context) error {
 		return err
 	}
 	for _, name := range []string{"proxy-a", "proxy-b"} {
-		line, err := waitForLine(ctx, t.procs[name].logPath, "loaded the Temporal schema", t.o.readyTimeout)
+		line, err := waitForLineAfter(ctx, t.procs[name].logPath, 0, t.o.readyTimeout, "loaded the Temporal schema")
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -100,7 +100,21 @@ func (t *topology) crossVersion(ctx context.Context) error {
 	}
 	defer connB.Close()
 
-	// With repair: every string reaches B, repaired.
+	if err := checkTypeChecked(ctx, connA, a); err != nil {
+		return err
+	}
+	if err := t.replicateRepaired(ctx, connA, connB); err != nil {
+		return err
+	}
+	if err := t.replicateUnrepaired(ctx, connA); err != nil {
+		return err
+	}
+	return t.checkAlive()
+}
+
+// replicateRepaired: with repair on, every string reaches B, repaired.
+func (t *topology) replicateRepaired(ctx context.Context, connA, connB *grpc.ClientConn) error {
+	a, b := t.a, t.b
 	ids := []string{"cv-started-signalled-terminated", "cv-failed"}
 	if err := writeStartedSignalledTerminated(ctx, connA, connB, a, ids[0], invalidStrings); err != nil {
 		return err
@@ -139,11 +153,13 @@ func (t *topology) crossVersion(ctx context.Context) error {
 	if repairs == 0 {
 		return fmt.Errorf("the workflows replicated but neither proxy counts a UTF-8 repair")
 	}
-	if err := checkEndpoints(ctx, t); err != nil {
-		return err
-	}
+	return checkEndpoints(ctx, t)
+}
 
-	// Without repair: a workflow with valid strings replicates, one with invalid strings does not.
+// replicateUnrepaired: with repair off on both proxies, a workflow with valid strings replicates,
+// one with invalid strings does not.
+func (t *topology) replicateUnrepaired(ctx context.Context, connA *grpc.ClientConn) error {
+	a, b := t.a, t.b
 	off := false
 	for _, name := range []string{"proxy-a", "proxy-b"} {
 		t.specs[name].repairUTF8 = &off
@@ -166,17 +182,17 @@ func (t *topology) crossVersion(ctx context.Context) error {
 	if err := writeStartedSignalledTerminated(ctx, connA, nil, a, unrepaired, invalidStrings); err != nil {
 		return err
 	}
-	line, err := waitForLineAfter(ctx, clusterLog(t, b), bMark, "invalid UTF-8", t.o.stepTimeout)
+	line, err := waitForLineAfter(ctx, clusterLog(t, b), bMark, t.o.stepTimeout, "invalid UTF-8", unrepaired)
 	if err != nil {
 		return fmt.Errorf("with repair off, %s's log never reports invalid UTF-8 for %s: %w", b.name, unrepaired, err)
 	}
 	logf("with repair off, %s refuses the events of %s: %s", b.name, unrepaired, shorten(line, 600))
-	// Give B as long as the control workflow took, and more, to prove it never gets the workflow.
+	// B retries the task; the workflow must still be missing there a while later.
 	if err := stillAbsent(ctx, b, unrepaired, 10*time.Second); err != nil {
 		return err
 	}
 	logf("with repair off, %s does not hold %s", b.name, unrepaired)
-	return t.checkAlive()
+	return nil
 }
 
 // The programs of the v1.22 module (tests/e2e/cluster-v1.22), in --bin.
@@ -202,7 +218,7 @@ func clusterLog(t *topology, s *side) string { return filepath.Join(t.o.work, s.
 type workflowStrings struct{ workflowType, memoKey, identity, signal, reason string }
 
 var (
-	invalidStrings = workflowStrings{badType, badMemoKey, badIdentity, badSignal, badReason}
+	invalidStrings = workflowStrings{"CrossVersionWorkflow", badMemoKey, badIdentity, badSignal, badReason}
 	validStrings   = workflowStrings{"CrossVersionWorkflow", "note", "operator", "approve", "stopped by ops"}
 )
 
@@ -240,13 +256,19 @@ func writeFailed(ctx context.Context, conn, refuser *grpc.ClientConn, s *side, i
 	if err != nil {
 		return fmt.Errorf("starting %s on %s: %w", id, s, err)
 	}
-	pollCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	task, err := workflowservice.NewWorkflowServiceClient(conn).PollWorkflowTaskQueue(pollCtx, &workflowservice.PollWorkflowTaskQueueRequest{
-		Namespace: s.namespace, TaskQueue: queue, Identity: "e2e",
+	var token []byte
+	err = eventually(ctx, time.Minute, "the workflow task of "+id+" on "+s.name, func(ctx context.Context) error {
+		task, err := workflowservice.NewWorkflowServiceClient(conn).PollWorkflowTaskQueue(ctx, &workflowservice.PollWorkflowTaskQueueRequest{
+			Namespace: s.namespace, TaskQueue: queue, Identity: "e2e",
+		})
+		if err == nil && len(task.GetTaskToken()) == 0 {
+			err = fmt.Errorf("the poll returned no task")
+		}
+		token = task.GetTaskToken()
+		return err
 	})
-	cancel()
-	if err != nil || len(task.GetTaskToken()) == 0 {
-		return fmt.Errorf("polling the workflow task of %s on %s: %v (token of %d bytes)", id, s, err, len(task.GetTaskToken()))
+	if err != nil {
+		return err
 	}
 	command := withStrings(&commandpb.Command{
 		CommandType: enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
@@ -254,7 +276,7 @@ func writeFailed(ctx context.Context, conn, refuser *grpc.ClientConn, s *side, i
 			Failure: &failurepb.Failure{Source: "e2e"},
 		}},
 	}, stringField{"fail_workflow_execution_command_attributes.failure.message", badFailure})
-	respond := &workflowservice.RespondWorkflowTaskCompletedRequest{Namespace: s.namespace, TaskToken: task.GetTaskToken(), Identity: "e2e"}
+	respond := &workflowservice.RespondWorkflowTaskCompletedRequest{Namespace: s.namespace, TaskToken: token, Identity: "e2e"}
 	body := append(mustMarshal(respond), wrap(respond.ProtoReflect().Descriptor(), "commands", command)...)
 	return sendAll(ctx, conn, refuser, s, id, []rawRequest{{"RespondWorkflowTaskCompleted", body}})
 }
@@ -273,6 +295,19 @@ func sendAll(ctx context.Context, conn, refuser *grpc.ClientConn, s *side, id st
 			return fmt.Errorf("%s of %s on %s: %w", r.method, id, s, err)
 		}
 	}
+	return nil
+}
+
+// checkTypeChecked: v1.22 refuses a workflow type that is not UTF-8 (so the scenario puts none).
+func checkTypeChecked(ctx context.Context, conn *grpc.ClientConn, s *side) error {
+	start := &workflowservice.StartWorkflowExecutionRequest{
+		Namespace: s.namespace, WorkflowId: "cv-bad-type", TaskQueue: &taskqueuepb.TaskQueue{Name: crossVersionQueue}, RequestId: "cv-bad-type",
+	}
+	_, err := invokeRaw(ctx, conn, methodPrefix+"StartWorkflowExecution", withStrings(start, stringField{"workflow_type.name", badType}))
+	if err == nil || !strings.Contains(err.Error(), "is not a valid UTF-8 string") {
+		return fmt.Errorf("v1.22 on %s: a workflow type that is not UTF-8: want InvalidArgument, got %v", s.name, err)
+	}
+	logf("v1.22 checks some fields itself: %v", err)
 	return nil
 }
 
@@ -411,15 +446,11 @@ func fileSize(path string) (int64, error) {
 	return info.Size(), nil
 }
 
-// waitForLine waits until a line of the file contains substr and returns it.
-func waitForLine(ctx context.Context, path, substr string, timeout time.Duration) (string, error) {
-	return waitForLineAfter(ctx, path, 0, substr, timeout)
-}
-
-// waitForLineAfter waits until a line of the file after its first `from` bytes contains substr.
-func waitForLineAfter(ctx context.Context, path string, from int64, substr string, timeout time.Duration) (string, error) {
+// waitForLineAfter waits until a line of the file, after its first `from` bytes, contains every
+// one of substrs, and returns it.
+func waitForLineAfter(ctx context.Context, path string, from int64, timeout time.Duration, substrs ...string) (string, error) {
 	var found string
-	err := eventually(ctx, timeout, fmt.Sprintf("a line with %q in %s", substr, path), func(context.Context) error {
+	err := eventually(ctx, timeout, fmt.Sprintf("a line with %q in %s", substrs, path), func(context.Context) error {
 		f, err := os.Open(path)
 		if err != nil {
 			return err
@@ -431,7 +462,11 @@ func waitForLineAfter(ctx context.Context, path string, from int64, substr strin
 		scanner := bufio.NewScanner(f)
 		scanner.Buffer(make([]byte, 1<<20), 1<<20)
 		for scanner.Scan() {
-			if strings.Contains(scanner.Text(), substr) {
+			all := true
+			for _, substr := range substrs {
+				all = all && strings.Contains(scanner.Text(), substr)
+			}
+			if all {
 				found = scanner.Text()
 				return nil
 			}

@@ -57,6 +57,7 @@ type options struct {
 	soakInterval  time.Duration
 	sdkRounds     int
 	sdkWorkflows  int
+	clusterB      string
 }
 
 func parseFlags() options {
@@ -80,6 +81,7 @@ func parseFlags() options {
 	flag.DurationVar(&o.soakInterval, "soak-interval", 15*time.Second, "soak: how often a parent workflow starts on each pair")
 	flag.IntVar(&o.sdkRounds, "sdk-rounds", 10, "sdk: rounds of workflows")
 	flag.IntVar(&o.sdkWorkflows, "sdk-workflows", 100, "sdk: workflows started at once in each round")
+	flag.StringVar(&o.clusterB, "cluster-b", "cluster", "the program in --bin that runs cluster B: cluster (the current version) or, with crossversion, cluster-v1.23")
 	flag.Parse()
 	explicit := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { explicit[f.Name] = true })

@@ -175,7 +175,7 @@ func (t *topology) start(ctx context.Context) error {
 	if err := t.startCluster(clusterA, t.a.name, t.aBase, 1); err != nil {
 		return err
 	}
-	if err := t.startCluster("cluster", t.b.name, t.bBase, 2); err != nil {
+	if err := t.startCluster(t.o.clusterB, t.b.name, t.bBase, 2); err != nil {
 		return err
 	}
 	if t.o.mode == "soak" {

@@ -1,7 +1,9 @@
-// Command cluster runs one Temporal v1.22 cluster (frontend, history, matching and worker
-// services) in this process, on SQLite, with the flags of the current version's cluster program
-// (see package clusterrun): the old side of the cross-version scenario. v1.22 is the last release
-// on gogo protobuf, which stores strings without checking that they are UTF-8.
+// Command cluster runs one cluster of an older Temporal release (frontend, history, matching and
+// worker services) in this process, on SQLite, with the flags of the current version's cluster
+// program (see package clusterrun), for the cross-version scenario. The release is the module's:
+// v1.22.7 with go.mod (the last release on gogo protobuf, which stores strings without checking
+// that they are UTF-8), v1.23.1 with -modfile=v1.23.mod (the first on Google's protobuf runtime,
+// and the release Temporal supports beside v1.22: it guarantees consecutive releases only).
 package main
 
 import (
@@ -61,7 +63,7 @@ func serverConfig(o clusterrun.Options, sql *config.SQL) *config.Config {
 
 // dynamicConfig shortens the refresh and poll intervals as the current version's program does,
 // and turns on stream replication (StreamWorkflowReplicationMessages), off by default in v1.22
-// and the only kind newer versions use by default.
+// and v1.23, on by default in the current version.
 func dynamicConfig() dynamicconfig.StaticClient {
 	return dynamicconfig.StaticClient{
 		dynamicconfig.ClusterMetadataRefreshInterval:     2 * time.Second,
@@ -78,7 +80,7 @@ func main() {
 	var cfg *config.Config
 	frontend := o.FrontendAddress()
 	if o.ConfigFile != "" {
-		// v1.22 reads a directory: base.yaml, then <env>.yaml; the file's name is the env.
+		// These releases read a directory: base.yaml, then <env>.yaml; the file's name is the env.
 		env := strings.TrimSuffix(filepath.Base(o.ConfigFile), filepath.Ext(o.ConfigFile))
 		loaded, err := config.LoadConfig(env, filepath.Dir(o.ConfigFile), "")
 		if err != nil {

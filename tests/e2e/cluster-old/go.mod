@@ -1,4 +1,4 @@
-module s2s-proxy/tests/e2e/cluster-v1.22
+module s2s-proxy/tests/e2e/cluster-old
 
 go 1.20
 
