@@ -1,8 +1,8 @@
 // The cross-version scenario: cluster A runs Temporal v1.22, the last release on gogo protobuf,
 // which stores strings without checking that they are UTF-8; cluster B runs a release on Google's
 // protobuf runtime, which refuses such strings: v1.23 (--cluster-b cluster-v1.23) or the current
-// version. Real deployments got invalid UTF-8 into v1.22 the
-// way this scenario does: clients sending it in string fields the server keeps as they are.
+// version. Real deployments got invalid UTF-8 into v1.22 the way this scenario does: clients
+// sending it in string fields the server keeps as they are.
 //
 // With UTF-8 repair on (the default), both proxies (mux, mutual TLS) must carry A's workflows to
 // B, where each invalid sequence reads U+FFFD and every other field equals A's. With repair off
@@ -37,7 +37,9 @@ import (
 
 // The strings that are not UTF-8, and what B must hold instead: each maximal ill-formed
 // subsequence (Unicode 3.9, "U+FFFD substitution of maximal subparts") becomes U+FFFD. The
-// repairs are written out by hand, not computed.
+// repairs are written out by hand, not computed. The strings go in fields v1.22 stores as they
+// come; it checks a few others itself (workflow id and type, task queue, request id, namespace,
+// timer id, search attribute values), and the scenario checks that it refuses a bad workflow type.
 var (
 	badType     = "CrossVersion\xffWorkflow"                   // a byte that never occurs in UTF-8
 	badMemoKey  = "note-caf\xc3"                               // a two-byte sequence cut short at the end
@@ -282,13 +284,13 @@ func writeFailed(ctx context.Context, conn, refuser *grpc.ClientConn, s *side, i
 }
 
 // sendAll sends each request to conn; first, when refuser is set, to refuser, which must refuse
-// it for its invalid UTF-8 (the current version's gRPC server cannot parse it).
+// it for its invalid UTF-8 (a gRPC server on Google's protobuf runtime cannot parse it).
 func sendAll(ctx context.Context, conn, refuser *grpc.ClientConn, s *side, id string, requests []rawRequest) error {
 	for _, r := range requests {
 		if refuser != nil {
 			_, err := invokeRaw(ctx, refuser, methodPrefix+r.method, r.body)
 			if err == nil || !strings.Contains(err.Error(), "invalid UTF-8") {
-				return fmt.Errorf("%s of %s sent straight to the current version: want a refusal for invalid UTF-8, got %v", r.method, id, err)
+				return fmt.Errorf("%s of %s sent straight to the newer cluster: want a refusal for invalid UTF-8, got %v", r.method, id, err)
 			}
 		}
 		if _, err := invokeRaw(ctx, conn, methodPrefix+r.method, r.body); err != nil {
@@ -320,15 +322,15 @@ func rawHistory(ctx context.Context, conn *grpc.ClientConn, s *side, id string) 
 	if err != nil {
 		return nil, fmt.Errorf("history of %s on %s: %w", id, s.name, err)
 	}
-	// GetWorkflowExecutionHistoryResponse: history = 1 (History: events = 1), next_page_token = 3.
-	if token, err := fieldsOf(response, 3); err != nil || len(token) > 0 && len(token[0]) > 0 {
+	md := (&workflowservice.GetWorkflowExecutionHistoryResponse{}).ProtoReflect().Descriptor()
+	if token, err := fieldsOf(response, field(md, "next_page_token").Number()); err != nil || len(token) > 0 && len(token[0]) > 0 {
 		return nil, fmt.Errorf("history of %s on %s: more than one page, or unreadable (%v)", id, s.name, err)
 	}
-	histories, err := fieldsOf(response, 1)
+	histories, err := fieldsOf(response, field(md, "history").Number())
 	if err != nil || len(histories) != 1 {
 		return nil, fmt.Errorf("history of %s on %s: %d histories in the response (%v)", id, s.name, len(histories), err)
 	}
-	return fieldsOf(histories[0], 1)
+	return fieldsOf(histories[0], field((&historypb.History{}).ProtoReflect().Descriptor(), "events").Number())
 }
 
 // compareRepaired waits until B holds as many events of the workflow as A, then compares them:

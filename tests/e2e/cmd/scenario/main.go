@@ -66,7 +66,7 @@ func parseFlags() options {
 	flag.StringVar(&o.proxy, "proxy", "", "the s2s-proxy binary (required)")
 	flag.StringVar(&o.bin, "bin", "", "directory holding the cluster program (required)")
 	flag.StringVar(&o.work, "work", "", "directory for certificates, configs and logs (required; created)")
-	flag.StringVar(&o.descriptors, "descriptors", "", "Temporal descriptor set for the proxies; empty = gRPC reflection on each frontend")
+	flag.StringVar(&o.descriptors, "descriptors", "", "Temporal descriptor set for the proxies; empty = gRPC reflection on each frontend (crossversion: proxy A reads the v1.22 set it writes, proxy B asks by reflection)")
 	flag.IntVar(&o.workflows, "workflows", 20, "parent workflows to run (each with two children)")
 	flag.BoolVar(&o.failover, "failover", true, "fail over to B, finish the workflows there, check A gets the new events (not in faults mode)")
 	flag.IntVar(&o.shards, "shards", 1, "history shards per cluster")
