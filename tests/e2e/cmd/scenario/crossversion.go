@@ -145,11 +145,14 @@ func (t *topology) replicateRepaired(ctx context.Context, connA, connB *grpc.Cli
 		len(ids), b.name, a.name, len(repaired))
 	repairs := 0.0
 	for _, name := range []string{"proxy-a", "proxy-b"} {
-		n, err := utf8Repairs(t.specs[name].metrics)
+		n, samples, err := utf8Repairs(t.specs[name].metrics)
 		if err != nil {
 			return err
 		}
 		logf("%s counted %v UTF-8 repairs", name, n)
+		for _, sample := range samples {
+			logf("  %s", sample)
+		}
 		repairs += n
 	}
 	if repairs == 0 {
@@ -417,13 +420,21 @@ func checkGogoReflection(ctx context.Context, frontend string) error {
 	return nil
 }
 
-// utf8Repairs reads a proxy's count of repaired strings from its /metrics.
-func utf8Repairs(metrics string) (float64, error) {
+// utf8Repairs reads a proxy's count of repaired strings from its /metrics, in all and the samples
+// that are not 0 (by direction and message type).
+func utf8Repairs(metrics string) (float64, []string, error) {
 	code, body, err := httpGet("http://" + metrics + "/metrics")
 	if err != nil || code != 200 {
-		return 0, fmt.Errorf("/metrics on %s: status %d, %v", metrics, code, err)
+		return 0, nil, fmt.Errorf("/metrics on %s: status %d, %v", metrics, code, err)
 	}
-	return counter(body, "s2s_proxy_translation_changes_total", `kind="utf8_repair"`), nil
+	const family = "s2s_proxy_translation_changes_total"
+	var samples []string
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, family+"{") && strings.Contains(line, `kind="utf8_repair"`) && !strings.HasSuffix(line, " 0") {
+			samples = append(samples, line)
+		}
+	}
+	return counter(body, family, `kind="utf8_repair"`), samples, nil
 }
 
 // stillAbsent checks, for a while, that s has no workflow id.
