@@ -137,8 +137,14 @@ status schema_walk::on_response(std::string_view bytes) {
   // A server without an extra type serves without it; errors naming it are then not translated.
   if (decoded->error && asked.what == ask::kind::extra_symbol) return {};
   if (decoded->error) {
-    return fail("asking for " + what + ": the server answered with error code " +
-                std::to_string(static_cast<int>(decoded->error->code)) + ": " + decoded->error->message);
+    std::string reason = "asking for " + what + ": the server answered with error code " +
+                         std::to_string(static_cast<int>(decoded->error->code)) + ": " + decoded->error->message;
+    // Temporal before v1.23 (gogo protobuf) lists its services but cannot describe them.
+    if (asked.what == ask::kind::symbol && decoded->error->code == status_code::not_found) {
+      reason += "; the server lists the service but cannot describe it, as a Temporal frontend before v1.23 "
+                "does: give the proxy its schema in translation.descriptorSetPath";
+    }
+    return fail(reason);
   }
   if (asked.what == ask::kind::list_services) {
     if (decoded->services.empty()) return fail("the server lists no services");

@@ -8,6 +8,7 @@ require (
 	go.temporal.io/server v1.32.1
 	google.golang.org/grpc v1.83.2
 	google.golang.org/protobuf v1.36.11
+	s2s-proxy/tests/e2e/clusterrun v0.0.0
 )
 
 require (
@@ -210,3 +211,5 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.0 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+replace s2s-proxy/tests/e2e/clusterrun => ./clusterrun

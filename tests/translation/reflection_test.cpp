@@ -81,6 +81,18 @@ TEST(Reflection, ErrorAnswerEndsTheWalkSayingWhatWasAsked) {
   EXPECT_FALSE(walk.finished());
 }
 
+TEST(Reflection, ServiceListedButNotDescribedNamesTheDescriptorSetKey) {
+  // What a Temporal v1.22 frontend answers: gogo registers its files where reflection does not look.
+  schema_walk walk;
+  walk.next_request();
+  ASSERT_TRUE(walk.on_response(field(6, field(1, field(1, "a.A")))).ok());
+  walk.next_request();
+  auto failed = walk.on_response(field(7, std::string("\x08\x05", 2) + field(2, "proto: not found")));
+  EXPECT_FALSE(failed.ok());
+  EXPECT_NE(failed.message.find("error code 5: proto: not found"), std::string::npos) << failed.message;
+  EXPECT_NE(failed.message.find("translation.descriptorSetPath"), std::string::npos) << failed.message;
+}
+
 TEST(Reflection, MalformedAnswerIsAFailureNotACrash) {
   schema_walk walk;
   walk.next_request();

@@ -1,29 +1,11 @@
 // Command cluster runs one Temporal cluster (frontend, history, matching and worker services)
-// in this process, on SQLite, configured from flags. It prints one line
-// "cluster <name> ready frontend=<host:port>" on stdout once the frontend answers, and stops
-// cleanly on SIGTERM or SIGINT.
-//
-// Ports are derived from --base-port:
-//
-//	base+0 frontend gRPC   base+1 frontend membership
-//	base+2 history gRPC    base+3 history membership
-//	base+4 matching gRPC   base+5 matching membership
-//	base+6 worker gRPC     base+7 worker membership
+// in this process, on SQLite, configured from flags (see package clusterrun for the flags and
+// the port layout). It prints one line "cluster <name> ready frontend=<host:port>" on stdout
+// once the frontend answers, and stops cleanly on SIGTERM or SIGINT.
 package main
 
 import (
-	"context"
-	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"path/filepath"
-	"syscall"
 	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
@@ -32,126 +14,37 @@ import (
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+
+	"s2s-proxy/tests/e2e/clusterrun"
 )
 
-const host = "127.0.0.1"
-
-// PortsPerCluster is how many consecutive ports from --base-port a cluster uses.
-const PortsPerCluster = 8
-
-type options struct {
-	name              string
-	basePort          int
-	initialFailover   int64
-	failoverIncrement int64
-	shards            int
-	globalNamespaces  bool
-	dbFile            string
-	logLevel          string
-	readyTimeout      time.Duration
-	stopTimeout       time.Duration
-	configFile        string
-}
-
-func parseFlags() options {
-	var o options
-	flag.StringVar(&o.name, "name", "", "cluster name (required)")
-	flag.IntVar(&o.basePort, "base-port", 0, fmt.Sprintf("first of %d consecutive ports on %s (required)", PortsPerCluster, host))
-	flag.Int64Var(&o.initialFailover, "initial-failover-version", 1, "this cluster's initial failover version (distinct per cluster)")
-	flag.Int64Var(&o.failoverIncrement, "failover-version-increment", 10, "failover version increment (the same on every cluster)")
-	flag.IntVar(&o.shards, "shards", 1, "number of history shards")
-	flag.BoolVar(&o.globalNamespaces, "global-namespaces", true, "enable global namespaces")
-	flag.StringVar(&o.dbFile, "db", "", "SQLite database file (created with its schema if missing); empty = in memory")
-	flag.StringVar(&o.logLevel, "log-level", "warn", "server log level: debug, info, warn, error")
-	flag.DurationVar(&o.readyTimeout, "ready-timeout", 2*time.Minute, "how long to wait for the frontend to answer")
-	flag.DurationVar(&o.stopTimeout, "stop-timeout", 30*time.Second, "how long to wait for a clean stop")
-	flag.StringVar(&o.configFile, "config-file", "", "run from this Temporal server config file instead (the flags above except --name, --log-level and the timeouts are ignored)")
-	flag.Parse()
-	if o.configFile != "" && o.name != "" {
-		return o
+func serverConfig(o clusterrun.Options, sql *config.SQL) *config.Config {
+	services := map[string]config.Service{}
+	for i, name := range clusterrun.Services {
+		grpcPort, membershipPort := o.Ports(i)
+		services[name] = config.Service{RPC: config.RPC{GRPCPort: grpcPort, MembershipPort: membershipPort, BindOnIP: clusterrun.Host}}
 	}
-	if o.name == "" || o.basePort <= 0 || o.basePort+PortsPerCluster > 65536 {
-		fmt.Fprintln(os.Stderr, "cluster: --name and a valid --base-port are required")
-		flag.Usage()
-		os.Exit(2)
-	}
-	if o.failoverIncrement <= 0 || o.initialFailover <= 0 || o.initialFailover >= o.failoverIncrement {
-		fmt.Fprintln(os.Stderr, "cluster: need 0 < --initial-failover-version < --failover-version-increment")
-		os.Exit(2)
-	}
-	if o.shards < 1 {
-		fmt.Fprintln(os.Stderr, "cluster: --shards must be at least 1")
-		os.Exit(2)
-	}
-	return o
-}
-
-func (o options) frontendAddress() string { return fmt.Sprintf("%s:%d", host, o.basePort) }
-
-func (o options) service(index int) config.Service {
-	return config.Service{RPC: config.RPC{
-		GRPCPort:       o.basePort + 2*index,
-		MembershipPort: o.basePort + 2*index + 1,
-		BindOnIP:       host,
-	}}
-}
-
-func (o options) sqlConfig() (*config.SQL, error) {
-	sql := &config.SQL{
-		PluginName:        sqliteplugin.PluginName,
-		ConnectAttributes: map[string]string{},
-	}
-	if o.dbFile == "" {
-		sql.DatabaseName = fmt.Sprintf("%s-%d", o.name, os.Getpid())
-		sql.ConnectAttributes["mode"] = "memory"
-		sql.ConnectAttributes["cache"] = "shared"
-		return sql, nil
-	}
-	path, err := filepath.Abs(o.dbFile)
-	if err != nil {
-		return nil, err
-	}
-	sql.DatabaseName = path
-	sql.ConnectAttributes["mode"] = "rwc"
-	if _, err := os.Stat(path); os.IsNotExist(err) {
-		if err := sqliteschema.SetupSchema(sql); err != nil {
-			return nil, fmt.Errorf("setting up the SQLite schema in %s: %w", path, err)
-		}
-	}
-	return sql, nil
-}
-
-func (o options) serverConfig(sql *config.SQL) *config.Config {
 	return &config.Config{
 		Global: config.Global{
-			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: host},
+			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: clusterrun.Host},
 		},
 		Persistence: config.Persistence{
 			DefaultStore:     "sqlite-default",
 			VisibilityStore:  "sqlite-default",
-			NumHistoryShards: int32(o.shards),
+			NumHistoryShards: int32(o.Shards),
 			DataStores:       map[string]config.DataStore{"sqlite-default": {SQL: sql}},
 		},
 		ClusterMetadata: &cluster.Config{
-			EnableGlobalNamespace:    o.globalNamespaces,
-			FailoverVersionIncrement: o.failoverIncrement,
-			MasterClusterName:        o.name,
-			CurrentClusterName:       o.name,
+			EnableGlobalNamespace:    o.GlobalNamespaces,
+			FailoverVersionIncrement: o.FailoverIncrement,
+			MasterClusterName:        o.Name,
+			CurrentClusterName:       o.Name,
 			ClusterInformation: map[string]cluster.ClusterInformation{
-				o.name: {
-					Enabled:                true,
-					InitialFailoverVersion: o.initialFailover,
-					RPCAddress:             o.frontendAddress(),
-				},
+				o.Name: {Enabled: true, InitialFailoverVersion: o.InitialFailover, RPCAddress: o.FrontendAddress()},
 			},
 		},
 		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
-		Services: map[string]config.Service{
-			"frontend": o.service(0),
-			"history":  o.service(1),
-			"matching": o.service(2),
-			"worker":   o.service(3),
-		},
+		Services:            services,
 		Archival: config.Archival{
 			History:    config.HistoryArchival{State: "disabled"},
 			Visibility: config.VisibilityArchival{State: "disabled"},
@@ -160,7 +53,7 @@ func (o options) serverConfig(sql *config.SQL) *config.Config {
 			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
 			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
 		}},
-		PublicClient: config.PublicClient{HostPort: o.frontendAddress()},
+		PublicClient: config.PublicClient{HostPort: o.FrontendAddress()},
 	}
 }
 
@@ -177,61 +70,32 @@ func dynamicConfig() dynamicconfig.StaticClient {
 	}
 }
 
-// waitFrontend polls the frontend's gRPC health service until it reports SERVING.
-func waitFrontend(ctx context.Context, address string) error {
-	conn, err := grpc.NewClient(address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	health := healthpb.NewHealthClient(conn)
-	var last error
-	for {
-		callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		resp, err := health.Check(callCtx, &healthpb.HealthCheckRequest{Service: "temporal.api.workflowservice.v1.WorkflowService"})
-		cancel()
-		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			return nil
-		}
-		if err != nil {
-			last = err
-		} else {
-			last = fmt.Errorf("health status %s", resp.GetStatus())
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("frontend %s did not report SERVING: %v", address, last)
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
 func main() {
-	o := parseFlags()
-	prefix := "cluster " + o.name + ": "
-	fail := func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, prefix+format+"\n", args...)
-		os.Exit(1)
-	}
-
+	o := clusterrun.ParseFlags()
 	var cfg *config.Config
-	frontend := o.frontendAddress()
-	if o.configFile != "" {
+	frontend := o.FrontendAddress()
+	if o.ConfigFile != "" {
 		// The same file a Temporal server image would read (docker-compose.yml uses such files).
-		loaded, err := config.Load(config.WithConfigFile(o.configFile))
+		loaded, err := config.Load(config.WithConfigFile(o.ConfigFile))
 		if err != nil {
-			fail("loading %s: %v", o.configFile, err)
+			o.Fail("loading %s: %v", o.ConfigFile, err)
 		}
 		cfg = loaded
 		frontend = cfg.PublicClient.HostPort
 	} else {
-		sql, err := o.sqlConfig()
+		db, err := o.Database()
 		if err != nil {
-			fail("%v", err)
+			o.Fail("%v", err)
 		}
-		cfg = o.serverConfig(sql)
+		sql := &config.SQL{PluginName: sqliteplugin.PluginName, DatabaseName: db.Name, ConnectAttributes: db.Attributes}
+		if db.Create {
+			if err := sqliteschema.SetupSchema(sql); err != nil {
+				o.Fail("setting up the SQLite schema in %s: %v", db.Name, err)
+			}
+		}
+		cfg = serverConfig(o, sql)
 	}
-	logger := log.NewZapLogger(log.BuildZapLogger(log.Config{Level: o.logLevel, Format: "console"}))
+	logger := log.NewZapLogger(log.BuildZapLogger(log.Config{Level: o.LogLevel, Format: "console"}))
 	server, err := temporal.NewServer(
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithConfig(cfg),
@@ -239,50 +103,7 @@ func main() {
 		temporal.WithDynamicConfigClient(dynamicConfig()),
 	)
 	if err != nil {
-		fail("creating the server: %v", err)
+		o.Fail("creating the server: %v", err)
 	}
-
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
-
-	if err := server.Start(); err != nil {
-		fail("starting the server: %v", err)
-	}
-	readyCtx, cancel := context.WithTimeout(context.Background(), o.readyTimeout)
-	readyErr := make(chan error, 1)
-	go func() { readyErr <- waitFrontend(readyCtx, frontend) }()
-	select {
-	case err := <-readyErr:
-		cancel()
-		if err != nil {
-			_ = server.Stop()
-			fail("not ready after %s: %v", o.readyTimeout, err)
-		}
-	case sig := <-signals:
-		cancel()
-		fmt.Fprintf(os.Stderr, prefix+"%s before ready, stopping\n", sig)
-		stop(server, o.stopTimeout, prefix)
-		return
-	}
-	fmt.Printf("cluster %s ready frontend=%s\n", o.name, frontend)
-
-	sig := <-signals
-	fmt.Fprintf(os.Stderr, prefix+"%s, stopping\n", sig)
-	stop(server, o.stopTimeout, prefix)
-}
-
-func stop(server temporal.Server, timeout time.Duration, prefix string) {
-	done := make(chan error, 1)
-	go func() { done <- server.Stop() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			fmt.Fprintf(os.Stderr, prefix+"stop: %v\n", err)
-			os.Exit(1)
-		}
-		fmt.Fprintln(os.Stderr, prefix+"stopped")
-	case <-time.After(timeout):
-		fmt.Fprintf(os.Stderr, prefix+"did not stop within %s\n", timeout)
-		os.Exit(1)
-	}
+	clusterrun.Run(o, frontend, server)
 }

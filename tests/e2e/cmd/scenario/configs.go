@@ -52,6 +52,7 @@ type proxySpec struct {
 	metrics, localHealth, remoteHealth string
 	descriptorSet                      string
 	shardCount                         *shardCount
+	repairUTF8                         *bool // nil: the default (on)
 }
 
 type shardCount struct {
@@ -135,6 +136,9 @@ func (s proxySpec) yaml() string {
 		w("      mode: %s", c.mode)
 		w("      localShardCount: %d", c.local)
 		w("      remoteShardCount: %d", c.remote)
+	}
+	if s.repairUTF8 != nil {
+		w("    repairUTF8: %t", *s.repairUTF8)
 	}
 	if s.localHealth != "" {
 		w("    localClusterHealthCheck:")

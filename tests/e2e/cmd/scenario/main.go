@@ -19,6 +19,8 @@
 //	        shardCount lcm mode; the mux connection cut and proxy B restarted while workflows run, then a
 //	        failover to B (shards.go)
 //	lcm-tcp as lcm with both proxies in TCP mode: no mux connection to cut, proxy B restarted
+//	crossversion  as mux, with cluster A on Temporal v1.22 (gogo protobuf) and strings that are not
+//	        UTF-8 written there: they reach B repaired; with repairUTF8 off they do not (crossversion.go)
 //	soak    the mux topology and, beside it, two clusters connected directly, for
 //	        --soak-duration with Temporal's default keepalives and connection ageing; the
 //	        proxied pair must re-establish its streams no more often than the direct one
@@ -35,6 +37,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -59,15 +62,16 @@ type options struct {
 	soakInterval  time.Duration
 	sdkRounds     int
 	sdkWorkflows  int
+	clusterB      string
 }
 
 func parseFlags() options {
 	var o options
-	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, fidelity, sdk, demo, soak, lcm or lcm-tcp")
+	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, fidelity, sdk, demo, soak, lcm, lcm-tcp or crossversion")
 	flag.StringVar(&o.proxy, "proxy", "", "the s2s-proxy binary (required)")
 	flag.StringVar(&o.bin, "bin", "", "directory holding the cluster program (required)")
 	flag.StringVar(&o.work, "work", "", "directory for certificates, configs and logs (required; created)")
-	flag.StringVar(&o.descriptors, "descriptors", "", "Temporal descriptor set for the proxies; empty = gRPC reflection on each frontend")
+	flag.StringVar(&o.descriptors, "descriptors", "", "Temporal descriptor set for the proxies; empty = gRPC reflection on each frontend (crossversion: proxy A reads the v1.22 set it writes, proxy B asks by reflection)")
 	flag.IntVar(&o.workflows, "workflows", 20, "parent workflows to run (each with two children)")
 	flag.BoolVar(&o.failover, "failover", true, "fail over to B, finish the workflows there, check A gets the new events (not in faults mode)")
 	flag.IntVar(&o.shards, "shards", 1, "history shards per cluster")
@@ -82,6 +86,7 @@ func parseFlags() options {
 	flag.DurationVar(&o.soakInterval, "soak-interval", 15*time.Second, "soak: how often a parent workflow starts on each pair")
 	flag.IntVar(&o.sdkRounds, "sdk-rounds", 10, "sdk: rounds of workflows")
 	flag.IntVar(&o.sdkWorkflows, "sdk-workflows", 100, "sdk: workflows started at once in each round")
+	flag.StringVar(&o.clusterB, "cluster-b", "cluster", "the program in --bin that runs cluster B: cluster (the current version) or, with crossversion, cluster-v1.23")
 	flag.Parse()
 	explicit := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
@@ -101,7 +106,7 @@ func parseFlags() options {
 		os.Exit(2)
 	}
 	switch o.mode {
-	case "tcp", "mux", "acl", "faults", "demo", "fidelity", "sdk", "soak", "lcm", "lcm-tcp":
+	case "tcp", "mux", "acl", "faults", "demo", "fidelity", "sdk", "soak", "lcm", "lcm-tcp", "crossversion":
 	default:
 		fmt.Fprintf(os.Stderr, "scenario: unknown --mode %q\n", o.mode)
 		os.Exit(2)
@@ -155,6 +160,21 @@ func run(o options) int {
 	unclean := t.sup.stopAll(45 * time.Second)
 	for _, u := range unclean {
 		logf("did not stop cleanly: %s", u)
+	}
+	if o.mode == "crossversion" {
+		// With repairUTF8 off, cluster B keeps retrying the history task it cannot parse (that is
+		// the failure the scenario shows), and Temporal's Stop sometimes waits on that retry longer
+		// than the cluster program allows. B's stop is Temporal's business, not the proxy's: it is
+		// reported, not failed on. Every other process must still stop cleanly.
+		var kept []string
+		for _, u := range unclean {
+			if strings.HasPrefix(u, "cluster-b ") {
+				logf("tolerated: cluster-b, left retrying an unreadable history task, did not stop in time")
+				continue
+			}
+			kept = append(kept, u)
+		}
+		unclean = kept
 	}
 	if err != nil && !(o.mode == "demo" && ctx.Err() == context.Canceled) {
 		fmt.Fprintf(os.Stderr, "scenario %s: FAIL: %v\n", o.mode, err)

@@ -64,10 +64,10 @@ func (t *topology) startDirectClusters(pp *portPicker) error {
 	// Each reaches the other at its frontend: no proxy between them.
 	t.c = &side{name: "cluster-c", frontend: addr(cBase), outbound: addr(dBase), namespace: namespaceDirect}
 	t.d = &side{name: "cluster-d", frontend: addr(dBase), outbound: addr(cBase), namespace: namespaceDirect}
-	if err := t.startCluster(t.c.name, cBase, 1); err != nil {
+	if err := t.startCluster("cluster", t.c.name, cBase, 1); err != nil {
 		return err
 	}
-	return t.startCluster(t.d.name, dBase, 2)
+	return t.startCluster("cluster", t.d.name, dBase, 2)
 }
 
 // receiverStarts reads a cluster's log for its replication stream receivers: when each

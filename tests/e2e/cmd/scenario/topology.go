@@ -41,7 +41,8 @@ type topology struct {
 }
 
 func (t *topology) mux() bool {
-	return t.o.mode == "mux" || t.o.mode == "faults" || t.o.mode == "demo" || t.o.mode == "soak" || t.o.mode == "lcm"
+	return t.o.mode == "mux" || t.o.mode == "faults" || t.o.mode == "demo" || t.o.mode == "soak" || t.o.mode == "lcm" ||
+		t.o.mode == "crossversion"
 }
 
 func (t *topology) lcmMode() bool { return t.o.mode == "lcm" || t.o.mode == "lcm-tcp" }
@@ -55,8 +56,9 @@ func (t *topology) shardsOf(cluster int) int {
 }
 
 // renamed: the modes where proxy A renames the namespace (ACL runs without, so that the
-// namespace allowlist reads the same on both proxies).
-func (t *topology) renamed() bool { return t.o.mode != "acl" }
+// namespace allowlist reads the same on both proxies; the cross-version scenario, so that only
+// the repaired strings differ).
+func (t *topology) renamed() bool { return t.o.mode != "acl" && t.o.mode != "crossversion" }
 
 // mapsSearchAttributes: the modes where proxy A maps a search attribute.
 func (t *topology) mapsSearchAttributes() bool { return t.o.mode == "mux" || t.o.mode == "demo" }
@@ -118,6 +120,9 @@ func (t *topology) run(ctx context.Context) error {
 	if err := t.start(ctx); err != nil {
 		return err
 	}
+	if t.o.mode == "crossversion" {
+		return t.crossVersion(ctx) // joins the clusters itself, once it has checked the schemas
+	}
 	if err := t.join(ctx); err != nil {
 		return err
 	}
@@ -172,10 +177,18 @@ func (t *topology) start(ctx context.Context) error {
 		t.renames.namespaces[namespaceA] = namespaceB
 	}
 
-	if err := t.startCluster(t.a.name, t.aBase, 1); err != nil {
+	clusterA, descriptorsA, descriptorsB := "cluster", t.o.descriptors, t.o.descriptors
+	if t.o.mode == "crossversion" {
+		// A on v1.22, described by the v1.22 descriptor set; B asked by reflection.
+		clusterA, descriptorsB = oldCluster, ""
+		if descriptorsA, err = writeOldSchema(t.o.bin, t.o.work); err != nil {
+			return err
+		}
+	}
+	if err := t.startCluster(clusterA, t.a.name, t.aBase, 1); err != nil {
 		return err
 	}
-	if err := t.startCluster(t.b.name, t.bBase, 2); err != nil {
+	if err := t.startCluster(t.o.clusterB, t.b.name, t.bBase, 2); err != nil {
 		return err
 	}
 	if t.o.mode == "soak" {
@@ -185,9 +198,9 @@ func (t *topology) start(ctx context.Context) error {
 	}
 
 	a := &proxySpec{name: "a-to-b", frontend: t.a.frontend, outbound: t.a.outbound,
-		metrics: ports["aMetrics"], localHealth: ports["aLocalHealth"], remoteHealth: ports["aRemoteHealth"], descriptorSet: t.o.descriptors}
+		metrics: ports["aMetrics"], localHealth: ports["aLocalHealth"], remoteHealth: ports["aRemoteHealth"], descriptorSet: descriptorsA}
 	b := &proxySpec{name: "b-to-a", frontend: t.b.frontend, outbound: t.b.outbound,
-		metrics: ports["bMetrics"], localHealth: ports["bLocalHealth"], remoteHealth: ports["bRemoteHealth"], descriptorSet: t.o.descriptors}
+		metrics: ports["bMetrics"], localHealth: ports["bLocalHealth"], remoteHealth: ports["bRemoteHealth"], descriptorSet: descriptorsB}
 	if t.mux() {
 		if t.certs, err = makeCerts(filepath.Join(t.o.work, "certs")); err != nil {
 			return err
@@ -252,8 +265,9 @@ func (t *topology) start(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// startCluster starts one cluster program; it is awaited with the other processes.
-func (t *topology) startCluster(name string, base, initialFailoverVersion int) error {
+// startCluster starts one cluster program (program: its name in --bin); it is awaited with the
+// other processes.
+func (t *topology) startCluster(program, name string, base, initialFailoverVersion int) error {
 	shards := t.o.shards
 	if name == t.a.name {
 		shards = t.shardsOf(0)
@@ -262,7 +276,7 @@ func (t *topology) startCluster(name string, base, initialFailoverVersion int) e
 	}
 	ready := "cluster " + name + " ready"
 	_, err := t.sup.start(name, filepath.Join(t.o.work, name+".log"), func(l string) bool { return strings.Contains(l, ready) },
-		filepath.Join(t.o.bin, "cluster"), "--name", name, "--base-port", strconv.Itoa(base),
+		filepath.Join(t.o.bin, program), "--name", name, "--base-port", strconv.Itoa(base),
 		"--db", filepath.Join(t.o.work, name+".db"),
 		"--initial-failover-version", strconv.Itoa(initialFailoverVersion), "--failover-version-increment", "10",
 		"--shards", strconv.Itoa(shards), "--global-namespaces=true", "--log-level", t.o.clusterLevel)
