@@ -86,16 +86,73 @@ http2::header_list trailers_of(const grpc::Status& status, const metadata_list& 
   return only ? http2::trailers_only(s, headers) : http2::trailers(s, headers);
 }
 
+// --- what both halves share
+
+template <class Half>
+void h2_half_pacing<Half>::post_grants(std::size_t count) {
+  connection_->loop().post([self = half().shared_from_this(), count] {
+    self->grants_ += count;
+    self->deliver();
+  });
+}
+
+template <class Half>
+void h2_half_pacing<Half>::post_peer(std::weak_ptr<read_gate> peer) {
+  connection_->loop().post([self = half().shared_from_this(), peer = std::move(peer)] { self->peer_ = peer; });
+}
+
+template <class Half>
+std::vector<std::uint8_t> h2_half_pacing<Half>::frame(const grpc::ByteBuffer& message, bool& large) {
+  large = message.Length() >= large_message_bytes;
+  if (large)
+    note_large_message();
+  return bytes_of(message);
+}
+
+template <class Half>
+void h2_half_pacing<Half>::queued_message(bool large) {
+  large_pending_ |= large;
+  connection_->kick();
+  if (connection_->core().queued(id_) >= h2_write_budget) {
+    ++owed_grants_;
+  } else if (auto peer = peer_.lock()) {
+    peer->grant_reads(1);
+  }
+}
+
+template <class Half>
+void h2_half_pacing<Half>::framed_all() {
+  if (std::exchange(large_pending_, false))
+    note_large_message();
+  if (owed_grants_ > 0)
+    if (auto peer = peer_.lock())
+      peer->grant_reads(std::exchange(owed_grants_, 0));
+}
+
+template <class Half>
+void h2_half_pacing<Half>::credit_back(bool now) {
+  if (held_credit_ == 0 || id_ == 0 || !(now || !reader_.has_message()))
+    return;
+  connection_->core().consume(id_, std::exchange(held_credit_, 0));
+  connection_->kick();
+}
+
+template <class Half>
+template <class Message>
+void h2_half_pacing<Half>::tell(Message message) {
+  if (owner_)
+    actors::deliver(owner_, std::move(message));
+}
+
+template class h2_half_pacing<h2_server_half>;
+template class h2_half_pacing<h2_client_half>;
+
 // --- the caller's side
 
 h2_server_half::h2_server_half(std::shared_ptr<h2_connection> connection, http2::stream_id id, call_info info,
                                std::size_t max_message_bytes)
-    : connection_(std::move(connection)), id_(id), info_(std::move(info)), reader_(max_message_bytes) {}
-
-template <class Message>
-void h2_server_half::tell(Message message) {
-  if (owner_)
-    actors::deliver(owner_, std::move(message));
+    : h2_half_pacing(std::move(connection), {}, max_message_bytes), info_(std::move(info)) {
+  id_ = id;
 }
 
 void h2_server_half::bind(call_actor owner) { owner_ = std::move(owner); }
@@ -120,42 +177,22 @@ void h2_server_half::start(bool request_ended) {
 
 void h2_server_half::answer(const grpc::Status& status) { do_finish(status, {}); }
 
-void h2_server_half::grant_reads(std::size_t count) {
-  connection_->loop().post([self = shared_from_this(), count] {
-    self->grants_ += count;
-    self->deliver();
-  });
-}
+void h2_server_half::grant_reads(std::size_t count) { post_grants(count); }
 
-void h2_server_half::return_grants_to(std::weak_ptr<read_gate> peer) {
-  connection_->loop().post([self = shared_from_this(), peer = std::move(peer)] { self->peer_ = peer; });
-}
-
-void h2_server_half::give_grants(std::size_t count) {
-  if (auto peer = peer_.lock())
-    peer->grant_reads(count);
-}
+void h2_server_half::return_grants_to(std::weak_ptr<read_gate> peer) { post_peer(std::move(peer)); }
 
 void h2_server_half::write(grpc::ByteBuffer message) {
-  auto length = message.Length();
-  bool large = length >= large_message_bytes;
-  if (large)
-    note_large_message();
-  connection_->loop().post([self = shared_from_this(), framed = bytes_of(message), large]() mutable {
+  bool large = false;
+  auto framed = frame(message, large);
+  connection_->loop().post([self = shared_from_this(), framed = std::move(framed), large]() mutable {
     if (self->finished_ || self->stream_gone_)
       return;
-    self->large_pending_ |= large;
     self->send_headers_if_needed();
-    auto& core = self->connection_->core();
-    if (!core.send_buffer(self->id_, std::move(framed))) {
+    if (!self->connection_->core().send_buffer(self->id_, std::move(framed))) {
       self->gone();
       return;
     }
-    self->connection_->kick();
-    if (core.queued(self->id_) < h2_write_budget)
-      self->give_grants(1);
-    else
-      ++self->owed_grants_;
+    self->queued_message(large);
   });
 }
 
@@ -206,7 +243,6 @@ void h2_server_half::do_finish(const grpc::Status& status, const metadata_list& 
 }
 
 void h2_server_half::deliver() {
-  auto& core = connection_->core();
   while (grants_ > 0 && !finished_) {
     auto message = reader_.next();
     if (!message)
@@ -221,11 +257,7 @@ void h2_server_half::deliver() {
       note_large_message();
     tell(downstream_read{buffer_of(std::move(message->payload))});
   }
-  if (held_credit_ > 0 && (!reader_.has_message() || finished_)) {
-    core.consume(id_, held_credit_);
-    held_credit_ = 0;
-    connection_->kick();
-  }
+  credit_back(finished_);
   if (request_ended_ && !reader_.has_message() && !read_end_told_ && !finished_) {
     if (auto cut = reader_.finish()) {
       do_finish(grpc::Status(grpc_code(cut->code), "s2s-proxy: " + cut->message), {});
@@ -248,7 +280,7 @@ void h2_server_half::on_data(http2::data_received& data) {
   held_credit_ += data.bytes.size();
   if (auto error = reader_.feed(data.bytes); error && !finished_) {
     do_finish(grpc::Status(grpc_code(error->code), "s2s-proxy: " + error->message), {});
-    connection_->core().consume(id_, std::exchange(held_credit_, 0));
+    credit_back(true);
     tell(downstream_cancelled{});
     return;
   }
@@ -257,12 +289,7 @@ void h2_server_half::on_data(http2::data_received& data) {
   deliver();
 }
 
-void h2_server_half::on_writable() {
-  if (std::exchange(large_pending_, false))
-    note_large_message();  // its memory is about to be freed
-  if (owed_grants_ > 0)
-    give_grants(std::exchange(owed_grants_, 0));
-}
+void h2_server_half::on_writable() { framed_all(); }
 
 void h2_server_half::gone() {
   stream_gone_ = true;
@@ -285,14 +312,8 @@ void h2_server_half::on_connection_lost(const std::string&) { gone(); }
 
 h2_client_half::h2_client_half(std::shared_ptr<h2_connection> connection, std::string authority, call_info info,
                                call_actor owner, std::size_t max_message_bytes)
-    : connection_(std::move(connection)), authority_(std::move(authority)), info_(std::move(info)),
-      owner_(std::move(owner)), reader_(max_message_bytes) {}
-
-template <class Message>
-void h2_client_half::tell(Message message) {
-  if (owner_)
-    actors::deliver(owner_, std::move(message));
-}
+    : h2_half_pacing(std::move(connection), std::move(owner), max_message_bytes), authority_(std::move(authority)),
+      info_(std::move(info)) {}
 
 void h2_client_half::start() {
   if (!connection_->accepting_streams())
@@ -318,30 +339,15 @@ void h2_client_half::start() {
   connection_->kick();
 }
 
-void h2_client_half::grant_reads(std::size_t count) {
-  connection_->loop().post([self = shared_from_this(), count] {
-    self->grants_ += count;
-    self->deliver();
-  });
-}
+void h2_client_half::grant_reads(std::size_t count) { post_grants(count); }
 
-void h2_client_half::return_grants_to(std::weak_ptr<read_gate> peer) {
-  connection_->loop().post([self = shared_from_this(), peer = std::move(peer)] { self->peer_ = peer; });
-}
-
-void h2_client_half::give_grants(std::size_t count) {
-  if (auto peer = peer_.lock())
-    peer->grant_reads(count);
-}
+void h2_client_half::return_grants_to(std::weak_ptr<read_gate> peer) { post_peer(std::move(peer)); }
 
 void h2_client_half::write(grpc::ByteBuffer message) {
-  auto length = message.Length();
-  bool large = length >= large_message_bytes;
-  if (large)
-    note_large_message();
-  connection_->loop().post([self = shared_from_this(), framed = bytes_of(message), large]() mutable {
+  bool large = false;
+  auto framed = frame(message, large);
+  connection_->loop().post([self = shared_from_this(), framed = std::move(framed), large]() mutable {
     auto& core = self->connection_->core();
-    self->large_pending_ |= large;
     if (self->status_ || self->writes_closed_ || self->id_ == 0 || !core.send_buffer(self->id_, std::move(framed))) {
       if (!self->write_failed_told_) {
         self->write_failed_told_ = true;
@@ -349,11 +355,7 @@ void h2_client_half::write(grpc::ByteBuffer message) {
       }
       return;
     }
-    self->connection_->kick();
-    if (core.queued(self->id_) < h2_write_budget)
-      self->give_grants(1);
-    else
-      ++self->owed_grants_;
+    self->queued_message(large);
   });
 }
 
@@ -414,11 +416,7 @@ void h2_client_half::deliver() {
       note_large_message();
     tell(upstream_read{buffer_of(std::move(message->payload))});
   }
-  if (held_credit_ > 0 && (!reader_.has_message() || status_) && id_ != 0) {
-    core.consume(id_, held_credit_);
-    held_credit_ = 0;
-    connection_->kick();
-  }
+  credit_back(status_.has_value());
   if (!status_)
     return;
   // Once the call is over upstream, messages nobody can take any more are dropped.
@@ -477,12 +475,7 @@ void h2_client_half::on_data(http2::data_received& data) {
   deliver();
 }
 
-void h2_client_half::on_writable() {
-  if (std::exchange(large_pending_, false))
-    note_large_message();  // its memory is about to be freed
-  if (owed_grants_ > 0)
-    give_grants(std::exchange(owed_grants_, 0));
-}
+void h2_client_half::on_writable() { framed_all(); }
 
 void h2_client_half::on_closed() {
   stream_gone_ = true;

@@ -38,9 +38,48 @@ metadata_list metadata_of(const http2::header_list& headers);
 grpc::Status status_of_trailers(const http2::header_list& trailers);
 http2::header_list trailers_of(const grpc::Status& status, const metadata_list& metadata, bool only);
 
+// What both halves share, on their connection's loop thread: the read grants and the DATA credit
+// held back for them, the grants their writes owe the other half, and the call actor they tell.
+template <class Half>
+class h2_half_pacing {
+ protected:
+  h2_half_pacing(std::shared_ptr<h2_connection> connection, call_actor owner, std::size_t max_message_bytes)
+      : connection_(std::move(connection)), owner_(std::move(owner)), reader_(max_message_bytes) {}
+
+  // read_gate, from any thread: more messages may be delivered.
+  void post_grants(std::size_t count);
+  void post_peer(std::weak_ptr<read_gate> peer);
+  // The message framed for a write (from any thread), telling the allocator of a large one.
+  static std::vector<std::uint8_t> frame(const grpc::ByteBuffer& message, bool& large);
+  // After a message was queued on the stream: the other half gets its grant back at once while
+  // the stream's unframed bytes are under the budget, else once they have been framed.
+  void queued_message(bool large);
+  // Everything queued has been framed: owed grants go back, and the allocator hears of a large
+  // message whose memory is about to be freed.
+  void framed_all();
+  // Gives the peer its DATA credit back once nothing waits for a grant (or when `now`).
+  void credit_back(bool now);
+  template <class Message>
+  void tell(Message message);
+
+  std::shared_ptr<h2_connection> connection_;
+  call_actor owner_;
+  http2::stream_id id_ = 0;
+  http2::message_reader reader_;
+  std::size_t grants_ = 0;
+  std::size_t held_credit_ = 0;
+  std::size_t owed_grants_ = 0;
+  std::weak_ptr<read_gate> peer_;
+  bool large_pending_ = false;  // a large message was queued: tell the allocator once it is out
+
+ private:
+  Half& half() { return static_cast<Half&>(*this); }
+};
+
 // The caller's side: a request stream of a server connection.
 class h2_server_half final : public downstream_port,
                              public h2_stream,
+                             public h2_half_pacing<h2_server_half>,
                              public std::enable_shared_from_this<h2_server_half> {
  public:
   // From the request's headers; the half is attached to its stream by the caller.
@@ -69,30 +108,19 @@ class h2_server_half final : public downstream_port,
   void on_connection_lost(const std::string& reason) override;
 
  private:
-  template <class Message>
-  void tell(Message message);
+  friend class h2_half_pacing<h2_server_half>;
   void deliver();
   void send_headers_if_needed();
   void do_finish(const grpc::Status& status, const metadata_list& trailers);
   void gone();
-  void give_grants(std::size_t count);
 
-  std::shared_ptr<h2_connection> connection_;
-  http2::stream_id id_;
   call_info info_;
-  call_actor owner_;
-  http2::message_reader reader_;
-  std::size_t grants_ = 0;
-  std::size_t held_credit_ = 0;
-  std::size_t owed_grants_ = 0;
-  std::weak_ptr<read_gate> peer_;
   bool request_ended_ = false;
   bool read_end_told_ = false;
   bool headers_sent_ = false;
   bool finished_ = false;
   bool stream_gone_ = false;
   bool told_gone_ = false;
-  bool large_pending_ = false;  // a large message was queued: tell the allocator once it is out
   std::optional<metadata_list> pending_metadata_;
   std::optional<net::event_loop::timer_id> deadline_timer_;
 };
@@ -100,6 +128,7 @@ class h2_server_half final : public downstream_port,
 // The upstream side: a stream this proxy opens on a client connection.
 class h2_client_half final : public upstream_port,
                              public h2_stream,
+                             public h2_half_pacing<h2_client_half>,
                              public std::enable_shared_from_this<h2_client_half> {
  public:
   h2_client_half(std::shared_ptr<h2_connection> connection, std::string authority, call_info info,
@@ -123,22 +152,12 @@ class h2_client_half final : public upstream_port,
   void on_go_away() override;
 
  private:
-  template <class Message>
-  void tell(Message message);
+  friend class h2_half_pacing<h2_client_half>;
   void deliver();
   void settle(grpc::Status status, metadata_list trailers = {});
-  void give_grants(std::size_t count);
 
-  std::shared_ptr<h2_connection> connection_;
   std::string authority_;
   call_info info_;
-  call_actor owner_;
-  http2::stream_id id_ = 0;
-  http2::message_reader reader_;
-  std::size_t grants_ = 0;
-  std::size_t held_credit_ = 0;
-  std::size_t owed_grants_ = 0;
-  std::weak_ptr<read_gate> peer_;
   bool metadata_in_ = false;  // response headers arrived: reads may be delivered
   bool write_failed_told_ = false;
   bool writes_closed_ = false;
@@ -147,7 +166,6 @@ class h2_client_half final : public upstream_port,
   bool done_told_ = false;
   bool going_away_told_ = false;
   bool stream_gone_ = false;
-  bool large_pending_ = false;
   std::optional<grpc::Status> status_;  // the call's end, once known
   metadata_list trailers_;
 };
