@@ -10,19 +10,17 @@
 #include "http2/grpc_message.hpp"
 #include "http2_fuzz_input.hpp"
 
+#include "seed_files.hpp"
+
+namespace fuzz_seeds = s2s::fuzz_seeds;
+
 namespace {
 
 using namespace s2s::http2;
-using bytes = std::vector<std::uint8_t>;
+using fuzz_seeds::bytes;
 
-struct script {
-  bytes data;
-  explicit script(std::uint8_t mode) : data{mode} {}
-  script& u8(std::uint8_t v) {
-    data.push_back(v);
-    return *this;
-  }
-  script& u16(std::uint16_t v) { return u8(static_cast<std::uint8_t>(v >> 8)).u8(static_cast<std::uint8_t>(v)); }
+struct script : fuzz_seeds::byte_script<script> {
+  explicit script(std::uint8_t mode) { data = {mode}; }
   script& op(fuzz::op code) { return u8(code); }
   script& raw(const bytes& wire) {
     for (std::size_t at = 0; at < wire.size(); at += 65535) {
@@ -54,12 +52,8 @@ header_list request() { return request_headers({.authority = "seed", .path = "/s
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s OUTPUT_DIR\n", argv[0]);
-    return 2;
-  }
-  const std::string dir = argv[1];
-  std::vector<std::pair<std::string, bytes>> seeds;
+  const std::string dir = fuzz_seeds::output_dir(argc, argv);
+  fuzz_seeds::seed_list seeds;
 
   {  // Server role: a client's unary call, answered with headers, a message and trailers.
     connection peer(role::client);
@@ -165,14 +159,8 @@ int main(int argc, char** argv) {
                                                            .op(fuzz::take_output).u16(65535)
                                                            .data);
 
-  for (const auto& [name, data] : seeds) {
-    std::ofstream file(dir + "/" + name, std::ios::binary);
-    file.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-    if (!file) {
-      std::fprintf(stderr, "cannot write %s/%s\n", dir.c_str(), name.c_str());
-      return 1;
-    }
-  }
+  if (int failed = fuzz_seeds::write_seeds(dir, seeds))
+    return failed;
   std::printf("wrote %zu seeds to %s\n", seeds.size(), dir.c_str());
   return 0;
 }

@@ -10,19 +10,17 @@
 #include "tls/session.hpp"
 #include "tls_fuzz_input.hpp"
 
+#include "seed_files.hpp"
+
+namespace fuzz_seeds = s2s::fuzz_seeds;
+
 namespace {
 
 using namespace s2s::tls;
-using bytes = std::vector<std::uint8_t>;
+using fuzz_seeds::bytes;
 
-struct script {
-  bytes data;
-  explicit script(std::uint8_t mode) : data{mode} {}
-  script& u8(std::uint8_t v) {
-    data.push_back(v);
-    return *this;
-  }
-  script& u16(std::uint16_t v) { return u8(static_cast<std::uint8_t>(v >> 8)).u8(static_cast<std::uint8_t>(v)); }
+struct script : fuzz_seeds::byte_script<script> {
+  explicit script(std::uint8_t mode) { data = {mode}; }
   script& raw(const bytes& wire) {
     u8(fuzz::receive_raw).u16(static_cast<std::uint16_t>(wire.size()));
     data.insert(data.end(), wire.begin(), wire.end());
@@ -52,15 +50,11 @@ bytes client_hello(const s2s::testing::test_certificates& certs, std::vector<std
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s OUTPUT_DIR\n", argv[0]);
-    return 2;
-  }
-  const std::string dir = argv[1];
+  const std::string dir = fuzz_seeds::output_dir(argc, argv);
   s2s::testing::temp_dir scratch("s2s-tls-seeds-");
   auto certs = s2s::testing::make_test_certificates(scratch.path());
 
-  std::vector<std::pair<std::string, bytes>> seeds;
+  fuzz_seeds::seed_list seeds;
   seeds.emplace_back("raw_client_hello_h2", script(4).raw(client_hello(certs, {"h2"})).data);
   seeds.emplace_back("raw_client_hello_no_alpn", script(2).raw(client_hello(certs, {})).data);
   seeds.emplace_back("raw_http_request", script(0).raw(bytes{'G', 'E', 'T', ' ', '/', '\r', '\n'}).data);
@@ -77,13 +71,7 @@ int main(int argc, char** argv) {
   seeds.emplace_back("pair_corrupted_record",
                      script(1 | 4 | 8).handshake().send(0, 1000).u8(fuzz::corrupt).u8(0).u16(40).u8(1).deliver(0).data);
 
-  for (const auto& [name, data] : seeds) {
-    std::ofstream file(dir + "/" + name, std::ios::binary);
-    file.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-    if (!file) {
-      std::fprintf(stderr, "cannot write %s/%s\n", dir.c_str(), name.c_str());
-      return 1;
-    }
-  }
+  if (int failed = fuzz_seeds::write_seeds(dir, seeds))
+    return failed;
   return 0;
 }

@@ -7,19 +7,17 @@
 #include "yamux/frame.hpp"
 #include "yamux_fuzz_input.hpp"
 
+#include "seed_files.hpp"
+
+namespace fuzz_seeds = s2s::fuzz_seeds;
+
 namespace {
 
 using namespace s2s::yamux;
-using bytes = std::vector<std::uint8_t>;
+using fuzz_seeds::bytes;
 
-struct script {
-  bytes data;
-  script(std::uint8_t mode, std::uint8_t config_bits) : data{mode, config_bits} {}
-  script& u8(std::uint8_t v) {
-    data.push_back(v);
-    return *this;
-  }
-  script& u16(std::uint16_t v) { return u8(static_cast<std::uint8_t>(v >> 8)).u8(static_cast<std::uint8_t>(v)); }
+struct script : fuzz_seeds::byte_script<script> {
+  script(std::uint8_t mode, std::uint8_t config_bits) { data = {mode, config_bits}; }
   script& op(fuzz::op code, std::uint8_t side = 0) { return u8(code).u8(side); }
   script& time(std::uint16_t steps) { return u8(fuzz::advance_time).u16(steps); }
   script& raw(const bytes& wire) {
@@ -40,12 +38,8 @@ frame_header h(frame_type t, std::uint16_t f, stream_id id, std::uint32_t length
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s OUTPUT_DIR\n", argv[0]);
-    return 2;
-  }
-  const std::string dir = argv[1];
-  std::vector<std::pair<std::string, bytes>> seeds;
+  const std::string dir = fuzz_seeds::output_dir(argc, argv);
+  fuzz_seeds::seed_list seeds;
 
   // A server session: the peer (a client) opens stream 1, sends data, pings, half-closes.
   seeds.emplace_back("server_peer_opens_and_sends",
@@ -104,13 +98,7 @@ int main(int argc, char** argv) {
   crowd.op(fuzz::close_stream, 0).u8(0).time(30100);
   seeds.emplace_back("pair_backlog_go_away_close_timeout", crowd.data);
 
-  for (const auto& [name, data] : seeds) {
-    std::ofstream out(dir + "/" + name, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-    if (!out) {
-      std::fprintf(stderr, "cannot write %s/%s\n", dir.c_str(), name.c_str());
-      return 1;
-    }
-  }
+  if (int failed = fuzz_seeds::write_seeds(dir, seeds))
+    return failed;
   return 0;
 }
