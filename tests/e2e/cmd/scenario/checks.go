@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -232,4 +233,33 @@ func counter(body, name string, labels ...string) float64 {
 		}
 	}
 	return total
+}
+
+// dumpProxyState keeps what each proxy says of itself when a scenario fails, before the processes
+// stop: its /metrics and /debug/connections, as <proxy>.metrics.txt and <proxy>.connections.json
+// in the work directory.
+func (t *topology) dumpProxyState() {
+	for _, name := range []string{"proxy-a", "proxy-b"} {
+		s := t.specs[name]
+		if s == nil {
+			continue
+		}
+		for _, got := range []struct{ address, path, file string }{
+			{s.metrics, "/metrics", name + ".metrics.txt"},
+			{s.debug, "/debug/connections", name + ".connections.json"},
+		} {
+			if got.address == "" {
+				continue
+			}
+			code, body, err := httpGet("http://" + got.address + got.path)
+			if err != nil || code != http.StatusOK {
+				logf("%s: %s answered %d: %v", name, got.path, code, err)
+				continue
+			}
+			file := filepath.Join(t.o.work, got.file)
+			if err := os.WriteFile(file, []byte(body), 0o644); err == nil {
+				logf("%s: kept %s in %s", name, got.path, file)
+			}
+		}
+	}
 }

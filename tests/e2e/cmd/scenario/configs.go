@@ -50,6 +50,7 @@ type proxySpec struct {
 	allowedNamespaces []string
 
 	metrics, localHealth, remoteHealth string
+	debug                              string // the debug endpoints (profiling.pprofAddress)
 	descriptorSet                      string
 	shardCount                         *shardCount
 	repairUTF8                         *bool // nil: the default (on)
@@ -154,6 +155,10 @@ func (s proxySpec) yaml() string {
 		w("metrics:")
 		w("  prometheus:")
 		w("    listenAddress: %q", s.metrics)
+	}
+	if s.debug != "" {
+		w("profiling:")
+		w("  pprofAddress: %q", s.debug)
 	}
 	if s.descriptorSet != "" {
 		w("translation:")

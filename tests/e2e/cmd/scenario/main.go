@@ -152,6 +152,9 @@ func run(o options) int {
 
 	t := &topology{o: o, sup: &supervisor{}}
 	err := t.run(ctx)
+	if err != nil {
+		t.dumpProxyState()
+	}
 	logf("stopping every process started")
 	if t.relay != nil {
 		t.relay.close()

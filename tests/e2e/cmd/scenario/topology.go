@@ -161,7 +161,7 @@ func (t *topology) start(ctx context.Context) error {
 	}
 	ports := map[string]string{}
 	for _, name := range []string{"aOutbound", "bOutbound", "aInbound", "bInbound", "bMux", "relay",
-		"aMetrics", "bMetrics", "aLocalHealth", "aRemoteHealth", "bLocalHealth", "bRemoteHealth"} {
+		"aMetrics", "bMetrics", "aDebug", "bDebug", "aLocalHealth", "aRemoteHealth", "bLocalHealth", "bRemoteHealth"} {
 		if ports[name], err = pp.one(name); err != nil {
 			return err
 		}
@@ -198,9 +198,11 @@ func (t *topology) start(ctx context.Context) error {
 	}
 
 	a := &proxySpec{name: "a-to-b", frontend: t.a.frontend, outbound: t.a.outbound,
-		metrics: ports["aMetrics"], localHealth: ports["aLocalHealth"], remoteHealth: ports["aRemoteHealth"], descriptorSet: descriptorsA}
+		metrics: ports["aMetrics"], localHealth: ports["aLocalHealth"], remoteHealth: ports["aRemoteHealth"], debug: ports["aDebug"],
+		descriptorSet: descriptorsA}
 	b := &proxySpec{name: "b-to-a", frontend: t.b.frontend, outbound: t.b.outbound,
-		metrics: ports["bMetrics"], localHealth: ports["bLocalHealth"], remoteHealth: ports["bRemoteHealth"], descriptorSet: descriptorsB}
+		metrics: ports["bMetrics"], localHealth: ports["bLocalHealth"], remoteHealth: ports["bRemoteHealth"], debug: ports["bDebug"],
+		descriptorSet: descriptorsB}
 	if t.mux() {
 		if t.certs, err = makeCerts(filepath.Join(t.o.work, "certs")); err != nil {
 			return err
