@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "actors/scheduling.hpp"
 #include "app/operations.hpp"
 #include "app/reload.hpp"
+#include "app/service_manager.hpp"
 #include "actors/supervisor.hpp"
 #include "config/config.hpp"
 #include "log/log.hpp"
@@ -175,16 +177,25 @@ int start(const arguments& args) {
     s2s::log::info("proxy", "debug on " + config->pprof_address->to_string() + "/debug/connections");
   s2s::log::info("proxy", "ready");
   s2s::log::configure(logging.defaults, std::move(logging.components));
+  s2s::app::notify_ready();
+  // Pings go on until the stop is done, for a service manager that still watches while calls
+  // drain; the watchdog ends before the actor system does.
+  std::optional<s2s::app::watchdog> watchdog;
+  watchdog.emplace(system, proxy.supervisor);
 
   // Waits for a stop signal; meanwhile, once a second, reports log lines the throttle dropped.
   int received = 0;
   const timespec tick{1, 0};
   while ((received = sigtimedwait(&signals, nullptr, &tick)) < 0 || received == SIGHUP) {
-    if (received == SIGHUP)
+    if (received == SIGHUP) {
+      s2s::app::notify_reloading();
       reload(args, *config, *proxy.translation, level);
-    else
+      s2s::app::notify_ready();
+    } else {
       s2s::log::report_dropped_lines();
+    }
   }
+  s2s::app::notify_stopping();
   s2s::log::info("proxy", std::string("received ") + strsignal(received) + ", stopping; calls in flight get " +
                               std::to_string(drain->count()) + " ms to finish");
   caf::scoped_actor self{system};
@@ -192,6 +203,7 @@ int start(const arguments& args) {
   self->request(proxy.supervisor, *drain + std::chrono::seconds(10), s2s::actors::stop_atom::value, *drain)
       .receive([&](bool) { stopped = true; },
                [&](caf::error& err) { s2s::log::error("proxy", "stop failed: " + system.render(err)); });
+  watchdog.reset();
   s2s::log::info("proxy", "stopped");
   s2s::net::event_loops::halt();
   return stopped ? 0 : 1;
