@@ -13,6 +13,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "actors/scheduling.hpp"
@@ -69,6 +70,14 @@ std::optional<std::chrono::milliseconds> parse_drain(const std::string& text) {
   if (end != text.c_str() + text.size() || !(seconds >= 0 && seconds <= max_drain_seconds))
     return std::nullopt;
   return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
+
+// A test hook: with S2S_TEST_HOOK_HANG_ON_SIGUSR1 set (to anything but empty), SIGUSR1 makes the
+// supervisor block for good (test_hang_atom), so a test can see the watchdog's pings stop. Without
+// it, as in service, SIGUSR1 keeps its default action.
+bool test_hook_hang_on_sigusr1() {
+  const char* set = std::getenv("S2S_TEST_HOOK_HANG_ON_SIGUSR1");
+  return set != nullptr && *set != '\0';
 }
 
 int usage_error(const std::string& message) {
@@ -139,6 +148,11 @@ int start(const arguments& args) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
+  const bool hang_on_sigusr1 = test_hook_hang_on_sigusr1();
+  if (hang_on_sigusr1) {
+    sigaddset(&signals, SIGUSR1);
+    s2s::log::warn("proxy", "test hook S2S_TEST_HOOK_HANG_ON_SIGUSR1 is set: SIGUSR1 hangs the supervisor");
+  }
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   caf::actor_system_config actor_config;
@@ -186,11 +200,14 @@ int start(const arguments& args) {
   // Waits for a stop signal; meanwhile, once a second, reports log lines the throttle dropped.
   int received = 0;
   const timespec tick{1, 0};
-  while ((received = sigtimedwait(&signals, nullptr, &tick)) < 0 || received == SIGHUP) {
+  while ((received = sigtimedwait(&signals, nullptr, &tick)) < 0 || received == SIGHUP ||
+         (hang_on_sigusr1 && received == SIGUSR1)) {
     if (received == SIGHUP) {
       s2s::app::notify_reloading();
       reload(args, *config, *proxy.translation, level);
       s2s::app::notify_ready();
+    } else if (received == SIGUSR1) {
+      caf::anon_send(proxy.supervisor, s2s::actors::test_hang_atom::value);
     } else {
       s2s::log::report_dropped_lines();
     }
