@@ -45,6 +45,9 @@ start     serves every cluster connection of the config until SIGINT or SIGTERM,
           cancels them at once) before exiting 0;
           SIGHUP reads the config again and applies its logging, translation and
           aclPolicy settings; other changes are logged and wait for a restart.
+          Under systemd (Type=notify, NOTIFY_SOCKET set) it reports when it is ready,
+          reloading and stopping, and sends watchdog pings (WATCHDOG_USEC) while its
+          actors answer.
 validate  checks the config completely; prints a one-line summary, or every problem
           with its key path, line and column, and exits non-zero.
 )";
