@@ -18,7 +18,7 @@ FROM debian:bookworm-slim
 RUN apt-get update -qq && \
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       libgrpc++1.51 libgrpc29 libprotobuf32 libcaf-core0.17 libcaf-io0.17 libcaf-openssl0.17 \
-      libyaml-cpp0.7 libssl3 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
+      libyaml-cpp0.7 libssl3 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libsystemd0 \
       ca-certificates curl openssl && \
     rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/src/app/s2s-proxy /usr/local/bin/s2s-proxy

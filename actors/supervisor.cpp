@@ -3,6 +3,7 @@
 #include "actors/mailbox.hpp"
 
 #include <algorithm>
+#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -97,6 +98,11 @@ supervisor_actor::behavior_type supervisor_behavior(
         auto report = make_report(self->state);
         report.mailbox_depth = messages_waiting(self);
         return report;
+      },
+      [](test_hang_atom) {
+        log::warn("supervisor", "test hook: blocking this handler until the process is killed");
+        for (;;)
+          std::this_thread::sleep_for(std::chrono::hours(1));
       },
       [self](stop_atom, std::chrono::milliseconds drain) -> caf::result<bool> {
         auto& st = self->state;

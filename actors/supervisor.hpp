@@ -35,6 +35,10 @@ struct proxy_options {
 };
 
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
+// A test hook, never sent in service: the supervisor blocks in its handler for good, as a wedged
+// actor would, so a test can see the service manager's watchdog pings stop. The binary sends it
+// only on SIGUSR1 with S2S_TEST_HOOK_HANG_ON_SIGUSR1 set (app/main.cpp).
+using test_hang_atom = caf::atom_constant<caf::atom("testhang")>;
 
 // One endpoint the proxy serves, as reported to operators and tests.
 struct endpoint_report {
@@ -62,7 +66,8 @@ struct proxy_report {
 
 using supervisor_actor = caf::typed_actor<
     caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>,
-    caf::replies_to<stats_atom>::with<proxy_report>, caf::reacts_to<restart_atom, std::size_t>>;
+    caf::replies_to<stats_atom>::with<proxy_report>, caf::reacts_to<restart_atom, std::size_t>,
+    caf::reacts_to<test_hang_atom>>;
 
 class translation_setup;
 

@@ -5,10 +5,11 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libcaf-dev libyaml-cpp-dev libssl-dev prometheus-cpp-dev libnghttp2-dev
+  libcaf-dev libyaml-cpp-dev libssl-dev prometheus-cpp-dev libnghttp2-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   nghttp2-client curl
+  systemd  # systemd-analyze, which the tests run on the unit in config/systemd
 )
 
 missing=()

@@ -7,16 +7,19 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "actors/scheduling.hpp"
 #include "app/operations.hpp"
 #include "app/reload.hpp"
+#include "app/service_manager.hpp"
 #include "actors/supervisor.hpp"
 #include "config/config.hpp"
 #include "log/log.hpp"
@@ -42,6 +45,9 @@ start     serves every cluster connection of the config until SIGINT or SIGTERM,
           cancels them at once) before exiting 0;
           SIGHUP reads the config again and applies its logging, translation and
           aclPolicy settings; other changes are logged and wait for a restart.
+          Under systemd (Type=notify, NOTIFY_SOCKET set) it reports when it is ready,
+          reloading and stopping, and sends watchdog pings (WATCHDOG_USEC) while its
+          actors answer.
 validate  checks the config completely; prints a one-line summary, or every problem
           with its key path, line and column, and exits non-zero.
 )";
@@ -67,6 +73,14 @@ std::optional<std::chrono::milliseconds> parse_drain(const std::string& text) {
   if (end != text.c_str() + text.size() || !(seconds >= 0 && seconds <= max_drain_seconds))
     return std::nullopt;
   return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
+
+// A test hook: with S2S_TEST_HOOK_HANG_ON_SIGUSR1 set (to anything but empty), SIGUSR1 makes the
+// supervisor block for good (test_hang_atom), so a test can see the watchdog's pings stop. Without
+// it, as in service, SIGUSR1 keeps its default action.
+bool test_hook_hang_on_sigusr1() {
+  const char* set = std::getenv("S2S_TEST_HOOK_HANG_ON_SIGUSR1");
+  return set != nullptr && *set != '\0';
 }
 
 int usage_error(const std::string& message) {
@@ -137,6 +151,11 @@ int start(const arguments& args) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
+  const bool hang_on_sigusr1 = test_hook_hang_on_sigusr1();
+  if (hang_on_sigusr1) {
+    sigaddset(&signals, SIGUSR1);
+    s2s::log::warn("proxy", "test hook S2S_TEST_HOOK_HANG_ON_SIGUSR1 is set: SIGUSR1 hangs the supervisor");
+  }
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   caf::actor_system_config actor_config;
@@ -175,16 +194,28 @@ int start(const arguments& args) {
     s2s::log::info("proxy", "debug on " + config->pprof_address->to_string() + "/debug/connections");
   s2s::log::info("proxy", "ready");
   s2s::log::configure(logging.defaults, std::move(logging.components));
+  s2s::app::notify_ready();
+  // Pings go on until the stop is done, for a service manager that still watches while calls
+  // drain; the watchdog ends before the actor system does.
+  std::optional<s2s::app::watchdog> watchdog;
+  watchdog.emplace(system, proxy.supervisor);
 
   // Waits for a stop signal; meanwhile, once a second, reports log lines the throttle dropped.
   int received = 0;
   const timespec tick{1, 0};
-  while ((received = sigtimedwait(&signals, nullptr, &tick)) < 0 || received == SIGHUP) {
-    if (received == SIGHUP)
+  while ((received = sigtimedwait(&signals, nullptr, &tick)) < 0 || received == SIGHUP ||
+         (hang_on_sigusr1 && received == SIGUSR1)) {
+    if (received == SIGHUP) {
+      s2s::app::notify_reloading();
       reload(args, *config, *proxy.translation, level);
-    else
+      s2s::app::notify_ready();
+    } else if (received == SIGUSR1) {
+      caf::anon_send(proxy.supervisor, s2s::actors::test_hang_atom::value);
+    } else {
       s2s::log::report_dropped_lines();
+    }
   }
+  s2s::app::notify_stopping();
   s2s::log::info("proxy", std::string("received ") + strsignal(received) + ", stopping; calls in flight get " +
                               std::to_string(drain->count()) + " ms to finish");
   caf::scoped_actor self{system};
@@ -192,6 +223,7 @@ int start(const arguments& args) {
   self->request(proxy.supervisor, *drain + std::chrono::seconds(10), s2s::actors::stop_atom::value, *drain)
       .receive([&](bool) { stopped = true; },
                [&](caf::error& err) { s2s::log::error("proxy", "stop failed: " + system.render(err)); });
+  watchdog.reset();
   s2s::log::info("proxy", "stopped");
   s2s::net::event_loops::halt();
   return stopped ? 0 : 1;
