@@ -239,6 +239,42 @@ TEST(ConfigProblems, MuxSideWithATcpClientAddressIsReportedAsUnused) {
                       "tcpClient is only used when connectionType is tcp, and this side is mux-client"));
 }
 
+// The local side of minimal_tcp_config turned into a mux side with these lines.
+std::string mux_local(std::string_view lines) {
+  return edited(R"(      connectionType: tcp
+      tcpClient: {address: "127.0.0.1:7233"}
+      tcpServer: {address: "127.0.0.1:6233"})",
+                lines);
+}
+
+// start serves the local Temporal over gRPC only; validate says so instead of start.
+TEST(ConfigProblems, MuxLocalSideIsRefusedOnceAtItsConnectionType) {
+  for (auto type : {"mux-client", "mux-server"}) {
+    auto result = parse(mux_local(std::string("      connectionType: ") + type +
+                                  "\n      muxAddressInfo: {address: \"127.0.0.1:6333\"}"));
+    EXPECT_FALSE(result.value) << type;
+    EXPECT_TRUE(reports(result, "clusterConnections[0].local.connectionType", 4, 7,
+                        std::string("the local side is ") + type +
+                            ", but the proxy reaches the local Temporal over tcp only"));
+    EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+  }
+}
+
+TEST(ConfigProblems, MuxLocalSideIsRefusedWhenTheRemoteSideIsMuxToo) {
+  auto result = parse(R"(clusterConnections:
+  - name: a-to-b
+    local:
+      connectionType: mux-server
+      muxAddressInfo: {address: "127.0.0.1:6333"}
+    remote:
+      connectionType: mux-client
+      muxAddressInfo: {address: "proxy-b.example:6334"}
+)");
+  EXPECT_TRUE(reports(result, "clusterConnections[0].local.connectionType", 4, 7,
+                      "the local side is mux-server, but the proxy reaches the local Temporal over tcp only"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
 TEST(ConfigProblems, UnknownShardCountModeIsReported) {
   auto result = parse(appended("    shardCount:\n      mode: modulo\n"));
   EXPECT_TRUE(reports(result, "clusterConnections[0].shardCount.mode", 12, 13,
