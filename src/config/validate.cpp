@@ -245,6 +245,9 @@ void checker::check_search_attributes(const std::string& path,
     auto item = item_path(path, index);
     report_repeats(names, one.name, key_path(item, "name"), "namespace");
     report_repeats(identifiers, one.namespace_id, key_path(item, "namespaceId"), "namespaceId");
+    if (one.name.empty() && one.namespace_id.empty())
+      problem(item, "a search attribute namespace entry needs a non-empty name or namespaceId (the namespace "
+                    "whose search attributes it renames)");
     std::map<std::string, std::string> locals, remotes;
     for (std::size_t field = 0; field < one.mappings.size(); ++field) {
       auto mapping = item_path(key_path(item, "mappings"), field);
@@ -252,6 +255,8 @@ void checker::check_search_attributes(const std::string& path,
                      "local search attribute");
       report_repeats(remotes, one.mappings[field].remote_field_name, key_path(mapping, "remoteFieldName"),
                      "remote search attribute");
+      if (one.mappings[field].local_field_name.empty() || one.mappings[field].remote_field_name.empty())
+        problem(mapping, "a search attribute mapping needs a non-empty localFieldName and remoteFieldName");
     }
   }
 }

@@ -49,12 +49,10 @@ result<std::shared_ptr<const pipeline>> pipeline::build(const config::cluster_co
   std::shared_ptr<pipeline> built(new pipeline(arrived_on, types));
 
   auto names = namespace_translator::create(connection.namespace_mappings);
-  if (!names) return failure::failure(prefix(names.error()));
   auto search_attributes = search_attribute_translator::create(connection.search_attribute_mappings);
-  if (!search_attributes) return failure::failure(prefix(search_attributes.error()));
-  namespace_translator acl_names = *names;
-  if (!names->empty() || !search_attributes->empty() || connection.repair_utf8) {
-    auto translation = translation_filter::create(types, std::move(*names), std::move(*search_attributes),
+  namespace_translator acl_names = names;
+  if (!names.empty() || !search_attributes.empty() || connection.repair_utf8) {
+    auto translation = translation_filter::create(types, std::move(names), std::move(search_attributes),
                                                   connection.repair_utf8);
     if (!translation) return failure::failure(prefix(translation.error()));
     std::shared_ptr<const message_filter> translator = std::move(*translation);

@@ -275,6 +275,41 @@ TEST(ConfigProblems, MuxLocalSideIsRefusedWhenTheRemoteSideIsMuxToo) {
   EXPECT_EQ(result.errors.size(), 1u) << listing(result);
 }
 
+TEST(ConfigProblems, SearchAttributeNamespaceWithoutNameOrIdIsReported) {
+  auto result = parse(appended(R"(    searchAttributeTranslation:
+      namespaceMappings:
+        - name: ""
+          namespaceId: ""
+          mappings:
+            - {localFieldName: CustomerId, remoteFieldName: CustomerIdA}
+)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0]", 13, 11,
+                      "a search attribute namespace entry needs a non-empty name or namespaceId"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+  // Either one says which namespace is meant.
+  auto by_id = parse(appended(R"(    searchAttributeTranslation:
+      namespaceMappings:
+        - {name: "", namespaceId: 3f1c}
+)"));
+  EXPECT_TRUE(by_id.value) << listing(by_id);
+}
+
+TEST(ConfigProblems, SearchAttributeMappingWithAnEmptyFieldNameIsReported) {
+  auto result = parse(appended(R"(    searchAttributeTranslation:
+      namespaceMappings:
+        - name: orders
+          namespaceId: 3f1c
+          mappings:
+            - {localFieldName: CustomerId, remoteFieldName: ""}
+            - {localFieldName: "", remoteFieldName: Region}
+)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[0]",
+                      16, 15, "a search attribute mapping needs a non-empty localFieldName and remoteFieldName"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[1]",
+                      17, 15, "a search attribute mapping needs a non-empty localFieldName and remoteFieldName"));
+  EXPECT_EQ(result.errors.size(), 2u) << listing(result);
+}
+
 TEST(ConfigProblems, UnknownShardCountModeIsReported) {
   auto result = parse(appended("    shardCount:\n      mode: modulo\n"));
   EXPECT_TRUE(reports(result, "clusterConnections[0].shardCount.mode", 12, 13,
