@@ -8,19 +8,6 @@
 namespace s2s::translation {
 namespace {
 
-// The history_shard_count this side reports in DescribeCluster: the least common multiple of the counts in lcm
-// mode. Validation refuses the routing mode (not implemented yet), so it reaches no pipeline.
-result<std::optional<std::int32_t>> shard_count_override(const config::shard_count& shards) {
-  using answer = result<std::optional<std::int32_t>>;
-  if (shards.mode != config::shard_count_mode::lcm) return std::optional<std::int32_t>();
-  auto lcm = shards::shard_count_lcm(shards.local_shard_count, shards.remote_shard_count);
-  if (!lcm) {
-    return answer::failure("shardCount.localShardCount and shardCount.remoteShardCount must be at least 1, with a "
-                           "least common multiple within int32");
-  }
-  return std::optional<std::int32_t>(*lcm);
-}
-
 // Runs `apply` on each filter in order, adding up what they changed; the first refusal ends the run and is
 // left in `done`. Returns whether no filter refused.
 template <class Apply>
@@ -80,18 +67,21 @@ result<std::shared_ptr<const pipeline>> pipeline::build(const config::cluster_co
     std::int64_t value = arrived_on == side::inbound ? fvi->local : fvi->remote;
     if (value != 0) failover_version_increment = value;
   }
-  auto shard_count = shard_count_override(connection.shards);
-  if (!shard_count) return failure::failure(prefix(shard_count.error()));
-  if (*shard_count) {
+  // The history_shard_count this side reports in DescribeCluster: in lcm mode, the least common multiple of the
+  // counts, which validation keeps within int32. Validation refuses the routing mode (not implemented yet), so it
+  // reaches no pipeline.
+  std::optional<std::int32_t> shard_count;
+  if (connection.shards.mode == config::shard_count_mode::lcm) {
     // Streams are opened by the receiving cluster: the local one when they arrive on the outbound side.
     bool local_is_client = arrived_on == side::outbound;
-    built->stream_shards_.emplace(local_is_client ? connection.shards.local_shard_count
-                                                  : connection.shards.remote_shard_count,
-                                  local_is_client ? connection.shards.remote_shard_count
-                                                  : connection.shards.local_shard_count);
+    const auto& map = built->stream_shards_.emplace(local_is_client ? connection.shards.local_shard_count
+                                                                    : connection.shards.remote_shard_count,
+                                                    local_is_client ? connection.shards.remote_shard_count
+                                                                    : connection.shards.local_shard_count);
+    shard_count = map.presented_count();
   }
-  if (failover_version_increment || *shard_count) {
-    auto describe = describe_cluster_override::create(*types, failover_version_increment, *shard_count);
+  if (failover_version_increment || shard_count) {
+    auto describe = describe_cluster_override::create(*types, failover_version_increment, shard_count);
     if (!describe) return failure::failure(prefix(describe.error()));
     built->response_filters_.push_back(std::move(*describe));
   }
