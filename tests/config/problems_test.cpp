@@ -239,19 +239,12 @@ TEST(ConfigProblems, MuxSideWithATcpClientAddressIsReportedAsUnused) {
                       "tcpClient is only used when connectionType is tcp, and this side is mux-client"));
 }
 
-// The local side of minimal_tcp_config turned into a mux side with these lines.
-std::string mux_local(std::string_view lines) {
-  return edited(R"(      connectionType: tcp
-      tcpClient: {address: "127.0.0.1:7233"}
-      tcpServer: {address: "127.0.0.1:6233"})",
-                lines);
-}
-
 // start serves the local Temporal over gRPC only; validate says so instead of start.
 TEST(ConfigProblems, MuxLocalSideIsRefusedOnceAtItsConnectionType) {
   for (auto type : {"mux-client", "mux-server"}) {
-    auto result = parse(mux_local(std::string("      connectionType: ") + type +
-                                  "\n      muxAddressInfo: {address: \"127.0.0.1:6333\"}"));
+    auto result = parse(edited("tcp\n      tcpClient: {address: \"127.0.0.1:7233\"}\n"
+                               "      tcpServer: {address: \"127.0.0.1:6233\"}",
+                               std::string(type) + "\n      muxAddressInfo: {address: \"127.0.0.1:6333\"}"));
     EXPECT_FALSE(result.value) << type;
     EXPECT_TRUE(reports(result, "clusterConnections[0].local.connectionType", 4, 7,
                         std::string("the local side is ") + type +
