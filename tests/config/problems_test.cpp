@@ -126,6 +126,44 @@ TEST(ConfigProblems, DuplicateSearchAttributeNameIsReported) {
                       17, 16, "local search attribute 'CustomerId' is already used"));
 }
 
+TEST(ConfigProblems, NamespaceMappingWithAnEmptyNameIsReported) {
+  auto result = parse(appended(R"(    namespaceTranslation:
+      mappings:
+        - {local: orders, remote: ""}
+)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].namespaceTranslation.mappings[0]", 13, 11,
+                      "a namespace mapping needs a non-empty local and remote name"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+TEST(ConfigProblems, SearchAttributeNamespaceListedTwiceIsReportedByNameAndById) {
+  auto result = parse(appended(R"(    searchAttributeTranslation:
+      namespaceMappings:
+        - {name: orders, namespaceId: 3f1c}
+        - {name: orders, namespaceId: 3f1c}
+)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[1].name", 14, 12,
+                      "namespace 'orders' is already used at "
+                      "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].name (line 13)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[1].namespaceId", 14,
+                      26, "namespaceId '3f1c' is already used"));
+  EXPECT_EQ(result.errors.size(), 2u) << listing(result);
+}
+
+TEST(ConfigProblems, RemoteSearchAttributeMappedTwiceIsReported) {
+  auto result = parse(appended(R"(    searchAttributeTranslation:
+      namespaceMappings:
+        - name: orders
+          namespaceId: 3f1c
+          mappings:
+            - {localFieldName: CustomerIdA, remoteFieldName: CustomerId}
+            - {localFieldName: CustomerIdB, remoteFieldName: CustomerId}
+)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[1].remoteFieldName",
+                      17, 45, "remote search attribute 'CustomerId' is already used"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
 TEST(ConfigProblems, UnparsableAddressIsReportedOnceWithTheReason) {
   auto result = parse(edited("\"127.0.0.1:7233\"", "\"127.0.0.1\""));
   EXPECT_TRUE(reports(result, "clusterConnections[0].local.tcpClient.address", 5, 28,
