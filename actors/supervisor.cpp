@@ -188,11 +188,6 @@ std::string start_mux(caf::actor_system& system, const config::cluster_connectio
   const auto& remote = connection.remote;
   const auto& local = connection.local;
   std::string problems;
-  if (local.type != config::connection_type::tcp || !local.tcp_server || !local.tcp_client ||
-      !remote.mux_address)
-    return "cluster connection '" + connection.name +
-           "': mux mode needs a tcp local side with tcpClient and tcpServer, and "
-           "remote.muxAddressInfo\n";
   bool client = remote.type == config::connection_type::mux_client;
   const auto& mux_address = *remote.mux_address;
   auto label = connection.name + " mux";
@@ -294,11 +289,6 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
   for (const auto& connection : config.cluster_connections) {
     if (connection.remote.type != config::connection_type::tcp) {
       problems += start_mux(system, connection, options, *translation, {listeners, upstreams, mux});
-      continue;
-    }
-    if (connection.local.type != config::connection_type::tcp) {
-      problems += "cluster connection '" + connection.name +
-                  "': the local side must be tcp (a mux local side is not served)\n";
       continue;
     }
     direction directions[] = {

@@ -79,7 +79,9 @@ struct started_proxy {
 };
 
 // Starts serving everything the config describes; fails as a whole, with every problem in
-// the message, when any endpoint cannot be served.
+// the message, when any endpoint cannot be served. The config is one that config::parse
+// accepted: the shape of each connection (a tcp local side, the blocks its types need) is
+// not checked again here.
 std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
                                                      const config::config& config,
                                                      proxy_options options = {});

@@ -16,24 +16,8 @@ grpc::Status status_of(const translation::status& refusal) {
   return grpc::Status(static_cast<grpc::StatusCode>(refusal.code), refusal.message, refusal.details);
 }
 
-// Whether this side reads Temporal messages for anything but UTF-8 repair.
-bool needs_schema(const config::cluster_connection& connection, side arrived_on) {
-  if (!connection.namespace_mappings.empty() || !connection.search_attribute_mappings.empty()) return true;
-  if (connection.shards.mode != config::shard_count_mode::none) return true;
-  if (const auto& increments = connection.failover_version_increment_translation) {
-    if ((arrived_on == side::inbound ? increments->local : increments->remote) != 0) return true;
-  }
-  if (arrived_on != side::inbound) return false;
-  return (connection.acl && connection.acl->allowed_namespaces) || !connection.replication_endpoint.empty();
-}
-
 // Temporal's services all live in packages under "temporal."; other methods carry no namespace.
 bool is_temporal_method(std::string_view method) { return method.starts_with("/temporal."); }
-
-std::shared_ptr<const translation::schema> empty_schema() {
-  static const auto empty = *translation::schema::from_descriptor_set("");
-  return empty;
-}
 
 // One call's translation, run on its messages by the call actor.
 class translating_messages final : public message_filter {
@@ -124,14 +108,8 @@ translator::settings_ptr translator::build(const config::cluster_connection& con
                                            std::shared_ptr<const translation::schema> types) const {
   auto made = std::make_shared<settings>();
   made->connection = connection;
-  made->needs_schema = needs_schema(connection, arrived_on_);
-  // Before the schema only the method checks of aclPolicy apply: built on the empty schema, without the
-  // overrides, which need the types of the messages they change (and would fail there).
-  config::cluster_connection method_checks = connection;
-  method_checks.shards = {};
-  method_checks.failover_version_increment_translation.reset();
-  method_checks.replication_endpoint.clear();
-  auto before = translation::pipeline::build(method_checks, arrived_on_, empty_schema());
+  made->needs_schema = translation::pipeline::needs_schema(connection, arrived_on_);
+  auto before = translation::pipeline::build_method_checks(connection, arrived_on_);
   if (before) made->before_schema = *before;
   else made->problem = before.error();
   made->types = std::move(types);

@@ -104,12 +104,9 @@ void watch_supervisor(caf::actor_system& system, const config::config& config, a
 // A mux side's readiness, from its mux connection: a mux-client needs a live session; a
 // mux-server needs room for another session under muxCount.
 mux_readiness mux_sides_of(caf::actor_system& system, actors::supervisor_actor supervisor) {
-  return [&system, supervisor](const config::cluster_connection& connection,
-                               bool local_side) -> std::shared_ptr<health::readiness> {
-    if (local_side || !connection.remote.mux_address)
-      return nullptr;
+  return [&system, supervisor](const config::cluster_connection& connection) -> std::shared_ptr<health::readiness> {
     bool client = connection.remote.type == config::connection_type::mux_client;
-    auto capacity = static_cast<std::size_t>(std::max(1, connection.remote.mux_count));
+    auto capacity = static_cast<std::size_t>(connection.remote.mux_count);
     auto name = connection.name + " mux";
     auto address = connection.remote.mux_address->addr.to_string();
     return health::readiness_from([&system, supervisor, client, capacity, name, address] {
@@ -157,14 +154,11 @@ int operations::health_port(const std::string& name) const {
 
 std::shared_ptr<health::readiness> side_readiness(const config::cluster_connection& connection,
                                                   bool local_side, const mux_readiness& mux_sides) {
+  // Validated config: the local side is tcp, so a mux side is the remote one.
   const auto& side = local_side ? connection.local : connection.remote;
-  if (side.type == config::connection_type::tcp && side.tcp_client)
+  if (side.type == config::connection_type::tcp)
     return health::channel_readiness(*side.tcp_client, local_side ? "the local frontend" : "the remote side");
-  if (mux_sides)
-    if (auto readiness = mux_sides(connection, local_side))
-      return readiness;
-  return health::never_ready("the " + std::string(config::to_string(side.type)) +
-                             " side does not report readiness in this build");
+  return mux_sides(connection);
 }
 
 std::variant<operations, std::string> start_operations(caf::actor_system& system,

@@ -31,10 +31,10 @@ struct log_setup {
 };
 log_setup log_settings(const config::config& config, std::optional<log::level> command_line);
 
-// Readiness of a mux side. Empty: start_operations asks the proxy's mux connection (a mux-client is
-// ready with a live session, a mux-server with room for another session under muxCount).
-using mux_readiness = std::function<std::shared_ptr<health::readiness>(
-    const config::cluster_connection& connection, bool local_side)>;
+// Readiness of a connection's mux side, its remote one. Empty: start_operations asks the proxy's mux
+// connection (a mux-client is ready with a live session, a mux-server with room for another session
+// under muxCount).
+using mux_readiness = std::function<std::shared_ptr<health::readiness>(const config::cluster_connection& connection)>;
 
 struct operations_options {
   mux_readiness mux_sides;
@@ -57,7 +57,8 @@ struct operations {
   int health_port(const std::string& name) const;
 };
 
-// The readiness of one side of a connection: a gRPC channel to its tcpClient on TCP sides.
+// The readiness of one side of a connection: a gRPC channel to its tcpClient on TCP sides, else
+// mux_sides, which must be set.
 std::shared_ptr<health::readiness> side_readiness(const config::cluster_connection& connection,
                                                   bool local_side, const mux_readiness& mux_sides);
 

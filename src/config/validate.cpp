@@ -37,6 +37,7 @@ class checker {
 
  private:
   void check_connection(const std::string& path, const cluster_connection& connection);
+  void check_local_side(const std::string& path, const side_config& side);
   void check_side(const std::string& path, const side_config& side);
   void check_endpoint(const std::string& path, const endpoint& target, tls_role role);
   void check_tls(const std::string& path, const tls_config& tls, tls_role role);
@@ -106,7 +107,7 @@ void checker::report_repeats(std::map<std::string, std::string>& seen, const std
 void checker::check_connection(const std::string& path, const cluster_connection& connection) {
   if (connection.name.empty())
     problem(key_path(path, "name"), "the name is empty; name the connection (logs and metric labels carry it)");
-  check_side(key_path(path, "local"), connection.local);
+  check_local_side(key_path(path, "local"), connection.local);
   check_side(key_path(path, "remote"), connection.remote);
   check_namespace_mappings(key_path(key_path(path, "namespaceTranslation"), "mappings"), connection.namespace_mappings);
   check_search_attributes(key_path(key_path(path, "searchAttributeTranslation"), "namespaceMappings"),
@@ -123,6 +124,19 @@ void checker::check_connection(const std::string& path, const cluster_connection
   if (connection.remote_health_check)
     listeners_.push_back({key_path(key_path(path, "remoteClusterHealthCheck"), "listenAddress"),
                           connection.remote_health_check->listen_address});
+}
+
+// The local Temporal is served over gRPC (tcpServer) and called over gRPC (tcpClient); the proxy has no mux
+// side towards it. The rest of a mux local side is not checked: it would have to be rewritten as tcp anyway.
+void checker::check_local_side(const std::string& path, const side_config& side) {
+  if (side.type == connection_type::tcp) {
+    check_side(path, side);
+    return;
+  }
+  problem(key_path(path, "connectionType"),
+          "the local side is " + std::string(to_string(side.type)) + ", but the proxy reaches the local Temporal "
+          "over tcp only (a mux local side is not served); set connectionType: tcp with tcpClient (the local "
+          "frontend) and tcpServer (where the local Temporal calls the proxy), and put the mux side under remote");
 }
 
 void checker::check_side(const std::string& path, const side_config& side) {
@@ -231,6 +245,9 @@ void checker::check_search_attributes(const std::string& path,
     auto item = item_path(path, index);
     report_repeats(names, one.name, key_path(item, "name"), "namespace");
     report_repeats(identifiers, one.namespace_id, key_path(item, "namespaceId"), "namespaceId");
+    if (one.name.empty() && one.namespace_id.empty())
+      problem(item, "a search attribute namespace entry needs a non-empty name or namespaceId (the namespace "
+                    "whose search attributes it renames)");
     std::map<std::string, std::string> locals, remotes;
     for (std::size_t field = 0; field < one.mappings.size(); ++field) {
       auto mapping = item_path(key_path(item, "mappings"), field);
@@ -238,6 +255,8 @@ void checker::check_search_attributes(const std::string& path,
                      "local search attribute");
       report_repeats(remotes, one.mappings[field].remote_field_name, key_path(mapping, "remoteFieldName"),
                      "remote search attribute");
+      if (one.mappings[field].local_field_name.empty() || one.mappings[field].remote_field_name.empty())
+        problem(mapping, "a search attribute mapping needs a non-empty localFieldName and remoteFieldName");
     }
   }
 }

@@ -27,8 +27,8 @@ constexpr bool is_namespace_header(std::string_view key) {
 
 class namespace_translator {
  public:
-  // Refuses mappings that are not one-to-one (a duplicate local or remote name) or have an empty name.
-  static result<namespace_translator> create(const std::vector<config::namespace_mapping>& mappings);
+  // From validated mappings: one-to-one, without empty names (config::parse refuses others).
+  static namespace_translator create(const std::vector<config::namespace_mapping>& mappings);
 
   // The name on the other side, or nullopt when `name` is not mapped (it then passes unchanged).
   std::optional<std::string_view> translate(std::string_view name, direction dir) const {

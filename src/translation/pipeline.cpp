@@ -8,17 +8,35 @@
 namespace s2s::translation {
 namespace {
 
-// The history_shard_count this side reports in DescribeCluster: the least common multiple of the counts in lcm
-// mode. Validation refuses the routing mode (not implemented yet), so it reaches no pipeline.
-result<std::optional<std::int32_t>> shard_count_override(const config::shard_count& shards) {
-  using answer = result<std::optional<std::int32_t>>;
-  if (shards.mode != config::shard_count_mode::lcm) return std::optional<std::int32_t>();
-  auto lcm = shards::shard_count_lcm(shards.local_shard_count, shards.remote_shard_count);
-  if (!lcm) {
-    return answer::failure("shardCount.localShardCount and shardCount.remoteShardCount must be at least 1, with a "
-                           "least common multiple within int32");
+// The filters the config gives one side: build() makes them, needs_schema() and build_method_checks() read them.
+struct side_filters {
+  bool translation = false;  // renaming, or UTF-8 repair alone
+  bool renames = false;      // namespace or search attribute renaming
+  bool acl = false;
+  bool acl_namespaces = false;  // the namespace checks of the ACL, which read messages
+  bool replication_endpoint = false;
+  std::optional<std::int64_t> failover_version_increment;  // 0 in the config: this side's answer passes unchanged
+  bool shard_count = false;
+};
+
+side_filters filters_of(const config::cluster_connection& connection, side arrived_on) {
+  side_filters wanted;
+  bool inbound = arrived_on == side::inbound;
+  wanted.renames = !connection.namespace_mappings.empty() || !connection.search_attribute_mappings.empty();
+  wanted.translation = wanted.renames || connection.repair_utf8;
+  wanted.acl = inbound && connection.acl;
+  wanted.acl_namespaces = wanted.acl && connection.acl->allowed_namespaces;
+  wanted.replication_endpoint = inbound && !connection.replication_endpoint.empty();
+  if (const auto& fvi = connection.failover_version_increment_translation) {
+    std::int64_t value = inbound ? fvi->local : fvi->remote;
+    if (value != 0) wanted.failover_version_increment = value;
   }
-  return std::optional<std::int32_t>(*lcm);
+  wanted.shard_count = connection.shards.mode == config::shard_count_mode::lcm;
+  return wanted;
+}
+
+std::string problem_of(const config::cluster_connection& connection, side arrived_on, const std::string& what) {
+  return "clusterConnections '" + connection.name + "' (" + std::string(to_string(arrived_on)) + "): " + what;
 }
 
 // Runs `apply` on each filter in order, adding up what they changed; the first refusal ends the run and is
@@ -43,61 +61,77 @@ bool run_each(const filter_list& filters, filter_result& done, Apply apply) {
 result<std::shared_ptr<const pipeline>> pipeline::build(const config::cluster_connection& connection,
                                                         side arrived_on, std::shared_ptr<const schema> types) {
   using failure = result<std::shared_ptr<const pipeline>>;
-  auto prefix = [&](const std::string& what) {
-    return "clusterConnections '" + connection.name + "' (" + std::string(to_string(arrived_on)) + "): " + what;
-  };
+  auto wanted = filters_of(connection, arrived_on);
   std::shared_ptr<pipeline> built(new pipeline(arrived_on, types));
 
   auto names = namespace_translator::create(connection.namespace_mappings);
-  if (!names) return failure::failure(prefix(names.error()));
-  auto search_attributes = search_attribute_translator::create(connection.search_attribute_mappings);
-  if (!search_attributes) return failure::failure(prefix(search_attributes.error()));
-  namespace_translator acl_names = *names;
-  if (!names->empty() || !search_attributes->empty() || connection.repair_utf8) {
-    auto translation = translation_filter::create(types, std::move(*names), std::move(*search_attributes),
+  if (wanted.translation) {
+    auto translation = translation_filter::create(types, names,
+                                                  search_attribute_translator::create(connection.search_attribute_mappings),
                                                   connection.repair_utf8);
-    if (!translation) return failure::failure(prefix(translation.error()));
+    if (!translation) return failure::failure(problem_of(connection, arrived_on, translation.error()));
     std::shared_ptr<const message_filter> translator = std::move(*translation);
     built->request_filters_.push_back(translator);
     built->response_filters_.push_back(translator);
   }
-
-  if (arrived_on == side::inbound && connection.acl) {
-    auto acl = acl_filter::create(*connection.acl, types, std::move(acl_names));
-    if (!acl) return failure::failure(prefix(acl.error()));
-    built->acl_ = acl->get();
-    std::shared_ptr<const message_filter> shared_acl = std::move(*acl);
-    built->request_filters_.push_back(shared_acl);
-    // Responses meet it before their translation: it filters lists by local names.
-    built->response_filters_.insert(built->response_filters_.begin(), std::move(shared_acl));
+  if (wanted.acl) {
+    auto problem = built->add_acl(*connection.acl, std::move(names));
+    if (!problem.empty()) return failure::failure(problem_of(connection, arrived_on, problem));
   }
-  if (arrived_on == side::inbound && !connection.replication_endpoint.empty()) {
+  if (wanted.replication_endpoint) {
     auto endpoint = replication_endpoint_override::create(*types, connection.replication_endpoint);
-    if (!endpoint) return failure::failure(prefix(endpoint.error()));
+    if (!endpoint) return failure::failure(problem_of(connection, arrived_on, endpoint.error()));
     built->request_filters_.push_back(std::move(*endpoint));
   }
 
-  std::optional<std::int64_t> failover_version_increment;
-  if (const auto& fvi = connection.failover_version_increment_translation) {
-    std::int64_t value = arrived_on == side::inbound ? fvi->local : fvi->remote;
-    if (value != 0) failover_version_increment = value;
-  }
-  auto shard_count = shard_count_override(connection.shards);
-  if (!shard_count) return failure::failure(prefix(shard_count.error()));
-  if (*shard_count) {
+  // The history_shard_count this side reports in DescribeCluster: in lcm mode, the least common multiple of the
+  // counts, which validation keeps within int32. Validation refuses the routing mode (not implemented yet), so it
+  // reaches no pipeline.
+  std::optional<std::int32_t> shard_count;
+  if (wanted.shard_count) {
     // Streams are opened by the receiving cluster: the local one when they arrive on the outbound side.
     bool local_is_client = arrived_on == side::outbound;
-    built->stream_shards_.emplace(local_is_client ? connection.shards.local_shard_count
-                                                  : connection.shards.remote_shard_count,
-                                  local_is_client ? connection.shards.remote_shard_count
-                                                  : connection.shards.local_shard_count);
+    const auto& map = built->stream_shards_.emplace(local_is_client ? connection.shards.local_shard_count
+                                                                    : connection.shards.remote_shard_count,
+                                                    local_is_client ? connection.shards.remote_shard_count
+                                                                    : connection.shards.local_shard_count);
+    shard_count = map.presented_count();
   }
-  if (failover_version_increment || *shard_count) {
-    auto describe = describe_cluster_override::create(*types, failover_version_increment, *shard_count);
-    if (!describe) return failure::failure(prefix(describe.error()));
+  if (wanted.failover_version_increment || shard_count) {
+    auto describe = describe_cluster_override::create(*types, wanted.failover_version_increment, shard_count);
+    if (!describe) return failure::failure(problem_of(connection, arrived_on, describe.error()));
     built->response_filters_.push_back(std::move(*describe));
   }
   return std::shared_ptr<const pipeline>(std::move(built));
+}
+
+result<std::shared_ptr<const pipeline>> pipeline::build_method_checks(const config::cluster_connection& connection,
+                                                                      side arrived_on) {
+  using failure = result<std::shared_ptr<const pipeline>>;
+  static const std::shared_ptr<const schema> no_types = *schema::from_descriptor_set("");
+  std::shared_ptr<pipeline> built(new pipeline(arrived_on, no_types));
+  if (filters_of(connection, arrived_on).acl) {
+    auto problem = built->add_acl(*connection.acl, namespace_translator::create(connection.namespace_mappings));
+    if (!problem.empty()) return failure::failure(problem_of(connection, arrived_on, problem));
+  }
+  return std::shared_ptr<const pipeline>(std::move(built));
+}
+
+bool pipeline::needs_schema(const config::cluster_connection& connection, side arrived_on) {
+  auto wanted = filters_of(connection, arrived_on);
+  return wanted.renames || wanted.acl_namespaces || wanted.replication_endpoint ||
+         wanted.failover_version_increment || wanted.shard_count;
+}
+
+std::string pipeline::add_acl(const config::acl_policy& policy, namespace_translator names) {
+  auto acl = acl_filter::create(policy, schema_, std::move(names));
+  if (!acl) return acl.error();
+  acl_ = acl->get();
+  std::shared_ptr<const message_filter> shared_acl = std::move(*acl);
+  request_filters_.push_back(shared_acl);
+  // Responses meet it before their translation: it filters lists by local names.
+  response_filters_.insert(response_filters_.begin(), std::move(shared_acl));
+  return {};
 }
 
 call_translation pipeline::start_call(std::string_view method) const {

@@ -3,34 +3,17 @@
 
 namespace s2s::translation {
 
-result<search_attribute_translator> search_attribute_translator::create(
+search_attribute_translator search_attribute_translator::create(
     const std::vector<config::search_attribute_namespace>& mappings) {
-  using failure = result<search_attribute_translator>;
   search_attribute_translator translator;
-  for (std::size_t i = 0; i < mappings.size(); ++i) {
-    const auto& ns = mappings[i];
-    std::string where = "searchAttributeTranslation.namespaceMappings[" + std::to_string(i) + "]";
-    if (ns.name.empty() && ns.namespace_id.empty()) return failure::failure(where + " needs a name or a namespaceId");
+  for (const auto& ns : mappings) {
     auto scope = static_cast<scope_id>(translator.namespaces_.size());
-    if (!ns.namespace_id.empty() && !translator.by_id_.emplace(ns.namespace_id, scope).second) {
-      return failure::failure(where + ": namespaceId '" + ns.namespace_id + "' is listed twice");
-    }
-    if (!ns.name.empty() && !translator.by_local_name_.emplace(ns.name, scope).second) {
-      return failure::failure(where + ": namespace '" + ns.name + "' is listed twice");
-    }
+    if (!ns.namespace_id.empty()) translator.by_id_.emplace(ns.namespace_id, scope);
+    if (!ns.name.empty()) translator.by_local_name_.emplace(ns.name, scope);
     namespace_fields fields;
-    for (std::size_t j = 0; j < ns.mappings.size(); ++j) {
-      const auto& m = ns.mappings[j];
-      std::string field_where = where + ".mappings[" + std::to_string(j) + "]";
-      if (m.local_field_name.empty() || m.remote_field_name.empty()) {
-        return failure::failure(field_where + " needs both localFieldName and remoteFieldName");
-      }
-      if (!fields.to_remote.emplace(m.local_field_name, m.remote_field_name).second) {
-        return failure::failure(field_where + ": localFieldName '" + m.local_field_name + "' is mapped twice");
-      }
-      if (!fields.to_local.emplace(m.remote_field_name, m.local_field_name).second) {
-        return failure::failure(field_where + ": remoteFieldName '" + m.remote_field_name + "' is mapped twice");
-      }
+    for (const auto& m : ns.mappings) {
+      fields.to_remote.emplace(m.local_field_name, m.remote_field_name);
+      fields.to_local.emplace(m.remote_field_name, m.local_field_name);
     }
     translator.namespaces_.push_back(std::move(fields));
   }

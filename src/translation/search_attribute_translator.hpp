@@ -16,8 +16,9 @@ namespace s2s::translation {
 
 class search_attribute_translator {
  public:
-  // Refuses a namespace entry without name and id, a namespace listed twice, or a field name mapped twice.
-  static result<search_attribute_translator> create(const std::vector<config::search_attribute_namespace>& mappings);
+  // From validated mappings: each namespace entry has a name or an id, none listed twice, and within one namespace
+  // field names are non-empty and one-to-one (config::parse refuses others).
+  static search_attribute_translator create(const std::vector<config::search_attribute_namespace>& mappings);
 
   // The mapping of the namespace with this id, else with this local name; no_scope when none is configured.
   scope_id resolve(std::string_view local_name, std::string_view id) const;

@@ -90,6 +90,59 @@ TEST_F(Cli, ValidateAndStartRefuseTheRoutingShardCountMode) {
   }
 }
 
+// Configs that start once refused by itself: validate now refuses them, and start refuses them the same way,
+// before anything is served.
+TEST_F(Cli, ValidateAndStartRefuseTheSameConfigsWithTheSameMessage) {
+  struct refused_config {
+    std::string yaml;
+    std::string problem;  // key path and line
+  };
+  const std::string tcp_remote = "    remote:\n"
+                                 "      connectionType: tcp\n"
+                                 "      tcpClient: { address: \"127.0.0.1:7234\" }\n"
+                                 "      tcpServer: { address: \"127.0.0.1:6234\" }\n";
+  const refused_config configs[] = {
+      {"clusterConnections:\n"
+       "  - name: mux-local\n"
+       "    local:\n"
+       "      connectionType: mux-client\n"
+       "      muxAddressInfo: { address: \"127.0.0.1:7233\" }\n" +
+           tcp_remote,
+       "clusterConnections[0].local.connectionType (line 4, column 7): the local side is mux-client"},
+      {"clusterConnections:\n"
+       "  - name: mux-both\n"
+       "    local:\n"
+       "      connectionType: mux-server\n"
+       "      muxAddressInfo: { address: \"127.0.0.1:6233\" }\n"
+       "    remote:\n"
+       "      connectionType: mux-client\n"
+       "      muxAddressInfo: { address: \"127.0.0.1:6334\" }\n",
+       "clusterConnections[0].local.connectionType (line 4, column 7): the local side is mux-server"},
+      {"clusterConnections:\n"
+       "  - name: unnamed-namespace\n"
+       "    local:\n"
+       "      connectionType: tcp\n"
+       "      tcpClient: { address: \"127.0.0.1:7233\" }\n"
+       "      tcpServer: { address: \"127.0.0.1:6233\" }\n" +
+           tcp_remote +
+           "    searchAttributeTranslation:\n"
+           "      namespaceMappings:\n"
+           "        - { name: \"\", namespaceId: \"\" }\n",
+       "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0] (line 13, column 11): a search "
+       "attribute namespace entry needs a non-empty name or namespaceId"},
+  };
+  for (const auto& config : configs) {
+    auto path = scratch / "refused.yaml";
+    write_file(path, config.yaml);
+    auto validate = run({"validate", "--config", path.string()});
+    auto start = run({"start", "--config", path.string()});
+    EXPECT_EQ(validate.wait_exit(10s), 1) << validate.output();
+    EXPECT_EQ(start.wait_exit(10s), 1) << start.output();
+    EXPECT_NE(validate.output().find(config.problem), std::string::npos) << validate.output();
+    EXPECT_EQ(start.output(), validate.output());
+  }
+}
+
 TEST_F(Cli, StartServesCallsAndStopsCleanlyOnSigterm) {
   echo_server remote;
   int outbound = free_loopback_port();

@@ -126,6 +126,44 @@ TEST(ConfigProblems, DuplicateSearchAttributeNameIsReported) {
                       17, 16, "local search attribute 'CustomerId' is already used"));
 }
 
+TEST(ConfigProblems, NamespaceMappingWithAnEmptyNameIsReported) {
+  auto result = parse(appended(R"(    namespaceTranslation:
+      mappings:
+        - {local: orders, remote: ""}
+)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].namespaceTranslation.mappings[0]", 13, 11,
+                      "a namespace mapping needs a non-empty local and remote name"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+TEST(ConfigProblems, SearchAttributeNamespaceListedTwiceIsReportedByNameAndById) {
+  auto result = parse(appended(R"(    searchAttributeTranslation:
+      namespaceMappings:
+        - {name: orders, namespaceId: 3f1c}
+        - {name: orders, namespaceId: 3f1c}
+)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[1].name", 14, 12,
+                      "namespace 'orders' is already used at "
+                      "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].name (line 13)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[1].namespaceId", 14,
+                      26, "namespaceId '3f1c' is already used"));
+  EXPECT_EQ(result.errors.size(), 2u) << listing(result);
+}
+
+TEST(ConfigProblems, RemoteSearchAttributeMappedTwiceIsReported) {
+  auto result = parse(appended(R"(    searchAttributeTranslation:
+      namespaceMappings:
+        - name: orders
+          namespaceId: 3f1c
+          mappings:
+            - {localFieldName: CustomerIdA, remoteFieldName: CustomerId}
+            - {localFieldName: CustomerIdB, remoteFieldName: CustomerId}
+)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[1].remoteFieldName",
+                      17, 45, "remote search attribute 'CustomerId' is already used"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
 TEST(ConfigProblems, UnparsableAddressIsReportedOnceWithTheReason) {
   auto result = parse(edited("\"127.0.0.1:7233\"", "\"127.0.0.1\""));
   EXPECT_TRUE(reports(result, "clusterConnections[0].local.tcpClient.address", 5, 28,
@@ -237,6 +275,70 @@ TEST(ConfigProblems, MuxSideWithATcpClientAddressIsReportedAsUnused) {
                              "      muxAddressInfo"));
   EXPECT_TRUE(reports(result, "clusterConnections[0].remote.tcpClient.address", 9, 19,
                       "tcpClient is only used when connectionType is tcp, and this side is mux-client"));
+}
+
+// start serves the local Temporal over gRPC only; validate says so instead of start.
+TEST(ConfigProblems, MuxLocalSideIsRefusedOnceAtItsConnectionType) {
+  for (auto type : {"mux-client", "mux-server"}) {
+    auto result = parse(edited("tcp\n      tcpClient: {address: \"127.0.0.1:7233\"}\n"
+                               "      tcpServer: {address: \"127.0.0.1:6233\"}",
+                               std::string(type) + "\n      muxAddressInfo: {address: \"127.0.0.1:6333\"}"));
+    EXPECT_FALSE(result.value) << type;
+    EXPECT_TRUE(reports(result, "clusterConnections[0].local.connectionType", 4, 7,
+                        std::string("the local side is ") + type +
+                            ", but the proxy reaches the local Temporal over tcp only"));
+    EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+  }
+}
+
+TEST(ConfigProblems, MuxLocalSideIsRefusedWhenTheRemoteSideIsMuxToo) {
+  auto result = parse(R"(clusterConnections:
+  - name: a-to-b
+    local:
+      connectionType: mux-server
+      muxAddressInfo: {address: "127.0.0.1:6333"}
+    remote:
+      connectionType: mux-client
+      muxAddressInfo: {address: "proxy-b.example:6334"}
+)");
+  EXPECT_TRUE(reports(result, "clusterConnections[0].local.connectionType", 4, 7,
+                      "the local side is mux-server, but the proxy reaches the local Temporal over tcp only"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+TEST(ConfigProblems, SearchAttributeNamespaceWithoutNameOrIdIsReported) {
+  auto result = parse(appended(R"(    searchAttributeTranslation:
+      namespaceMappings:
+        - name: ""
+          namespaceId: ""
+          mappings:
+            - {localFieldName: CustomerId, remoteFieldName: CustomerIdA}
+)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0]", 13, 11,
+                      "a search attribute namespace entry needs a non-empty name or namespaceId"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+  // Either one says which namespace is meant.
+  auto by_id = parse(appended(R"(    searchAttributeTranslation:
+      namespaceMappings:
+        - {name: "", namespaceId: 3f1c}
+)"));
+  EXPECT_TRUE(by_id.value) << listing(by_id);
+}
+
+TEST(ConfigProblems, SearchAttributeMappingWithAnEmptyFieldNameIsReported) {
+  auto result = parse(appended(R"(    searchAttributeTranslation:
+      namespaceMappings:
+        - name: orders
+          namespaceId: 3f1c
+          mappings:
+            - {localFieldName: CustomerId, remoteFieldName: ""}
+            - {localFieldName: "", remoteFieldName: Region}
+)"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[0]",
+                      16, 15, "a search attribute mapping needs a non-empty localFieldName and remoteFieldName"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[1]",
+                      17, 15, "a search attribute mapping needs a non-empty localFieldName and remoteFieldName"));
+  EXPECT_EQ(result.errors.size(), 2u) << listing(result);
 }
 
 TEST(ConfigProblems, UnknownShardCountModeIsReported) {

@@ -140,6 +140,31 @@ TEST(AclPolicy, TheOutboundSideIsNotGuarded) {
   EXPECT_FALSE((*built)->start_call(method(admin, "DescribeMutableState")).on_request(bytes).is_refused());
 }
 
+// Before the schema is loaded only the method checks apply, and they need no schema.
+TEST(AclPolicy, MethodChecksApplyWithoutTheSchema) {
+  auto checks = pipeline::build_method_checks(guarded(), side::inbound);
+  ASSERT_TRUE(checks) << checks.error();
+  auto refused = (*checks)->start_call(method(admin, "DeleteWorkflowExecution"));
+  ASSERT_TRUE(refused.refusal());
+  EXPECT_EQ(refused.refusal()->code, status_code::permission_denied);
+  EXPECT_FALSE((*checks)->start_call(method(admin, "DescribeCluster")).refusal());
+  auto outbound = pipeline::build_method_checks(guarded(), side::outbound);
+  ASSERT_TRUE(outbound) << outbound.error();
+  EXPECT_FALSE((*outbound)->start_call(method(admin, "DeleteWorkflowExecution")).refusal());
+}
+
+// A side waits for the schema only for what reads messages: the namespace checks do, the method checks do not.
+TEST(AclPolicy, OnlyTheNamespaceChecksMakeASideWaitForTheSchema) {
+  config::cluster_connection methods_only;
+  methods_only.repair_utf8 = true;
+  methods_only.acl = config::acl_policy{std::vector<std::string>{"DescribeCluster"}, std::nullopt};
+  EXPECT_FALSE(pipeline::needs_schema(methods_only, side::inbound));
+  config::cluster_connection names = methods_only;
+  names.acl->allowed_namespaces = std::vector<std::string>{"orders"};
+  EXPECT_TRUE(pipeline::needs_schema(names, side::inbound));
+  EXPECT_FALSE(pipeline::needs_schema(names, side::outbound)) << "the outbound side is not guarded";
+}
+
 TEST(AclPolicy, EitherSpellingOfAMappedNamespaceAllowsIt) {
   // orders ↔ orders.acct42 and billing ↔ billing.acct42 are mapped; the lists differ only in spelling.
   for (std::vector<std::string> allowed : {std::vector<std::string>{"orders"},

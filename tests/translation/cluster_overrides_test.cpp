@@ -89,13 +89,5 @@ TEST(ClusterOverrides, AddOrUpdateRemoteClusterOnTheInboundSidePointsAtTheReplic
   }
 }
 
-TEST(ClusterOverrides, ShardCountModesNeedBothCounts) {
-  config::cluster_connection connection = test_connection();
-  connection.shards = {config::shard_count_mode::lcm, 0, 8};
-  auto built = pipeline::build(connection, side::inbound, temporal_schema());
-  ASSERT_FALSE(built);
-  EXPECT_NE(built.error().find("shardCount"), std::string::npos) << built.error();
-}
-
 }  // namespace
 }  // namespace s2s::translation::testing
