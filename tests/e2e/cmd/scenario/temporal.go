@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -22,6 +23,13 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"go.temporal.io/server/api/adminservice/v1"
+	historyclient "go.temporal.io/server/client/history"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -73,52 +81,122 @@ func (s *side) dial(ctx context.Context, timeout time.Duration) error {
 	})
 }
 
-// connectClusters registers each cluster with the other at its proxy's outbound address and
-// waits until both list each other with the connection enabled.
+// connectClusters joins A and B through their proxies in two steps. Temporal's history service
+// learns of a remote cluster only at its next cluster metadata refresh, and a replication stream
+// that reaches a history service before it knows the stream's cluster ends at once: the frontend
+// answers it with a clean end of stream (no error), and the receiving cluster has been seen to lose
+// the tasks of its next streams after that. So each cluster first learns the other with the
+// connection off, and only once each history service accepts a stream from the other's cluster id
+// are the connections turned on, which starts the streams.
 func connectClusters(ctx context.Context, timeout time.Duration, a, b *side) error {
-	for _, pair := range [][2]*side{{a, b}, {b, a}} {
-		local, remote := pair[0], pair[1]
-		err := eventually(ctx, timeout, fmt.Sprintf("%s to accept %s as a remote cluster at %s", local.name, remote.name, local.outbound),
-			func(ctx context.Context) error {
-				_, err := local.client.OperatorService().AddOrUpdateRemoteCluster(ctx, &operatorservice.AddOrUpdateRemoteClusterRequest{
-					FrontendAddress:               local.outbound,
-					EnableRemoteClusterConnection: true,
-					EnableReplication:             true,
-				})
-				return err
-			})
-		if err != nil {
-			return err
-		}
-	}
-	for _, pair := range [][2]*side{{a, b}, {b, a}} {
-		local, remote := pair[0], pair[1]
-		err := eventually(ctx, timeout, fmt.Sprintf("%s to list %s as connected", local.name, remote.name),
-			func(ctx context.Context) error {
-				resp, err := local.client.OperatorService().ListClusters(ctx, &operatorservice.ListClustersRequest{})
-				if err != nil {
+	for _, enabled := range []bool{false, true} {
+		for _, pair := range [][2]*side{{a, b}, {b, a}} {
+			local, remote := pair[0], pair[1]
+			err := eventually(ctx, timeout, fmt.Sprintf("%s to accept %s as a remote cluster at %s", local.name, remote.name, local.outbound),
+				func(ctx context.Context) error {
+					_, err := local.client.OperatorService().AddOrUpdateRemoteCluster(ctx, &operatorservice.AddOrUpdateRemoteClusterRequest{
+						FrontendAddress:               local.outbound,
+						EnableRemoteClusterConnection: enabled,
+						EnableReplication:             true,
+					})
 					return err
-				}
-				for _, c := range resp.GetClusters() {
-					if c.GetClusterName() != remote.name {
-						continue
-					}
-					if !c.GetIsConnectionEnabled() {
-						return fmt.Errorf("%s is listed with the connection disabled", remote.name)
-					}
-					if c.GetAddress() != local.outbound {
-						return fmt.Errorf("%s is listed at %s, not %s", remote.name, c.GetAddress(), local.outbound)
-					}
-					return nil
-				}
-				return fmt.Errorf("%s not listed (%d clusters)", remote.name, len(resp.GetClusters()))
-			})
-		if err != nil {
-			return err
+				})
+			if err != nil {
+				return err
+			}
+		}
+		for _, pair := range [][2]*side{{a, b}, {b, a}} {
+			if err := awaitListed(ctx, timeout, pair[0], pair[1], enabled); err != nil {
+				return err
+			}
+		}
+		if enabled {
+			break
+		}
+		for _, pair := range [][2]*side{{a, b}, {b, a}} {
+			if err := awaitStreamsAccepted(ctx, timeout, pair[0], pair[1]); err != nil {
+				return err
+			}
 		}
 	}
 	logf("%s and %s list each other, connected through %s and %s", a.name, b.name, a.outbound, b.outbound)
 	return nil
+}
+
+// awaitListed waits until local lists remote at local's outbound address, with the connection
+// on or off as asked.
+func awaitListed(ctx context.Context, timeout time.Duration, local, remote *side, enabled bool) error {
+	state := map[bool]string{false: "known, not connected", true: "connected"}
+	return eventually(ctx, timeout, fmt.Sprintf("%s to list %s as %s", local.name, remote.name, state[enabled]),
+		func(ctx context.Context) error {
+			resp, err := local.client.OperatorService().ListClusters(ctx, &operatorservice.ListClustersRequest{})
+			if err != nil {
+				return err
+			}
+			for _, c := range resp.GetClusters() {
+				if c.GetClusterName() != remote.name {
+					continue
+				}
+				if c.GetIsConnectionEnabled() != enabled {
+					return fmt.Errorf("%s is listed with the connection enabled=%t", remote.name, c.GetIsConnectionEnabled())
+				}
+				if c.GetAddress() != local.outbound {
+					return fmt.Errorf("%s is listed at %s, not %s", remote.name, c.GetAddress(), local.outbound)
+				}
+				return nil
+			}
+			return fmt.Errorf("%s not listed (%d clusters)", remote.name, len(resp.GetClusters()))
+		})
+}
+
+// awaitStreamsAccepted waits until local's history service knows remote's cluster id: a
+// replication stream opened straight to local's frontend as remote's shard 1 stays open (or
+// carries a message) instead of ending at once. The stream sends nothing and is cancelled, so it
+// acknowledges nothing.
+func awaitStreamsAccepted(ctx context.Context, timeout time.Duration, local, remote *side) error {
+	ids := map[string]int64{}
+	err := eventually(ctx, timeout, fmt.Sprintf("%s to list the cluster ids", local.name), func(ctx context.Context) error {
+		resp, err := local.client.OperatorService().ListClusters(ctx, &operatorservice.ListClustersRequest{})
+		if err != nil {
+			return err
+		}
+		for _, c := range resp.GetClusters() {
+			ids[c.GetClusterName()] = c.GetInitialFailoverVersion()
+		}
+		if ids[local.name] == 0 || ids[remote.name] == 0 {
+			return fmt.Errorf("cluster ids %v lack %s or %s", ids, local.name, remote.name)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(local.frontend, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	admin := adminservice.NewAdminServiceClient(conn)
+	md := historyclient.EncodeClusterShardMD(
+		historyclient.ClusterShardID{ClusterID: int32(ids[remote.name]), ShardID: 1},
+		historyclient.ClusterShardID{ClusterID: int32(ids[local.name]), ShardID: 1})
+	return eventually(ctx, timeout, fmt.Sprintf("%s's history service to accept replication streams from %s", local.name, remote.name),
+		func(ctx context.Context) error {
+			probe, cancel := context.WithTimeout(metadata.NewOutgoingContext(ctx, md), time.Second)
+			defer cancel()
+			stream, err := admin.StreamWorkflowReplicationMessages(probe)
+			if err != nil {
+				return err
+			}
+			_, err = stream.Recv()
+			if err == nil || status.Code(err) == codes.DeadlineExceeded {
+				return nil // open, or carrying tasks: the cluster is known
+			}
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("the stream ended at once: %s does not know %s's cluster id %d yet", local.name, remote.name, ids[remote.name])
+			}
+			return err
+		})
 }
 
 // createNamespace registers the global namespace on A (active on A, replicated to A and B) and
@@ -331,7 +409,8 @@ func waitCompleted(ctx context.Context, timeout time.Duration, s *side, ids []st
 	})
 }
 
-// forEach runs fn for every id, a few at a time, and returns the first error.
+// forEach runs fn for every id, a few at a time, and returns the first error; after an error
+// it starts no more.
 func forEach(ids []string, fn func(id string) error) error {
 	var (
 		wg    sync.WaitGroup
@@ -340,8 +419,16 @@ func forEach(ids []string, fn func(id string) error) error {
 	)
 	slots := make(chan struct{}, 8)
 	for _, id := range ids {
-		wg.Add(1)
 		slots <- struct{}{}
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			// One has failed already: the scenario fails with it, so the rest are not waited for.
+			<-slots
+			break
+		}
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
