@@ -151,8 +151,10 @@ class acceptor {
       for (int fd : pool_.take_readable())
         hand_over(fd, owner);
       now = clock::now();
-      for (auto& expired : pool_.expire(now))
-        drop(expired);
+      auto expired = pool_.expire(now);
+      counters_->waiting = pool_.size();
+      for (auto& late : expired)
+        drop(late);
       if (listening && (fds[1].revents & POLLIN))
         accept_some(now, accept_again);
       counters_->waiting = pool_.size();
@@ -188,8 +190,11 @@ class acceptor {
       auto peer = address_text(address);
       auto source = peer.substr(0, peer.rfind(':'));
       peers_[fd] = std::move(peer);
-      for (auto& evicted : pool_.admit(fd, std::move(source), now))
-        drop(evicted);
+      auto evicted = pool_.admit(fd, std::move(source), now);
+      // The gauge first: whoever sees a refusal counted sees the pool without its victim.
+      counters_->waiting = pool_.size();
+      for (auto& victim : evicted)
+        drop(victim);
       // A peer usually sends its ClientHello with the connect: then a flood admitted in the same
       // round cannot displace it before the next poll sees it.
       char byte;
