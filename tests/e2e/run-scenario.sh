@@ -37,12 +37,27 @@ if [ $# -lt 4 ]; then
 fi
 mode=$1 proxy=$2 bin=$3 work=$4
 shift 4
-rm -rf "$work"
+rm -rf "$work" "$work".attempt-*
 mkdir -p "$work"
 args=(--mode "$mode" --proxy "$proxy" --bin "$bin" --work "$work" "$@")
 if [ "$mode" = demo ]; then
   # The demo owns the terminal: Ctrl-C must reach it alone, and it stops what it started.
   exec "$bin/scenario" "${args[@]}"
 fi
-# A copy of the scenario's own output stays with the process logs in WORK_DIR.
-"$bin/scenario" "${args[@]}" 2>&1 | tee "$work/scenario.log"
+# E2E_ATTEMPTS (default 1) runs a scenario with a known, open flake again after a failure; the
+# failed attempt's directory is kept beside WORK_DIR as WORK_DIR.attempt-N and its failure is
+# printed, so a retry never hides that it happened.
+attempts=${E2E_ATTEMPTS:-1}
+for attempt in $(seq 1 "$attempts"); do
+  # A copy of the scenario's own output stays with the process logs in WORK_DIR.
+  set +e
+  "$bin/scenario" "${args[@]}" 2>&1 | tee "$work/scenario.log"
+  status=${PIPESTATUS[0]}
+  set -e
+  if [ "$status" -eq 0 ] || [ "$attempt" -eq "$attempts" ]; then
+    exit "$status"
+  fi
+  echo "e2e: $mode: attempt $attempt of $attempts FAILED (exit $status); kept in $work.attempt-$attempt; running again" >&2
+  mv "$work" "$work.attempt-$attempt"
+  mkdir -p "$work"
+done
