@@ -38,7 +38,7 @@ struct call_state {
   bool finished = false;
 
   std::unique_ptr<call_probe> probe;  // null without an observer
-  std::uint64_t processed = 0;  // messages this actor handled
+  std::uint64_t processed = 0;        // messages this actor handled
   bool failed = false;
 
   downstream_port& downstream() { return *setup.downstream; }
@@ -109,9 +109,7 @@ void fail_call(call_pointer self, grpc::Status status) {
   finish_if_done(self);
 }
 
-bool stopping(call_pointer self) {
-  return self->state.proxy_status.has_value() || self->state.finished;
-}
+bool stopping(call_pointer self) { return self->state.proxy_status.has_value() || self->state.finished; }
 
 // Half-closes the upstream once the caller has, and lets the upstream deliver its status once
 // nothing more will be asked of it.
@@ -140,8 +138,7 @@ void on_lease(call_pointer self, upstream_lease& lease) {
   if (stopping(self))
     return finish_if_done(self);
   if (!lease.target)
-    return fail_call(self, grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                        "s2s-proxy: " + lease.unavailable_reason));
+    return fail_call(self, grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy: " + lease.unavailable_reason));
   st.upstream = lease.target->open(st.upstream_info ? *st.upstream_info : st.downstream().info(), self);
   st.upstream->return_grants_to(st.setup.downstream);
   st.downstream().return_grants_to(st.upstream);
@@ -193,15 +190,15 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
   } else {
     st.downstream().grant_reads(read_ahead);
     self->request(st.setup.upstream, caf::infinite, lease_atom::value)
-        .then([self](upstream_lease& lease) {
-                ++self->state.processed;
-                on_lease(self, lease);
-              },
-              [self](caf::error& err) {
-                fail_call(self, grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                             "s2s-proxy: upstream unavailable: " +
-                                                 self->system().render(err)));
-              });
+        .then(
+            [self](upstream_lease& lease) {
+              ++self->state.processed;
+              on_lease(self, lease);
+            },
+            [self](caf::error& err) {
+              fail_call(self, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                           "s2s-proxy: upstream unavailable: " + self->system().render(err)));
+            });
   }
   return {
       [self](downstream_read& msg) {
@@ -231,8 +228,7 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
       },
       [self](downstream_cancelled) {
         ++self->state.processed;
-        fail_call(self, grpc::Status(grpc::StatusCode::CANCELLED,
-                                     "s2s-proxy: the call was cancelled by the caller"));
+        fail_call(self, grpc::Status(grpc::StatusCode::CANCELLED, "s2s-proxy: the call was cancelled by the caller"));
       },
       [self](upstream_metadata& msg) {
         ++self->state.processed;
@@ -288,8 +284,7 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
       [self](shutdown_atom) {
         ++self->state.processed;
         if (!self->state.downstream_read_ended)
-          fail_call(self, grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                       "s2s-proxy is shutting down; call again"));
+          fail_call(self, grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy is shutting down; call again"));
       },
   };
 }
@@ -297,8 +292,7 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
 // The filters of a chain, each with its own per-call message filter.
 class chained_messages final : public message_filter {
  public:
-  explicit chained_messages(std::vector<std::unique_ptr<message_filter>> parts)
-      : parts_(std::move(parts)) {}
+  explicit chained_messages(std::vector<std::unique_ptr<message_filter>> parts) : parts_(std::move(parts)) {}
   grpc::Status on_request(grpc::ByteBuffer& message) override {
     for (auto& part : parts_)
       if (auto verdict = part->on_request(message); !verdict.ok())
@@ -332,8 +326,7 @@ class chained_messages final : public message_filter {
 
 class filter_chain final : public call_filter {
  public:
-  explicit filter_chain(std::vector<std::shared_ptr<call_filter>> filters)
-      : filters_(std::move(filters)) {}
+  explicit filter_chain(std::vector<std::shared_ptr<call_filter>> filters) : filters_(std::move(filters)) {}
   decision start(const call_info& info) override {
     std::vector<std::unique_ptr<message_filter>> parts;
     for (auto& filter : filters_) {

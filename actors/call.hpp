@@ -2,8 +2,8 @@
 //
 // A call has two halves. The downstream half is the server side, where the caller is; the
 // upstream half is the client side, toward the target. Each half (an HTTP/2 stream, see
-// h2_halves.hpp) turns its stream's events into the messages below and carries out the few operations the actor asks of it; the halves pace
-// each other's reads (read_gate) so bytes never wait for the actor between two operations. The
+// h2_halves.hpp) turns its stream's events into the messages below and carries out the few operations the actor asks of
+// it; the halves pace each other's reads (read_gate) so bytes never wait for the actor between two operations. The
 // actor sees every message and every end, runs the call's filters and decides how the call
 // ends, so those rules live in call.cpp and can be tested without sockets.
 #pragma once
@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/status.h>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
-#include <grpcpp/support/byte_buffer.h>
-#include <grpcpp/support/status.h>
 
 #include "rpc/header_rules.hpp"
 
@@ -29,24 +29,34 @@ using rpc::metadata_list;
 
 // What is known about a call when it arrives.
 struct call_info {
-  std::string method;  // "/package.Service/Method"
+  std::string method;      // "/package.Service/Method"
   metadata_list metadata;  // forwardable request metadata
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   std::string peer;
 };
 
 // Messages from the downstream half.
-struct downstream_read { grpc::ByteBuffer message; };
-struct downstream_read_end {};  // the caller half-closed, or the call broke
+struct downstream_read {
+  grpc::ByteBuffer message;
+};
+struct downstream_read_end {};      // the caller half-closed, or the call broke
 struct downstream_write_failed {};  // the caller is gone
-struct downstream_cancelled {};  // the caller cancelled, or its deadline passed
+struct downstream_cancelled {};     // the caller cancelled, or its deadline passed
 
 // Messages from the upstream half.
-struct upstream_metadata { bool ok = false; metadata_list headers; };
-struct upstream_read { grpc::ByteBuffer message; };
+struct upstream_metadata {
+  bool ok = false;
+  metadata_list headers;
+};
+struct upstream_read {
+  grpc::ByteBuffer message;
+};
 struct upstream_read_end {};
 struct upstream_write_failed {};  // the upstream call stopped taking messages
-struct upstream_done { grpc::Status status; metadata_list trailers; };
+struct upstream_done {
+  grpc::Status status;
+  metadata_list trailers;
+};
 // The upstream's connection is going away gracefully (HTTP/2 GOAWAY): the call goes on there, and
 // its caller is told the same of its own connection, so it opens a new one as it would directly.
 struct upstream_going_away {};
@@ -64,12 +74,12 @@ struct upstream_lease {
   std::string unavailable_reason;
 };
 
-using call_actor = caf::typed_actor<
-    caf::reacts_to<downstream_read>, caf::reacts_to<downstream_read_end>,
-    caf::reacts_to<downstream_write_failed>, caf::reacts_to<downstream_cancelled>,
-    caf::reacts_to<upstream_metadata>, caf::reacts_to<upstream_read>,
-    caf::reacts_to<upstream_read_end>, caf::reacts_to<upstream_write_failed>,
-    caf::reacts_to<upstream_done>, caf::reacts_to<upstream_going_away>, caf::reacts_to<shutdown_atom>>;
+using call_actor =
+    caf::typed_actor<caf::reacts_to<downstream_read>, caf::reacts_to<downstream_read_end>,
+                     caf::reacts_to<downstream_write_failed>, caf::reacts_to<downstream_cancelled>,
+                     caf::reacts_to<upstream_metadata>, caf::reacts_to<upstream_read>,
+                     caf::reacts_to<upstream_read_end>, caf::reacts_to<upstream_write_failed>,
+                     caf::reacts_to<upstream_done>, caf::reacts_to<upstream_going_away>, caf::reacts_to<shutdown_atom>>;
 
 // A half whose reads can be granted: the actor grants the first ones, the other half the rest.
 class read_gate {
@@ -145,7 +155,7 @@ class message_filter {
 class call_filter {
  public:
   struct decision {
-    grpc::Status refusal;  // non-OK: the call ends with it before it reaches the upstream
+    grpc::Status refusal;                      // non-OK: the call ends with it before it reaches the upstream
     std::unique_ptr<message_filter> messages;  // null: messages pass untouched
   };
   virtual ~call_filter() = default;
@@ -186,7 +196,7 @@ using upstream_actor = caf::typed_actor<caf::replies_to<lease_atom>::with<upstre
 struct call_setup {
   std::shared_ptr<downstream_port> downstream;
   upstream_actor upstream;
-  std::shared_ptr<call_filter> filter;  // may be null
+  std::shared_ptr<call_filter> filter;      // may be null
   std::shared_ptr<call_observer> observer;  // may be null
 };
 

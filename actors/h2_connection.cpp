@@ -204,13 +204,12 @@ void h2_connection::keepalive_tick() {
     loop_.run_after(keepalive_timeout_, [weak = weak_from_this(), payload] {
       auto self = weak.lock();
       if (self && self->ping_outstanding_ == payload)
-        self->close("no answer to a keepalive ping within " + std::to_string(self->keepalive_timeout_.count()) +
-                    " ms");
+        self->close("no answer to a keepalive ping within " + std::to_string(self->keepalive_timeout_.count()) + " ms");
     });
   }
-  auto next = quiet >= keepalive_interval_ ? keepalive_interval_
-                                           : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                 keepalive_interval_ - quiet);
+  auto next = quiet >= keepalive_interval_
+                  ? keepalive_interval_
+                  : std::chrono::duration_cast<std::chrono::milliseconds>(keepalive_interval_ - quiet);
   loop_.run_after(next, [weak = weak_from_this()] {
     if (auto self = weak.lock())
       self->keepalive_tick();

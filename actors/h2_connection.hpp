@@ -115,9 +115,15 @@ class h2_connection final : public net::io_handler, public std::enable_shared_fr
   // Closes now; every stream is told the connection is lost with `reason`.
   void close(const std::string& reason);
   // Takes no new stream and closes once none is left.
-  void close_when_idle() { close_when_idle_ = true; maybe_close_idle(); }
+  void close_when_idle() {
+    close_when_idle_ = true;
+    maybe_close_idle();
+  }
   // Closes once the last of its streams has ended (a connection of a few long-lived streams).
-  void close_after_last_stream() { dedicated_ = true; maybe_close_idle(); }
+  void close_after_last_stream() {
+    dedicated_ = true;
+    maybe_close_idle();
+  }
   bool closed() const { return closed_; }
   // Loop thread: pings the peer after `interval` without reading anything, and closes the
   // connection when the ping is not acknowledged within `timeout` (a dead peer on a quiet stream).
@@ -130,8 +136,8 @@ class h2_connection final : public net::io_handler, public std::enable_shared_fr
   void on_io(std::uint32_t events) override;
 
  private:
-  h2_connection(net::event_loop& loop, std::unique_ptr<byte_transport> transport, http2::role side,
-                std::string peer, const http2::settings& settings);
+  h2_connection(net::event_loop& loop, std::unique_ptr<byte_transport> transport, http2::role side, std::string peer,
+                const http2::settings& settings);
   void start(bool connecting);
   void read_input();
   void dispatch_events();

@@ -162,8 +162,8 @@ void h2_server_half::start(bool request_ended) {
   if (info_.deadline == std::chrono::system_clock::time_point::max())
     return;
   auto left = info_.deadline - std::chrono::system_clock::now();
-  deadline_timer_ = connection_->loop().run_after(
-      std::max<std::chrono::system_clock::duration>(left, {}), [weak = weak_from_this()] {
+  deadline_timer_ =
+      connection_->loop().run_after(std::max<std::chrono::system_clock::duration>(left, {}), [weak = weak_from_this()] {
         auto self = weak.lock();
         if (!self)
           return;
@@ -312,7 +312,8 @@ void h2_server_half::on_connection_lost(const std::string&) { gone(); }
 
 h2_client_half::h2_client_half(std::shared_ptr<h2_connection> connection, std::string authority, call_info info,
                                call_actor owner, std::size_t max_message_bytes)
-    : h2_half_pacing(std::move(connection), std::move(owner), max_message_bytes), authority_(std::move(authority)),
+    : h2_half_pacing(std::move(connection), std::move(owner), max_message_bytes),
+      authority_(std::move(authority)),
       info_(std::move(info)) {}
 
 void h2_client_half::start() {

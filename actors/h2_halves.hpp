@@ -131,8 +131,8 @@ class h2_client_half final : public upstream_port,
                              public h2_half_pacing<h2_client_half>,
                              public std::enable_shared_from_this<h2_client_half> {
  public:
-  h2_client_half(std::shared_ptr<h2_connection> connection, std::string authority, call_info info,
-                 call_actor owner, std::size_t max_message_bytes);
+  h2_client_half(std::shared_ptr<h2_connection> connection, std::string authority, call_info info, call_actor owner,
+                 std::size_t max_message_bytes);
   // Loop thread: opens the stream (or fails the call when the connection cannot take it).
   void start();
 

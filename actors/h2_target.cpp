@@ -58,7 +58,9 @@ std::shared_ptr<upstream_port> start_half(const std::shared_ptr<h2_connection>& 
 class dialing_target final : public upstream_target, public std::enable_shared_from_this<dialing_target> {
  public:
   dialing_target(h2_target_spec spec, tls::context_ptr context)
-      : spec_(std::move(spec)), context_(std::move(context)), authority_(spec_.endpoint.addr.to_string()),
+      : spec_(std::move(spec)),
+        context_(std::move(context)),
+        authority_(spec_.endpoint.addr.to_string()),
         streams_([this] { return dial_for_streams(); },
                  [](const h2_connection& connection) { return connection.accepting_streams(); }) {}
 
@@ -72,8 +74,8 @@ class dialing_target final : public upstream_target, public std::enable_shared_f
       problem = stream_dial_problem_;
     }
     if (!connection)
-      return std::make_shared<refused_port>(
-          std::move(owner), grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy: " + problem));
+      return std::make_shared<refused_port>(std::move(owner),
+                                            grpc::Status(grpc::StatusCode::UNAVAILABLE, "s2s-proxy: " + problem));
     return start_half(connection, authority_, info, std::move(owner));
   }
 
@@ -93,8 +95,8 @@ class dialing_target final : public upstream_target, public std::enable_shared_f
 
   // A connection of its own for the long-lived streams starting now; it closes with the last.
   std::shared_ptr<h2_connection> dial_for_streams() {
-    log::info(spec_.name, "opening a connection of its own to " + authority_ +
-                              " for the long-lived streams starting now");
+    log::info(spec_.name,
+              "opening a connection of its own to " + authority_ + " for the long-lived streams starting now");
     auto& loop = net::event_loops::instance().pick();
     std::string problem;
     auto connection = dial(loop, problem);
@@ -117,8 +119,8 @@ class dialing_target final : public upstream_target, public std::enable_shared_f
     auto fd = std::get<net::unique_fd>(std::move(started));
     std::unique_ptr<byte_transport> transport;
     if (context_) {
-      auto session = tls::session::create(context_, tls::session::role::client, spec_.endpoint.tls, address.host,
-                                          {"h2"});
+      auto session =
+          tls::session::create(context_, tls::session::role::client, spec_.endpoint.tls, address.host, {"h2"});
       if (auto* error = std::get_if<std::string>(&session)) {
         problem = "cannot start TLS to " + authority_ + ": " + *error;
         return nullptr;
@@ -148,9 +150,8 @@ class fd_target final : public upstream_target {
     connection_ = h2_connection::client(net::event_loops::instance().pick(), plain_transport(std::move(fd)), false,
                                         std::move(name), client_settings());
     if (going_away)
-      connection_->loop().post([connection = connection_, going_away = std::move(going_away)] {
-        connection->on_go_away(going_away);
-      });
+      connection_->loop().post(
+          [connection = connection_, going_away = std::move(going_away)] { connection->on_go_away(going_away); });
   }
   ~fd_target() override {
     connection_->loop().post([connection = connection_] { connection->close_when_idle(); });
@@ -181,8 +182,7 @@ std::variant<std::shared_ptr<upstream_target>, std::string> make_dialing_target(
   return std::make_shared<dialing_target>(std::move(spec), std::move(context));
 }
 
-std::shared_ptr<upstream_target> make_fd_target(net::unique_fd fd, std::string name,
-                                                std::function<void()> going_away) {
+std::shared_ptr<upstream_target> make_fd_target(net::unique_fd fd, std::string name, std::function<void()> going_away) {
   return std::make_shared<fd_target>(std::move(fd), std::move(name), std::move(going_away));
 }
 

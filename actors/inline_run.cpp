@@ -17,8 +17,7 @@ thread_local unit* current = nullptr;
 }  // namespace
 
 bool may_run_inline(const char* name) {
-  return std::strcmp(name, "call") == 0 || std::strcmp(name, "upstream") == 0 ||
-         std::strcmp(name, "mux-upstream") == 0;
+  return std::strcmp(name, "call") == 0 || std::strcmp(name, "upstream") == 0 || std::strcmp(name, "mux-upstream") == 0;
 }
 
 unit::unit(caf::actor_system& system) : caf::execution_unit(&system), outer_(current) {

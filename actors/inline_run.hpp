@@ -38,11 +38,11 @@ class unit final : public caf::execution_unit {
   void drain();
 
  private:
-  static constexpr int max_jobs = 64;  // per drain, so a busy call cannot hold a grpc++ thread
+  static constexpr int max_jobs = 64;                // per drain, so a busy call cannot hold a grpc++ thread
   static constexpr std::size_t max_throughput = 32;  // messages per actor per turn
 
-  unit* outer_;     // the unit this thread ran before this one
-  bool nested_;     // an enclosing drain on this thread runs this unit's jobs
+  unit* outer_;          // the unit this thread ran before this one
+  bool nested_;          // an enclosing drain on this thread runs this unit's jobs
   bool foreign_thread_;  // not a thread of the actor system (a grpc++ thread)
   caf::resumable* queue_[max_jobs];
   int head_ = 0, tail_ = 0, ran_ = 0;
@@ -61,8 +61,7 @@ void deliver(const Handle& target, Message&& message) {
   if (receiver == nullptr)
     return;
   inline_run::unit here(receiver->home_system());
-  receiver->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
-                                              std::forward<Message>(message)),
+  receiver->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, std::forward<Message>(message)),
                     &here);
   here.drain();
 }

@@ -13,11 +13,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include <sys/epoll.h>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <sys/epoll.h>
 
 #include "actors/h2_connection.hpp"
 #include "actors/h2_halves.hpp"
@@ -80,7 +80,10 @@ http2::settings server_settings() {
 class call_service final : public h2_request_sink, public std::enable_shared_from_this<call_service> {
  public:
   call_service(caf::actor_system& system, const listener_spec& spec)
-      : system_(system), upstream_(spec.upstream), filter_(spec.filter), observer_(spec.observer),
+      : system_(system),
+        upstream_(spec.upstream),
+        filter_(spec.filter),
+        observer_(spec.observer),
         watch_(std::make_shared<call_watch>()) {}
 
   const call_watch& watch() const { return *watch_; }
@@ -187,8 +190,12 @@ class acceptor final : public net::io_handler, public std::enable_shared_from_th
  public:
   acceptor(net::listening_socket socket, std::shared_ptr<call_service> service, tls::context_ptr context,
            config::tls_config tls, std::string name)
-      : socket_(std::move(socket)), service_(std::move(service)), context_(std::move(context)),
-        tls_(std::move(tls)), name_(std::move(name)), loop_(net::event_loops::instance().pick()) {}
+      : socket_(std::move(socket)),
+        service_(std::move(service)),
+        context_(std::move(context)),
+        tls_(std::move(tls)),
+        name_(std::move(name)),
+        loop_(net::event_loops::instance().pick()) {}
 
   void start() {
     loop_.post([self = shared_from_this()] {
@@ -268,9 +275,8 @@ struct listener_state {
   std::vector<caf::typed_response_promise<bool>> stop_promises;
 };
 
-listener_actor::behavior_type listener_behavior(
-    listener_actor::stateful_pointer<listener_state> self, listener_spec spec,
-    std::shared_ptr<serving> resources) {
+listener_actor::behavior_type listener_behavior(listener_actor::stateful_pointer<listener_state> self,
+                                                listener_spec spec, std::shared_ptr<serving> resources) {
   self->state.spec = std::move(spec);
   self->state.resources = std::move(resources);
   return {
@@ -320,8 +326,7 @@ listener_actor::behavior_type listener_behavior(
 }
 
 // Binds (with `listen`) and starts serving; without `listen` calls come only on adopted connections.
-std::variant<started_listener, std::string> start_serving(caf::actor_system& system, listener_spec spec,
-                                                          bool listen) {
+std::variant<started_listener, std::string> start_serving(caf::actor_system& system, listener_spec spec, bool listen) {
   auto address = spec.endpoint.addr.to_string();
   auto resources = std::make_shared<serving>();
   resources->service = std::make_shared<call_service>(system, spec);
@@ -350,13 +355,11 @@ std::variant<started_listener, std::string> start_serving(caf::actor_system& sys
 
 }  // namespace
 
-std::variant<started_listener, std::string> start_listener(caf::actor_system& system,
-                                                           listener_spec spec) {
+std::variant<started_listener, std::string> start_listener(caf::actor_system& system, listener_spec spec) {
   return start_serving(system, std::move(spec), true);
 }
 
-std::variant<started_listener, std::string> start_portless_listener(caf::actor_system& system,
-                                                                    listener_spec spec) {
+std::variant<started_listener, std::string> start_portless_listener(caf::actor_system& system, listener_spec spec) {
   return start_serving(system, std::move(spec), false);
 }
 

@@ -32,18 +32,18 @@ struct listener_stats {
 };
 
 // stop: stops accepting, ends the streams in flight with UNAVAILABLE (see shutdown_atom), lets
-// the other calls finish until `drain` passes, cancels the rest, replies, and the listener ends. drained: the server has stopped (sent by the listener to itself).
-using listener_actor = caf::typed_actor<
-    caf::reacts_to<adopt_connection>,
-    caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>,
-    caf::reacts_to<drained_atom>,
-    caf::replies_to<stats_atom>::with<listener_stats>>;
+// the other calls finish until `drain` passes, cancels the rest, replies, and the listener ends. drained: the server
+// has stopped (sent by the listener to itself).
+using listener_actor =
+    caf::typed_actor<caf::reacts_to<adopt_connection>,
+                     caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>, caf::reacts_to<drained_atom>,
+                     caf::replies_to<stats_atom>::with<listener_stats>>;
 
 struct listener_spec {
   std::string name;  // e.g. "a-to-b outbound"
   config::endpoint endpoint;
   upstream_actor upstream;
-  std::shared_ptr<call_filter> filter;  // may be null
+  std::shared_ptr<call_filter> filter;      // may be null
   std::shared_ptr<call_observer> observer;  // may be null
 };
 
@@ -54,13 +54,11 @@ struct started_listener {
 
 // Binds the endpoint and starts serving. On failure nothing keeps running and the string
 // says which address could not be served and why.
-std::variant<started_listener, std::string> start_listener(caf::actor_system& system,
-                                                           listener_spec spec);
+std::variant<started_listener, std::string> start_listener(caf::actor_system& system, listener_spec spec);
 
 // Starts serving without any listening port: calls arrive only on connections handed over with
 // adopt_connection (the inbound side of mux mode). spec.endpoint is not used; port is 0.
-std::variant<started_listener, std::string> start_portless_listener(caf::actor_system& system,
-                                                                    listener_spec spec);
+std::variant<started_listener, std::string> start_portless_listener(caf::actor_system& system, listener_spec spec);
 
 }  // namespace s2s::actors
 

@@ -32,12 +32,10 @@ namespace s2s::actors {
 
 std::chrono::milliseconds redial_backoff::next(double unit) {
   auto base = base_;
-  auto grown = std::chrono::milliseconds(
-      static_cast<long long>(static_cast<double>(base_.count()) * settings_.factor));
+  auto grown = std::chrono::milliseconds(static_cast<long long>(static_cast<double>(base_.count()) * settings_.factor));
   base_ = std::min(grown, settings_.cap);
   double spread = 1.0 + settings_.jitter * (2.0 * unit - 1.0);
-  return std::chrono::milliseconds(
-      static_cast<long long>(static_cast<double>(base.count()) * spread));
+  return std::chrono::milliseconds(static_cast<long long>(static_cast<double>(base.count()) * spread));
 }
 
 std::uint64_t mux_refusal_counts::total() const {
@@ -81,7 +79,9 @@ class acceptor {
  public:
   acceptor(int listen_fd, std::string label, const mux_admission& admission,
            std::shared_ptr<mux_admission_counters> counters, mux_connection_actor owner)
-      : listen_fd_(listen_fd), label_(std::move(label)), counters_(std::move(counters)),
+      : listen_fd_(listen_fd),
+        label_(std::move(label)),
+        counters_(std::move(counters)),
         pool_({admission.max_waiting, admission.max_waiting_per_source, admission.hello_timeout}) {
     ::fcntl(listen_fd_, F_SETFL, ::fcntl(listen_fd_, F_GETFL) | O_NONBLOCK);
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -136,8 +136,7 @@ class acceptor {
       if (!paused_ && accept_again > now)
         until = std::min(until, accept_again);
       auto timeout = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
-      if (::poll(fds.data(), fds.size(), static_cast<int>(std::max<long long>(0, timeout))) < 0 &&
-          errno != EINTR)
+      if (::poll(fds.data(), fds.size(), static_cast<int>(std::max<long long>(0, timeout))) < 0 && errno != EINTR)
         return;
       if (fds[0].revents) {
         std::uint64_t value;
@@ -161,9 +160,8 @@ class acceptor {
       if (now >= next_summary) {
         auto counts = counters_->snapshot();
         if (counts != summarised)
-          log::warn(label_, "refused connections in the last " +
-                                std::to_string(refusal_summary_interval.count()) + " s: " +
-                                describe(counts, summarised));
+          log::warn(label_, "refused connections in the last " + std::to_string(refusal_summary_interval.count()) +
+                                " s: " + describe(counts, summarised));
         summarised = counts;
         next_summary = now + refusal_summary_interval;
       }
@@ -174,13 +172,12 @@ class acceptor {
     for (int round = 0; round < accepts_per_round; ++round) {
       sockaddr_storage address{};
       socklen_t length = sizeof address;
-      int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length,
-                         SOCK_CLOEXEC | SOCK_NONBLOCK);
+      int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
           if (!out_of_fds_)
-            log::warn(label_, std::string("cannot accept a connection: ") + std::strerror(errno) +
-                                  "; pausing accepts briefly");
+            log::warn(label_,
+                      std::string("cannot accept a connection: ") + std::strerror(errno) + "; pausing accepts briefly");
           out_of_fds_ = true;
           accept_again = now + out_of_fds_pause;
         }
@@ -226,7 +223,7 @@ class acceptor {
   int wake_fd_ = -1;
   std::string label_;
   std::shared_ptr<mux_admission_counters> counters_;
-  mux_waiting_pool pool_;                    // the thread's alone while it runs
+  mux_waiting_pool pool_;                       // the thread's alone while it runs
   std::unordered_map<int, std::string> peers_;  // of the pool's connections, for logs
   std::atomic<bool> paused_{false};
   std::atomic<bool> stopping_{false};
@@ -310,8 +307,7 @@ void count_live(mux_connection_state& st) {
 void dial_waiting_slots(connection_pointer self) {
   auto& st = self->state;
   count_live(st);
-  while (!st.stopping && !st.dial_queue.empty() &&
-         st.stats.sessions_pending < st.spec.admission.max_dialing) {
+  while (!st.stopping && !st.dial_queue.empty() && st.stats.sessions_pending < st.spec.admission.max_dialing) {
     auto& slot = st.slots[st.dial_queue.front()];
     st.dial_queue.pop_front();
     slot.queued = false;
@@ -353,8 +349,8 @@ void on_session_gone(connection_pointer self, const caf::actor_addr& session, bo
     if (st.stats.redial_delays.size() < mux_connection_stats::max_kept_redial_delays)
       st.stats.redial_delays.push_back(delay);
     auto index = static_cast<std::size_t>(slot - st.slots.data());
-    log::info(st.label, "dialing " + st.spec.mux_address.addr.to_string() + " again in " +
-                            std::to_string(delay.count()) + " ms");
+    log::info(st.label,
+              "dialing " + st.spec.mux_address.addr.to_string() + " again in " + std::to_string(delay.count()) + " ms");
     self->delayed_send(self, delay, redial_atom::value, index);
     dial_waiting_slots(self);
   } else if (!st.spec.client) {
@@ -393,8 +389,7 @@ void admit_accepted(connection_pointer self, mux_accepted_socket& accepted) {
   count_live(st);
 }
 
-mux_connection_actor::behavior_type mux_connection_behavior(connection_pointer self,
-                                                            mux_connection_spec spec,
+mux_connection_actor::behavior_type mux_connection_behavior(connection_pointer self, mux_connection_spec spec,
                                                             int listen_fd) {
   auto& st = self->state;
   st.spec = std::move(spec);
@@ -445,9 +440,7 @@ mux_connection_actor::behavior_type mux_connection_behavior(connection_pointer s
           dial_waiting_slots(self);
         count_live(st);
       },
-      [self](mux_session_down& down) {
-        on_session_gone(self, down.session.address(), down.was_up);
-      },
+      [self](mux_session_down& down) { on_session_gone(self, down.session.address(), down.was_up); },
       [self](redial_atom, std::size_t index) {
         auto& st = self->state;
         if (st.stopping || index >= st.slots.size())

@@ -54,11 +54,11 @@ struct mux_admission {
   // out (the oldest goes when max_handshakes are in progress), so this stays generous for
   // slow links.
   std::chrono::milliseconds handshake_timeout{10000};
-  std::size_t max_waiting = 1024;            // silent connections in the pool; the oldest goes
-  std::size_t max_waiting_per_source = 64;   // of one source IP; its own oldest goes
-  std::size_t max_handshakes = 128;          // sessions in the handshake; the oldest goes
-  int listen_backlog = 1024;                 // where dials wait while muxCount sessions are up
-  std::size_t max_dialing = 8;               // mux-client: sessions dialing or in the handshake
+  std::size_t max_waiting = 1024;           // silent connections in the pool; the oldest goes
+  std::size_t max_waiting_per_source = 64;  // of one source IP; its own oldest goes
+  std::size_t max_handshakes = 128;         // sessions in the handshake; the oldest goes
+  int listen_backlog = 1024;                // where dials wait while muxCount sessions are up
+  std::size_t max_dialing = 8;              // mux-client: sessions dialing or in the handshake
 };
 
 // Refusals by cause, indexed by mux_refusal.
@@ -77,35 +77,39 @@ struct mux_admission_counters {
   mux_refusal_counts snapshot() const;
 };
 
-struct mux_accepted_socket { int fd = -1; std::string peer; };
+struct mux_accepted_socket {
+  int fd = -1;
+  std::string peer;
+};
 using redial_atom = caf::atom_constant<caf::atom("redial")>;
 
 struct mux_connection_stats {
-  std::size_t sessions_live = 0;      // up (past TLS)
-  std::size_t sessions_pending = 0;   // dialing or in the handshake
+  std::size_t sessions_live = 0;     // up (past TLS)
+  std::size_t sessions_pending = 0;  // dialing or in the handshake
   std::uint64_t sessions_established = 0;
-  std::uint64_t sessions_failed = 0;  // never came up (connect or TLS failed)
-  std::uint64_t sessions_ended = 0;   // came up, then ended
-  mux_refusal_counts refusals;        // mux-server: connections closed before or as they came up
+  std::uint64_t sessions_failed = 0;    // never came up (connect or TLS failed)
+  std::uint64_t sessions_ended = 0;     // came up, then ended
+  mux_refusal_counts refusals;          // mux-server: connections closed before or as they came up
   std::size_t connections_waiting = 0;  // mux-server: accepted, not yet spoken
-  std::size_t dials_queued = 0;       // mux-client: slots waiting for a dial to finish first
-  std::uint64_t redials = 0;  // mux-client: dials scheduled again
+  std::size_t dials_queued = 0;         // mux-client: slots waiting for a dial to finish first
+  std::uint64_t redials = 0;            // mux-client: dials scheduled again
   // The first delays chosen, in order (at most max_kept_redial_delays, so a client that re-dials
   // for days does not grow with it).
   std::vector<std::chrono::milliseconds> redial_delays;
   static constexpr std::size_t max_kept_redial_delays = 64;
-  std::vector<mux_session_actor> sessions;  // up or coming up, as of this report
+  std::vector<mux_session_actor> sessions;     // up or coming up, as of this report
   std::shared_ptr<const mux_traffic> traffic;  // every session's bytes and pings so far
-  std::size_t mailbox_depth = 0;  // messages waiting behind the stats request
+  std::size_t mailbox_depth = 0;               // messages waiting behind the stats request
 };
 
 // inbound_atom: the inbound listener was restarted; streams go to this one from now on.
 using inbound_atom = caf::atom_constant<caf::atom("inbound")>;
 
-using mux_connection_actor = mux_session_observer::extend<
-    caf::reacts_to<mux_accepted_socket>, caf::reacts_to<inbound_atom, listener_actor>, caf::reacts_to<redial_atom, std::size_t>,
-    caf::replies_to<stats_atom>::with<mux_connection_stats>,
-    caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>>;
+using mux_connection_actor =
+    mux_session_observer::extend<caf::reacts_to<mux_accepted_socket>, caf::reacts_to<inbound_atom, listener_actor>,
+                                 caf::reacts_to<redial_atom, std::size_t>,
+                                 caf::replies_to<stats_atom>::with<mux_connection_stats>,
+                                 caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>>;
 
 struct mux_connection_spec {
   std::string name;  // the cluster connection's name

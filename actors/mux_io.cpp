@@ -160,8 +160,7 @@ class mux_io::worker {
     auto deadline = clock::now() + setup_.connect_timeout;
     problem = "no address to connect to";
     for (auto* entry = found; entry; entry = entry->ai_next) {
-      fd_ = ::socket(entry->ai_family, entry->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                     entry->ai_protocol);
+      fd_ = ::socket(entry->ai_family, entry->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, entry->ai_protocol);
       if (fd_ < 0)
         continue;
       int rc = ::connect(fd_, entry->ai_addr, entry->ai_addrlen);
@@ -212,9 +211,7 @@ class mux_io::worker {
       if (rc == 1)
         return buffer_tls_writes(problem);
       int error = SSL_get_error(ssl_, rc);
-      short events = error == SSL_ERROR_WANT_READ ? POLLIN
-                     : error == SSL_ERROR_WANT_WRITE ? POLLOUT
-                                                      : 0;
+      short events = error == SSL_ERROR_WANT_READ ? POLLIN : error == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
       if (events == 0) {
         problem = "TLS handshake with " + peer_ + " failed: " + tls::handshake_problem(ssl_, error);
         return false;
@@ -265,8 +262,7 @@ class mux_io::worker {
     return io_status::failed;
   }
 
-  io_status transport_read(std::uint8_t* data, std::size_t size, std::size_t& got,
-                           std::string& problem) {
+  io_status transport_read(std::uint8_t* data, std::size_t size, std::size_t& got, std::string& problem) {
     if (!ssl_) {
       ssize_t rc = ::recv(fd_, data, size, 0);
       if (rc > 0) {
@@ -300,8 +296,7 @@ class mux_io::worker {
     return io_status::failed;
   }
 
-  io_status transport_write(const std::uint8_t* data, std::size_t size, std::size_t& put,
-                            std::string& problem) {
+  io_status transport_write(const std::uint8_t* data, std::size_t size, std::size_t& put, std::string& problem) {
     if (!ssl_) {
       ssize_t rc = ::send(fd_, data, size, MSG_NOSIGNAL);
       if (rc >= 0) {
@@ -342,9 +337,9 @@ class mux_io::worker {
     for (;;) {
       auto pending = session_->pending_output();
       std::size_t put = 0;
-      auto status = pending.empty() ? flush_tls(problem)
-                                    : transport_write(pending.data(), std::min(pending.size(), write_chunk),
-                                                      put, problem);
+      auto status = pending.empty()
+                        ? flush_tls(problem)
+                        : transport_write(pending.data(), std::min(pending.size(), write_chunk), put, problem);
       if (status == io_status::would_block)
         return true;
       if (status != io_status::progress) {

@@ -49,7 +49,7 @@ struct mux_io_events {
 struct mux_traffic {
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> bytes_received{0};
-  std::atomic<std::uint64_t> pings_answered{0};        // keepalive pings that got their reply
+  std::atomic<std::uint64_t> pings_answered{0};          // keepalive pings that got their reply
   std::atomic<std::uint64_t> round_trip_nanoseconds{0};  // summed over those pings
   std::atomic<std::uint64_t> last_round_trip_nanoseconds{0};
 };

@@ -45,15 +45,9 @@ std::shared_ptr<upstream_target> channel_on(int fd, const std::string& name, std
 mux_io_events events_for(mux_session_actor self) {
   mux_io_events events;
   events.up = [self](std::string peer) { caf::anon_send(self, mux_io_up{std::move(peer)}); };
-  events.accepted = [self](std::uint32_t stream, int fd) {
-    caf::anon_send(self, mux_io_accepted{stream, fd});
-  };
-  events.opened = [self](std::uint32_t stream, int fd) {
-    caf::anon_send(self, mux_io_opened{stream, fd});
-  };
-  events.open_failed = [self](std::string reason) {
-    caf::anon_send(self, mux_io_open_failed{std::move(reason)});
-  };
+  events.accepted = [self](std::uint32_t stream, int fd) { caf::anon_send(self, mux_io_accepted{stream, fd}); };
+  events.opened = [self](std::uint32_t stream, int fd) { caf::anon_send(self, mux_io_opened{stream, fd}); };
+  events.open_failed = [self](std::string reason) { caf::anon_send(self, mux_io_open_failed{std::move(reason)}); };
   events.stream_ended = [self](std::uint32_t stream, bool reset) {
     caf::anon_send(self, mux_io_stream_ended{stream, reset});
   };
@@ -71,8 +65,7 @@ void schedule_reopen(session_pointer self) {
   self->delayed_send(self, reopen_delay, reopen_atom::value);
 }
 
-mux_session_actor::behavior_type mux_session_behavior(session_pointer self,
-                                                      mux_session_spec spec) {
+mux_session_actor::behavior_type mux_session_behavior(session_pointer self, mux_session_spec spec) {
   auto& st = self->state;
   st.spec = std::move(spec);
   mux_io_setup setup;
@@ -114,10 +107,10 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self,
         }
         st.channel_stream = opened.stream;
         ++st.stats.channels_opened;
-        auto target = channel_on(opened.fd, "s2s-proxy-mux",
-                                 [session = mux_session_actor(self), stream = opened.stream] {
-                                   caf::anon_send(session, mux_channel_going_away{stream});
-                                 });
+        auto target =
+            channel_on(opened.fd, "s2s-proxy-mux", [session = mux_session_actor(self), stream = opened.stream] {
+              caf::anon_send(session, mux_channel_going_away{stream});
+            });
         self->send(st.spec.outbound, mux_channel_up{self->address(), std::move(target)});
       },
       [self](mux_io_open_failed& failed) {

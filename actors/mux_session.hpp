@@ -22,14 +22,32 @@
 namespace s2s::actors {
 
 // --- what the I/O thread reports (see mux_io_events)
-struct mux_io_up { std::string peer; };
-struct mux_io_accepted { std::uint32_t stream = 0; int fd = -1; };
-struct mux_io_opened { std::uint32_t stream = 0; int fd = -1; };
-struct mux_io_open_failed { std::string reason; };
-struct mux_io_stream_ended { std::uint32_t stream = 0; bool reset = false; };
-struct mux_io_down { std::string reason; bool was_up = false; };
+struct mux_io_up {
+  std::string peer;
+};
+struct mux_io_accepted {
+  std::uint32_t stream = 0;
+  int fd = -1;
+};
+struct mux_io_opened {
+  std::uint32_t stream = 0;
+  int fd = -1;
+};
+struct mux_io_open_failed {
+  std::string reason;
+};
+struct mux_io_stream_ended {
+  std::uint32_t stream = 0;
+  bool reset = false;
+};
+struct mux_io_down {
+  std::string reason;
+  bool was_up = false;
+};
 // The peer sent GOAWAY on the HTTP/2 connection of our outbound stream: new calls need another.
-struct mux_channel_going_away { std::uint32_t stream = 0; };
+struct mux_channel_going_away {
+  std::uint32_t stream = 0;
+};
 
 using reopen_atom = caf::atom_constant<caf::atom("reopen")>;
 
@@ -40,14 +58,14 @@ struct mux_session_stats {
   std::uint64_t streams_accepted = 0;
   std::uint64_t channels_opened = 0;
   std::uint32_t channel_stream = 0;  // the stream under the outbound channel; 0: none now
-  std::size_t mailbox_depth = 0;  // messages waiting behind the stats request
+  std::size_t mailbox_depth = 0;     // messages waiting behind the stats request
 };
 
-using mux_session_actor = caf::typed_actor<
-    caf::reacts_to<mux_io_up>, caf::reacts_to<mux_io_accepted>, caf::reacts_to<mux_io_opened>,
-    caf::reacts_to<mux_io_open_failed>, caf::reacts_to<mux_io_stream_ended>,
-    caf::reacts_to<mux_io_down>, caf::reacts_to<mux_channel_going_away>, caf::reacts_to<reopen_atom>,
-    caf::replies_to<stats_atom>::with<mux_session_stats>>;
+using mux_session_actor =
+    caf::typed_actor<caf::reacts_to<mux_io_up>, caf::reacts_to<mux_io_accepted>, caf::reacts_to<mux_io_opened>,
+                     caf::reacts_to<mux_io_open_failed>, caf::reacts_to<mux_io_stream_ended>,
+                     caf::reacts_to<mux_io_down>, caf::reacts_to<mux_channel_going_away>, caf::reacts_to<reopen_atom>,
+                     caf::replies_to<stats_atom>::with<mux_session_stats>>;
 
 // --- what a session tells the actor that keeps it
 struct mux_session_up {
@@ -62,9 +80,8 @@ struct mux_session_down {
 };
 
 // adopt_connection: a stream the peer opened, for the inbound listener of the moment.
-using mux_session_observer =
-    caf::typed_actor<caf::reacts_to<mux_session_up>, caf::reacts_to<mux_session_down>,
-                     caf::reacts_to<adopt_connection>>;
+using mux_session_observer = caf::typed_actor<caf::reacts_to<mux_session_up>, caf::reacts_to<mux_session_down>,
+                                              caf::reacts_to<adopt_connection>>;
 
 struct mux_session_spec {
   std::string name;  // e.g. "a-to-b mux session 1", for logs
@@ -76,7 +93,7 @@ struct mux_session_spec {
   yamux::config yamux;
   std::chrono::milliseconds handshake_timeout{10000};
   mux_session_observer observer;
-  mux_upstream_actor outbound;  // receives this session's channel
+  mux_upstream_actor outbound;           // receives this session's channel
   std::shared_ptr<mux_traffic> traffic;  // may be null
 };
 

@@ -17,8 +17,7 @@ constexpr int socket_buffer_bytes = 1024 * 1024;
 
 }  // namespace
 
-bool stream_bridge::create(yamux::stream_id id, stream_bridge& out, int& grpc_end,
-                           std::string& problem) {
+bool stream_bridge::create(yamux::stream_id id, stream_bridge& out, int& grpc_end, std::string& problem) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
     problem = std::string("cannot create a socket pair: ") + std::strerror(errno);
@@ -96,8 +95,7 @@ bool stream_bridge::deliver(yamux::session& session) {
   return true;
 }
 
-bool stream_bridge::take(yamux::session& session, yamux::clock::time_point now,
-                         std::span<std::uint8_t> scratch) {
+bool stream_bridge::take(yamux::session& session, yamux::clock::time_point now, std::span<std::uint8_t> scratch) {
   if (buffered_bytes() > 0) {
     std::span<const std::uint8_t> rest(unsent_.data() + unsent_head_, buffered_bytes());
     unsent_head_ += session.write(id_, rest);

@@ -17,8 +17,8 @@ namespace s2s::actors {
 
 // What became of a stream after moving its bytes.
 enum class bridge_outcome {
-  open,     // keep going
-  reset,    // grpc++'s end broke: reset the yamux stream and drop the bridge
+  open,   // keep going
+  reset,  // grpc++'s end broke: reset the yamux stream and drop the bridge
 };
 
 class stream_bridge {
@@ -43,8 +43,7 @@ class stream_bridge {
   // Moves bytes both ways as far as they go: yamux -> grpc++ and grpc++ -> yamux, then passes
   // a half-close on in either direction once the data before it has moved. `scratch` is a
   // buffer to read into, shared by the bridges of a session.
-  bridge_outcome pump(yamux::session& session, yamux::clock::time_point now,
-                      std::span<std::uint8_t> scratch);
+  bridge_outcome pump(yamux::session& session, yamux::clock::time_point now, std::span<std::uint8_t> scratch);
 
   // What the last poll said of the fd: it is read only when it was readable, so an idle
   // bridge costs no read per turn of the session's loop.
@@ -56,7 +55,7 @@ class stream_bridge {
   std::size_t buffered_bytes() const { return unsent_.size() - unsent_head_; }
 
  private:
-  bool deliver(yamux::session& session);      // yamux -> fd; false when the fd broke
+  bool deliver(yamux::session& session);  // yamux -> fd; false when the fd broke
   bool take(yamux::session& session, yamux::clock::time_point now,
             std::span<std::uint8_t> scratch);  // fd -> yamux
 
@@ -64,11 +63,11 @@ class stream_bridge {
   int fd_ = -1;
   std::vector<std::uint8_t> unsent_;  // read from grpc++, not yet taken by the stream's window
   std::size_t unsent_head_ = 0;
-  bool grpc_eof_ = false;     // grpc++ shut its writing side
-  bool fin_sent_ = false;     // FIN passed on to the peer
+  bool grpc_eof_ = false;  // grpc++ shut its writing side
+  bool fin_sent_ = false;  // FIN passed on to the peer
   bool remote_closed_ = false;
   bool shut_down_write_ = false;  // EOF passed on to grpc++
-  bool readable_ = true;  // grpc++ may have written: a new bridge is read once before any poll
+  bool readable_ = true;          // grpc++ may have written: a new bridge is read once before any poll
 };
 
 }  // namespace s2s::actors

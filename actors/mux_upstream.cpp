@@ -23,8 +23,8 @@ struct mux_upstream_state {
   std::size_t next = 0;
 };
 
-mux_upstream_actor::behavior_type mux_upstream(
-    mux_upstream_actor::stateful_pointer<mux_upstream_state> self, std::string address) {
+mux_upstream_actor::behavior_type mux_upstream(mux_upstream_actor::stateful_pointer<mux_upstream_state> self,
+                                               std::string address) {
   self->state.address = std::move(address);
   auto forget = [self](const caf::actor_addr& session) {
     auto& channels = self->state.channels;

@@ -35,10 +35,9 @@ struct mux_upstream_stats {
 
 // lease: a live session's channel, or a refusal naming the mux address when none is up.
 // channels: how many sessions currently offer a channel.
-using mux_upstream_actor = upstream_actor::extend<
-    caf::reacts_to<mux_channel_up>, caf::reacts_to<mux_channel_down>,
-    caf::replies_to<channels_atom>::with<std::size_t>,
-    caf::replies_to<stats_atom>::with<mux_upstream_stats>>;
+using mux_upstream_actor = upstream_actor::extend<caf::reacts_to<mux_channel_up>, caf::reacts_to<mux_channel_down>,
+                                                  caf::replies_to<channels_atom>::with<std::size_t>,
+                                                  caf::replies_to<stats_atom>::with<mux_upstream_stats>>;
 
 // `address` is the mux address, for the refusal "no mux session to <address> is up".
 mux_upstream_actor spawn_mux_upstream(caf::actor_system& system, std::string address);

@@ -5,25 +5,21 @@
 
 namespace s2s::actors {
 
-std::vector<mux_waiting_pool::eviction> mux_waiting_pool::admit(int handle, std::string source,
-                                                                clock::time_point now) {
+std::vector<mux_waiting_pool::eviction> mux_waiting_pool::admit(int handle, std::string source, clock::time_point now) {
   std::vector<eviction> evicted;
   auto& count = ++per_source_[source];
   bool over_cap = count > limits_.max_per_source;
   entries_.push_back({handle, std::move(source), now});
   if (over_cap)
     evict_oldest_idle(&entries_.back().source, mux_refusal::per_source_cap, evicted);
-  while (entries_.size() > limits_.max_waiting &&
-         evict_oldest_idle(nullptr, mux_refusal::waiting_pool_full, evicted)) {
+  while (entries_.size() > limits_.max_waiting && evict_oldest_idle(nullptr, mux_refusal::waiting_pool_full, evicted)) {
   }
   return evicted;
 }
 
-bool mux_waiting_pool::evict_oldest_idle(const std::string* source, mux_refusal cause,
-                                         std::vector<eviction>& out) {
-  auto found = std::find_if(entries_.begin(), entries_.end(), [&](const entry& e) {
-    return !e.readable && (!source || e.source == *source);
-  });
+bool mux_waiting_pool::evict_oldest_idle(const std::string* source, mux_refusal cause, std::vector<eviction>& out) {
+  auto found = std::find_if(entries_.begin(), entries_.end(),
+                            [&](const entry& e) { return !e.readable && (!source || e.source == *source); });
   if (found == entries_.end())
     return false;
   out.push_back({found->handle, cause});
@@ -58,8 +54,7 @@ std::vector<mux_waiting_pool::eviction> mux_waiting_pool::expire(clock::time_poi
   return expired;
 }
 
-std::vector<mux_waiting_pool::entry> mux_waiting_pool::take_if(
-    const std::function<bool(const entry&)>& wanted) {
+std::vector<mux_waiting_pool::entry> mux_waiting_pool::take_if(const std::function<bool(const entry&)>& wanted) {
   std::vector<entry> taken;
   for (std::size_t index = 0; index < entries_.size();) {
     if (!wanted(entries_[index])) {

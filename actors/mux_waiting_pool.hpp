@@ -27,8 +27,8 @@ enum class mux_refusal {
   shutting_down,        // arrived while the connection was stopping
 };
 inline constexpr std::array<std::string_view, 7> mux_refusal_names = {
-    "hello_timeout",       "waiting_pool_full", "per_source_cap", "handshake_pool_full",
-    "handshake_failed",    "over_mux_count",    "shutting_down"};
+    "hello_timeout",    "waiting_pool_full", "per_source_cap", "handshake_pool_full",
+    "handshake_failed", "over_mux_count",    "shutting_down"};
 
 class mux_waiting_pool {
  public:

@@ -49,20 +49,18 @@ class quiet_coordinator final : public caf::scheduler::coordinator<caf::policy::
 
 }  // namespace
 
-void quiet_clock::set_ordinary_timeout(time_point due, caf::abstract_actor* self,
-                                       caf::atom_value type, std::uint64_t id) {
+void quiet_clock::set_ordinary_timeout(time_point due, caf::abstract_actor* self, caf::atom_value type,
+                                       std::uint64_t id) {
   remember(self);
   super::set_ordinary_timeout(due, self, type, id);
 }
 
-void quiet_clock::set_request_timeout(time_point due, caf::abstract_actor* self,
-                                      caf::message_id id) {
+void quiet_clock::set_request_timeout(time_point due, caf::abstract_actor* self, caf::message_id id) {
   remember(self);
   super::set_request_timeout(due, self, id);
 }
 
-void quiet_clock::set_multi_timeout(time_point due, caf::abstract_actor* self,
-                                    caf::atom_value type, std::uint64_t id) {
+void quiet_clock::set_multi_timeout(time_point due, caf::abstract_actor* self, caf::atom_value type, std::uint64_t id) {
   remember(self);
   super::set_multi_timeout(due, self, type, id);
 }

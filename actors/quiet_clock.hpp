@@ -21,11 +21,9 @@ class quiet_clock final : public caf::detail::thread_safe_actor_clock {
  public:
   using super = caf::detail::thread_safe_actor_clock;
 
-  void set_ordinary_timeout(time_point due, caf::abstract_actor* self, caf::atom_value type,
-                            std::uint64_t id) override;
+  void set_ordinary_timeout(time_point due, caf::abstract_actor* self, caf::atom_value type, std::uint64_t id) override;
   void set_request_timeout(time_point due, caf::abstract_actor* self, caf::message_id id) override;
-  void set_multi_timeout(time_point due, caf::abstract_actor* self, caf::atom_value type,
-                         std::uint64_t id) override;
+  void set_multi_timeout(time_point due, caf::abstract_actor* self, caf::atom_value type, std::uint64_t id) override;
   void cancel_timeouts(caf::abstract_actor* self) override;
 
   // Notices of ending actors passed on to the clock thread, and those held back.

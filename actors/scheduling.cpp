@@ -59,8 +59,7 @@ void tune_scheduler(caf::actor_system_config& config) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Work-sharing workers, and a clock thread that per-call actors do not wake.
   use_quiet_clock(config);
-  config.set("scheduler.max-threads",
-             std::max<std::size_t>(2, std::thread::hardware_concurrency()));
+  config.set("scheduler.max-threads", std::max<std::size_t>(2, std::thread::hardware_concurrency()));
 }
 
 void tune_allocator() {

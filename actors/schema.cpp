@@ -25,15 +25,16 @@ using fetched = translation::result<std::string>;
 
 fetched read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return fetched::failure("cannot read the descriptor set file '" + path + "'");
+  if (!in)
+    return fetched::failure("cannot read the descriptor set file '" + path + "'");
   std::stringstream content;
   content << in.rdbuf();
   return content.str();
 }
 
 // Walks one reflection protocol version; `unimplemented` tells the caller to try the other.
-fetched reflect(const std::shared_ptr<grpc::Channel>& channel, std::string_view method, std::chrono::milliseconds timeout,
-                bool& unimplemented) {
+fetched reflect(const std::shared_ptr<grpc::Channel>& channel, std::string_view method,
+                std::chrono::milliseconds timeout, bool& unimplemented) {
   unimplemented = false;
   namespace reflection = translation::reflection;
   reflection::schema_walk walk(
@@ -44,15 +45,17 @@ fetched reflect(const std::shared_ptr<grpc::Channel>& channel, std::string_view 
     if (!call.write(*request) || !call.read(answer)) {
       grpc::Status status = call.finish();
       unimplemented = status.error_code() == grpc::StatusCode::UNIMPLEMENTED;
-      if (status.ok()) return fetched::failure(std::string(method) + " ended before the schema was complete");
-      auto reason = std::string(method) + " failed: " +
-                    std::string(rpc::status_code_name(static_cast<int>(status.error_code())));
+      if (status.ok())
+        return fetched::failure(std::string(method) + " ended before the schema was complete");
+      auto reason =
+          std::string(method) + " failed: " + std::string(rpc::status_code_name(static_cast<int>(status.error_code())));
       if (!status.error_message().empty())
         reason += ": " + status.error_message();
       return fetched::failure(reason);
     }
     auto step = walk.on_response(answer);
-    if (!step.ok()) return fetched::failure(std::string(method) + ": " + step.message);
+    if (!step.ok())
+      return fetched::failure(std::string(method) + ": " + step.message);
   }
   call.finish();
   return walk.descriptor_set();
@@ -68,7 +71,8 @@ struct schema_state {
 
 void start_attempt(schema_actor::stateful_pointer<schema_state> self) {
   auto& st = self->state;
-  if (st.attempting || st.report.loaded) return;
+  if (st.attempting || st.report.loaded)
+    return;
   st.attempting = true;
   ++st.report.attempts;
   schema_actor parent = self;
@@ -80,8 +84,10 @@ void start_attempt(schema_actor::stateful_pointer<schema_state> self) {
       outcome.problem = bytes.error();
     } else {
       auto types = translation::schema::from_descriptor_set(*bytes);
-      if (!types) outcome.problem = "the descriptors do not load: " + types.error();
-      else outcome.types = *types;
+      if (!types)
+        outcome.problem = "the descriptors do not load: " + types.error();
+      else
+        outcome.types = *types;
     }
     caf::anon_send(parent, std::move(outcome));
   });
@@ -112,11 +118,10 @@ schema_actor::behavior_type schema_behavior(schema_actor::stateful_pointer<schem
         st.report.message_types = outcome.types->message_types().size();
         log::info(component, "loaded the Temporal schema by " + st.report.source + ": " +
                                  std::to_string(outcome.types->message_types().size()) + " message types");
-        for (auto& subscriber : st.spec.subscribers) subscriber->schema_loaded(outcome.types);
+        for (auto& subscriber : st.spec.subscribers)
+          subscriber->schema_loaded(outcome.types);
       },
-      [self](watch_atom, const caf::actor_addr& owner) {
-        self->monitor(owner);
-      },
+      [self](watch_atom, const caf::actor_addr& owner) { self->monitor(owner); },
       [self](schema_atom) { return self->state.report; },
   };
 }
@@ -124,22 +129,29 @@ schema_actor::behavior_type schema_behavior(schema_actor::stateful_pointer<schem
 }  // namespace
 
 std::string schema_source::describe() const {
-  if (!descriptor_set_path.empty()) return "descriptor set file '" + descriptor_set_path + "'";
-  if (frontend) return "reflection on " + frontend->addr.to_string();
+  if (!descriptor_set_path.empty())
+    return "descriptor set file '" + descriptor_set_path + "'";
+  if (frontend)
+    return "reflection on " + frontend->addr.to_string();
   return "no source";
 }
 
 translation::result<std::string> fetch_descriptor_set(const schema_source& source, std::chrono::milliseconds timeout) {
-  if (!source.descriptor_set_path.empty()) return read_file(source.descriptor_set_path);
-  if (!source.frontend) return fetched::failure("neither a descriptor set file nor a frontend to ask is configured");
+  if (!source.descriptor_set_path.empty())
+    return read_file(source.descriptor_set_path);
+  if (!source.frontend)
+    return fetched::failure("neither a descriptor set file nor a frontend to ask is configured");
   auto channel = rpc::open_channel(*source.frontend);
-  if (auto* error = std::get_if<std::string>(&channel)) return fetched::failure(*error);
+  if (auto* error = std::get_if<std::string>(&channel))
+    return fetched::failure(*error);
   auto& open = std::get<std::shared_ptr<grpc::Channel>>(channel);
   bool unimplemented = false;
   auto v1 = reflect(open, translation::reflection::v1_method, timeout, unimplemented);
-  if (v1 || !unimplemented) return v1;
+  if (v1 || !unimplemented)
+    return v1;
   auto v1alpha = reflect(open, translation::reflection::v1alpha_method, timeout, unimplemented);
-  if (v1alpha) return v1alpha;
+  if (v1alpha)
+    return v1alpha;
   return fetched::failure(v1.error() + "; " + v1alpha.error());
 }
 

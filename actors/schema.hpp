@@ -63,18 +63,16 @@ using schema_atom = caf::atom_constant<caf::atom("schema")>;
 // load: start an attempt (the actor sends it to itself, also after each backoff).
 // watch: end when the given actor ends (the supervisor that owns this schema's users).
 // schema: what has been loaded so far.
-using schema_actor = caf::typed_actor<
-    caf::reacts_to<load_atom>, caf::reacts_to<schema_attempt>,
-    caf::reacts_to<watch_atom, caf::actor_addr>,
-    caf::replies_to<schema_atom>::with<schema_report>>;
+using schema_actor =
+    caf::typed_actor<caf::reacts_to<load_atom>, caf::reacts_to<schema_attempt>,
+                     caf::reacts_to<watch_atom, caf::actor_addr>, caf::replies_to<schema_atom>::with<schema_report>>;
 
 // Starts loading at once; the actor keeps what it loaded and ends when a watched actor ends.
 schema_actor spawn_schema(caf::actor_system& system, schema_spec spec);
 
 // One blocking attempt, as the actor's worker makes it: the serialized FileDescriptorSet, or why not.
 // Reflection tries grpc.reflection.v1, then v1alpha when the server does not implement v1.
-translation::result<std::string> fetch_descriptor_set(const schema_source& source,
-                                                      std::chrono::milliseconds timeout);
+translation::result<std::string> fetch_descriptor_set(const schema_source& source, std::chrono::milliseconds timeout);
 
 }  // namespace s2s::actors
 

@@ -10,14 +10,14 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/h2_target.hpp"
 #include "actors/mux_upstream.hpp"
 #include "actors/translator.hpp"
-#include "actors/h2_target.hpp"
-#include "rpc/stream_channels.hpp"
 #include "actors/upstream.hpp"
 #include "log/log.hpp"
-#include "tls/context.hpp"
 #include "rpc/credentials.hpp"
+#include "rpc/stream_channels.hpp"
+#include "tls/context.hpp"
 
 namespace s2s::actors {
 namespace {
@@ -51,10 +51,10 @@ proxy_report make_report(const supervisor_state& st) {
   return report;
 }
 
-supervisor_actor::behavior_type supervisor_behavior(
-    supervisor_actor::stateful_pointer<supervisor_state> self,
-    std::vector<supervised_listener> listeners, std::vector<upstream_actor> upstreams,
-    std::vector<mux_report> mux) {
+supervisor_actor::behavior_type supervisor_behavior(supervisor_actor::stateful_pointer<supervisor_state> self,
+                                                    std::vector<supervised_listener> listeners,
+                                                    std::vector<upstream_actor> upstreams,
+                                                    std::vector<mux_report> mux) {
   auto& st = self->state;
   st.listeners = std::move(listeners);
   st.upstreams = std::move(upstreams);
@@ -125,16 +125,16 @@ supervisor_actor::behavior_type supervisor_behavior(
           return promise;
         }
         for (auto& child : st.listeners) {
-          self->request(child.report.listener, drain + std::chrono::seconds(5), stop_atom::value,
-                        drain)
-              .then([pending, finish](bool) mutable {
-                      if (--*pending == 0)
-                        finish();
-                    },
-                    [pending, finish](caf::error&) mutable {
-                      if (--*pending == 0)
-                        finish();
-                    });
+          self->request(child.report.listener, drain + std::chrono::seconds(5), stop_atom::value, drain)
+              .then(
+                  [pending, finish](bool) mutable {
+                    if (--*pending == 0)
+                      finish();
+                  },
+                  [pending, finish](caf::error&) mutable {
+                    if (--*pending == 0)
+                      finish();
+                  });
         }
         return promise;
       },
@@ -148,8 +148,7 @@ std::shared_ptr<call_observer> observer_of(const proxy_options& options, const s
 // The way to one TCP target: HTTP/2 connections shared by the calls that come and go, and
 // connections of their own for long-lived streams (see rpc/stream_channels.hpp), each logged as it opens.
 std::variant<upstream_actor, std::string> tcp_upstream(caf::actor_system& system, const std::string& name,
-                                                       const config::endpoint& target,
-                                                       const proxy_options& options) {
+                                                       const config::endpoint& target, const proxy_options& options) {
   h2_target_spec spec{name, target, rpc::is_long_lived_stream};
   if (options.long_lived_stream)
     spec.long_lived = options.long_lived_stream;
@@ -248,8 +247,7 @@ std::string start_mux(caf::actor_system& system, const config::cluster_connectio
   }
   auto& mux = std::get<started_mux_connection>(started);
   parts.mux.push_back({label, mux_address.addr.to_string(), mux.port, mux.actor, outbound});
-  parts.listeners.push_back({inbound_spec, {inbound_name, "", 0, inbound_listener},
-                             first_restart_delay, mux.actor});
+  parts.listeners.push_back({inbound_spec, {inbound_name, "", 0, inbound_listener}, first_restart_delay, mux.actor});
 
   listener_spec outbound_spec{outbound_name, *local.tcp_server, outbound,
                               translation.filter(connection, translation::side::outbound, options.filter),
@@ -258,16 +256,16 @@ std::string start_mux(caf::actor_system& system, const config::cluster_connectio
   if (auto* error = std::get_if<std::string>(&listening))
     return *error + "\n";
   auto& ok = std::get<started_listener>(listening);
-  parts.listeners.push_back(
-      {outbound_spec, {outbound_name, local.tcp_server->addr.to_string(), ok.port, ok.actor},
-       first_restart_delay, std::nullopt});
+  parts.listeners.push_back({outbound_spec,
+                             {outbound_name, local.tcp_server->addr.to_string(), ok.port, ok.actor},
+                             first_restart_delay,
+                             std::nullopt});
   return problems;
 }
 
 }  // namespace
 
-std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
-                                                     const config::config& config,
+std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system, const config::config& config,
                                                      proxy_options options) {
   std::vector<supervised_listener> listeners;
   std::vector<upstream_actor> upstreams;
@@ -313,8 +311,8 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
         continue;
       }
       auto& ok = std::get<started_listener>(started);
-      listeners.push_back({spec, {name, way.serve->addr.to_string(), ok.port, ok.actor},
-                           first_restart_delay, std::nullopt});
+      listeners.push_back(
+          {spec, {name, way.serve->addr.to_string(), ok.port, ok.actor}, first_restart_delay, std::nullopt});
     }
   }
   if (!problems.empty()) {
@@ -326,8 +324,7 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
   for (const auto& child : listeners)
     result.report.endpoints.push_back(child.report);
   result.report.mux = mux;
-  result.supervisor = system.spawn(supervisor_behavior, std::move(listeners), std::move(upstreams),
-                                   std::move(mux));
+  result.supervisor = system.spawn(supervisor_behavior, std::move(listeners), std::move(upstreams), std::move(mux));
   // The schema actors end with the supervisor.
   translation->start(system, result.supervisor.address());
   result.translation = std::move(translation);

@@ -60,14 +60,13 @@ struct mux_report {
 struct proxy_report {
   std::vector<endpoint_report> endpoints;
   std::uint64_t listener_restarts = 0;
-  std::vector<mux_report> mux;  // empty without mux connections
+  std::vector<mux_report> mux;    // empty without mux connections
   std::size_t mailbox_depth = 0;  // the supervisor's: messages waiting behind the stats request
 };
 
-using supervisor_actor = caf::typed_actor<
-    caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>,
-    caf::replies_to<stats_atom>::with<proxy_report>, caf::reacts_to<restart_atom, std::size_t>,
-    caf::reacts_to<test_hang_atom>>;
+using supervisor_actor = caf::typed_actor<caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>,
+                                          caf::replies_to<stats_atom>::with<proxy_report>,
+                                          caf::reacts_to<restart_atom, std::size_t>, caf::reacts_to<test_hang_atom>>;
 
 class translation_setup;
 
@@ -82,8 +81,7 @@ struct started_proxy {
 // the message, when any endpoint cannot be served. The config is one that config::parse
 // accepted: the shape of each connection (a tcp local side, the blocks its types need) is
 // not checked again here.
-std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system,
-                                                     const config::config& config,
+std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system, const config::config& config,
                                                      proxy_options options = {});
 
 }  // namespace s2s::actors

@@ -23,8 +23,8 @@ bool is_temporal_method(std::string_view method) { return method.starts_with("/t
 class translating_messages final : public message_filter {
  public:
   // Without an observer the messages are not timed.
-  translating_messages(translation::call_translation call, translation_observer* observer, const std::string& connection,
-                       side arrived_on)
+  translating_messages(translation::call_translation call, translation_observer* observer,
+                       const std::string& connection, side arrived_on)
       : call_(std::move(call)), observer_(observer), connection_(connection), arrived_on_(arrived_on) {
     if (!observer || !call_.types())
       return;
@@ -35,33 +35,34 @@ class translating_messages final : public message_filter {
     }
   }
 
-  grpc::Status on_request(grpc::ByteBuffer& message) override {
-    return run(message, call_.wants_requests(), true);
-  }
-  grpc::Status on_response(grpc::ByteBuffer& message) override {
-    return run(message, call_.wants_responses(), false);
-  }
+  grpc::Status on_request(grpc::ByteBuffer& message) override { return run(message, call_.wants_requests(), true); }
+  grpc::Status on_response(grpc::ByteBuffer& message) override { return run(message, call_.wants_responses(), false); }
 
   grpc::Status on_request_metadata(const metadata_list& headers, std::optional<metadata_list>& changed) override {
-    if (!call_.wants_headers(headers)) return grpc::Status::OK;
+    if (!call_.wants_headers(headers))
+      return grpc::Status::OK;
     metadata_list translated = headers;
     auto result = call_.on_request_headers(translated);
-    if (result.is_refused()) return status_of(result.refusal);
-    if (result.is_changed()) changed = std::move(translated);
-    if (auto real = call_.mapped_real_shards(); real && observer_) observer_->stream_mapped(connection_, arrived_on_, *real);
+    if (result.is_refused())
+      return status_of(result.refusal);
+    if (result.is_changed())
+      changed = std::move(translated);
+    if (auto real = call_.mapped_real_shards(); real && observer_)
+      observer_->stream_mapped(connection_, arrived_on_, *real);
     return grpc::Status::OK;
   }
 
   // A status whose details cannot be read keeps its code and translated message; the details are dropped
   // rather than passed on untranslated, and the message says so.
   void on_status(grpc::Status& status) override {
-    if (!call_.wants_status()) return;
+    if (!call_.wants_status())
+      return;
     std::string message = status.error_message();
     std::string details = status.error_details();
     auto result = call_.on_status(message, details);
     if (result.is_refused()) {
-      status = grpc::Status(status.error_code(), message + " (s2s-proxy: " + result.refusal.message +
-                                                     "; the error details were dropped)");
+      status = grpc::Status(status.error_code(),
+                            message + " (s2s-proxy: " + result.refusal.message + "; the error details were dropped)");
     } else if (result.is_changed()) {
       status = grpc::Status(status.error_code(), message, details);
     }
@@ -69,17 +70,22 @@ class translating_messages final : public message_filter {
 
  private:
   grpc::Status run(grpc::ByteBuffer& message, bool wanted, bool is_request) {
-    if (!wanted) return grpc::Status::OK;
+    if (!wanted)
+      return grpc::Status::OK;
     std::string bytes;
     std::vector<grpc::Slice> slices;
-    if (!message.Dump(&slices).ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "s2s-proxy: unreadable message");
+    if (!message.Dump(&slices).ok())
+      return grpc::Status(grpc::StatusCode::INTERNAL, "s2s-proxy: unreadable message");
     bytes.reserve(message.Length());
-    for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    for (const auto& slice : slices)
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
     auto* figures = figures_[is_request ? 0 : 1];
     auto began = figures ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     auto result = is_request ? call_.on_request(bytes) : call_.on_response(bytes);
-    if (figures) figures->translated(result, std::chrono::steady_clock::now() - began);
-    if (result.is_refused()) return status_of(result.refusal);
+    if (figures)
+      figures->translated(result, std::chrono::steady_clock::now() - began);
+    if (result.is_refused())
+      return status_of(result.refusal);
     if (result.is_changed()) {
       grpc::Slice changed(bytes);
       message = grpc::ByteBuffer(&changed, 1);
@@ -100,7 +106,8 @@ translator::translator(const config::cluster_connection& connection, side arrive
                        std::shared_ptr<translation_observer> observer)
     : name_(connection.name), arrived_on_(arrived_on), source_(std::move(source)), observer_(std::move(observer)) {
   auto first = build(connection, nullptr);
-  if (!first->problem.empty()) log::error("translation", first->problem);
+  if (!first->problem.empty())
+    log::error("translation", first->problem);
   current_.store(std::move(first));
 }
 
@@ -110,13 +117,17 @@ translator::settings_ptr translator::build(const config::cluster_connection& con
   made->connection = connection;
   made->needs_schema = translation::pipeline::needs_schema(connection, arrived_on_);
   auto before = translation::pipeline::build_method_checks(connection, arrived_on_);
-  if (before) made->before_schema = *before;
-  else made->problem = before.error();
+  if (before)
+    made->before_schema = *before;
+  else
+    made->problem = before.error();
   made->types = std::move(types);
   if (made->types) {
     auto built = translation::pipeline::build(connection, arrived_on_, made->types);
-    if (built) made->pipeline = *built;
-    else made->problem = built.error();
+    if (built)
+      made->pipeline = *built;
+    else
+      made->problem = built.error();
   }
   return made;
 }
@@ -126,20 +137,25 @@ bool translator::schema_ready() const { return current_.load()->types != nullptr
 void translator::schema_loaded(std::shared_ptr<const translation::schema> types) {
   std::lock_guard guard(replacing_);
   auto next = build(current_.load()->connection, std::move(types));
-  if (!next->pipeline) log::error("translation", "cannot translate with the loaded schema: " + next->problem);
+  if (!next->pipeline)
+    log::error("translation", "cannot translate with the loaded schema: " + next->problem);
   current_.store(std::move(next));
 }
 
-std::string translator::reconfigure(const std::vector<translator*>& sides, const config::cluster_connection& connection) {
+std::string translator::reconfigure(const std::vector<translator*>& sides,
+                                    const config::cluster_connection& connection) {
   std::vector<std::unique_lock<std::mutex>> held;
-  for (auto* side : sides) held.emplace_back(side->replacing_);  // always in the same order
+  for (auto* side : sides)
+    held.emplace_back(side->replacing_);  // always in the same order
   std::vector<settings_ptr> next;
   for (auto* side : sides) {
     auto built = side->build(connection, side->current_.load()->types);
-    if (!built->problem.empty()) return built->problem;
+    if (!built->problem.empty())
+      return built->problem;
     next.push_back(std::move(built));
   }
-  for (std::size_t i = 0; i < sides.size(); ++i) sides[i]->current_.store(std::move(next[i]));
+  for (std::size_t i = 0; i < sides.size(); ++i)
+    sides[i]->current_.store(std::move(next[i]));
   return {};
 }
 
@@ -150,7 +166,8 @@ call_filter::decision translator::start(const call_info& info) {
     auto call = current->pipeline->start_call(info.method);
     if (call.refusal()) {
       made.refusal = status_of(*call.refusal());
-      if (observer_) observer_->method_refused(name_, arrived_on_);
+      if (observer_)
+        observer_->method_refused(name_, arrived_on_);
     } else if (call.wants_requests() || call.wants_responses() || call.wants_headers() || call.wants_status()) {
       made.messages = std::make_unique<translating_messages>(std::move(call), observer_.get(), name_, arrived_on_);
     }
@@ -160,11 +177,13 @@ call_filter::decision translator::start(const call_info& info) {
     auto call = current->before_schema->start_call(info.method);
     if (call.refusal()) {
       made.refusal = status_of(*call.refusal());
-      if (observer_) observer_->method_refused(name_, arrived_on_);
+      if (observer_)
+        observer_->method_refused(name_, arrived_on_);
       return made;
     }
   }
-  if (!current->needs_schema || !is_temporal_method(info.method)) return made;
+  if (!current->needs_schema || !is_temporal_method(info.method))
+    return made;
   const auto& name = current->connection.name;
   if (current->types) {
     made.refusal = grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -184,10 +203,12 @@ translation_setup::translation_setup(const config::config& config, std::shared_p
 translation_setup::source_users& translation_setup::users_of(const config::cluster_connection& connection) {
   schema_source source;
   source.descriptor_set_path = descriptor_set_path_;
-  if (descriptor_set_path_.empty()) source.frontend = connection.local.tcp_client;
+  if (descriptor_set_path_.empty())
+    source.frontend = connection.local.tcp_client;
   auto key = source.describe();
   for (auto& users : sources_)
-    if (users.source.describe() == key) return users;
+    if (users.source.describe() == key)
+      return users;
   sources_.push_back({std::move(source), {}});
   return sources_.back();
 }
@@ -204,8 +225,10 @@ std::shared_ptr<call_filter> translation_setup::filter(const config::cluster_con
 std::string translation_setup::reconfigure(const config::cluster_connection& connection) {
   std::vector<translator*> sides;
   for (const auto& made : translators_)
-    if (made->name() == connection.name) sides.push_back(made.get());
-  if (sides.empty()) return "no translator serves clusterConnections '" + connection.name + "'";
+    if (made->name() == connection.name)
+      sides.push_back(made.get());
+  if (sides.empty())
+    return "no translator serves clusterConnections '" + connection.name + "'";
   return translator::reconfigure(sides, connection);
 }
 
@@ -226,7 +249,8 @@ std::vector<schema_actor> translation_setup::start(caf::actor_system& system, co
 std::vector<schema_actor> translation_setup::schema_actors() const {
   std::vector<schema_actor> alive;
   for (const auto& address : schema_actors_)
-    if (auto actor = caf::actor_cast<schema_actor>(address)) alive.push_back(std::move(actor));
+    if (auto actor = caf::actor_cast<schema_actor>(address))
+      alive.push_back(std::move(actor));
   return alive;
 }
 

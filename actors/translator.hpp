@@ -73,7 +73,7 @@ class translator final : public call_filter, public schema_subscriber {
     std::shared_ptr<const translation::pipeline> before_schema;  // method ACL only
     std::shared_ptr<const translation::schema> types;            // null until loaded
     std::shared_ptr<const translation::pipeline> pipeline;       // built on `types`
-    std::string problem;  // why `pipeline` could not be built on `types`
+    std::string problem;                                         // why `pipeline` could not be built on `types`
   };
   using settings_ptr = std::shared_ptr<const settings>;
 
@@ -83,7 +83,7 @@ class translator final : public call_filter, public schema_subscriber {
 
   std::string name_;
   translation::side arrived_on_;
-  std::string source_;  // where the schema comes from, for the waiting message
+  std::string source_;                              // where the schema comes from, for the waiting message
   std::shared_ptr<translation_observer> observer_;  // may be null
   std::mutex replacing_;  // one writer at a time (schema load, reconfigure); readers take current_
   std::atomic<settings_ptr> current_;

@@ -19,7 +19,9 @@ upstream_actor::behavior_type target_upstream(upstream_actor::stateful_pointer<t
   self->state.target_name = std::move(name);
   self->state.target = std::move(target);
   return {
-      [self](lease_atom) { return upstream_lease{self->state.target, {}}; },
+      [self](lease_atom) {
+        return upstream_lease{self->state.target, {}};
+      },
   };
 }
 

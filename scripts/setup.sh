@@ -7,7 +7,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libcaf-dev libyaml-cpp-dev libssl-dev prometheus-cpp-dev libnghttp2-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
   nghttp2-client curl
   systemd  # systemd-analyze, which the tests run on the unit in config/systemd
 )

@@ -13,14 +13,14 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/send.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include "actors/scheduling.hpp"
+#include "actors/supervisor.hpp"
 #include "app/operations.hpp"
 #include "app/reload.hpp"
 #include "app/service_manager.hpp"
-#include "actors/supervisor.hpp"
 #include "config/config.hpp"
 #include "log/log.hpp"
 #include "net/event_loop.hpp"
@@ -92,8 +92,7 @@ std::optional<s2s::config::config> load(const std::string& path) {
   auto loaded = s2s::config::load_file(path);
   if (loaded.errors.empty())
     return std::move(loaded.value);
-  std::cerr << path << ": " << loaded.errors.size() << " problem"
-            << (loaded.errors.size() == 1 ? "" : "s") << ":\n";
+  std::cerr << path << ": " << loaded.errors.size() << " problem" << (loaded.errors.size() == 1 ? "" : "s") << ":\n";
   for (const auto& problem : loaded.errors)
     std::cerr << "  " << problem.to_string() << "\n";
   return std::nullopt;
@@ -114,9 +113,8 @@ void reload(const arguments& args, s2s::config::config& running, s2s::actors::tr
             std::optional<s2s::log::level> command_line) {
   auto loaded = s2s::config::load_file(args.config_path);
   if (!loaded.errors.empty()) {
-    s2s::log::error("proxy", "SIGHUP: " + args.config_path + " not reloaded: " +
-                                 std::to_string(loaded.errors.size()) + " problem(s), the first: " +
-                                 loaded.errors.front().to_string());
+    s2s::log::error("proxy", "SIGHUP: " + args.config_path + " not reloaded: " + std::to_string(loaded.errors.size()) +
+                                 " problem(s), the first: " + loaded.errors.front().to_string());
     return;
   }
   s2s::app::apply_reload(running, *loaded.value, translators, command_line, args.config_path);
@@ -282,8 +280,7 @@ int main(int argc, char** argv) {
     }
   }
   if (args.command != "start" && args.command != "validate")
-    return usage_error(args.command.empty() ? "a command is required"
-                                            : "unknown command '" + args.command + "'");
+    return usage_error(args.command.empty() ? "a command is required" : "unknown command '" + args.command + "'");
   if (args.config_path.empty())
     return usage_error(args.command + " needs --config FILE");
   return args.command == "start" ? start(args) : validate(args);

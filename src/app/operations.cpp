@@ -35,7 +35,8 @@ std::optional<actors::proxy_report> report_of(caf::actor_system& system, const a
 }
 
 // A listener's figures, or nothing if it does not answer in time.
-std::optional<actors::listener_stats> listener_stats_of(caf::actor_system& system, const actors::listener_actor& listener) {
+std::optional<actors::listener_stats> listener_stats_of(caf::actor_system& system,
+                                                        const actors::listener_actor& listener) {
   caf::scoped_actor self{system};
   std::optional<actors::listener_stats> stats;
   self->request(listener, answer_bound, actors::stats_atom::value)
@@ -44,9 +45,7 @@ std::optional<actors::listener_stats> listener_stats_of(caf::actor_system& syste
 }
 
 // "<connection> mux" of a mux report, back to the connection's name.
-std::string connection_of(const actors::mux_report& mux) {
-  return mux.name.substr(0, mux.name.rfind(" mux"));
-}
+std::string connection_of(const actors::mux_report& mux) { return mux.name.substr(0, mux.name.rfind(" mux")); }
 
 bool is_mux_client(const config::config& config, const std::string& connection) {
   for (const auto& entry : config.cluster_connections)
@@ -152,8 +151,8 @@ int operations::health_port(const std::string& name) const {
   return found == health.end() ? 0 : found->second->port();
 }
 
-std::shared_ptr<health::readiness> side_readiness(const config::cluster_connection& connection,
-                                                  bool local_side, const mux_readiness& mux_sides) {
+std::shared_ptr<health::readiness> side_readiness(const config::cluster_connection& connection, bool local_side,
+                                                  const mux_readiness& mux_sides) {
   // Validated config: the local side is tcp, so a mux side is the remote one.
   const auto& side = local_side ? connection.local : connection.remote;
   if (side.type == config::connection_type::tcp)
@@ -161,8 +160,7 @@ std::shared_ptr<health::readiness> side_readiness(const config::cluster_connecti
   return mux_sides(connection);
 }
 
-std::variant<operations, std::string> start_operations(caf::actor_system& system,
-                                                       const config::config& config,
+std::variant<operations, std::string> start_operations(caf::actor_system& system, const config::config& config,
                                                        actors::supervisor_actor supervisor,
                                                        std::shared_ptr<metrics::proxy_metrics> metrics,
                                                        operations_options options) {
@@ -190,8 +188,7 @@ std::variant<operations, std::string> start_operations(caf::actor_system& system
         continue;
       auto name = connection.name + (local_side ? " local" : " remote");
       auto served = health::serve_health(check->listen_address,
-                                         side_readiness(connection, local_side, options.mux_sides),
-                                         "health " + name);
+                                         side_readiness(connection, local_side, options.mux_sides), "health " + name);
       if (auto* problem = std::get_if<std::string>(&served))
         problems += *problem + "\n";
       else

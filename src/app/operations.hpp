@@ -10,8 +10,8 @@
 #include <variant>
 #include <vector>
 
-#include <caf/fwd.hpp>
 #include <prometheus/exposer.h>
+#include <caf/fwd.hpp>
 
 #include "actors/supervisor.hpp"
 #include "config/config.hpp"
@@ -59,14 +59,13 @@ struct operations {
 
 // The readiness of one side of a connection: a gRPC channel to its tcpClient on TCP sides, else
 // mux_sides, which must be set.
-std::shared_ptr<health::readiness> side_readiness(const config::cluster_connection& connection,
-                                                  bool local_side, const mux_readiness& mux_sides);
+std::shared_ptr<health::readiness> side_readiness(const config::cluster_connection& connection, bool local_side,
+                                                  const mux_readiness& mux_sides);
 
 // Starts every server the config asks for. `metrics` is the set the proxy's calls feed (made
 // before the proxy, see proxy_metrics::observe_calls). Fails as a whole, naming every address
 // that could not be served.
-std::variant<operations, std::string> start_operations(caf::actor_system& system,
-                                                       const config::config& config,
+std::variant<operations, std::string> start_operations(caf::actor_system& system, const config::config& config,
                                                        actors::supervisor_actor supervisor,
                                                        std::shared_ptr<metrics::proxy_metrics> metrics,
                                                        operations_options options = {});

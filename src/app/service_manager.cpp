@@ -38,8 +38,8 @@ caf::error supervisor_round_trip(caf::actor_system& system, const actors::superv
                                  std::chrono::microseconds bound) {
   caf::scoped_actor self{system};
   caf::error failed;
-  self->request(supervisor, std::max(std::chrono::duration_cast<std::chrono::milliseconds>(bound),
-                                     std::chrono::milliseconds(1)),
+  self->request(supervisor,
+                std::max(std::chrono::duration_cast<std::chrono::milliseconds>(bound), std::chrono::milliseconds(1)),
                 actors::stats_atom::value)
       .receive([](actors::proxy_report&) {}, [&](caf::error& err) { failed = std::move(err); });
   return failed;
@@ -59,9 +59,7 @@ void notify_reloading() {
 
 void notify_stopping() { send("STOPPING=1"); }
 
-watchdog_timing watchdog_timing_for(std::chrono::microseconds timeout) {
-  return {timeout / 2, timeout / 4};
-}
+watchdog_timing watchdog_timing_for(std::chrono::microseconds timeout) { return {timeout / 2, timeout / 4}; }
 
 watchdog::watchdog(caf::actor_system& system, actors::supervisor_actor supervisor)
     : system_(system), supervisor_(std::move(supervisor)) {
@@ -104,8 +102,9 @@ void watchdog::run(watchdog_timing timing) {
       missed = false;
     } else if (failed == caf::sec::request_timeout) {
       if (!missed)
-        log::error(component, "watchdog: the supervisor did not answer within " + milliseconds_of(timing.bound) +
-                                  "; no WATCHDOG=1 until it does, so the service manager restarts a proxy that stays stuck");
+        log::error(component,
+                   "watchdog: the supervisor did not answer within " + milliseconds_of(timing.bound) +
+                       "; no WATCHDOG=1 until it does, so the service manager restarts a proxy that stays stuck");
       missed = true;
     } else {
       // The supervisor has ended: the proxy is stopping, and this watchdog is about to be destroyed.

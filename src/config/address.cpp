@@ -49,7 +49,8 @@ std::string ipv6_problem(std::string_view host) {
 std::string host_problem(std::string_view host) {
   if (host.empty())
     return {};  // ":6060": all interfaces, as Go reads it
-  bool looks_numeric = std::all_of(host.begin(), host.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; });
+  bool looks_numeric = std::all_of(host.begin(), host.end(),
+                                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; });
   if (looks_numeric) {
     in_addr parsed{};
     if (inet_pton(AF_INET, std::string(host).c_str(), &parsed) != 1)
@@ -74,7 +75,8 @@ std::string port_problem(std::string_view port) {
     return "the port is missing";
   unsigned value = 0;
   auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (error == std::errc::result_out_of_range || (error == std::errc{} && end == port.data() + port.size() && value > 65535))
+  if (error == std::errc::result_out_of_range ||
+      (error == std::errc{} && end == port.data() + port.size() && value > 65535))
     return "the port " + std::string(port) + " is above 65535";
   if (error != std::errc{} || end != port.data() + port.size())
     return "the port '" + std::string(port) + "' is not a number";

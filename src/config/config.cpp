@@ -49,8 +49,9 @@ namespace {
 bool already_reported(const config_error& problem, const detail::read_result& read) {
   auto covers = [&](std::string_view prefix) { return detail::is_within(problem.path, prefix); };
   bool by_unchecked = std::any_of(read.unchecked.begin(), read.unchecked.end(), covers);
-  bool by_error = std::any_of(read.errors.begin(), read.errors.end(),
-                              [&](const config_error& earlier) { return !earlier.path.empty() && covers(earlier.path); });
+  bool by_error = std::any_of(read.errors.begin(), read.errors.end(), [&](const config_error& earlier) {
+    return !earlier.path.empty() && covers(earlier.path);
+  });
   return by_unchecked || by_error;
 }
 

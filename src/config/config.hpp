@@ -30,9 +30,7 @@ struct tls_config {
   bool skip_ca_verification = false;
 
   // TLS is on when a certificate and key are both set, or a server name to verify is set.
-  bool enabled() const {
-    return (!certificate_path.empty() && !key_path.empty()) || !ca_server_name.empty();
-  }
+  bool enabled() const { return (!certificate_path.empty() && !key_path.empty()) || !ca_server_name.empty(); }
 
   bool operator==(const tls_config&) const = default;
 };
@@ -76,7 +74,7 @@ struct side_config {
   std::optional<endpoint> tcp_client;  // where calls into this side are sent
   std::optional<endpoint> tcp_server;  // where this side's Temporal calls us
   int mux_count = default_mux_count;
-  std::optional<endpoint> mux_address;  // dial target (mux-client) or listen address (mux-server)
+  std::optional<endpoint> mux_address;     // dial target (mux-client) or listen address (mux-server)
   std::optional<mux_admission> admission;  // mux-server only; absent = the defaults
 
   bool operator==(const side_config&) const = default;

@@ -27,7 +27,8 @@ void read_into(yaml_reader& reader, const located& value, double& into) {
 }
 
 template <std::integral T>
-void read_into(yaml_reader& reader, const located& value, T& into, std::int64_t minimum = std::numeric_limits<T>::min()) {
+void read_into(yaml_reader& reader, const located& value, T& into,
+               std::int64_t minimum = std::numeric_limits<T>::min()) {
   if (auto read = reader.integer(value, minimum, std::numeric_limits<T>::max()))
     into = static_cast<T>(*read);
 }
@@ -39,7 +40,8 @@ void read_required(yaml_reader& reader, const mapping& map, std::string_view key
 }
 
 tls_config read_tls(yaml_reader& reader, const located& value) {
-  auto map = reader.open_map(value, {"certificatePath", "keyPath", "remoteCAPath", "caServerName", "skipCAVerification"});
+  auto map =
+      reader.open_map(value, {"certificatePath", "keyPath", "remoteCAPath", "caServerName", "skipCAVerification"});
   tls_config tls;
   read_into(reader, map["certificatePath"], tls.certificate_path);
   read_into(reader, map["keyPath"], tls.key_path);
@@ -69,8 +71,8 @@ std::optional<connection_type> connection_type_named(std::string_view name) {
 std::optional<mux_admission> read_mux_admission(yaml_reader& reader, const located& value) {
   if (value.absent())
     return std::nullopt;
-  auto map = reader.open_map(value, {"clientHelloTimeoutMs", "handshakeTimeoutMs", "maxWaiting",
-                                     "maxWaitingPerSource", "maxHandshakes"});
+  auto map = reader.open_map(
+      value, {"clientHelloTimeoutMs", "handshakeTimeoutMs", "maxWaiting", "maxWaitingPerSource", "maxHandshakes"});
   mux_admission admission;
   read_into(reader, map["clientHelloTimeoutMs"], admission.client_hello_timeout_ms, 1);
   read_into(reader, map["handshakeTimeoutMs"], admission.handshake_timeout_ms, 1);
@@ -81,8 +83,8 @@ std::optional<mux_admission> read_mux_admission(yaml_reader& reader, const locat
 }
 
 side_config read_side(yaml_reader& reader, const located& value) {
-  auto map = reader.open_map(value, {"connectionType", "tcpClient", "tcpServer", "muxCount", "muxAddressInfo",
-                                     "muxAdmission"});
+  auto map = reader.open_map(
+      value, {"connectionType", "tcpClient", "tcpServer", "muxCount", "muxAddressInfo", "muxAdmission"});
   side_config side;
   std::optional<connection_type> type;
   if (reader.require(map, "connectionType")) {
@@ -138,8 +140,7 @@ std::vector<namespace_mapping> read_namespace_translation(yaml_reader& reader, c
   return mappings;
 }
 
-std::vector<search_attribute_namespace> read_search_attribute_translation(yaml_reader& reader,
-                                                                          const located& value) {
+std::vector<search_attribute_namespace> read_search_attribute_translation(yaml_reader& reader, const located& value) {
   auto map = reader.open_map(value, {"namespaceMappings"});
   std::vector<search_attribute_namespace> namespaces;
   for (const auto& item : reader.open_sequence(map["namespaceMappings"])) {
@@ -159,8 +160,7 @@ std::vector<search_attribute_namespace> read_search_attribute_translation(yaml_r
   return namespaces;
 }
 
-std::optional<failover_version_increment> read_failover_version_increment(yaml_reader& reader,
-                                                                          const located& value) {
+std::optional<failover_version_increment> read_failover_version_increment(yaml_reader& reader, const located& value) {
   auto map = reader.open_map(value, {"local", "remote"});
   failover_version_increment increment;
   read_into(reader, map["local"], increment.local, 0);
@@ -204,9 +204,9 @@ shard_count read_shard_count(yaml_reader& reader, const located& value) {
 std::optional<memberlist_config> read_memberlist(yaml_reader& reader, const located& value) {
   if (value.absent())
     return std::nullopt;
-  auto map = reader.open_map(value, {"enabled", "nodeName", "bindAddr", "bindPort", "joinAddrs", "shardStrategy",
-                                     "proxyAddresses", "tcpOnly", "disableTCPPings", "probeTimeoutMs",
-                                     "probeIntervalMs"});
+  auto map =
+      reader.open_map(value, {"enabled", "nodeName", "bindAddr", "bindPort", "joinAddrs", "shardStrategy",
+                              "proxyAddresses", "tcpOnly", "disableTCPPings", "probeTimeoutMs", "probeIntervalMs"});
   memberlist_config memberlist;
   read_into(reader, map["enabled"], memberlist.enabled);
   read_into(reader, map["nodeName"], memberlist.node_name);
@@ -230,10 +230,10 @@ std::optional<memberlist_config> read_memberlist(yaml_reader& reader, const loca
 }
 
 cluster_connection read_cluster_connection(yaml_reader& reader, const located& value) {
-  auto map = reader.open_map(value, {"name", "local", "remote", "replicationEndpoint",
-                                     "failoverVersionIncrementTranslation", "aclPolicy", "namespaceTranslation",
-                                     "searchAttributeTranslation", "remoteClusterHealthCheck",
-                                     "localClusterHealthCheck", "shardCount", "memberlist", "repairUTF8"});
+  auto map = reader.open_map(
+      value, {"name", "local", "remote", "replicationEndpoint", "failoverVersionIncrementTranslation", "aclPolicy",
+              "namespaceTranslation", "searchAttributeTranslation", "remoteClusterHealthCheck",
+              "localClusterHealthCheck", "shardCount", "memberlist", "repairUTF8"});
   cluster_connection connection;
   read_required(reader, map, "name", connection.name);
   if (reader.require(map, "local"))
@@ -245,8 +245,7 @@ cluster_connection read_cluster_connection(yaml_reader& reader, const located& v
       read_failover_version_increment(reader, map["failoverVersionIncrementTranslation"]);
   connection.acl = read_acl_policy(reader, map["aclPolicy"]);
   connection.namespace_mappings = read_namespace_translation(reader, map["namespaceTranslation"]);
-  connection.search_attribute_mappings =
-      read_search_attribute_translation(reader, map["searchAttributeTranslation"]);
+  connection.search_attribute_mappings = read_search_attribute_translation(reader, map["searchAttributeTranslation"]);
   connection.local_health_check = read_health_check(reader, map["localClusterHealthCheck"]);
   connection.remote_health_check = read_health_check(reader, map["remoteClusterHealthCheck"]);
   connection.shards = read_shard_count(reader, map["shardCount"]);
@@ -260,8 +259,9 @@ logging_config read_logging(yaml_reader& reader, const located& value) {
   logging_config logging;
   read_into(reader, map["throttleMaxRPS"], logging.throttle_max_rps);
   if (logging.throttle_max_rps < 0)
-    reader.problem(map["throttleMaxRPS"], "throttleMaxRPS is negative; write 0 for the default (10 per second) "
-                                          "or a positive number of log lines per second");
+    reader.problem(map["throttleMaxRPS"],
+                   "throttleMaxRPS is negative; write 0 for the default (10 per second) "
+                   "or a positive number of log lines per second");
   read_into(reader, map["disabled"], logging.disabled);
   read_into(reader, map["level"], logging.level);
   if (!logging.level.empty() && !log::parse_level(logging.level))
@@ -294,16 +294,17 @@ read_result read_document(std::string_view yaml_text, const std::string& file_na
   try {
     document = YAML::Load(std::string(yaml_text));
   } catch (const YAML::Exception& error) {
-    result.errors.push_back({"", error.mark.line + 1, error.mark.column + 1,
-                             file_name + " is not valid YAML: " + error.msg + "; fix this first, nothing else was checked"});
+    result.errors.push_back(
+        {"", error.mark.line + 1, error.mark.column + 1,
+         file_name + " is not valid YAML: " + error.msg + "; fix this first, nothing else was checked"});
     result.unchecked.insert("");
     return result;
   }
   yaml_reader reader(result);
   auto root = reader.root(document);
   result.positions[root.path] = root.at;
-  auto map = reader.open_map(root, {"clusterConnections", "metrics", "profiling", "logging", "logConfigs",
-                                    "translation"});
+  auto map =
+      reader.open_map(root, {"clusterConnections", "metrics", "profiling", "logging", "logConfigs", "translation"});
   if (reader.require(map, "clusterConnections"))
     for (const auto& item : reader.open_sequence(map["clusterConnections"]))
       result.value.cluster_connections.push_back(read_cluster_connection(reader, item));

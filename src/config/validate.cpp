@@ -64,7 +64,7 @@ std::string working_directory() {
 
 // Why file cannot be read by this process; empty when it can.
 std::string file_problem(const std::string& file) {
-  struct stat status{};
+  struct stat status {};
   if (::stat(file.c_str(), &status) != 0)
     return std::strerror(errno);
   if (S_ISDIR(status.st_mode))
@@ -134,9 +134,10 @@ void checker::check_local_side(const std::string& path, const side_config& side)
     return;
   }
   problem(key_path(path, "connectionType"),
-          "the local side is " + std::string(to_string(side.type)) + ", but the proxy reaches the local Temporal "
-          "over tcp only (a mux local side is not served); set connectionType: tcp with tcpClient (the local "
-          "frontend) and tcpServer (where the local Temporal calls the proxy), and put the mux side under remote");
+          "the local side is " + std::string(to_string(side.type)) +
+              ", but the proxy reaches the local Temporal "
+              "over tcp only (a mux local side is not served); set connectionType: tcp with tcpClient (the local "
+              "frontend) and tcpServer (where the local Temporal calls the proxy), and put the mux side under remote");
 }
 
 void checker::check_side(const std::string& path, const side_config& side) {
@@ -148,9 +149,9 @@ void checker::check_side(const std::string& path, const side_config& side) {
   };
   auto refuse = [&](const std::optional<endpoint>& block, std::string_view key, std::string_view users) {
     if (block)
-      problem(key_path(key_path(path, key), "address"),
-              std::string(key) + " is only used when connectionType is " + std::string(users) + ", and this side is " +
-                  type + "; remove it or change connectionType");
+      problem(key_path(key_path(path, key), "address"), std::string(key) + " is only used when connectionType is " +
+                                                            std::string(users) + ", and this side is " + type +
+                                                            "; remove it or change connectionType");
   };
   if (side.type == connection_type::tcp) {
     require(side.tcp_client, "tcpClient", "where calls into this side are sent");
@@ -169,14 +170,16 @@ void checker::check_side(const std::string& path, const side_config& side) {
       check_endpoint(key_path(path, "muxAddressInfo"), *side.mux_address, dials ? tls_role::client : tls_role::server);
     // Only here: files the Go proxy writes carry muxCount: 0 on tcp sides too.
     if (side.mux_count < 1 || side.mux_count > max_mux_count)
-      problem(key_path(path, "muxCount"),
-              "muxCount is " + std::to_string(side.mux_count) + "; it must be from 1 to " +
-                  std::to_string(max_mux_count) + " (the number of yamux sessions to keep or accept; each "
-                  "carries any number of calls)");
+      problem(key_path(path, "muxCount"), "muxCount is " + std::to_string(side.mux_count) + "; it must be from 1 to " +
+                                              std::to_string(max_mux_count) +
+                                              " (the number of yamux sessions to keep or accept; each "
+                                              "carries any number of calls)");
   }
   if (side.admission && side.type != connection_type::mux_server)
-    problem(key_path(path, "muxAdmission"), "muxAdmission is only used when connectionType is mux-server, and this "
-                                            "side is " + type + "; remove it or change connectionType");
+    problem(key_path(path, "muxAdmission"),
+            "muxAdmission is only used when connectionType is mux-server, and this "
+            "side is " +
+                type + "; remove it or change connectionType");
 }
 
 void checker::check_endpoint(const std::string& path, const endpoint& target, tls_role role) {
@@ -222,7 +225,8 @@ void checker::check_file(const std::string& path, const std::string& file, std::
   auto why = file_problem(file);
   if (!why.empty())
     problem(path, "cannot read the " + std::string(what) + " file '" + file + "': " + why +
-                      (file.starts_with('/') ? std::string() : " (a relative path is taken from " + working_directory() + ")"));
+                      (file.starts_with('/') ? std::string()
+                                             : " (a relative path is taken from " + working_directory() + ")"));
 }
 
 void checker::check_namespace_mappings(const std::string& path, const std::vector<namespace_mapping>& mappings) {
@@ -246,8 +250,9 @@ void checker::check_search_attributes(const std::string& path,
     report_repeats(names, one.name, key_path(item, "name"), "namespace");
     report_repeats(identifiers, one.namespace_id, key_path(item, "namespaceId"), "namespaceId");
     if (one.name.empty() && one.namespace_id.empty())
-      problem(item, "a search attribute namespace entry needs a non-empty name or namespaceId (the namespace "
-                    "whose search attributes it renames)");
+      problem(item,
+              "a search attribute namespace entry needs a non-empty name or namespaceId (the namespace "
+              "whose search attributes it renames)");
     std::map<std::string, std::string> locals, remotes;
     for (std::size_t field = 0; field < one.mappings.size(); ++field) {
       auto mapping = item_path(key_path(item, "mappings"), field);
@@ -290,9 +295,9 @@ void checker::check_listeners() {
     const auto& second = listeners_[later];
     for (std::size_t earlier = 0; earlier < later; ++earlier) {
       const auto& first = listeners_[earlier];
-      bool same_socket = first.where.port != 0 && first.where.port == second.where.port &&
-                         (first.where.host == second.where.host || is_wildcard(first.where.host) ||
-                          is_wildcard(second.where.host));
+      bool same_socket =
+          first.where.port != 0 && first.where.port == second.where.port &&
+          (first.where.host == second.where.host || is_wildcard(first.where.host) || is_wildcard(second.where.host));
       if (same_socket) {
         problem(second.path, "listens on " + second.where.to_string() + ", which " + first.path + " (line " +
                                  std::to_string(line_of(first.path)) + ") already listens on; give each its own port");

@@ -139,9 +139,8 @@ mapping yaml_reader::open(const located& value, const std::initializer_list<std:
     }
     auto earlier = std::find_if(fields.begin(), fields.end(), [&](const field& seen) { return seen.key == name; });
     if (earlier != fields.end()) {
-      problem({YAML::Node(), entry.path, key_at},
-              "key '" + name + "' is written twice; the first is on line " + std::to_string(earlier->value.at.line) +
-                  ". Keep one of them");
+      problem({YAML::Node(), entry.path, key_at}, "key '" + name + "' is written twice; the first is on line " +
+                                                      std::to_string(earlier->value.at.line) + ". Keep one of them");
       continue;
     }
     result_.positions[entry.path] = key_at;

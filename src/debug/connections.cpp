@@ -56,8 +56,8 @@ std::string mux_json(caf::actor_system& system, const actors::mux_report& mux) {
   out += ", \"sessionsRefused\": " + std::to_string(stats.refusals.total());
   out += ", \"refusedByCause\": {";
   for (std::size_t i = 0; i < actors::mux_refusal_names.size(); ++i)
-    out += (i ? ", \"" : "\"") + std::string(actors::mux_refusal_names[i]) + "\": " +
-           std::to_string(stats.refusals.by_cause[i]);
+    out += (i ? ", \"" : "\"") + std::string(actors::mux_refusal_names[i]) +
+           "\": " + std::to_string(stats.refusals.by_cause[i]);
   out += "}, \"connectionsWaiting\": " + std::to_string(stats.connections_waiting);
   out += ", \"dialsQueued\": " + std::to_string(stats.dials_queued);
   out += ", \"streamsLive\": " + std::to_string(view.live_streams());
@@ -99,11 +99,21 @@ std::string json_string(std::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char escaped[8];
@@ -118,7 +128,8 @@ std::string json_string(std::string_view text) {
 }
 
 std::string shard_count_json(const config::shard_count& shards) {
-  if (shards.mode != config::shard_count_mode::lcm) return "null";
+  if (shards.mode != config::shard_count_mode::lcm)
+    return "null";
   auto pair = [](shards::stream_shard_ids ids) {
     return "[" + std::to_string(ids.client) + ", " + std::to_string(ids.server) + "]";
   };
@@ -126,8 +137,8 @@ std::string shard_count_json(const config::shard_count& shards) {
     std::string out = "[";
     auto all = shards::lcm_shard_map(client_count, server_count).streams();
     for (std::size_t i = 0; i < all.size(); ++i)
-      out += (i ? ", " : "") + std::string("{\"opened\": ") + pair(all[i].opened) + ", \"mapped\": " +
-             pair(all[i].mapped) + "}";
+      out += (i ? ", " : "") + std::string("{\"opened\": ") + pair(all[i].opened) +
+             ", \"mapped\": " + pair(all[i].mapped) + "}";
     return out + "]";
   };
   std::string out = "{\"mode\": \"lcm\", \"localShardCount\": " + std::to_string(shards.local_shard_count);

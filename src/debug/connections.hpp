@@ -2,8 +2,8 @@
 #pragma once
 
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -41,7 +41,7 @@ struct inspection {
   config::config config;
   caf::actor_system* system = nullptr;
   actors::supervisor_actor supervisor;
-  std::shared_ptr<metrics::proxy_metrics> metrics;  // may be null: no actor counts then
+  std::shared_ptr<metrics::proxy_metrics> metrics;               // may be null: no actor counts then
   std::shared_ptr<const actors::translation_setup> translation;  // may be null: no "schemas" then
   std::vector<section> sections;
 };

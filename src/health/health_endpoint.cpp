@@ -12,11 +12,11 @@ http::response answer(std::string_view path, readiness& side) {
   return {503, "text/plain; charset=utf-8", "not ready: " + verdict.reason + "\n"};
 }
 
-std::variant<std::unique_ptr<http::server>, std::string> serve_health(
-    const config::address& address, std::shared_ptr<readiness> side, std::string name) {
+std::variant<std::unique_ptr<http::server>, std::string> serve_health(const config::address& address,
+                                                                      std::shared_ptr<readiness> side,
+                                                                      std::string name) {
   return http::server::start(
-      address, [side = std::move(side)](std::string_view path) { return answer(path, *side); },
-      std::move(name));
+      address, [side = std::move(side)](std::string_view path) { return answer(path, *side); }, std::move(name));
 }
 
 }  // namespace s2s::health

@@ -15,7 +15,8 @@ namespace s2s::health {
 http::response answer(std::string_view path, readiness& side);
 
 // Serves /health on `address` until the server is destroyed.
-std::variant<std::unique_ptr<http::server>, std::string> serve_health(
-    const config::address& address, std::shared_ptr<readiness> side, std::string name);
+std::variant<std::unique_ptr<http::server>, std::string> serve_health(const config::address& address,
+                                                                      std::shared_ptr<readiness> side,
+                                                                      std::string name);
 
 }  // namespace s2s::health

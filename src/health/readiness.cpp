@@ -11,11 +11,16 @@ namespace {
 
 std::string_view state_name(grpc_connectivity_state state) {
   switch (state) {
-    case GRPC_CHANNEL_IDLE: return "idle";
-    case GRPC_CHANNEL_CONNECTING: return "connecting";
-    case GRPC_CHANNEL_READY: return "ready";
-    case GRPC_CHANNEL_TRANSIENT_FAILURE: return "failing to connect";
-    case GRPC_CHANNEL_SHUTDOWN: return "shut down";
+    case GRPC_CHANNEL_IDLE:
+      return "idle";
+    case GRPC_CHANNEL_CONNECTING:
+      return "connecting";
+    case GRPC_CHANNEL_READY:
+      return "ready";
+    case GRPC_CHANNEL_TRANSIENT_FAILURE:
+      return "failing to connect";
+    case GRPC_CHANNEL_SHUTDOWN:
+      return "shut down";
   }
   return "unknown";
 }
@@ -65,8 +70,7 @@ std::shared_ptr<readiness> channel_readiness(const config::endpoint& target, std
   client.arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   client.arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   auto channel = grpc::CreateCustomChannel(target.addr.to_string(), client.credentials, client.arguments);
-  return std::make_shared<channel_check>(std::move(channel),
-                                         what + " at " + target.addr.to_string(), patience);
+  return std::make_shared<channel_check>(std::move(channel), what + " at " + target.addr.to_string(), patience);
 }
 
 std::shared_ptr<readiness> readiness_from(std::function<readiness::verdict()> check) {

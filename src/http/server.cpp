@@ -19,20 +19,28 @@ namespace {
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
 std::string render(const response& answer, bool with_body) {
-  std::string out = "HTTP/1.1 " + std::to_string(answer.status) + " " +
-                    std::string(reason_phrase(answer.status)) + "\r\n";
+  std::string out =
+      "HTTP/1.1 " + std::to_string(answer.status) + " " + std::string(reason_phrase(answer.status)) + "\r\n";
   out += "Content-Type: " + answer.content_type + "\r\n";
   out += "Content-Length: " + std::to_string(answer.body.size()) + "\r\n";
   if (answer.status == 405)
@@ -56,8 +64,8 @@ void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NON
 
 }  // namespace
 
-std::variant<std::unique_ptr<server>, std::string> server::start(const config::address& address,
-                                                                   handler handle, std::string name) {
+std::variant<std::unique_ptr<server>, std::string> server::start(const config::address& address, handler handle,
+                                                                 std::string name) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -65,8 +73,7 @@ std::variant<std::unique_ptr<server>, std::string> server::start(const config::a
   addrinfo* found = nullptr;
   auto port_text = std::to_string(address.port);
   auto where = name + ": cannot listen on " + address.to_string() + ": ";
-  if (int rc = ::getaddrinfo(address.host.empty() ? nullptr : address.host.c_str(), port_text.c_str(),
-                             &hints, &found);
+  if (int rc = ::getaddrinfo(address.host.empty() ? nullptr : address.host.c_str(), port_text.c_str(), &hints, &found);
       rc != 0)
     return where + "cannot resolve host: " + ::gai_strerror(rc);
   std::string problem = "no address to bind";
@@ -187,8 +194,8 @@ void server::run() {
         }
       }
       if (!done && (events & POLLOUT) && !peer->reply.empty()) {
-        auto sent = ::send(peer->fd, peer->reply.data() + peer->written,
-                           peer->reply.size() - peer->written, MSG_NOSIGNAL);
+        auto sent =
+            ::send(peer->fd, peer->reply.data() + peer->written, peer->reply.size() - peer->written, MSG_NOSIGNAL);
         if (sent > 0)
           peer->written += static_cast<std::size_t>(sent);
         done = (sent < 0 && errno != EAGAIN && errno != EINTR) || peer->written == peer->reply.size();

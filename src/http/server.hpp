@@ -31,8 +31,8 @@ class server {
  public:
   // Binds `address` (port 0: any free port) and serves until destroyed. The string says why
   // the address cannot be served. `name` appears in log lines ("health a-to-b local").
-  static std::variant<std::unique_ptr<server>, std::string> start(const config::address& address,
-                                                                   handler handle, std::string name);
+  static std::variant<std::unique_ptr<server>, std::string> start(const config::address& address, handler handle,
+                                                                  std::string name);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

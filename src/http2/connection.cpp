@@ -20,47 +20,77 @@ std::vector<nghttp2_nv> to_nv(const header_list& headers) {
   for (const auto& h : headers) {
     // nghttp2 copies names and values on submission; the casts only satisfy its C signature.
     nv.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(h.name.data())),
-                  reinterpret_cast<std::uint8_t*>(const_cast<char*>(h.value.data())), h.name.size(),
-                  h.value.size(), NGHTTP2_NV_FLAG_NONE});
+                  reinterpret_cast<std::uint8_t*>(const_cast<char*>(h.value.data())), h.name.size(), h.value.size(),
+                  NGHTTP2_NV_FLAG_NONE});
   }
   return nv;
 }
 
 std::uint64_t ping_payload(const std::uint8_t* opaque) {
   std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | opaque[i];
+  for (int i = 0; i < 8; ++i)
+    v = (v << 8) | opaque[i];
   return v;
 }
 
 // What a connection error code means when nghttp2 gives no explanation of its own.
 std::string default_reason(std::uint32_t code) {
   switch (code) {
-    case NGHTTP2_FLOW_CONTROL_ERROR: return "the peer sent DATA beyond the flow-control window";
-    case NGHTTP2_COMPRESSION_ERROR: return "the peer's header block could not be decoded (HPACK)";
-    case NGHTTP2_FRAME_SIZE_ERROR: return "the peer sent a frame of a size its type or our settings forbid";
-    case NGHTTP2_SETTINGS_TIMEOUT: return "the peer did not acknowledge our SETTINGS";
-    case NGHTTP2_ENHANCE_YOUR_CALM: return "the peer flooded us with frames";
-    default: return "the peer broke the protocol";
+    case NGHTTP2_FLOW_CONTROL_ERROR:
+      return "the peer sent DATA beyond the flow-control window";
+    case NGHTTP2_COMPRESSION_ERROR:
+      return "the peer's header block could not be decoded (HPACK)";
+    case NGHTTP2_FRAME_SIZE_ERROR:
+      return "the peer sent a frame of a size its type or our settings forbid";
+    case NGHTTP2_SETTINGS_TIMEOUT:
+      return "the peer did not acknowledge our SETTINGS";
+    case NGHTTP2_ENHANCE_YOUR_CALM:
+      return "the peer flooded us with frames";
+    default:
+      return "the peer broke the protocol";
   }
 }
 
 std::string error_name(std::uint32_t code) {
-  static constexpr const char* names[] = {
-      "NO_ERROR",       "PROTOCOL_ERROR",    "INTERNAL_ERROR",    "FLOW_CONTROL_ERROR", "SETTINGS_TIMEOUT",
-      "STREAM_CLOSED",  "FRAME_SIZE_ERROR",  "REFUSED_STREAM",    "CANCEL",             "COMPRESSION_ERROR",
-      "CONNECT_ERROR",  "ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"};
-  if (code < std::size(names)) return names[code];
+  static constexpr const char* names[] = {"NO_ERROR",
+                                          "PROTOCOL_ERROR",
+                                          "INTERNAL_ERROR",
+                                          "FLOW_CONTROL_ERROR",
+                                          "SETTINGS_TIMEOUT",
+                                          "STREAM_CLOSED",
+                                          "FRAME_SIZE_ERROR",
+                                          "REFUSED_STREAM",
+                                          "CANCEL",
+                                          "COMPRESSION_ERROR",
+                                          "CONNECT_ERROR",
+                                          "ENHANCE_YOUR_CALM",
+                                          "INADEQUATE_SECURITY",
+                                          "HTTP_1_1_REQUIRED"};
+  if (code < std::size(names))
+    return names[code];
   return "error code " + std::to_string(code);
 }
 
 // A GOAWAY frame written by hand, for when nghttp2 itself can no longer be called.
 void append_go_away(std::vector<std::uint8_t>& out, std::uint32_t code, std::string_view debug) {
   const std::uint32_t length = 8 + static_cast<std::uint32_t>(debug.size());
-  const std::uint8_t head[9] = {static_cast<std::uint8_t>(length >> 16), static_cast<std::uint8_t>(length >> 8),
-                                static_cast<std::uint8_t>(length), NGHTTP2_GOAWAY, 0, 0, 0, 0, 0};
+  const std::uint8_t head[9] = {static_cast<std::uint8_t>(length >> 16),
+                                static_cast<std::uint8_t>(length >> 8),
+                                static_cast<std::uint8_t>(length),
+                                NGHTTP2_GOAWAY,
+                                0,
+                                0,
+                                0,
+                                0,
+                                0};
   out.insert(out.end(), head, head + 9);
-  const std::uint8_t body[8] = {0, 0, 0, 0, static_cast<std::uint8_t>(code >> 24),
-                                static_cast<std::uint8_t>(code >> 16), static_cast<std::uint8_t>(code >> 8),
+  const std::uint8_t body[8] = {0,
+                                0,
+                                0,
+                                0,
+                                static_cast<std::uint8_t>(code >> 24),
+                                static_cast<std::uint8_t>(code >> 16),
+                                static_cast<std::uint8_t>(code >> 8),
                                 static_cast<std::uint8_t>(code)};
   out.insert(out.end(), body, body + 8);
   out.insert(out.end(), debug.begin(), debug.end());
@@ -74,19 +104,20 @@ struct callbacks {
 
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto& c = self(user);
-    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    if (frame->hd.type != NGHTTP2_HEADERS)
+      return 0;
     auto& s = c.streams_[frame->hd.stream_id];  // a request creates the stream here
     s.incoming.clear();
     s.incoming_bytes = 0;
     return 0;
   }
 
-  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
-                       std::size_t name_length, const std::uint8_t* value, std::size_t value_length,
-                       std::uint8_t, void* user) {
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name, std::size_t name_length,
+                       const std::uint8_t* value, std::size_t value_length, std::uint8_t, void* user) {
     auto& c = self(user);
     auto* s = c.find(frame->hd.stream_id);
-    if (!s) return 0;
+    if (!s)
+      return 0;
     // RFC 9113 counts 32 bytes of overhead per field in SETTINGS_MAX_HEADER_LIST_SIZE.
     s->incoming_bytes += name_length + value_length + 32;
     if (s->incoming_bytes > c.cfg_.max_header_list_size) {
@@ -103,7 +134,8 @@ struct callbacks {
       return frame->headers.cat == NGHTTP2_HCAT_REQUEST ? header_kind::request : header_kind::trailers;
     }
     for (const auto& h : headers) {
-      if (h.name == ":status") return h.value.starts_with('1') ? header_kind::informational : header_kind::response;
+      if (h.name == ":status")
+        return h.value.starts_with('1') ? header_kind::informational : header_kind::response;
     }
     return header_kind::trailers;
   }
@@ -114,7 +146,8 @@ struct callbacks {
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS: {
         auto* s = c.find(frame->hd.stream_id);
-        if (!s) break;
+        if (!s)
+          break;
         const auto kind = kind_of(c, frame, s->incoming);
         s->announced = true;
         c.push(headers_received{frame->hd.stream_id, kind, std::move(s->incoming), end_stream});
@@ -122,7 +155,8 @@ struct callbacks {
         break;
       }
       case NGHTTP2_DATA:
-        if (!end_stream) break;
+        if (!end_stream)
+          break;
         if (!c.events_.empty()) {
           if (auto* last = std::get_if<data_received>(&c.events_.back()); last && last->id == frame->hd.stream_id) {
             last->end_stream = true;
@@ -132,15 +166,17 @@ struct callbacks {
         c.push(data_received{frame->hd.stream_id, {}, true});
         break;
       case NGHTTP2_RST_STREAM:
-        if (auto* s = c.find(frame->hd.stream_id)) s->reset_by_peer = true;
+        if (auto* s = c.find(frame->hd.stream_id))
+          s->reset_by_peer = true;
         break;
       case NGHTTP2_GOAWAY:
-        c.push(go_away_received{frame->goaway.last_stream_id, frame->goaway.error_code,
-                                std::string(reinterpret_cast<const char*>(frame->goaway.opaque_data),
-                                            frame->goaway.opaque_data_len)});
+        c.push(go_away_received{
+            frame->goaway.last_stream_id, frame->goaway.error_code,
+            std::string(reinterpret_cast<const char*>(frame->goaway.opaque_data), frame->goaway.opaque_data_len)});
         break;
       case NGHTTP2_PING: {
-        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) break;  // nghttp2 answers the peer's pings itself
+        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK))
+          break;  // nghttp2 answers the peer's pings itself
         const auto payload = ping_payload(frame->ping.opaque_data);
         if (c.shutdown_ping_ == payload) {
           // The peer has seen our first GOAWAY: any stream it opened is in by now.
@@ -164,8 +200,7 @@ struct callbacks {
     c.unconsumed_total_ += length;
     // Chunks of one stream that arrive together leave as one event.
     if (!c.events_.empty()) {
-      if (auto* last = std::get_if<data_received>(&c.events_.back());
-          last && last->id == id && !last->end_stream) {
+      if (auto* last = std::get_if<data_received>(&c.events_.back()); last && last->id == id && !last->end_stream) {
         last->bytes.insert(last->bytes.end(), data, data + length);
         return 0;
       }
@@ -177,13 +212,15 @@ struct callbacks {
   static int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t code, void* user) {
     auto& c = self(user);
     auto it = c.streams_.find(id);
-    if (it == c.streams_.end()) return 0;
+    if (it == c.streams_.end())
+      return 0;
     const bool by_peer = it->second.reset_by_peer;
     const bool announced = it->second.announced;
     c.streams_.erase(it);
     c.submit_deferred_go_away();
     // A request nghttp2 refused before its headers came out (malformed, too large) ends unseen.
-    if (!announced) return 0;
+    if (!announced)
+      return 0;
     if (code == NGHTTP2_NO_ERROR && !by_peer) {
       c.push(stream_closed{id});
     } else {
@@ -212,15 +249,20 @@ struct callbacks {
       c.submit_deferred_go_away();
       return 0;
     }
-    if (frame->hd.type != NGHTTP2_GOAWAY) return 0;
+    if (frame->hd.type != NGHTTP2_GOAWAY)
+      return 0;
     c.go_away_unsent_ = false;
-    if (frame->goaway.error_code == NGHTTP2_NO_ERROR) return 0;
+    if (frame->goaway.error_code == NGHTTP2_NO_ERROR)
+      return 0;
     c.ended_ = true;
-    if (c.go_away_commanded_) return 0;
+    if (c.go_away_commanded_)
+      return 0;
     // nghttp2 found a connection error and sent this GOAWAY; its debug data says why, when it has any.
     std::string reason(reinterpret_cast<const char*>(frame->goaway.opaque_data), frame->goaway.opaque_data_len);
-    if (reason.empty()) reason = c.last_error_;
-    if (reason.empty()) reason = default_reason(frame->goaway.error_code);
+    if (reason.empty())
+      reason = c.last_error_;
+    if (reason.empty())
+      reason = default_reason(frame->goaway.error_code);
     c.push(connection_error{frame->goaway.error_code, error_name(frame->goaway.error_code) + ": " + reason});
     return 0;
   }
@@ -236,19 +278,22 @@ struct callbacks {
   }
 
   // Data sources: hand nghttp2 what the stream's send queue holds, then end it as asked.
-  static ssize_t read_data(nghttp2_session* session, std::int32_t id, std::uint8_t* buffer,
-                                 std::size_t length, std::uint32_t* flags, nghttp2_data_source*, void* user) {
+  static ssize_t read_data(nghttp2_session* session, std::int32_t id, std::uint8_t* buffer, std::size_t length,
+                           std::uint32_t* flags, nghttp2_data_source*, void* user) {
     auto& c = self(user);
     auto* s = c.find(id);
-    if (!s) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    if (!s)
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     const std::size_t available = s->outbox.size() - s->outbox_head;
     const std::size_t n = std::min(length, available);
-    if (n > 0) std::memcpy(buffer, s->outbox.data() + s->outbox_head, n);
+    if (n > 0)
+      std::memcpy(buffer, s->outbox.data() + s->outbox_head, n);
     s->outbox_head += n;
     if (s->outbox_head == s->outbox.size()) {
       s->outbox.clear();
       s->outbox_head = 0;
-      if (n > 0) c.push(stream_writable{id});
+      if (n > 0)
+        c.push(stream_writable{id});
       if (s->end_queued) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
         s->sending = false;
@@ -295,7 +340,8 @@ connection::connection(role side, const settings& cfg) : side_(side), cfg_(cfg) 
                                       : nghttp2_session_server_new2(&session_, cbs, this, options);
   nghttp2_session_callbacks_del(cbs);
   nghttp2_option_del(options);
-  if (rv != 0) throw std::runtime_error(std::string("http2: cannot create a session: ") + nghttp2_strerror(rv));
+  if (rv != 0)
+    throw std::runtime_error(std::string("http2: cannot create a session: ") + nghttp2_strerror(rv));
 
   std::vector<nghttp2_settings_entry> entries = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg.max_concurrent_streams},
@@ -303,7 +349,8 @@ connection::connection(role side, const settings& cfg) : side_(side), cfg_(cfg) 
       {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, cfg.max_frame_size},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, cfg.max_header_list_size},
   };
-  if (side == role::client) entries.push_back({NGHTTP2_SETTINGS_ENABLE_PUSH, 0});
+  if (side == role::client)
+    entries.push_back({NGHTTP2_SETTINGS_ENABLE_PUSH, 0});
   if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries.data(), entries.size()) != 0 ||
       nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
                                             static_cast<std::int32_t>(cfg.connection_window)) != 0) {
@@ -315,7 +362,8 @@ connection::connection(role side, const settings& cfg) : side_(side), cfg_(cfg) 
 connection::~connection() { nghttp2_session_del(session_); }
 
 void connection::receive(std::span<const std::uint8_t> bytes) {
-  if (fatal_ || bytes.empty()) return;
+  if (fatal_ || bytes.empty())
+    return;
   if (!nghttp2_session_want_read(session_)) {
     // nghttp2 drops input once a GOAWAY is out (or in) and no stream is active. Reading must
     // not resume after bytes were dropped, so no stream may open on this connection again.
@@ -328,7 +376,8 @@ void connection::receive(std::span<const std::uint8_t> bytes) {
   } else {
     std::string reason = rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC ? "the peer did not send the HTTP/2 client preface"
                                                             : nghttp2_strerror(static_cast<int>(rv));
-    if (!last_error_.empty() && rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC) reason += " (" + last_error_ + ")";
+    if (!last_error_.empty() && rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC)
+      reason += " (" + last_error_ + ")";
     fail_fatally(reason);
   }
 }
@@ -346,7 +395,8 @@ void connection::pull_output(bool until_go_away) {
       fail_fatally(std::string("cannot frame output: ") + nghttp2_strerror(static_cast<int>(n)));
       break;
     }
-    if (n == 0) break;
+    if (n == 0)
+      break;
     output_.insert(output_.end(), data, data + n);
   }
 }
@@ -356,7 +406,8 @@ void connection::frame_go_away() {
   // Framed now, before any more input, a stream the peer opens meanwhile is refused (and may be
   // retried elsewhere) rather than processed behind a GOAWAY that told the peer it was not.
   // Only the server accepts streams; a client's GOAWAY may wait its turn.
-  if (side_ == role::server && go_away_unsent_) pull_output(true);
+  if (side_ == role::server && go_away_unsent_)
+    pull_output(true);
 }
 
 void connection::submit_go_away(std::uint32_t code, std::string_view debug_data) {
@@ -376,14 +427,16 @@ void connection::submit_go_away(std::uint32_t code, std::string_view debug_data)
   // A later GOAWAY may never name a larger last stream id than an earlier one (the peer treats
   // that as a protocol error), though streams may have been processed since.
   auto last = nghttp2_session_get_last_proc_stream_id(session_);
-  if (last_go_away_id_) last = std::min(last, *last_go_away_id_);
+  if (last_go_away_id_)
+    last = std::min(last, *last_go_away_id_);
   last_go_away_id_ = last;
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, last, code,
                         reinterpret_cast<const std::uint8_t*>(debug_data.data()), debug_data.size());
 }
 
 void connection::submit_deferred_go_away() {
-  if (deferred_go_away_) submit_go_away(NGHTTP2_NO_ERROR, {});
+  if (deferred_go_away_)
+    submit_go_away(NGHTTP2_NO_ERROR, {});
 }
 
 void connection::consume_output(std::size_t count) {
@@ -400,7 +453,8 @@ void connection::consume_output(std::size_t count) {
 }
 
 std::optional<event> connection::poll_event() {
-  if (events_.empty()) return std::nullopt;
+  if (events_.empty())
+    return std::nullopt;
   event e = std::move(events_.front());
   events_.pop_front();
   return e;
@@ -424,18 +478,22 @@ bool connection::attach_source(stream_id id, stream_state& s, const header_list&
 }
 
 connection::open_result connection::open_stream(const header_list& headers, bool end_stream) {
-  if (side_ != role::client) return {0, "only the client role opens streams"};
-  if (fatal_ || ended_) return {0, "the connection has ended"};
-  if (going_away_ || input_dropped_) return {0, "this connection is shutting down: no new streams"};
+  if (side_ != role::client)
+    return {0, "only the client role opens streams"};
+  if (fatal_ || ended_)
+    return {0, "the connection has ended"};
+  if (going_away_ || input_dropped_)
+    return {0, "this connection is shutting down: no new streams"};
   if (!nghttp2_session_check_request_allowed(session_)) {
     return {0, "the peer sent GOAWAY: no new streams on this connection"};
   }
   const auto nv = to_nv(headers);
   nghttp2_data_provider provider{};
   provider.read_callback = callbacks::read_data;
-  const auto id = nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(), end_stream ? nullptr : &provider,
-                                          nullptr);
-  if (id < 0) return {0, nghttp2_strerror(id)};
+  const auto id =
+      nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(), end_stream ? nullptr : &provider, nullptr);
+  if (id < 0)
+    return {0, nghttp2_strerror(id)};
   auto& s = streams_[id];
   s.sending = !end_stream;
   s.announced = true;
@@ -444,19 +502,22 @@ connection::open_result connection::open_stream(const header_list& headers, bool
 
 bool connection::respond(stream_id id, const header_list& headers, bool end_stream) {
   auto* s = find(id);
-  if (side_ != role::server || fatal_ || !s || s->responded) return false;
+  if (side_ != role::server || fatal_ || !s || s->responded)
+    return false;
   return attach_source(id, *s, headers, end_stream);
 }
 
 void connection::resume(stream_id id, stream_state& s) {
-  if (!s.deferred) return;
+  if (!s.deferred)
+    return;
   s.deferred = false;
   nghttp2_session_resume_data(session_, id);
 }
 
 bool connection::send_data(stream_id id, std::span<const std::uint8_t> bytes, bool end_stream) {
   auto* s = find(id);
-  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers) return false;
+  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers)
+    return false;
   s->outbox.insert(s->outbox.end(), bytes.begin(), bytes.end());
   s->end_queued = end_stream;
   resume(id, *s);
@@ -465,7 +526,8 @@ bool connection::send_data(stream_id id, std::span<const std::uint8_t> bytes, bo
 
 bool connection::send_buffer(stream_id id, std::vector<std::uint8_t>&& bytes, bool end_stream) {
   auto* s = find(id);
-  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers) return false;
+  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers)
+    return false;
   if (s->outbox.size() == s->outbox_head) {
     s->outbox = std::move(bytes);
     s->outbox_head = 0;
@@ -479,7 +541,8 @@ bool connection::send_buffer(stream_id id, std::vector<std::uint8_t>&& bytes, bo
 
 bool connection::send_trailers(stream_id id, const header_list& trailers) {
   auto* s = find(id);
-  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers) return false;
+  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers)
+    return false;
   s->trailers = trailers;
   s->end_queued = true;
   resume(id, *s);
@@ -488,7 +551,8 @@ bool connection::send_trailers(stream_id id, const header_list& trailers) {
 
 bool connection::reset(stream_id id, std::uint32_t code) {
   auto* s = find(id);
-  if (fatal_ || !s) return false;
+  if (fatal_ || !s)
+    return false;
   if (side_ == role::client && !s->headers_framed) {
     // nghttp2 would frame the RST_STREAM ahead of the still-queued request HEADERS, and the
     // server would see a reset of a stream that does not exist yet (a connection error).
@@ -500,27 +564,33 @@ bool connection::reset(stream_id id, std::uint32_t code) {
 
 void connection::consume(stream_id id, std::size_t count) {
   auto it = unconsumed_.find(id);
-  if (it == unconsumed_.end()) return;
+  if (it == unconsumed_.end())
+    return;
   const std::size_t n = std::min(count, it->second);
   it->second -= n;
   unconsumed_total_ -= n;
-  if (it->second == 0) unconsumed_.erase(it);
+  if (it->second == 0)
+    unconsumed_.erase(it);
   // nghttp2 returns the connection's share even when the stream has closed.
-  if (!fatal_ && n > 0) nghttp2_session_consume(session_, id, n);
+  if (!fatal_ && n > 0)
+    nghttp2_session_consume(session_, id, n);
 }
 
 std::uint64_t connection::ping() {
   const std::uint64_t payload = next_ping_++;
   std::uint8_t opaque[8];
-  for (int i = 0; i < 8; ++i) opaque[i] = static_cast<std::uint8_t>(payload >> (56 - 8 * i));
-  if (!fatal_) nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, opaque);
+  for (int i = 0; i < 8; ++i)
+    opaque[i] = static_cast<std::uint8_t>(payload >> (56 - 8 * i));
+  if (!fatal_)
+    nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, opaque);
   return payload;
 }
 
 void connection::shutdown() {
   // A GOAWAY's last stream id may never grow: after go_away() or a first shutdown(), the
   // notice's 2^31-1 would be a protocol error, and the connection is going away already.
-  if (fatal_ || ended_ || going_away_) return;
+  if (fatal_ || ended_ || going_away_)
+    return;
   going_away_ = true;
   if (side_ == role::server && !shutdown_ping_) {
     nghttp2_submit_shutdown_notice(session_);
@@ -532,17 +602,20 @@ void connection::shutdown() {
 }
 
 void connection::go_away(std::uint32_t code, std::string_view debug_data) {
-  if (fatal_) return;
+  if (fatal_)
+    return;
   go_away_commanded_ = true;
   going_away_ = true;
   shutdown_ping_.reset();
   submit_go_away(code, debug_data);
   frame_go_away();
-  if (code != NGHTTP2_NO_ERROR) ended_ = true;
+  if (code != NGHTTP2_NO_ERROR)
+    ended_ = true;
 }
 
 bool connection::finished() {
-  if (!pending_output().empty()) return false;
+  if (!pending_output().empty())
+    return false;
   return fatal_ || ended_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_));
 }
 
@@ -553,14 +626,16 @@ std::size_t connection::queued(stream_id id) const {
 
 std::int64_t connection::send_window(stream_id id) const {
   const auto stream = nghttp2_session_get_stream_remote_window_size(session_, id);
-  if (stream < 0) return 0;
+  if (stream < 0)
+    return 0;
   return std::min<std::int64_t>(stream, nghttp2_session_get_remote_window_size(session_));
 }
 
 void connection::push(event e) { events_.push_back(std::move(e)); }
 
 void connection::fail_fatally(std::string reason) {
-  if (fatal_) return;
+  if (fatal_)
+    return;
   fatal_ = true;
   ended_ = true;
   append_go_away(output_, NGHTTP2_PROTOCOL_ERROR, reason);

@@ -119,8 +119,8 @@ class connection {
     header_list incoming;   // the header block being received
     std::size_t incoming_bytes = 0;
     bool reset_by_peer = false;
-    bool announced = false;  // the owner knows the stream: we opened it, or its request came out
-    bool responded = false;  // server: response headers submitted
+    bool announced = false;       // the owner knows the stream: we opened it, or its request came out
+    bool responded = false;       // server: response headers submitted
     bool headers_framed = false;  // our first HEADERS on it have been framed
     std::optional<std::uint32_t> reset_after_headers;  // client: reset() before the request went out
   };
@@ -150,12 +150,12 @@ class connection {
   std::optional<std::uint64_t> shutdown_ping_;
   bool go_away_commanded_ = false;
   std::optional<stream_id> last_go_away_id_;  // the last stream id of the GOAWAY we sent last
-  bool go_away_unsent_ = false;  // submitted to nghttp2, not framed yet
-  bool deferred_go_away_ = false;  // client: a graceful GOAWAY waits for our queued requests
-  bool going_away_ = false;        // shutdown() or go_away() was called: no new streams
-  bool input_dropped_ = false;     // nghttp2 had stopped reading when input came
-  std::string last_error_;  // nghttp2's most recent explanation, for connection_error reasons
-  bool fatal_ = false;      // nghttp2 refused the input; the session must not be used again
+  bool go_away_unsent_ = false;               // submitted to nghttp2, not framed yet
+  bool deferred_go_away_ = false;             // client: a graceful GOAWAY waits for our queued requests
+  bool going_away_ = false;                   // shutdown() or go_away() was called: no new streams
+  bool input_dropped_ = false;                // nghttp2 had stopped reading when input came
+  std::string last_error_;                    // nghttp2's most recent explanation, for connection_error reasons
+  bool fatal_ = false;                        // nghttp2 refused the input; the session must not be used again
   bool ended_ = false;
 };
 

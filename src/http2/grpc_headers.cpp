@@ -11,16 +11,18 @@ namespace {
 bool is_grpc_content_type(std::string_view value) {
   // "application/grpc", optionally followed by "+proto", ";charset=..." and the like.
   constexpr std::string_view base = "application/grpc";
-  return value.starts_with(base) && (value.size() == base.size() || value[base.size()] == '+' ||
-                                     value[base.size()] == ';');
+  return value.starts_with(base) &&
+         (value.size() == base.size() || value[base.size()] == '+' || value[base.size()] == ';');
 }
 
 std::optional<int> http_status(const header_list& headers) {
   const auto value = find_header(headers, ":status");
-  if (!value) return std::nullopt;
+  if (!value)
+    return std::nullopt;
   int n = 0;
   const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-  if (ec != std::errc() || end != value->data() + value->size()) return std::nullopt;
+  if (ec != std::errc() || end != value->data() + value->size())
+    return std::nullopt;
   return n;
 }
 
@@ -28,7 +30,8 @@ std::optional<int> http_status(const header_list& headers) {
 
 std::optional<std::string_view> find_header(const header_list& headers, std::string_view name) {
   for (const auto& h : headers) {
-    if (h.name == name) return std::string_view(h.value);
+    if (h.name == name)
+      return std::string_view(h.value);
   }
   return std::nullopt;
 }
@@ -50,40 +53,49 @@ std::variant<request_head, status> parse_request(const header_list& headers) {
       // Always "trailers" on the way out; request_headers() writes it.
     } else if (h.name == "grpc-timeout") {
       head.timeout = parse_timeout(h.value);
-      if (!head.timeout) return status{status_code::internal, "malformed grpc-timeout '" + h.value + "'"};
+      if (!head.timeout)
+        return status{status_code::internal, "malformed grpc-timeout '" + h.value + "'"};
     } else if (!h.name.starts_with(':')) {
-      if (h.name == "content-type") content_type_ok = is_grpc_content_type(h.value);
+      if (h.name == "content-type")
+        content_type_ok = is_grpc_content_type(h.value);
       head.metadata.push_back(h);
     }
   }
   if (method != "POST") {
     return status{status_code::internal, "gRPC requests use POST, not '" + std::string(method.value_or("")) + "'"};
   }
-  if (!head.path.starts_with('/')) return status{status_code::unimplemented, "request without a method path"};
-  if (!content_type_ok) return status{status_code::internal, "content-type is not application/grpc"};
+  if (!head.path.starts_with('/'))
+    return status{status_code::unimplemented, "request without a method path"};
+  if (!content_type_ok)
+    return status{status_code::internal, "content-type is not application/grpc"};
   return head;
 }
 
 header_list request_headers(const request_head& head, std::optional<std::chrono::nanoseconds> remaining) {
   header_list out = {{":method", "POST"}, {":scheme", head.scheme}, {":path", head.path}};
-  if (!head.authority.empty()) out.push_back({":authority", head.authority});
+  if (!head.authority.empty())
+    out.push_back({":authority", head.authority});
   out.push_back({"te", "trailers"});
-  if (remaining) out.push_back({"grpc-timeout", format_timeout(*remaining)});
-  if (!find_header(head.metadata, "content-type")) out.push_back({"content-type", "application/grpc"});
+  if (remaining)
+    out.push_back({"grpc-timeout", format_timeout(*remaining)});
+  if (!find_header(head.metadata, "content-type"))
+    out.push_back({"content-type", "application/grpc"});
   out.insert(out.end(), head.metadata.begin(), head.metadata.end());
   return out;
 }
 
 header_list response_headers(const header_list& metadata) {
   header_list out = {{":status", "200"}};
-  if (!find_header(metadata, "content-type")) out.push_back({"content-type", "application/grpc"});
+  if (!find_header(metadata, "content-type"))
+    out.push_back({"content-type", "application/grpc"});
   out.insert(out.end(), metadata.begin(), metadata.end());
   return out;
 }
 
 header_list trailers(const status& s, const header_list& metadata) {
   header_list out = {{"grpc-status", std::to_string(static_cast<std::uint32_t>(s.code))}};
-  if (!s.message.empty()) out.push_back({"grpc-message", percent_encode(s.message)});
+  if (!s.message.empty())
+    out.push_back({"grpc-message", percent_encode(s.message)});
   out.insert(out.end(), metadata.begin(), metadata.end());
   return out;
 }
@@ -97,9 +109,11 @@ header_list trailers_only(const status& s, const header_list& metadata) {
 
 std::optional<status> check_response(const header_list& headers) {
   const auto code = http_status(headers);
-  if (!code) return status{status_code::internal, "response without a valid :status"};
+  if (!code)
+    return status{status_code::internal, "response without a valid :status"};
   if (*code != 200) {
-    return status{status_for_http_status(*code), "HTTP status " + std::to_string(*code) + " instead of a gRPC response"};
+    return status{status_for_http_status(*code),
+                  "HTTP status " + std::to_string(*code) + " instead of a gRPC response"};
   }
   const auto type = find_header(headers, "content-type");
   if (!type || !is_grpc_content_type(*type)) {

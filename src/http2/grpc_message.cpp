@@ -30,7 +30,8 @@ std::optional<status> message_reader::feed(std::span<const std::uint8_t> bytes) 
       std::copy_n(bytes.begin(), n, prefix_.begin() + static_cast<std::ptrdiff_t>(prefix_size_));
       prefix_size_ += n;
       bytes = bytes.subspan(n);
-      if (prefix_size_ < message_prefix_bytes) break;
+      if (prefix_size_ < message_prefix_bytes)
+        break;
       expected_ = (std::size_t{prefix_[1]} << 24) | (std::size_t{prefix_[2]} << 16) | (std::size_t{prefix_[3]} << 8) |
                   prefix_[4];
       if (prefix_[0] > 1) {
@@ -65,15 +66,18 @@ std::optional<status> message_reader::feed(std::span<const std::uint8_t> bytes) 
 }
 
 std::optional<grpc_message> message_reader::next() {
-  if (ready_.empty()) return std::nullopt;
+  if (ready_.empty())
+    return std::nullopt;
   auto m = std::move(ready_.front());
   ready_.pop_front();
   return m;
 }
 
 std::optional<status> message_reader::finish() const {
-  if (error_) return error_;
-  if (partial_bytes() == 0) return std::nullopt;
+  if (error_)
+    return error_;
+  if (partial_bytes() == 0)
+    return std::nullopt;
   return status{status_code::internal, "the stream ended inside a gRPC message (" + std::to_string(partial_bytes()) +
                                            " bytes of it received)"};
 }

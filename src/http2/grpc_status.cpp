@@ -9,9 +9,9 @@ namespace s2s::http2 {
 
 std::string code_name(status_code code) {
   static constexpr const char* names[] = {
-      "OK",        "CANCELLED",          "UNKNOWN",        "INVALID_ARGUMENT",    "DEADLINE_EXCEEDED",
-      "NOT_FOUND", "ALREADY_EXISTS",     "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-      "ABORTED",   "OUT_OF_RANGE",       "UNIMPLEMENTED",  "INTERNAL",            "UNAVAILABLE",
+      "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
       "DATA_LOSS", "UNAUTHENTICATED"};
   const auto n = static_cast<std::uint32_t>(code);
   return n < std::size(names) ? names[n] : "CODE_" + std::to_string(n);
@@ -19,25 +19,36 @@ std::string code_name(status_code code) {
 
 status_code status_for_http2_error(std::uint32_t code) {
   switch (code) {
-    case error_code::refused_stream: return status_code::unavailable;
-    case error_code::cancel: return status_code::cancelled;
-    case error_code::enhance_your_calm: return status_code::resource_exhausted;
-    case error_code::inadequate_security: return status_code::permission_denied;
-    default: return status_code::internal;
+    case error_code::refused_stream:
+      return status_code::unavailable;
+    case error_code::cancel:
+      return status_code::cancelled;
+    case error_code::enhance_your_calm:
+      return status_code::resource_exhausted;
+    case error_code::inadequate_security:
+      return status_code::permission_denied;
+    default:
+      return status_code::internal;
   }
 }
 
 status_code status_for_http_status(int http_status) {
   switch (http_status) {
-    case 400: return status_code::internal;
-    case 401: return status_code::unauthenticated;
-    case 403: return status_code::permission_denied;
-    case 404: return status_code::unimplemented;
+    case 400:
+      return status_code::internal;
+    case 401:
+      return status_code::unauthenticated;
+    case 403:
+      return status_code::permission_denied;
+    case 404:
+      return status_code::unimplemented;
     case 429:
     case 502:
     case 503:
-    case 504: return status_code::unavailable;
-    default: return status_code::unknown;
+    case 504:
+      return status_code::unavailable;
+    default:
+      return status_code::unknown;
   }
 }
 
@@ -60,9 +71,12 @@ std::string percent_encode(std::string_view text) {
 
 namespace {
 int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 }  // namespace

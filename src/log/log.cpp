@@ -30,17 +30,14 @@ struct logger {
   std::function<std::chrono::steady_clock::time_point()> clock;
   std::chrono::steady_clock::time_point last_drop_report{};
 
-  std::chrono::steady_clock::time_point now() const {
-    return clock ? clock() : std::chrono::steady_clock::now();
-  }
+  std::chrono::steady_clock::time_point now() const { return clock ? clock() : std::chrono::steady_clock::now(); }
 
   const settings& rules_for(std::string_view component) const {
     const settings* best = &defaults;
     std::size_t best_length = 0;
     for (const auto& [name, rules] : overrides) {
       bool covers = component == name ||
-                    (component.size() > name.size() && component.starts_with(name) &&
-                     component[name.size()] == ' ');
+                    (component.size() > name.size() && component.starts_with(name) && component[name.size()] == ' ');
       if (covers && (best == &defaults || name.size() > best_length)) {
         best = &rules;
         best_length = name.size();
@@ -71,8 +68,7 @@ struct logger {
     std::string line;
     line.reserve(48 + component.size() + message.size());
     char prefix[48];
-    std::snprintf(prefix, sizeof prefix, "%s.%03dZ %s ", stamp, static_cast<int>(millis.count()),
-                  to_string(at).data());
+    std::snprintf(prefix, sizeof prefix, "%s.%03dZ %s ", stamp, static_cast<int>(millis.count()), to_string(at).data());
     line += prefix;
     line += component;
     line += ": ";
@@ -104,8 +100,7 @@ struct logger {
       return;
     last_drop_report = at;
     emit(level::warn, "log",
-         std::to_string(total) + (total == 1 ? " line" : " lines") +
-             " dropped by throttleMaxRPS (" + detail + ")");
+         std::to_string(total) + (total == 1 ? " line" : " lines") + " dropped by throttleMaxRPS (" + detail + ")");
   }
 };
 
@@ -148,25 +143,32 @@ void refresh_lowest(const logger& state) {
 }  // namespace
 
 std::optional<level> parse_level(std::string_view text) {
-  if (text == "debug") return level::debug;
-  if (text == "info") return level::info;
-  if (text == "warn") return level::warn;
-  if (text == "error") return level::error;
+  if (text == "debug")
+    return level::debug;
+  if (text == "info")
+    return level::info;
+  if (text == "warn")
+    return level::warn;
+  if (text == "error")
+    return level::error;
   return std::nullopt;
 }
 
 std::string_view to_string(level at) {
   switch (at) {
-    case level::debug: return "DEBUG";
-    case level::info: return "INFO";
-    case level::warn: return "WARN";
-    case level::error: return "ERROR";
+    case level::debug:
+      return "DEBUG";
+    case level::info:
+      return "INFO";
+    case level::warn:
+      return "WARN";
+    case level::error:
+      return "ERROR";
   }
   return "?";
 }
 
-token_bucket::token_bucket(double rate)
-    : rate_(rate), capacity_(std::max(rate, 1.0)), tokens_(capacity_) {}
+token_bucket::token_bucket(double rate) : rate_(rate), capacity_(std::max(rate, 1.0)), tokens_(capacity_) {}
 
 bool token_bucket::take(std::chrono::steady_clock::time_point now) {
   if (rate_ <= 0)

@@ -35,9 +35,7 @@ actor_metrics::actor_metrics(prometheus::Registry& registry)
     mailbox_of(kind);
 }
 
-prometheus::Gauge& actor_metrics::live_of(std::string_view kind) {
-  return live.Add({{"kind", std::string(kind)}});
-}
+prometheus::Gauge& actor_metrics::live_of(std::string_view kind) { return live.Add({{"kind", std::string(kind)}}); }
 prometheus::Counter& actor_metrics::processed_of(std::string_view kind) {
   return messages_processed.Add({{"kind", std::string(kind)}});
 }

@@ -14,9 +14,9 @@
 namespace s2s::metrics {
 
 // Every kind of actor the proxy runs; each is exported from the start, at 0 until it runs.
-inline constexpr std::string_view actor_kinds[] = {
-    "supervisor", "listener", "call",       "upstream",   "mux_connection",
-    "mux_session", "mux_stream", "translator", "schema"};
+inline constexpr std::string_view actor_kinds[] = {"supervisor", "listener",       "call",
+                                                   "upstream",   "mux_connection", "mux_session",
+                                                   "mux_stream", "translator",     "schema"};
 
 // The kinds whose mailbox depth is exported: the long-lived actors, which report it when the
 // scrape asks for their figures. Call actors, which mostly run on the thread that has news for

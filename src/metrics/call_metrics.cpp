@@ -71,11 +71,9 @@ struct method_figures {
   bool replication = false;
 };
 
-class listener_figures : public actors::call_observer,
-                         public std::enable_shared_from_this<listener_figures> {
+class listener_figures : public actors::call_observer, public std::enable_shared_from_this<listener_figures> {
  public:
-  listener_figures(call_metrics& calls, actor_metrics& actors, std::string connection,
-                   std::string direction)
+  listener_figures(call_metrics& calls, actor_metrics& actors, std::string connection, std::string direction)
       : calls_(calls),
         live_calls_(actors.live_of("call")),
         processed_(actors.processed_of("call")),
@@ -105,14 +103,13 @@ class listener_figures : public actors::call_observer,
     std::string service = "other", name = "other";
     if (key != "other") {
       auto slash = key.rfind('/');
-      service = slash == std::string::npos ? "" : key.substr(key.starts_with('/') ? 1 : 0,
-                                                             slash - (key.starts_with('/') ? 1 : 0));
+      service = slash == std::string::npos
+                    ? ""
+                    : key.substr(key.starts_with('/') ? 1 : 0, slash - (key.starts_with('/') ? 1 : 0));
       name = slash == std::string::npos ? key : key.substr(slash + 1);
     }
-    figures->labels = {{"connection", connection_},
-                       {"direction", direction_},
-                       {"grpc_service", service},
-                       {"grpc_method", name}};
+    figures->labels = {
+        {"connection", connection_}, {"direction", direction_}, {"grpc_service", service}, {"grpc_method", name}};
     figures->replication = name == replication_method;
     figures->started = &calls_.started.Add(figures->labels);
     figures->duration = &calls_.duration.Add(figures->labels, call_duration_buckets());

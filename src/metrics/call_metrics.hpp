@@ -31,7 +31,8 @@ struct call_metrics {
   // AdminService/StreamWorkflowReplicationMessages streams, per connection and direction.
   prometheus::Family<prometheus::Gauge>& replication_streams_active;    // s2s_proxy_replication_streams_active
   prometheus::Family<prometheus::Counter>& replication_streams_opened;  // s2s_proxy_replication_streams_opened_total
-  prometheus::Family<prometheus::Counter>& replication_streams_closed;  // s2s_proxy_replication_streams_closed_total (+grpc_code)
+  prometheus::Family<prometheus::Counter>&
+      replication_streams_closed;  // s2s_proxy_replication_streams_closed_total (+grpc_code)
 };
 
 // Latency buckets in seconds, from sub-millisecond unary calls to long replication streams.

@@ -17,8 +17,8 @@ prometheus::Labels of(const std::string& connection) { return {{"connection", co
 }  // namespace
 
 mux_metrics::mux_metrics(prometheus::Registry& registry)
-    : sessions_active(family(prometheus::BuildGauge(), registry, "s2s_proxy_mux_sessions_active",
-                             "yamux sessions up now")),
+    : sessions_active(
+          family(prometheus::BuildGauge(), registry, "s2s_proxy_mux_sessions_active", "yamux sessions up now")),
       sessions_opened(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_sessions_opened_total",
                              "yamux sessions established (past TCP and TLS)")),
       sessions_closed(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_sessions_closed_total",

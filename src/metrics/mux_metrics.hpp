@@ -32,19 +32,20 @@ struct mux_metrics {
   void record(const std::string& connection, bool client, const actors::mux_connection_stats& stats,
               std::size_t live_streams);
 
-  prometheus::Family<prometheus::Gauge>& sessions_active;       // s2s_proxy_mux_sessions_active{connection}
-  prometheus::Family<prometheus::Counter>& sessions_opened;     // s2s_proxy_mux_sessions_opened_total{connection}
-  prometheus::Family<prometheus::Counter>& sessions_closed;     // s2s_proxy_mux_sessions_closed_total{connection}
-  prometheus::Family<prometheus::Counter>& session_errors;      // s2s_proxy_mux_session_errors_total{connection,cause}
-  prometheus::Family<prometheus::Counter>& connections_refused;  // s2s_proxy_mux_connections_refused_total{connection,cause}
-  prometheus::Family<prometheus::Gauge>& connections_waiting;    // s2s_proxy_mux_connections_waiting{connection}
-  prometheus::Family<prometheus::Counter>& reconnects;          // s2s_proxy_mux_reconnects_total{connection}
-  prometheus::Family<prometheus::Gauge>& streams_active;        // s2s_proxy_mux_streams_active{connection}
-  prometheus::Family<prometheus::Gauge>& ping_round_trip;       // s2s_proxy_mux_ping_round_trip_seconds{connection}
-  prometheus::Family<prometheus::Counter>& ping_round_trips;    // s2s_proxy_mux_ping_round_trip_seconds_total{connection}
-  prometheus::Family<prometheus::Counter>& pings_answered;      // s2s_proxy_mux_pings_answered_total{connection}
-  prometheus::Family<prometheus::Counter>& bytes_sent;          // s2s_proxy_mux_bytes_sent_total{connection}
-  prometheus::Family<prometheus::Counter>& bytes_received;      // s2s_proxy_mux_bytes_received_total{connection}
+  prometheus::Family<prometheus::Gauge>& sessions_active;    // s2s_proxy_mux_sessions_active{connection}
+  prometheus::Family<prometheus::Counter>& sessions_opened;  // s2s_proxy_mux_sessions_opened_total{connection}
+  prometheus::Family<prometheus::Counter>& sessions_closed;  // s2s_proxy_mux_sessions_closed_total{connection}
+  prometheus::Family<prometheus::Counter>& session_errors;   // s2s_proxy_mux_session_errors_total{connection,cause}
+  prometheus::Family<prometheus::Counter>&
+      connections_refused;  // s2s_proxy_mux_connections_refused_total{connection,cause}
+  prometheus::Family<prometheus::Gauge>& connections_waiting;  // s2s_proxy_mux_connections_waiting{connection}
+  prometheus::Family<prometheus::Counter>& reconnects;         // s2s_proxy_mux_reconnects_total{connection}
+  prometheus::Family<prometheus::Gauge>& streams_active;       // s2s_proxy_mux_streams_active{connection}
+  prometheus::Family<prometheus::Gauge>& ping_round_trip;      // s2s_proxy_mux_ping_round_trip_seconds{connection}
+  prometheus::Family<prometheus::Counter>& ping_round_trips;  // s2s_proxy_mux_ping_round_trip_seconds_total{connection}
+  prometheus::Family<prometheus::Counter>& pings_answered;    // s2s_proxy_mux_pings_answered_total{connection}
+  prometheus::Family<prometheus::Counter>& bytes_sent;        // s2s_proxy_mux_bytes_sent_total{connection}
+  prometheus::Family<prometheus::Counter>& bytes_received;    // s2s_proxy_mux_bytes_received_total{connection}
 };
 
 }  // namespace s2s::metrics

@@ -88,8 +88,7 @@ void exposer_stopper::operator()(prometheus::Exposer* exposer) const {
 std::variant<metrics_exposer, std::string> serve_metrics(const config::address& address,
                                                          const std::shared_ptr<proxy_metrics>& metrics) {
   bool wildcard = address.host.empty() || address.host == "0.0.0.0" || address.host == "::" || address.host == "[::]";
-  auto host = wildcard ? std::string(address.host.find(':') != std::string::npos ? "::1" : "127.0.0.1")
-                       : address.host;
+  auto host = wildcard ? std::string(address.host.find(':') != std::string::npos ? "::1" : "127.0.0.1") : address.host;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   metrics_exposer exposer(nullptr, exposer_stopper{host});

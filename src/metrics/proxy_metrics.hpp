@@ -70,7 +70,7 @@ using metrics_exposer = std::unique_ptr<prometheus::Exposer, exposer_stopper>;
 
 // Serves GET /metrics in the Prometheus text format on `address` (port 0: any free port; the
 // exposer reports it). The string says why it cannot when the address cannot be bound.
-std::variant<metrics_exposer, std::string> serve_metrics(
-    const config::address& address, const std::shared_ptr<proxy_metrics>& metrics);
+std::variant<metrics_exposer, std::string> serve_metrics(const config::address& address,
+                                                         const std::shared_ptr<proxy_metrics>& metrics);
 
 }  // namespace s2s::metrics

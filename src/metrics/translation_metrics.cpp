@@ -32,9 +32,12 @@ class type_figures final : public actors::translation_observer::figures {
 
   void translated(const filter_result& result, std::chrono::nanoseconds took) override {
     duration_.Observe(std::chrono::duration<double>(took).count());
-    if (result.counts.namespaces) namespaces_.Increment(result.counts.namespaces);
-    if (result.counts.search_attributes) search_attributes_.Increment(result.counts.search_attributes);
-    if (result.counts.utf8_repairs) utf8_repairs_.Increment(result.counts.utf8_repairs);
+    if (result.counts.namespaces)
+      namespaces_.Increment(result.counts.namespaces);
+    if (result.counts.search_attributes)
+      search_attributes_.Increment(result.counts.search_attributes);
+    if (result.counts.utf8_repairs)
+      utf8_repairs_.Increment(result.counts.utf8_repairs);
     if (!result.is_refused()) {
       (result.is_changed() ? rewritten_ : unchanged_).Increment();
       return;
@@ -68,11 +71,13 @@ class translation_figures final : public actors::translation_observer {
 
   figures& figures_for(const std::string& connection, translation::side arrived_on,
                        std::string_view message_type) override {
-    std::string key = connection + '\n' + std::string(translation::to_string(arrived_on)) + '\n' + std::string(message_type);
+    std::string key =
+        connection + '\n' + std::string(translation::to_string(arrived_on)) + '\n' + std::string(message_type);
     std::lock_guard guard(mutex_);
     auto& slot = types_[key];
     if (!slot) {
-      prometheus::Labels side{{"connection", connection}, {"direction", std::string(translation::to_string(arrived_on))}};
+      prometheus::Labels side{{"connection", connection},
+                              {"direction", std::string(translation::to_string(arrived_on))}};
       slot = std::make_unique<type_figures>(families_, with(side, "message_type", message_type), side);
     }
     return *slot;
@@ -80,7 +85,8 @@ class translation_figures final : public actors::translation_observer {
 
   void method_refused(const std::string& connection, translation::side arrived_on) override {
     families_.acl_denied
-        .Add({{"connection", connection}, {"direction", std::string(translation::to_string(arrived_on))},
+        .Add({{"connection", connection},
+              {"direction", std::string(translation::to_string(arrived_on))},
               {"reason", "method"}})
         .Increment();
   }
@@ -88,7 +94,8 @@ class translation_figures final : public actors::translation_observer {
   void stream_mapped(const std::string& connection, translation::side arrived_on,
                      shards::stream_shard_ids real_shards) override {
     families_.streams_mapped
-        .Add({{"connection", connection}, {"direction", std::string(translation::to_string(arrived_on))},
+        .Add({{"connection", connection},
+              {"direction", std::string(translation::to_string(arrived_on))},
               {"client_shard", std::to_string(real_shards.client)},
               {"server_shard", std::to_string(real_shards.server)}})
         .Increment();
@@ -142,8 +149,8 @@ std::shared_ptr<actors::translation_observer> translation_metrics::observer() {
 }
 
 const prometheus::Histogram::BucketBoundaries& translation_duration_buckets() {
-  static const prometheus::Histogram::BucketBoundaries buckets{
-      0.000001, 0.000005, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1};
+  static const prometheus::Histogram::BucketBoundaries buckets{0.000001, 0.000005, 0.00001, 0.00005, 0.0001, 0.0005,
+                                                               0.001,    0.005,    0.01,    0.05,    0.1};
   return buckets;
 }
 

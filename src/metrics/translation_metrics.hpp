@@ -33,12 +33,17 @@ struct translation_metrics {
   // The observer the translators report to; the families must outlive it.
   std::shared_ptr<actors::translation_observer> observer();
 
-  prometheus::Family<prometheus::Counter>& messages;    // s2s_proxy_translation_messages_total{connection,direction,message_type,result}
-  prometheus::Family<prometheus::Counter>& changes;     // s2s_proxy_translation_changes_total{connection,direction,message_type,kind}
-  prometheus::Family<prometheus::Counter>& errors;      // s2s_proxy_translation_errors_total{connection,direction,message_type,reason}
+  prometheus::Family<prometheus::Counter>&
+      messages;  // s2s_proxy_translation_messages_total{connection,direction,message_type,result}
+  prometheus::Family<prometheus::Counter>&
+      changes;  // s2s_proxy_translation_changes_total{connection,direction,message_type,kind}
+  prometheus::Family<prometheus::Counter>&
+      errors;  // s2s_proxy_translation_errors_total{connection,direction,message_type,reason}
   prometheus::Family<prometheus::Counter>& acl_denied;  // s2s_proxy_acl_denied_total{connection,direction,reason}
-  prometheus::Family<prometheus::Histogram>& duration;  // s2s_proxy_translation_duration_seconds{connection,direction,message_type}
-  prometheus::Family<prometheus::Counter>& streams_mapped;  // s2s_proxy_replication_streams_mapped_total{connection,direction,client_shard,server_shard}
+  prometheus::Family<prometheus::Histogram>&
+      duration;  // s2s_proxy_translation_duration_seconds{connection,direction,message_type}
+  prometheus::Family<prometheus::Counter>&
+      streams_mapped;  // s2s_proxy_replication_streams_mapped_total{connection,direction,client_shard,server_shard}
 };
 
 // Buckets in seconds for the time one message spends being translated.

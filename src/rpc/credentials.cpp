@@ -51,8 +51,7 @@ pem_files read_tls_files(const config::tls_config& tls) {
 
 }  // namespace
 
-std::variant<std::shared_ptr<grpc::ServerCredentials>, std::string> server_credentials(
-    const config::tls_config& tls) {
+std::variant<std::shared_ptr<grpc::ServerCredentials>, std::string> server_credentials(const config::tls_config& tls) {
   if (!tls.enabled())
     return grpc::InsecureServerCredentials();
   tls::restrict_grpc_suites();
@@ -71,8 +70,7 @@ std::variant<std::shared_ptr<grpc::ServerCredentials>, std::string> server_crede
   return grpc::SslServerCredentials(options);
 }
 
-std::variant<client_settings, std::string> client_channel_settings(
-    const config::tls_config& tls) {
+std::variant<client_settings, std::string> client_channel_settings(const config::tls_config& tls) {
   client_settings settings;
   settings.arguments.SetMaxReceiveMessageSize(max_message_bytes);
   settings.arguments.SetMaxSendMessageSize(max_message_bytes);
@@ -90,14 +88,12 @@ std::variant<client_settings, std::string> client_channel_settings(
     std::vector<grpc::experimental::IdentityKeyCertPair> identity;
     if (!files.certificate.empty())
       identity.push_back({files.key, files.certificate});
-    options.set_certificate_provider(
-        std::make_shared<grpc::experimental::StaticDataCertificateProvider>(identity));
+    options.set_certificate_provider(std::make_shared<grpc::experimental::StaticDataCertificateProvider>(identity));
     if (!identity.empty())
       options.watch_identity_key_cert_pairs();
     options.set_verify_server_certs(false);
     options.set_check_call_host(false);
-    options.set_certificate_verifier(
-        std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+    options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
     settings.credentials = grpc::experimental::TlsCredentials(options);
   } else {
     grpc::SslCredentialsOptions options;
@@ -111,8 +107,7 @@ std::variant<client_settings, std::string> client_channel_settings(
   return settings;
 }
 
-std::variant<std::shared_ptr<grpc::Channel>, std::string> open_channel(
-    const config::endpoint& target) {
+std::variant<std::shared_ptr<grpc::Channel>, std::string> open_channel(const config::endpoint& target) {
   auto settings = client_channel_settings(target.tls);
   if (auto* error = std::get_if<std::string>(&settings))
     return *error;

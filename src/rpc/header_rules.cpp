@@ -9,8 +9,7 @@ bool is_forwardable_header(std::string_view key) {
   if (key.empty() || key.front() == ':' || key.starts_with("grpc-"))
     return false;
   static constexpr std::array<std::string_view, 7> transport_owned = {
-      "te", "content-type", "user-agent", "host", "connection", "accept-encoding",
-      "content-encoding"};
+      "te", "content-type", "user-agent", "host", "connection", "accept-encoding", "content-encoding"};
   for (auto owned : transport_owned)
     if (key == owned)
       return false;

@@ -7,9 +7,11 @@
 namespace s2s::shards {
 
 std::optional<std::int32_t> shard_count_lcm(std::int64_t first, std::int64_t second) {
-  if (first < 1 || second < 1 || first > INT32_MAX || second > INT32_MAX) return std::nullopt;
+  if (first < 1 || second < 1 || first > INT32_MAX || second > INT32_MAX)
+    return std::nullopt;
   std::int64_t lcm = std::lcm(first, second);
-  if (lcm > INT32_MAX) return std::nullopt;
+  if (lcm > INT32_MAX)
+    return std::nullopt;
   return static_cast<std::int32_t>(lcm);
 }
 
@@ -38,7 +40,8 @@ mapped_stream lcm_shard_map::map(stream_shard_ids named) const {
   mapped_stream result;
   result.ids = named;
   // The forms overlap only where client == server <= min(C, S), and there mapping changes nothing.
-  if (is_as_mapped(named)) return result;
+  if (is_as_mapped(named))
+    return result;
   if (!is_as_opened(named)) {
     result.problem = "replication stream names client shard " + std::to_string(named.client) + " and server shard " +
                      std::to_string(named.server) + ", which fit neither " + std::to_string(client_count_) +

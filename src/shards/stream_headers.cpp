@@ -11,7 +11,8 @@ namespace {
 std::optional<std::int32_t> shard_id_of(std::string_view value) {
   std::int32_t id = 0;
   auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), id);
-  if (error != std::errc() || end != value.data() + value.size() || id < 1) return std::nullopt;
+  if (error != std::errc() || end != value.data() + value.size() || id < 1)
+    return std::nullopt;
   return id;
 }
 
@@ -21,8 +22,10 @@ mapped_headers map_stream_headers(header_list& headers, const lcm_shard_map& sha
   mapped_headers result;
   std::string* entries[2] = {nullptr, nullptr};  // client, server
   for (auto& [key, value] : headers) {
-    if (key == client_shard_header) entries[0] = &value;
-    if (key == server_shard_header) entries[1] = &value;
+    if (key == client_shard_header)
+      entries[0] = &value;
+    if (key == server_shard_header)
+      entries[1] = &value;
   }
   std::optional<std::int32_t> ids[2];
   for (int end = 0; end < 2; ++end) {

@@ -29,8 +29,7 @@ std::string load_identity(SSL_CTX* context, const config::tls_config& tls) {
   if (SSL_CTX_use_PrivateKey_file(context, tls.key_path.c_str(), SSL_FILETYPE_PEM) != 1)
     return "cannot load private key '" + tls.key_path + "'";
   if (SSL_CTX_check_private_key(context) != 1)
-    return "private key '" + tls.key_path + "' does not match certificate '" +
-           tls.certificate_path + "'";
+    return "private key '" + tls.key_path + "' does not match certificate '" + tls.certificate_path + "'";
   return {};
 }
 
@@ -68,8 +67,8 @@ int selector_index() {
   return index;
 }
 
-int select_protocol(SSL* ssl, const unsigned char** out, unsigned char* out_size,
-                    const unsigned char* offered, unsigned int offered_size, void*) {
+int select_protocol(SSL* ssl, const unsigned char** out, unsigned char* out_size, const unsigned char* offered,
+                    unsigned int offered_size, void*) {
   auto* choice = static_cast<protocol_choice*>(SSL_get_ex_data(ssl, choice_index()));
   if (!choice || choice->accepted.empty())
     return SSL_TLSEXT_ERR_NOACK;
@@ -144,12 +143,10 @@ std::variant<context_ptr, std::string> client_context(const config::tls_config& 
   } else {
     bool loaded = tls.remote_ca_path.empty()
                       ? SSL_CTX_set_default_verify_paths(context) == 1
-                      : SSL_CTX_load_verify_locations(context, tls.remote_ca_path.c_str(),
-                                                      nullptr) == 1;
+                      : SSL_CTX_load_verify_locations(context, tls.remote_ca_path.c_str(), nullptr) == 1;
     if (!loaded)
-      return fail(context, tls.remote_ca_path.empty()
-                               ? std::string("cannot load the system CA certificates")
-                               : "cannot load CA bundle '" + tls.remote_ca_path + "'");
+      return fail(context, tls.remote_ca_path.empty() ? std::string("cannot load the system CA certificates")
+                                                      : "cannot load CA bundle '" + tls.remote_ca_path + "'");
     SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
   }
   return context_ptr(context, context_deleter{});
@@ -159,8 +156,7 @@ std::string expected_server_name(const config::tls_config& tls, const std::strin
   return tls.ca_server_name.empty() ? dialed_host : tls.ca_server_name;
 }
 
-bool prepare_client(SSL* ssl, const config::tls_config& tls, const std::string& dialed_host,
-                    std::string& problem) {
+bool prepare_client(SSL* ssl, const config::tls_config& tls, const std::string& dialed_host, std::string& problem) {
   auto name = expected_server_name(tls, dialed_host);
   // SNI must be a host name, not an address literal.
   ASN1_OCTET_STRING* literal = a2i_IPADDRESS(name.c_str());
@@ -216,8 +212,7 @@ std::string handshake_problem(SSL* ssl, int ssl_error) {
   auto queued = drain_errors();
   std::string out;
   if (verify != X509_V_OK)
-    out = std::string("certificate verification failed: ") +
-          X509_verify_cert_error_string(verify);
+    out = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
   if (!queued.empty())
     out += (out.empty() ? "" : " (") + queued + (out.empty() ? "" : ")");
   if (out.empty())

@@ -45,15 +45,14 @@ std::variant<context_ptr, std::string> client_context(const config::tls_config& 
 std::string expected_server_name(const config::tls_config& tls, const std::string& dialed_host);
 
 // Applies the per-connection client checks to `ssl` (host name, SNI). False with a reason on failure.
-bool prepare_client(SSL* ssl, const config::tls_config& tls, const std::string& dialed_host,
-                    std::string& problem);
+bool prepare_client(SSL* ssl, const config::tls_config& tls, const std::string& dialed_host, std::string& problem);
 
 // ALPN on the server side. A context is shared by its connections, so server_context() installs one
 // selector on it and each connection says what it accepts through accept_protocols(); a connection
 // that says nothing ignores ALPN, as the mux transport always has.
 struct protocol_choice {
   std::vector<std::uint8_t> accepted;  // in ALPN's wire form, in our order of preference
-  std::string refused_offer;  // set when the client offered only protocols we do not accept: those
+  std::string refused_offer;           // set when the client offered only protocols we do not accept: those
 };
 
 // Makes the handshake of `ssl` pick from `choice` (which must outlive it). A client that offers ALPN

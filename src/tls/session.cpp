@@ -42,9 +42,12 @@ std::string alert_name(int description) {
   // OpenSSL 3.0 has no long names for the alerts TLS 1.3 added.
   if (name == "unknown") {
     switch (description) {
-      case SSL_AD_MISSING_EXTENSION: return "missing extension";
-      case SSL_AD_CERTIFICATE_REQUIRED: return "certificate required";
-      default: return "number " + std::to_string(description);
+      case SSL_AD_MISSING_EXTENSION:
+        return "missing extension";
+      case SSL_AD_CERTIFICATE_REQUIRED:
+        return "certificate required";
+      default:
+        return "number " + std::to_string(description);
     }
   }
   return name;
@@ -64,8 +67,7 @@ std::string alert_meaning(int description, const std::vector<std::string>& offer
       return "it requires a client certificate";
     case SSL_AD_NO_APPLICATION_PROTOCOL:
       return offered.empty() ? "it requires ALPN"
-                             : "it accepts none of the ALPN protocols we offered (" +
-                                   quoted_list(offered) + ")";
+                             : "it accepts none of the ALPN protocols we offered (" + quoted_list(offered) + ")";
     case SSL_AD_PROTOCOL_VERSION:
       return "we have no TLS version in common";
     case SSL_AD_UNRECOGNIZED_NAME:
@@ -79,8 +81,8 @@ std::string alert_meaning(int description, const std::vector<std::string>& offer
 bool not_tls(unsigned long error) {
   int reason = ERR_GET_REASON(error);
   return ERR_GET_LIB(error) == ERR_LIB_SSL &&
-         (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_HTTP_REQUEST ||
-          reason == SSL_R_HTTPS_PROXY_REQUEST || reason == SSL_R_PACKET_LENGTH_TOO_LONG);
+         (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_HTTP_REQUEST || reason == SSL_R_HTTPS_PROXY_REQUEST ||
+          reason == SSL_R_PACKET_LENGTH_TOO_LONG);
 }
 
 }  // namespace
@@ -89,9 +91,10 @@ session::session(context_ptr context, role side) : context_(std::move(context)),
 
 session::~session() { SSL_free(ssl_); }
 
-std::variant<std::unique_ptr<session>, std::string> session::create(
-    context_ptr context, role side, const config::tls_config& tls, const std::string& dialed_host,
-    std::vector<std::string> alpn) {
+std::variant<std::unique_ptr<session>, std::string> session::create(context_ptr context, role side,
+                                                                    const config::tls_config& tls,
+                                                                    const std::string& dialed_host,
+                                                                    std::vector<std::string> alpn) {
   if (!context)
     return std::string("no TLS context for the session");
   std::string problem;
@@ -121,8 +124,7 @@ std::variant<std::unique_ptr<session>, std::string> session::create(
     self->peer_ = "the server '" + expected_server_name(tls, dialed_host) + "'";
     if (!prepare_client(self->ssl_, tls, dialed_host, problem))
       return problem;
-    if (!wire.empty() &&
-        SSL_set_alpn_protos(self->ssl_, wire.data(), static_cast<unsigned int>(wire.size())) != 0)
+    if (!wire.empty() && SSL_set_alpn_protos(self->ssl_, wire.data(), static_cast<unsigned int>(wire.size())) != 0)
       return "cannot offer the ALPN protocols " + quoted_list(alpn) + ": " + drain_errors();
     self->offered_ = std::move(alpn);
     SSL_set_connect_state(self->ssl_);
@@ -148,8 +150,7 @@ void session::on_info(const SSL* ssl, int where, int value) {
 void session::receive(std::span<const std::uint8_t> bytes) {
   while (!bytes.empty() && !failure_ && !peer_closed_) {
     auto piece = bytes.first(std::min(bytes.size(), input_piece));
-    if (BIO_write(network_in_, piece.data(), static_cast<int>(piece.size())) !=
-        static_cast<int>(piece.size())) {
+    if (BIO_write(network_in_, piece.data(), static_cast<int>(piece.size())) != static_cast<int>(piece.size())) {
       failure_ = "cannot buffer received TLS bytes: out of memory";
       break;
     }
@@ -175,8 +176,7 @@ void session::send(std::span<const std::uint8_t> bytes) {
   if (handshake_done_ && unsent_plaintext() == 0)
     encrypted = encrypt(bytes);
   if (!failure_)
-    unsent_.insert(unsent_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(encrypted),
-                   bytes.end());
+    unsent_.insert(unsent_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(encrypted), bytes.end());
   advance();
 }
 
@@ -255,8 +255,7 @@ std::size_t session::encrypt(std::span<const std::uint8_t> bytes) {
   while (total < bytes.size()) {
     std::size_t written = 0;
     ERR_clear_error();
-    int result = SSL_write_ex(ssl_, bytes.data() + total,
-                              std::min(bytes.size() - total, write_piece), &written);
+    int result = SSL_write_ex(ssl_, bytes.data() + total, std::min(bytes.size() - total, write_piece), &written);
     if (result != 1) {
       int error = SSL_get_error(ssl_, result);
       if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE)
@@ -298,8 +297,8 @@ void session::fail(int ssl_error) {
       why += ": " + meaning;
     ERR_clear_error();
   } else if (!choice_.refused_offer.empty()) {
-    why = "it offered only the ALPN protocols " + choice_.refused_offer +
-          ", and this side accepts " + alpn_names(choice_.accepted.data(), choice_.accepted.size());
+    why = "it offered only the ALPN protocols " + choice_.refused_offer + ", and this side accepts " +
+          alpn_names(choice_.accepted.data(), choice_.accepted.size());
     ERR_clear_error();
   } else if (!handshake_done_) {
     const unsigned long first = ERR_peek_error();

@@ -35,9 +35,10 @@ class session {
   // protocols to offer (client) or accept (server), in order of preference, e.g. {"h2"}. A server
   // whose peer offers ALPN with none of ours fails the handshake (no_application_protocol); a peer
   // that offers no ALPN at all is accepted.
-  static std::variant<std::unique_ptr<session>, std::string> create(
-      context_ptr context, role side, const config::tls_config& tls, const std::string& dialed_host,
-      std::vector<std::string> alpn);
+  static std::variant<std::unique_ptr<session>, std::string> create(context_ptr context, role side,
+                                                                    const config::tls_config& tls,
+                                                                    const std::string& dialed_host,
+                                                                    std::vector<std::string> alpn);
   ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -89,9 +90,9 @@ class session {
   context_ptr context_;  // the SSL refers to it
   role side_;
   SSL* ssl_ = nullptr;
-  BIO* network_in_ = nullptr;   // owned by ssl_: ciphertext received, not yet read by OpenSSL
-  BIO* network_out_ = nullptr;  // owned by ssl_: ciphertext OpenSSL wrote, not yet in output_
-  std::string peer_;            // who is at the other end, for failure messages
+  BIO* network_in_ = nullptr;         // owned by ssl_: ciphertext received, not yet read by OpenSSL
+  BIO* network_out_ = nullptr;        // owned by ssl_: ciphertext OpenSSL wrote, not yet in output_
+  std::string peer_;                  // who is at the other end, for failure messages
   std::vector<std::string> offered_;  // client: the ALPN protocols offered
   protocol_choice choice_;            // server: the ALPN protocols accepted, and a refused offer
   std::vector<std::uint8_t> output_;

@@ -18,8 +18,7 @@ namespace s2s::translation {
 class acl_filter : public message_filter {
  public:
   static result<std::unique_ptr<acl_filter>> create(const config::acl_policy& policy,
-                                                    std::shared_ptr<const schema> types,
-                                                    namespace_translator names);
+                                                    std::shared_ptr<const schema> types, namespace_translator names);
 
   // The refusal of a whole call by its method, decided before any message is read; nullopt = allowed.
   std::optional<status> check_method(std::string_view method) const;

@@ -34,17 +34,18 @@ filter_result set_field(const message_context& context, std::string& bytes, std:
   bool changed = false;
   std::string error;
   if (!wire::set_top_level_field(bytes, number, encoded, changed, error)) {
-    return filter_result::refused(status_code::invalid_argument, "cannot override a field of " +
-                                                                     context.type->full_name() + " (" +
-                                                                     std::string(context.method) + "): malformed " +
-                                                                     error);
+    return filter_result::refused(status_code::invalid_argument,
+                                  "cannot override a field of " + context.type->full_name() + " (" +
+                                      std::string(context.method) + "): malformed " + error);
   }
   return changed ? filter_result::changed() : filter_result::unchanged();
 }
 
 filter_result merge(filter_result first, filter_result second) {
-  if (first.is_refused()) return first;
-  if (second.is_refused() || second.is_changed()) return second;
+  if (first.is_refused())
+    return first;
+  if (second.is_refused() || second.is_changed())
+    return second;
   return first;
 }
 
@@ -61,13 +62,15 @@ result<std::unique_ptr<describe_cluster_override>> describe_cluster_override::cr
   }
   if (failover_version_increment) {
     auto number = field_number(filter->response_, "failover_version_increment", pb::FieldDescriptor::TYPE_INT64);
-    if (!number) return failure::failure(number.error());
+    if (!number)
+      return failure::failure(number.error());
     filter->failover_version_increment_number_ = *number;
     filter->failover_version_increment_ = encode_varint_field(*number, *failover_version_increment);
   }
   if (history_shard_count) {
     auto number = field_number(filter->response_, "history_shard_count", pb::FieldDescriptor::TYPE_INT32);
-    if (!number) return failure::failure(number.error());
+    if (!number)
+      return failure::failure(number.error());
     filter->history_shard_count_number_ = *number;
     filter->history_shard_count_ = encode_varint_field(*number, *history_shard_count);
   }
@@ -75,7 +78,8 @@ result<std::unique_ptr<describe_cluster_override>> describe_cluster_override::cr
 }
 
 filter_result describe_cluster_override::apply(const message_context& context, std::string& bytes) const {
-  if (context.is_request || context.type != response_) return filter_result::unchanged();
+  if (context.is_request || context.type != response_)
+    return filter_result::unchanged();
   filter_result done = filter_result::unchanged();
   if (!failover_version_increment_.empty()) {
     done = merge(done, set_field(context, bytes, failover_version_increment_number_, failover_version_increment_));
@@ -91,9 +95,11 @@ result<std::unique_ptr<replication_endpoint_override>> replication_endpoint_over
   using failure = result<std::unique_ptr<replication_endpoint_override>>;
   std::unique_ptr<replication_endpoint_override> filter(new replication_endpoint_override());
   filter->request_ = types.find_message(add_remote_cluster_request);
-  if (filter->request_ == nullptr) return failure::failure("the schema has no " + std::string(add_remote_cluster_request));
+  if (filter->request_ == nullptr)
+    return failure::failure("the schema has no " + std::string(add_remote_cluster_request));
   auto number = field_number(filter->request_, "frontend_address", pb::FieldDescriptor::TYPE_STRING);
-  if (!number) return failure::failure(number.error());
+  if (!number)
+    return failure::failure(number.error());
   filter->frontend_address_number_ = *number;
   wire::append_tag(filter->frontend_address_, *number, wire::wire_type::length_delimited);
   wire::append_varint(filter->frontend_address_, replication_endpoint.size());
@@ -102,7 +108,8 @@ result<std::unique_ptr<replication_endpoint_override>> replication_endpoint_over
 }
 
 filter_result replication_endpoint_override::apply(const message_context& context, std::string& bytes) const {
-  if (!context.is_request || context.type != request_) return filter_result::unchanged();
+  if (!context.is_request || context.type != request_)
+    return filter_result::unchanged();
   return set_field(context, bytes, frontend_address_number_, frontend_address_);
 }
 

@@ -20,9 +20,7 @@ class describe_cluster_override : public message_filter {
 
   std::string_view name() const override { return "describe_cluster_override"; }
   filter_result apply(const message_context& context, std::string& bytes) const override;
-  bool wants(const message_context& context) const override {
-    return !context.is_request && context.type == response_;
-  }
+  bool wants(const message_context& context) const override { return !context.is_request && context.type == response_; }
 
  private:
   describe_cluster_override() = default;
@@ -43,9 +41,7 @@ class replication_endpoint_override : public message_filter {
 
   std::string_view name() const override { return "replication_endpoint_override"; }
   filter_result apply(const message_context& context, std::string& bytes) const override;
-  bool wants(const message_context& context) const override {
-    return context.is_request && context.type == request_;
-  }
+  bool wants(const message_context& context) const override { return context.is_request && context.type == request_; }
 
  private:
   replication_endpoint_override() = default;

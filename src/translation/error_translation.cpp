@@ -18,14 +18,15 @@ constexpr std::uint32_t any_value_field = 2;
 constexpr std::string_view any_type_prefix = "type.googleapis.com/";
 
 bool is_name_character(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-         c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
 }
 
 // Whether text[begin, end) stands as a whole word.
 bool whole_word(std::string_view text, std::size_t begin, std::size_t end) {
-  if (begin > 0 && is_name_character(text[begin - 1])) return false;
-  if (end == text.size() || !is_name_character(text[end])) return true;
+  if (begin > 0 && is_name_character(text[begin - 1]))
+    return false;
+  if (end == text.size() || !is_name_character(text[end]))
+    return true;
   // A full stop right after the name, ending the text or followed by something that is no name.
   return text[end] == '.' && (end + 1 == text.size() || !is_name_character(text[end + 1]));
 }
@@ -54,13 +55,15 @@ bool rewrite_any(const wire::field& detail, const schema& types, const plan_set&
       problem = {status_code::invalid_argument, "malformed google.protobuf.Any in the error details: " + scan.error()};
       return false;
     }
-    if (f.number == any_type_url_field && f.type == wire::wire_type::length_delimited) type_url = f.payload();
+    if (f.number == any_type_url_field && f.type == wire::wire_type::length_delimited)
+      type_url = f.payload();
   }
   auto slash = type_url.rfind('/');
   std::string_view type_name = slash == std::string_view::npos ? type_url : type_url.substr(slash + 1);
   const google::protobuf::Descriptor* type = type_name.empty() ? nullptr : types.find_message(type_name);
   const message_plan* plan = type == nullptr ? nullptr : plans.find(type);
-  if (plan == nullptr) return true;
+  if (plan == nullptr)
+    return true;
 
   std::string rewritten;
   wire::reader in(bytes.data(), bytes.data() + bytes.size(), bytes.data());
@@ -86,7 +89,8 @@ bool rewrite_any(const wire::field& detail, const schema& types, const plan_set&
     any_changed = true;
     append_length_delimited(rewritten, any_value_field, value);
   }
-  if (!any_changed) return true;
+  if (!any_changed)
+    return true;
   changed = true;
   append_length_delimited(out, status_details_field, rewritten);
   return true;
@@ -98,23 +102,27 @@ std::size_t replace_names_in_text(std::string_view text, const std::vector<const
                                   std::string& out) {
   std::vector<match> found;
   for (const auto* names : maps) {
-    if (names == nullptr) continue;
+    if (names == nullptr)
+      continue;
     for (const auto& [name, replacement] : *names) {
-      if (name.empty() || name == replacement) continue;
+      if (name.empty() || name == replacement)
+        continue;
       for (std::size_t at = text.find(name); at != std::string_view::npos; at = text.find(name, at + 1)) {
-        if (whole_word(text, at, at + name.size())) found.push_back({at, name.size(), &replacement});
+        if (whole_word(text, at, at + name.size()))
+          found.push_back({at, name.size(), &replacement});
       }
     }
   }
-  if (found.empty()) return 0;
-  std::sort(found.begin(), found.end(), [](const match& a, const match& b) {
-    return a.at != b.at ? a.at < b.at : a.length > b.length;
-  });
+  if (found.empty())
+    return 0;
+  std::sort(found.begin(), found.end(),
+            [](const match& a, const match& b) { return a.at != b.at ? a.at < b.at : a.length > b.length; });
   out.clear();
   std::size_t copied = 0;
   std::size_t replaced = 0;
   for (const match& m : found) {
-    if (m.at < copied) continue;  // overlaps a name already replaced
+    if (m.at < copied)
+      continue;  // overlaps a name already replaced
     out.append(text.substr(copied, m.at - copied));
     out.append(*m.replacement);
     copied = m.at + m.length;
@@ -146,7 +154,8 @@ status rewrite_status_details(std::string& bytes, const schema& types, const pla
     if (f.type == wire::wire_type::length_delimited && f.number == status_details_field) {
       bool detail_changed = false;
       status problem;
-      if (!rewrite_any(f, types, plans, leaves, scope, out, detail_changed, problem)) return problem;
+      if (!rewrite_any(f, types, plans, leaves, scope, out, detail_changed, problem))
+        return problem;
       if (detail_changed) {
         changed = true;
         continue;
@@ -154,7 +163,8 @@ status rewrite_status_details(std::string& bytes, const schema& types, const pla
     }
     out.append(f.begin, f.end);
   }
-  if (changed) bytes.swap(out);
+  if (changed)
+    bytes.swap(out);
   return {};
 }
 

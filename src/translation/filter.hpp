@@ -19,7 +19,7 @@ struct call_state {
 };
 
 struct message_context {
-  std::string_view method;                          // "/pkg.Service/Method"
+  std::string_view method;                             // "/pkg.Service/Method"
   const google::protobuf::Descriptor* type = nullptr;  // the message's type; nullptr when the schema lacks the method
   side arrived_on = side::outbound;
   direction dir = direction::local_to_remote;
@@ -75,8 +75,7 @@ class message_filter {
   virtual bool wants_headers() const { return false; }
   // The error status the upstream ended the call with; it travels as the responses do (`context` is a
   // response's). May rewrite its message and its details (grpc-status-details-bin, empty when absent).
-  virtual filter_result apply_status(const message_context& context, std::string& message,
-                                     std::string& details) const {
+  virtual filter_result apply_status(const message_context& context, std::string& message, std::string& details) const {
     return filter_result::unchanged();
   }
   virtual bool wants_status() const { return false; }

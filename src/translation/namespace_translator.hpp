@@ -21,7 +21,8 @@ inline constexpr std::string_view namespace_routing_header = "temporal-namespace
 inline constexpr std::array<std::string_view, 2> namespace_headers = {namespace_routing_header, "caller-name"};
 constexpr bool is_namespace_header(std::string_view key) {
   for (std::string_view header : namespace_headers)
-    if (key == header) return true;
+    if (key == header)
+      return true;
   return false;
 }
 
@@ -34,12 +35,14 @@ class namespace_translator {
   std::optional<std::string_view> translate(std::string_view name, direction dir) const {
     const auto& names = dir == direction::local_to_remote ? to_remote_ : to_local_;
     auto it = names.find(name);
-    if (it == names.end()) return std::nullopt;
+    if (it == names.end())
+      return std::nullopt;
     return std::string_view(it->second);
   }
   // The local name a message travelling in `dir` calls `name` by.
   std::string_view local_name(std::string_view name, direction dir) const {
-    if (dir == direction::local_to_remote) return name;
+    if (dir == direction::local_to_remote)
+      return name;
     auto other = translate(name, dir);
     return other ? *other : name;
   }

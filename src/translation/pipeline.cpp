@@ -29,7 +29,8 @@ side_filters filters_of(const config::cluster_connection& connection, side arriv
   wanted.replication_endpoint = inbound && !connection.replication_endpoint.empty();
   if (const auto& fvi = connection.failover_version_increment_translation) {
     std::int64_t value = inbound ? fvi->local : fvi->remote;
-    if (value != 0) wanted.failover_version_increment = value;
+    if (value != 0)
+      wanted.failover_version_increment = value;
   }
   wanted.shard_count = connection.shards.mode == config::shard_count_mode::lcm;
   return wanted;
@@ -51,36 +52,40 @@ bool run_each(const filter_list& filters, filter_result& done, Apply apply) {
       done = std::move(step);
       return false;
     }
-    if (step.is_changed()) done.what = filter_result::outcome::changed;
+    if (step.is_changed())
+      done.what = filter_result::outcome::changed;
   }
   return true;
 }
 
 }  // namespace
 
-result<std::shared_ptr<const pipeline>> pipeline::build(const config::cluster_connection& connection,
-                                                        side arrived_on, std::shared_ptr<const schema> types) {
+result<std::shared_ptr<const pipeline>> pipeline::build(const config::cluster_connection& connection, side arrived_on,
+                                                        std::shared_ptr<const schema> types) {
   using failure = result<std::shared_ptr<const pipeline>>;
   auto wanted = filters_of(connection, arrived_on);
   std::shared_ptr<pipeline> built(new pipeline(arrived_on, types));
 
   auto names = namespace_translator::create(connection.namespace_mappings);
   if (wanted.translation) {
-    auto translation = translation_filter::create(types, names,
-                                                  search_attribute_translator::create(connection.search_attribute_mappings),
-                                                  connection.repair_utf8);
-    if (!translation) return failure::failure(problem_of(connection, arrived_on, translation.error()));
+    auto translation = translation_filter::create(
+        types, names, search_attribute_translator::create(connection.search_attribute_mappings),
+        connection.repair_utf8);
+    if (!translation)
+      return failure::failure(problem_of(connection, arrived_on, translation.error()));
     std::shared_ptr<const message_filter> translator = std::move(*translation);
     built->request_filters_.push_back(translator);
     built->response_filters_.push_back(translator);
   }
   if (wanted.acl) {
     auto problem = built->add_acl(*connection.acl, std::move(names));
-    if (!problem.empty()) return failure::failure(problem_of(connection, arrived_on, problem));
+    if (!problem.empty())
+      return failure::failure(problem_of(connection, arrived_on, problem));
   }
   if (wanted.replication_endpoint) {
     auto endpoint = replication_endpoint_override::create(*types, connection.replication_endpoint);
-    if (!endpoint) return failure::failure(problem_of(connection, arrived_on, endpoint.error()));
+    if (!endpoint)
+      return failure::failure(problem_of(connection, arrived_on, endpoint.error()));
     built->request_filters_.push_back(std::move(*endpoint));
   }
 
@@ -91,15 +96,15 @@ result<std::shared_ptr<const pipeline>> pipeline::build(const config::cluster_co
   if (wanted.shard_count) {
     // Streams are opened by the receiving cluster: the local one when they arrive on the outbound side.
     bool local_is_client = arrived_on == side::outbound;
-    const auto& map = built->stream_shards_.emplace(local_is_client ? connection.shards.local_shard_count
-                                                                    : connection.shards.remote_shard_count,
-                                                    local_is_client ? connection.shards.remote_shard_count
-                                                                    : connection.shards.local_shard_count);
+    const auto& map = built->stream_shards_.emplace(
+        local_is_client ? connection.shards.local_shard_count : connection.shards.remote_shard_count,
+        local_is_client ? connection.shards.remote_shard_count : connection.shards.local_shard_count);
     shard_count = map.presented_count();
   }
   if (wanted.failover_version_increment || shard_count) {
     auto describe = describe_cluster_override::create(*types, wanted.failover_version_increment, shard_count);
-    if (!describe) return failure::failure(problem_of(connection, arrived_on, describe.error()));
+    if (!describe)
+      return failure::failure(problem_of(connection, arrived_on, describe.error()));
     built->response_filters_.push_back(std::move(*describe));
   }
   return std::shared_ptr<const pipeline>(std::move(built));
@@ -112,20 +117,22 @@ result<std::shared_ptr<const pipeline>> pipeline::build_method_checks(const conf
   std::shared_ptr<pipeline> built(new pipeline(arrived_on, no_types));
   if (filters_of(connection, arrived_on).acl) {
     auto problem = built->add_acl(*connection.acl, namespace_translator::create(connection.namespace_mappings));
-    if (!problem.empty()) return failure::failure(problem_of(connection, arrived_on, problem));
+    if (!problem.empty())
+      return failure::failure(problem_of(connection, arrived_on, problem));
   }
   return std::shared_ptr<const pipeline>(std::move(built));
 }
 
 bool pipeline::needs_schema(const config::cluster_connection& connection, side arrived_on) {
   auto wanted = filters_of(connection, arrived_on);
-  return wanted.renames || wanted.acl_namespaces || wanted.replication_endpoint ||
-         wanted.failover_version_increment || wanted.shard_count;
+  return wanted.renames || wanted.acl_namespaces || wanted.replication_endpoint || wanted.failover_version_increment ||
+         wanted.shard_count;
 }
 
 std::string pipeline::add_acl(const config::acl_policy& policy, namespace_translator names) {
   auto acl = acl_filter::create(policy, schema_, std::move(names));
-  if (!acl) return acl.error();
+  if (!acl)
+    return acl.error();
   acl_ = acl->get();
   std::shared_ptr<const message_filter> shared_acl = std::move(*acl);
   request_filters_.push_back(shared_acl);
@@ -138,8 +145,7 @@ call_translation pipeline::start_call(std::string_view method) const {
   return call_translation(shared_from_this(), method);
 }
 
-filter_result pipeline::run(const filter_list& filters,
-                            const message_context& context, std::string& bytes) const {
+filter_result pipeline::run(const filter_list& filters, const message_context& context, std::string& bytes) const {
   filter_result done;
   run_each(filters, done, [&](const message_filter& filter) { return filter.apply(context, bytes); });
   return done;
@@ -148,11 +154,13 @@ filter_result pipeline::run(const filter_list& filters,
 filter_result pipeline::run_headers(const message_context& context, header_list& headers) const {
   filter_result done;
   for (auto& [key, value] : headers) {
-    if (!is_namespace_header(key)) continue;
+    if (!is_namespace_header(key))
+      continue;
     bool passed = run_each(request_filters_, done, [&, &key = key, &value = value](const message_filter& filter) {
       return filter.apply_header(context, key, value);
     });
-    if (!passed) break;
+    if (!passed)
+      break;
   }
   return done;
 }
@@ -166,45 +174,56 @@ filter_result pipeline::run_status(const message_context& context, std::string& 
 
 bool pipeline::any_wants(const filter_list& filters, const message_context& context) {
   for (const auto& filter : filters) {
-    if (filter->wants(context)) return true;
+    if (filter->wants(context))
+      return true;
   }
   return false;
 }
 
 call_translation::call_translation(std::shared_ptr<const pipeline> owner, std::string_view method)
     : pipeline_(std::move(owner)), method_(method), types_(pipeline_->schema_->find_method(method)) {
-  if (pipeline_->acl_ != nullptr) refusal_ = pipeline_->acl_->check_method(method);
+  if (pipeline_->acl_ != nullptr)
+    refusal_ = pipeline_->acl_->check_method(method);
   wants_requests_ = refusal_.has_value() || pipeline::any_wants(pipeline_->request_filters_, context_of(true));
   wants_responses_ = refusal_.has_value() || pipeline::any_wants(pipeline_->response_filters_, context_of(false));
-  for (const auto& filter : pipeline_->request_filters_) wants_headers_ = wants_headers_ || filter->wants_headers();
-  for (const auto& filter : pipeline_->response_filters_) wants_status_ = wants_status_ || filter->wants_status();
+  for (const auto& filter : pipeline_->request_filters_)
+    wants_headers_ = wants_headers_ || filter->wants_headers();
+  for (const auto& filter : pipeline_->response_filters_)
+    wants_status_ = wants_status_ || filter->wants_status();
   maps_stream_shards_ = pipeline_->stream_shards_.has_value() && method == shards::replication_stream_method;
   wants_headers_ = wants_headers_ || maps_stream_shards_;
 }
 
 bool call_translation::wants_headers(const header_list& headers) const {
-  if (maps_stream_shards_) return true;
-  if (!wants_headers_) return false;
+  if (maps_stream_shards_)
+    return true;
+  if (!wants_headers_)
+    return false;
   for (const auto& entry : headers)
-    if (is_namespace_header(entry.first)) return true;
+    if (is_namespace_header(entry.first))
+      return true;
   return false;
 }
 
 filter_result call_translation::on_request_headers(header_list& headers) {
-  if (refusal_) return filter_result::refused(refusal_->code, refusal_->message);
+  if (refusal_)
+    return filter_result::refused(refusal_->code, refusal_->message);
   filter_result done = pipeline_->run_headers(context_of(true), headers);
-  if (done.is_refused() || !maps_stream_shards_) return done;
+  if (done.is_refused() || !maps_stream_shards_)
+    return done;
   auto mapped = shards::map_stream_headers(headers, *pipeline_->stream_shards_);
   if (!mapped.problem.empty()) {
     return filter_result::refused(status_code::failed_precondition, "s2s-proxy: " + mapped.problem);
   }
-  if (mapped.changed) done.what = filter_result::outcome::changed;
+  if (mapped.changed)
+    done.what = filter_result::outcome::changed;
   mapped_stream_ = shards::lcm_stream{mapped.named, mapped.mapped};
   return done;
 }
 
 std::optional<shards::stream_shard_ids> call_translation::mapped_real_shards() const {
-  if (!mapped_stream_) return std::nullopt;
+  if (!mapped_stream_)
+    return std::nullopt;
   const auto& map = *pipeline_->stream_shards_;
   std::int32_t virtual_shard = mapped_stream_->mapped.client;
   return shards::stream_shard_ids{(virtual_shard - 1) % map.client_count() + 1, mapped_stream_->mapped.server};
@@ -215,9 +234,10 @@ filter_result call_translation::on_status(std::string& message, std::string& det
 }
 
 filter_result call_translation::on_message(std::string& bytes, bool is_request) {
-  if (refusal_) return filter_result::refused(refusal_->code, refusal_->message);
-  return pipeline_->run(is_request ? pipeline_->request_filters_ : pipeline_->response_filters_,
-                        context_of(is_request), bytes);
+  if (refusal_)
+    return filter_result::refused(refusal_->code, refusal_->message);
+  return pipeline_->run(is_request ? pipeline_->request_filters_ : pipeline_->response_filters_, context_of(is_request),
+                        bytes);
 }
 
 message_context call_translation::context_of(bool is_request) {

@@ -35,12 +35,12 @@ class pipeline : public std::enable_shared_from_this<pipeline> {
   // (docs/shard-counts.md): on the outbound side the local cluster is the streams' client, on the inbound side
   // the remote one.
   static result<std::shared_ptr<const pipeline>> build(const config::cluster_connection& connection, side arrived_on,
-                                                      std::shared_ptr<const schema> types);
+                                                       std::shared_ptr<const schema> types);
 
   // What applies before the schema is loaded: the method checks of aclPolicy (on the inbound side), which need no
   // schema; without a policy there, a pipeline that changes and refuses nothing.
   static result<std::shared_ptr<const pipeline>> build_method_checks(const config::cluster_connection& connection,
-                                                                    side arrived_on);
+                                                                     side arrived_on);
   // Whether this side's Temporal calls wait for the schema: a filter that build() makes for the side reads their
   // messages for more than UTF-8 repair, which lets calls pass unrepaired until the schema is there.
   static bool needs_schema(const config::cluster_connection& connection, side arrived_on);
@@ -61,8 +61,7 @@ class pipeline : public std::enable_shared_from_this<pipeline> {
 
   // Adds the aclPolicy filter on this pipeline's schema; empty, or why it cannot be built there.
   std::string add_acl(const config::acl_policy& policy, namespace_translator names);
-  filter_result run(const filter_list& filters, const message_context& context,
-                    std::string& bytes) const;
+  filter_result run(const filter_list& filters, const message_context& context, std::string& bytes) const;
   static bool any_wants(const filter_list& filters, const message_context& context);
   filter_result run_headers(const message_context& context, header_list& headers) const;
   filter_result run_status(const message_context& context, std::string& message, std::string& details) const;

@@ -37,19 +37,20 @@ bool contains(const std::array<std::string_view, N>& names, std::string_view nam
 
 bool is_string(const pb::FieldDescriptor* field) { return field->type() == pb::FieldDescriptor::TYPE_STRING; }
 
-bool is_message(const pb::FieldDescriptor* field) {
-  return field->type() == pb::FieldDescriptor::TYPE_MESSAGE;
-}
+bool is_message(const pb::FieldDescriptor* field) { return field->type() == pb::FieldDescriptor::TYPE_MESSAGE; }
 
 bool is_namespace_name(const pb::Descriptor* type, const pb::FieldDescriptor* field) {
-  if (contains(namespace_name_fields, field->name())) return true;
+  if (contains(namespace_name_fields, field->name()))
+    return true;
   return type->full_name() == namespace_info_type && field->name() == namespace_info_name_field;
 }
 
 // A map from search attribute name to Payload: its entry type's key is a search attribute name.
 bool is_search_attribute_map(const pb::Descriptor* type, const pb::FieldDescriptor* field) {
-  if (!field->is_map()) return false;
-  if (type->full_name() == search_attributes_type && field->name() == search_attributes_map_field) return true;
+  if (!field->is_map())
+    return false;
+  if (type->full_name() == search_attributes_type && field->name() == search_attributes_map_field)
+    return true;
   const pb::FieldDescriptor* value = field->message_type()->map_value();
   return field->name() == search_attribute_map_name && value != nullptr && is_message(value) &&
          value->message_type()->full_name() == payload_type;
@@ -103,10 +104,13 @@ scope_fields find_scope_fields(const pb::Descriptor* type) {
   scope_fields found;
   for (int i = 0; i < type->field_count(); ++i) {
     const pb::FieldDescriptor* field = type->field(i);
-    if (!is_string(field) || field->is_repeated()) continue;
+    if (!is_string(field) || field->is_repeated())
+      continue;
     auto number = static_cast<std::uint32_t>(field->number());
-    if (contains(scope_name_fields, field->name())) found.names.push_back(number);
-    if (contains(scope_id_fields, field->name())) found.ids.push_back(number);
+    if (contains(scope_name_fields, field->name()))
+      found.names.push_back(number);
+    if (contains(scope_id_fields, field->name()))
+      found.ids.push_back(number);
   }
   return found;
 }
@@ -120,17 +124,17 @@ const field_step* message_plan::find_sorted(std::uint32_t number) const {
 result<plan_set> plan_set::compile(const schema& types, plan_features features) {
   plan_set plans;
   plans.features_ = features;
-  if (!features.any()) return plans;
+  if (!features.any())
+    return plans;
 
   const pb::Descriptor* data_blob = types.find_message(data_blob_type);
   const pb::Descriptor* history = types.find_message(history_type);
   if (data_blob != nullptr && history != nullptr) {
     const pb::FieldDescriptor* encoding = data_blob->FindFieldByName("encoding_type");
     const pb::FieldDescriptor* data = data_blob->FindFieldByName("data");
-    const pb::EnumValueDescriptor* proto3 =
-        encoding != nullptr && encoding->enum_type() != nullptr
-            ? encoding->enum_type()->FindValueByName("ENCODING_TYPE_PROTO3")
-            : nullptr;
+    const pb::EnumValueDescriptor* proto3 = encoding != nullptr && encoding->enum_type() != nullptr
+                                                ? encoding->enum_type()->FindValueByName("ENCODING_TYPE_PROTO3")
+                                                : nullptr;
     if (data == nullptr || proto3 == nullptr) {
       return result<plan_set>::failure(std::string(data_blob_type) +
                                        " in the schema lacks encoding_type (with ENCODING_TYPE_PROTO3) or data");
@@ -145,7 +149,8 @@ result<plan_set> plan_set::compile(const schema& types, plan_features features) 
   std::unordered_map<const pb::Descriptor*, bool> search_attribute_entries;
   for (const pb::Descriptor* type : types.message_types()) {
     for (int i = 0; i < type->field_count(); ++i) {
-      if (is_search_attribute_map(type, type->field(i))) search_attribute_entries[type->field(i)->message_type()] = true;
+      if (is_search_attribute_map(type, type->field(i)))
+        search_attribute_entries[type->field(i)->message_type()] = true;
     }
   }
 
@@ -157,15 +162,19 @@ result<plan_set> plan_set::compile(const schema& types, plan_features features) 
       const pb::FieldDescriptor* field = type->field(i);
       if (is_string(field)) {
         std::uint8_t roles = 0;
-        if (features.namespace_names && is_namespace_name(type, field)) roles |= role_namespace_name;
+        if (features.namespace_names && is_namespace_name(type, field))
+          roles |= role_namespace_name;
         if (features.search_attributes && search_attribute_entry && field->number() == 1) {
           roles |= role_search_attribute_key;
         }
-        if (features.utf8_repair) roles |= role_text;
-        if (roles != 0) n.leaves.push_back({field, roles});
+        if (features.utf8_repair)
+          roles |= role_text;
+        if (roles != 0)
+          n.leaves.push_back({field, roles});
       } else if (is_message(field)) {
         if (history != nullptr && field->message_type() == data_blob && contains(history_blob_fields, field->name())) {
-          if (features.history_blobs) n.edges.push_back({field, history, step_kind::history_blob});
+          if (features.history_blobs)
+            n.edges.push_back({field, history, step_kind::history_blob});
         } else {
           n.edges.push_back({field, field->message_type(), step_kind::message});
         }
@@ -173,7 +182,8 @@ result<plan_set> plan_set::compile(const schema& types, plan_features features) 
     }
   }
   for (auto& [type, n] : graph) {
-    for (const edge& e : n.edges) graph[e.child].parents.push_back(type);
+    for (const edge& e : n.edges)
+      graph[e.child].parents.push_back(type);
   }
   propagate(
       graph, [](const node& n) { return !n.leaves.empty(); }, [](node& n) -> bool& { return n.interesting; });
@@ -186,18 +196,22 @@ result<plan_set> plan_set::compile(const schema& types, plan_features features) 
       [](node& n) -> bool& { return n.reaches_search_attributes; });
 
   for (auto& [type, n] : graph) {
-    if (n.interesting) plans.plans_[type] = std::make_unique<message_plan>();
+    if (n.interesting)
+      plans.plans_[type] = std::make_unique<message_plan>();
   }
   for (auto& [type, n] : graph) {
-    if (!n.interesting) continue;
+    if (!n.interesting)
+      continue;
     message_plan& plan = *plans.plans_[type];
     plan.type = type;
     for (const leaf& l : n.leaves) {
-      plan.steps.push_back({static_cast<std::uint32_t>(l.field->number()), step_kind::string, l.roles, nullptr, l.field});
+      plan.steps.push_back(
+          {static_cast<std::uint32_t>(l.field->number()), step_kind::string, l.roles, nullptr, l.field});
     }
     for (const edge& e : n.edges) {
       auto child = plans.plans_.find(e.child);
-      if (child == plans.plans_.end()) continue;
+      if (child == plans.plans_.end())
+        continue;
       plan.steps.push_back({static_cast<std::uint32_t>(e.field->number()), e.kind, 0, child->second.get(), e.field});
     }
     std::sort(plan.steps.begin(), plan.steps.end(),
@@ -209,7 +223,8 @@ result<plan_set> plan_set::compile(const schema& types, plan_features features) 
         plan.index[plan.steps[i].number] = static_cast<std::uint16_t>(i + 1);
       }
     }
-    if (n.reaches_search_attributes) plan.scope = find_scope_fields(type);
+    if (n.reaches_search_attributes)
+      plan.scope = find_scope_fields(type);
   }
   return plans;
 }

@@ -42,8 +42,8 @@ struct message_plan;
 struct field_step {
   std::uint32_t number = 0;
   step_kind kind = step_kind::string;
-  std::uint8_t roles = 0;                      // string steps
-  const message_plan* child = nullptr;         // message and history_blob steps (the History plan)
+  std::uint8_t roles = 0;               // string steps
+  const message_plan* child = nullptr;  // message and history_blob steps (the History plan)
   const google::protobuf::FieldDescriptor* field = nullptr;
 };
 
@@ -63,7 +63,8 @@ struct message_plan {
   scope_fields scope;
 
   const field_step* find(std::uint32_t number) const {
-    if (number < index.size()) return index[number] == 0 ? nullptr : &steps[index[number] - 1];
+    if (number < index.size())
+      return index[number] == 0 ? nullptr : &steps[index[number] - 1];
     return index.empty() ? find_sorted(number) : nullptr;
   }
 

@@ -23,9 +23,12 @@ bool scan_scope(wire::reader& in, const scope_fields& fields, leaf_rewriter& lea
       error = in.error();
       return false;
     }
-    if (f.type != wire::wire_type::length_delimited) continue;
-    if (listed(fields.names, f.number)) name = f.payload();
-    if (listed(fields.ids, f.number)) id = f.payload();
+    if (f.type != wire::wire_type::length_delimited)
+      continue;
+    if (listed(fields.names, f.number))
+      name = f.payload();
+    if (listed(fields.ids, f.number))
+      id = f.payload();
   }
   found = name.empty() && id.empty() ? inherited : leaves.resolve_scope(name, id);
   return true;
@@ -56,7 +59,8 @@ class walker {
   std::string error() const {
     std::string path;
     for (auto it = path_.rbegin(); it != path_.rend(); ++it) {
-      if (!path.empty()) path += '.';
+      if (!path.empty())
+        path += '.';
       path += *it;
     }
     return path.empty() ? error_ : error_ + " (in " + path + ")";
@@ -102,24 +106,30 @@ bool walker::walk_message(const message_plan& plan, const char* begin, const cha
   }
   if (!plan.scope.empty()) {
     wire::reader scan(begin, end, origin_, depth);
-    if (!scan_scope(scan, plan.scope, leaves_, scope, scope, error_)) return false;
+    if (!scan_scope(scan, plan.scope, leaves_, scope, scope, error_))
+      return false;
   }
   wire::reader in(begin, end, origin_, depth);
   while (!in.at_end()) {
     wire::field f;
-    if (!in.read(f)) return fail(in.error());
-    if (f.type != wire::wire_type::length_delimited) continue;
+    if (!in.read(f))
+      return fail(in.error());
+    if (f.type != wire::wire_type::length_delimited)
+      continue;
     const field_step* step = plan.find(f.number);
-    if (step == nullptr) continue;
+    if (step == nullptr)
+      continue;
     switch (step->kind) {
       case step_kind::string:
         rewrite_string(*step, f, scope, delta);
         break;
       case step_kind::message:
-        if (!nested(*step, f, scope, depth, delta, &walker::walk_child)) return fail_in(*step);
+        if (!nested(*step, f, scope, depth, delta, &walker::walk_child))
+          return fail_in(*step);
         break;
       case step_kind::history_blob:
-        if (!nested(*step, f, scope, depth, delta, &walker::walk_blob)) return fail_in(*step);
+        if (!nested(*step, f, scope, depth, delta, &walker::walk_blob))
+          return fail_in(*step);
         break;
     }
   }
@@ -128,7 +138,8 @@ bool walker::walk_message(const message_plan& plan, const char* begin, const cha
 
 void walker::rewrite_string(const field_step& step, const wire::field& f, scope_id scope, std::int64_t& delta) {
   scratch_.clear();
-  if (!leaves_.rewrite(step, f.payload(), scope, scratch_)) return;
+  if (!leaves_.rewrite(step, f.payload(), scope, scratch_))
+    return;
   edit e;
   e.begin = static_cast<std::size_t>(f.value_begin - origin_);
   e.end = static_cast<std::size_t>(f.end - origin_);
@@ -144,8 +155,10 @@ bool walker::nested(const field_step& step, const wire::field& f, scope_id scope
                     content_walk content) {
   std::size_t first_inner_edit = edits_.size();
   std::int64_t inner = 0;
-  if (!(this->*content)(step, f.payload_begin, f.end, scope, depth + 1, inner)) return false;
-  if (inner == 0) return true;
+  if (!(this->*content)(step, f.payload_begin, f.end, scope, depth + 1, inner))
+    return false;
+  if (inner == 0)
+    return true;
   // The payload's size changed: its length prefix is rewritten, ahead of the edits inside it.
   auto old_length = static_cast<std::uint64_t>(f.end - f.payload_begin);
   auto new_length = static_cast<std::uint64_t>(static_cast<std::int64_t>(old_length) + inner);
@@ -170,16 +183,21 @@ bool walker::walk_blob(const field_step& step, const char* begin, const char* en
   wire::reader scan(begin, end, origin_, depth);
   while (!scan.at_end()) {
     wire::field f;
-    if (!scan.read(f)) return fail(scan.error());
-    if (f.number == layout.encoding_field && f.type == wire::wire_type::varint) encoding = f.varint;
-    if (f.number == layout.data_field && f.type == wire::wire_type::length_delimited) has_data = true;
+    if (!scan.read(f))
+      return fail(scan.error());
+    if (f.number == layout.encoding_field && f.type == wire::wire_type::varint)
+      encoding = f.varint;
+    if (f.number == layout.data_field && f.type == wire::wire_type::length_delimited)
+      has_data = true;
   }
-  if (encoding != layout.proto3_encoding || !has_data) return true;
+  if (encoding != layout.proto3_encoding || !has_data)
+    return true;
   wire::reader in(begin, end, origin_, depth);
   while (!in.at_end()) {
     wire::field f;
     in.read(f);  // already validated by the scan
-    if (f.number != layout.data_field || f.type != wire::wire_type::length_delimited) continue;
+    if (f.number != layout.data_field || f.type != wire::wire_type::length_delimited)
+      continue;
     if (!nested(step, f, scope, depth, delta, &walker::walk_child)) {
       path_.push_back(std::string("data as ") + step.child->type->full_name());
       return false;
@@ -190,10 +208,11 @@ bool walker::walk_blob(const field_step& step, const char* begin, const char* en
 
 }  // namespace
 
-bool find_message_scope(std::string_view bytes, const scope_fields& fields, leaf_rewriter& leaves,
-                        scope_id inherited, scope_id& found, std::string& error) {
+bool find_message_scope(std::string_view bytes, const scope_fields& fields, leaf_rewriter& leaves, scope_id inherited,
+                        scope_id& found, std::string& error) {
   found = inherited;
-  if (fields.empty()) return true;
+  if (fields.empty())
+    return true;
   wire::reader in(bytes.data(), bytes.data() + bytes.size(), bytes.data());
   return scan_scope(in, fields, leaves, inherited, found, error);
 }
@@ -209,7 +228,8 @@ status rewrite_message(const plan_set& plans, const message_plan& plan, std::str
   }
   // Leaf rewriters only replace strings that differ, so any edit is a change.
   const std::vector<edit>& edits = walk.edits();
-  if (edits.empty()) return {};
+  if (edits.empty())
+    return {};
   std::string out;
   out.reserve(static_cast<std::size_t>(static_cast<std::int64_t>(bytes.size()) + delta));
   std::size_t at = 0;

@@ -32,7 +32,7 @@ status rewrite_message(const plan_set& plans, const message_plan& plan, std::str
 
 // Finds the scope a message opens by its own namespace fields, or `inherited` when it names none.
 // Returns false with `error` on malformed input.
-bool find_message_scope(std::string_view bytes, const scope_fields& fields, leaf_rewriter& leaves,
-                        scope_id inherited, scope_id& found, std::string& error);
+bool find_message_scope(std::string_view bytes, const scope_fields& fields, leaf_rewriter& leaves, scope_id inherited,
+                        scope_id& found, std::string& error);
 
 }  // namespace s2s::translation

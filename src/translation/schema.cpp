@@ -12,9 +12,10 @@ namespace pb = google::protobuf;
 
 class collecting_error_collector : public pb::DescriptorPool::ErrorCollector {
  public:
-  void AddError(const std::string& filename, const std::string& element_name, const pb::Message*,
-                ErrorLocation, const std::string& message) override {
-    if (!errors.empty()) errors += "; ";
+  void AddError(const std::string& filename, const std::string& element_name, const pb::Message*, ErrorLocation,
+                const std::string& message) override {
+    if (!errors.empty())
+      errors += "; ";
     errors += filename + ": " + element_name + ": " + message;
   }
   std::string errors;
@@ -22,7 +23,8 @@ class collecting_error_collector : public pb::DescriptorPool::ErrorCollector {
 
 void collect_types(const pb::Descriptor* type, std::vector<const pb::Descriptor*>& out) {
   out.push_back(type);
-  for (int i = 0; i < type->nested_type_count(); ++i) collect_types(type->nested_type(i), out);
+  for (int i = 0; i < type->nested_type_count(); ++i)
+    collect_types(type->nested_type(i), out);
 }
 
 }  // namespace
@@ -50,7 +52,8 @@ result<std::shared_ptr<const schema>> schema::from_descriptor_set(std::string_vi
   std::function<bool(const std::string&, const std::string&)> build = [&](const std::string& name,
                                                                           const std::string& needed_by) {
     auto& st = state[name];
-    if (st == 2) return true;
+    if (st == 2)
+      return true;
     if (st == 1) {
       error = "import cycle through " + name;
       return false;
@@ -62,7 +65,8 @@ result<std::shared_ptr<const schema>> schema::from_descriptor_set(std::string_vi
     }
     st = 1;
     for (const auto& dependency : it->second->dependency()) {
-      if (!build(dependency, name)) return false;
+      if (!build(dependency, name))
+        return false;
     }
     const pb::FileDescriptor* file = loaded->pool_->BuildFileCollectingErrors(*it->second, &collector);
     if (file == nullptr) {
@@ -70,7 +74,8 @@ result<std::shared_ptr<const schema>> schema::from_descriptor_set(std::string_vi
       return false;
     }
     state[name] = 2;
-    for (int i = 0; i < file->message_type_count(); ++i) collect_types(file->message_type(i), loaded->message_types_);
+    for (int i = 0; i < file->message_type_count(); ++i)
+      collect_types(file->message_type(i), loaded->message_types_);
     for (int s = 0; s < file->service_count(); ++s) {
       const pb::ServiceDescriptor* service = file->service(s);
       for (int m = 0; m < service->method_count(); ++m) {
@@ -82,7 +87,8 @@ result<std::shared_ptr<const schema>> schema::from_descriptor_set(std::string_vi
     return true;
   };
   for (const auto& file : set.file()) {
-    if (!build(file.name(), "the descriptor set")) return result<std::shared_ptr<const schema>>::failure(error);
+    if (!build(file.name(), "the descriptor set"))
+      return result<std::shared_ptr<const schema>>::failure(error);
   }
   return std::shared_ptr<const schema>(std::move(loaded));
 }

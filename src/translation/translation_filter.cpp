@@ -69,7 +69,8 @@ result<std::unique_ptr<translation_filter>> translation_filter::create(std::shar
                                                                        bool repair_utf8) {
   plan_features features{!names.empty(), !search_attributes.empty(), repair_utf8};
   auto plans = plan_set::compile(*types, features);
-  if (!plans) return result<std::unique_ptr<translation_filter>>::failure(plans.error());
+  if (!plans)
+    return result<std::unique_ptr<translation_filter>>::failure(plans.error());
   return std::unique_ptr<translation_filter>(
       new translation_filter(std::move(types), std::move(names), std::move(search_attributes), std::move(*plans)));
 }
@@ -85,21 +86,26 @@ translation_filter::translation_filter(std::shared_ptr<const schema> types, name
       not_found_namespace_field_ = static_cast<std::uint32_t>(field->number());
     }
   }
-  if (search_attributes_.empty()) return;
+  if (search_attributes_.empty())
+    return;
   for (const google::protobuf::Descriptor* type : schema_->message_types()) {
     scope_fields fields = find_scope_fields(type);
-    if (!fields.empty()) request_scopes_.emplace(type, std::move(fields));
+    if (!fields.empty())
+      request_scopes_.emplace(type, std::move(fields));
   }
 }
 
 bool translation_filter::wants(const message_context& context) const {
-  if (context.type == nullptr) return false;
-  if (context.is_request && request_scopes_.count(context.type) != 0) return true;
+  if (context.type == nullptr)
+    return false;
+  if (context.is_request && request_scopes_.count(context.type) != 0)
+    return true;
   return plans_.find(context.type) != nullptr;
 }
 
 filter_result translation_filter::apply(const message_context& context, std::string& bytes) const {
-  if (context.type == nullptr) return filter_result::unchanged();
+  if (context.type == nullptr)
+    return filter_result::unchanged();
   leaves leaf(*this, context.dir);
   leaf.refuse_other_side = refuses_local_names(context);
   scope_id scope = context.call != nullptr ? context.call->search_attribute_scope : no_scope;
@@ -115,44 +121,49 @@ filter_result translation_filter::apply(const message_context& context, std::str
         return filter_result::refused(status_code::invalid_argument,
                                       describe("malformed " + context.type->full_name() + " " + error));
       }
-      if (context.call != nullptr) context.call->search_attribute_scope = scope;
+      if (context.call != nullptr)
+        context.call->search_attribute_scope = scope;
     }
   }
   const message_plan* plan = plans_.find(context.type);
-  if (plan == nullptr) return filter_result::unchanged();
+  if (plan == nullptr)
+    return filter_result::unchanged();
   bool changed = false;
   status outcome = rewrite_message(plans_, *plan, bytes, leaf, scope, changed);
-  if (!outcome.ok()) return filter_result::refused(outcome.code, describe(outcome.message));
-  if (!leaf.unknown_name.empty()) return not_found(leaf.unknown_name, context);
+  if (!outcome.ok())
+    return filter_result::refused(outcome.code, describe(outcome.message));
+  if (!leaf.unknown_name.empty())
+    return not_found(leaf.unknown_name, context);
   filter_result done = changed ? filter_result::changed() : filter_result::unchanged();
   done.counts = leaf.counts;
   return done;
 }
 
 filter_result translation_filter::not_found(std::string_view name, const message_context& context) const {
-  std::string message = "namespace '" + std::string(name) + "' is not found (method " + std::string(context.method) +
-                        ")";
+  std::string message =
+      "namespace '" + std::string(name) + "' is not found (method " + std::string(context.method) + ")";
   std::string details;
   if (not_found_namespace_field_ != 0) {
     std::string failure;
     wire::append_tag(failure, not_found_namespace_field_, wire::wire_type::length_delimited);
     wire::append_varint(failure, name.size());
     failure.append(name);
-    details = encode_status_details(static_cast<int>(status_code::not_found), message, namespace_not_found_type,
-                                    failure);
+    details =
+        encode_status_details(static_cast<int>(status_code::not_found), message, namespace_not_found_type, failure);
   }
   return filter_result::refused(status_code::not_found, std::move(message), std::move(details));
 }
 
 filter_result translation_filter::apply_header(const message_context& context, std::string_view key,
                                                std::string& value) const {
-  if (names_.empty()) return filter_result::unchanged();
-  if (key == namespace_routing_header && refuses_local_names(context) &&
-      names_.names_other_side(value, context.dir)) {
+  if (names_.empty())
+    return filter_result::unchanged();
+  if (key == namespace_routing_header && refuses_local_names(context) && names_.names_other_side(value, context.dir)) {
     return not_found(value, context);
   }
   auto other = names_.translate(value, context.dir);
-  if (!other || *other == value) return filter_result::unchanged();
+  if (!other || *other == value)
+    return filter_result::unchanged();
   value.assign(*other);
   filter_result done = filter_result::changed();
   done.counts.namespaces = 1;
@@ -161,7 +172,8 @@ filter_result translation_filter::apply_header(const message_context& context, s
 
 filter_result translation_filter::apply_status(const message_context& context, std::string& message,
                                                std::string& details) const {
-  if (!wants_status()) return filter_result::unchanged();
+  if (!wants_status())
+    return filter_result::unchanged();
   scope_id scope = context.call != nullptr ? context.call->search_attribute_scope : no_scope;
   std::vector<const string_map<std::string>*> maps = {&names_.names(context.dir),
                                                       search_attributes_.fields(scope, context.dir)};

@@ -26,8 +26,7 @@ class translation_filter : public message_filter {
   filter_result apply_header(const message_context& context, std::string_view key, std::string& value) const override;
   bool wants_headers() const override { return !names_.empty(); }
   // Names in the status message (whole words only) and in every detail whose type the schema knows.
-  filter_result apply_status(const message_context& context, std::string& message,
-                             std::string& details) const override;
+  filter_result apply_status(const message_context& context, std::string& message, std::string& details) const override;
   bool wants_status() const override { return !names_.empty() || !search_attributes_.empty(); }
 
   const plan_set& plans() const { return plans_; }

@@ -53,36 +53,44 @@ class reader {
   [[gnu::always_inline]] bool read(field& out) {
     out.begin = p_;
     std::uint64_t key = 0;
-    if (!read_varint(key)) return false;
+    if (!read_varint(key))
+      return false;
     auto number = key >> 3;
-    if (number == 0 || number > max_field_number) return fail(problem::field_number, out.begin, number);
+    if (number == 0 || number > max_field_number)
+      return fail(problem::field_number, out.begin, number);
     out.number = static_cast<std::uint32_t>(number);
     out.type = static_cast<wire_type>(key & 7);
     out.value_begin = p_;
     out.payload_begin = p_;
     switch (out.type) {
       case wire_type::varint:
-        if (!read_varint(out.varint)) return false;
+        if (!read_varint(out.varint))
+          return false;
         break;
       case wire_type::fixed64:
-        if (end_ - p_ < 8) return fail(problem::truncated_fixed64, out.begin, number);
+        if (end_ - p_ < 8)
+          return fail(problem::truncated_fixed64, out.begin, number);
         p_ += 8;
         break;
       case wire_type::fixed32:
-        if (end_ - p_ < 4) return fail(problem::truncated_fixed32, out.begin, number);
+        if (end_ - p_ < 4)
+          return fail(problem::truncated_fixed32, out.begin, number);
         p_ += 4;
         break;
       case wire_type::length_delimited: {
         std::uint64_t length = 0;
-        if (!read_varint(length)) return false;
+        if (!read_varint(length))
+          return false;
         auto left = static_cast<std::uint64_t>(end_ - p_);
-        if (length > left) return fail(problem::length, out.value_begin, number, length, left);
+        if (length > left)
+          return fail(problem::length, out.value_begin, number, length, left);
         out.payload_begin = p_;
         p_ += length;
         break;
       }
       case wire_type::start_group:
-        if (!skip_group(out.number, depth_ + 1)) return false;
+        if (!skip_group(out.number, depth_ + 1))
+          return false;
         break;
       case wire_type::end_group:
         return fail(problem::unmatched_end_group, out.begin, number);

@@ -58,8 +58,8 @@ struct session_ended {
   std::string reason;
 };
 
-using session_event = std::variant<stream_incoming, stream_established, stream_readable, stream_writable,
-                                   stream_remote_closed, stream_closed, stream_reset, go_away_received,
-                                   ping_acknowledged, ping_timed_out, session_ended>;
+using session_event =
+    std::variant<stream_incoming, stream_established, stream_readable, stream_writable, stream_remote_closed,
+                 stream_closed, stream_reset, go_away_received, ping_acknowledged, ping_timed_out, session_ended>;
 
 }  // namespace s2s::yamux

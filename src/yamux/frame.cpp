@@ -13,7 +13,8 @@ void put_u16(std::uint8_t* out, std::uint16_t value) {
 }
 
 void put_u32(std::uint8_t* out, std::uint32_t value) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<std::uint8_t>(value >> (24 - 8 * i));
+  for (int i = 0; i < 4; ++i)
+    out[i] = static_cast<std::uint8_t>(value >> (24 - 8 * i));
 }
 
 std::uint32_t get_u32(const std::uint8_t* in) {
@@ -59,8 +60,7 @@ frame_header decode(std::span<const std::uint8_t, header_size> bytes) {
   return header;
 }
 
-void append_frame(std::vector<std::uint8_t>& out, const frame_header& header,
-                  std::span<const std::uint8_t> payload) {
+void append_frame(std::vector<std::uint8_t>& out, const frame_header& header, std::span<const std::uint8_t> payload) {
   const auto bytes = encode(header);
   out.insert(out.end(), bytes.begin(), bytes.end());
   out.insert(out.end(), payload.begin(), payload.end());
@@ -88,7 +88,8 @@ std::optional<std::string> check_header(const frame_header& header) {
 frame_decoder::item frame_decoder::next(std::span<const std::uint8_t>& input) {
   item result;
   if (payload_remaining_ > 0) {
-    if (input.empty()) return result;
+    if (input.empty())
+      return result;
     const auto take = std::min<std::size_t>(payload_remaining_, input.size());
     result.what = item::kind::payload;
     result.payload = input.first(take);
@@ -100,11 +101,13 @@ frame_decoder::item frame_decoder::next(std::span<const std::uint8_t>& input) {
   std::copy_n(input.begin(), take, partial_.begin() + static_cast<std::ptrdiff_t>(partial_size_));
   partial_size_ += take;
   input = input.subspan(take);
-  if (partial_size_ < header_size) return result;
+  if (partial_size_ < header_size)
+    return result;
   partial_size_ = 0;
   result.what = item::kind::header;
   result.header = decode(std::span<const std::uint8_t, header_size>(partial_));
-  if (result.header.is(frame_type::data)) payload_remaining_ = result.header.length;
+  if (result.header.is(frame_type::data))
+    payload_remaining_ = result.header.length;
   return result;
 }
 

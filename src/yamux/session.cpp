@@ -15,15 +15,14 @@ constexpr std::size_t output_compaction_threshold = 64 * 1024;
 
 std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
-const char* frame_name(const frame_header& header) {
-  return header.is(frame_type::data) ? "data" : "window update";
-}
+const char* frame_name(const frame_header& header) { return header.is(frame_type::data) ? "data" : "window update"; }
 
 }  // namespace
 
 session::session(role side, const config& cfg, clock::time_point now)
     : side_(side), cfg_(cfg), next_id_(side == role::client ? 1 : 2), next_keepalive_(now + cfg.keepalive_interval) {
-  if (auto problem = verify(cfg)) throw std::invalid_argument(*problem);
+  if (auto problem = verify(cfg))
+    throw std::invalid_argument(*problem);
 }
 
 // ---------------------------------------------------------------- bytes in
@@ -45,7 +44,8 @@ void session::receive(std::span<const std::uint8_t> bytes, clock::time_point now
 }
 
 void session::on_header(const frame_header& header, clock::time_point now) {
-  if (auto problem = check_header(header)) return fail(*problem);
+  if (auto problem = check_header(header))
+    return fail(*problem);
   ++frames_received_;
   switch (static_cast<frame_type>(header.type)) {
     case frame_type::data:
@@ -65,27 +65,33 @@ void session::on_stream_frame(const frame_header& header) {
   if (header.has(flags::syn)) {
     s = on_incoming_syn(header.stream);
   } else if (s = find_mutable(header.stream); !s && never_opened(header.stream)) {
-    return fail("peer sent a " + std::string(frame_name(header)) + " frame on stream " +
-                std::to_string(header.stream) + ", which was never opened");
+    return fail("peer sent a " + std::string(frame_name(header)) + " frame on stream " + std::to_string(header.stream) +
+                ", which was never opened");
   }
-  if (!s) return;  // rejected, failed, or a stream already gone: any payload is discarded
+  if (!s)
+    return;  // rejected, failed, or a stream already gone: any payload is discarded
 
   if (is_data) {
-    if (auto problem = s->check_incoming_data(header.length)) return fail(*problem);
+    if (auto problem = s->check_incoming_data(header.length))
+      return fail(*problem);
   }
   const auto window_before = s->send_window();
   const auto outcome = s->on_flags(header.flags);
-  if (outcome.error) return fail(*outcome.error);
+  if (outcome.error)
+    return fail(*outcome.error);
   if (header.has(flags::ack) && s->awaiting_ack) {
     s->awaiting_ack = false;
     s->open_deadline.reset();
     --awaiting_ack_;
   }
-  if (outcome.established) events_.push_back(stream_established{s->id()});
-  if (outcome.reset) return settle(*s, true);
+  if (outcome.established)
+    events_.push_back(stream_established{s->id()});
+  if (outcome.reset)
+    return settle(*s, true);
 
   if (!is_data) {
-    if (auto problem = s->on_window_update(header.length)) return fail(*problem);
+    if (auto problem = s->on_window_update(header.length))
+      return fail(*problem);
     if (window_before == 0 && s->send_window() > 0 && s->can_send_data()) {
       events_.push_back(stream_writable{s->id()});
     }
@@ -102,15 +108,19 @@ void session::on_payload(std::span<const std::uint8_t> bytes) {
   if (s) {
     const bool was_empty = s->buffered() == 0;
     s->on_data(bytes);
-    if (was_empty) events_.push_back(stream_readable{s->id()});
+    if (was_empty)
+      events_.push_back(stream_readable{s->id()});
   }
-  if (decoder_.payload_remaining() > 0) return;
-  if (s) finish_frame(*s, payload_.remote_closed);
+  if (decoder_.payload_remaining() > 0)
+    return;
+  if (s)
+    finish_frame(*s, payload_.remote_closed);
   payload_ = {};
 }
 
 void session::finish_frame(stream& s, bool remote_closed) {
-  if (remote_closed) events_.push_back(stream_remote_closed{s.id()});
+  if (remote_closed)
+    events_.push_back(stream_remote_closed{s.id()});
   settle(s, true);
 }
 
@@ -140,27 +150,33 @@ stream* session::on_incoming_syn(stream_id id) {
 
 std::optional<std::string> session::track_peer_id(stream_id id) {
   if (id <= peer_max_id_) {
-    if (peer_unopened_ids_.erase(id) == 1) return std::nullopt;
+    if (peer_unopened_ids_.erase(id) == 1)
+      return std::nullopt;
     return "peer opened stream " + std::to_string(id) + " again; stream ids are never reused";
   }
   const stream_id first = peer_max_id_ == 0 ? (side_ == role::client ? 2 : 1) : peer_max_id_ + 2;
   const std::size_t skipped = (id - first) / 2;
   const std::size_t remembered = std::min(skipped, max_unopened_peer_ids);
-  for (std::size_t i = 1; i <= remembered; ++i) peer_unopened_ids_.insert(id - static_cast<stream_id>(2 * i));
-  while (peer_unopened_ids_.size() > max_unopened_peer_ids) peer_unopened_ids_.erase(peer_unopened_ids_.begin());
+  for (std::size_t i = 1; i <= remembered; ++i)
+    peer_unopened_ids_.insert(id - static_cast<stream_id>(2 * i));
+  while (peer_unopened_ids_.size() > max_unopened_peer_ids)
+    peer_unopened_ids_.erase(peer_unopened_ids_.begin());
   peer_max_id_ = id;
   return std::nullopt;
 }
 
 bool session::never_opened(stream_id id) const {
-  if (is_ours(id)) return id >= next_id_;
+  if (is_ours(id))
+    return id >= next_id_;
   return id > peer_max_id_ || peer_unopened_ids_.contains(id);
 }
 
 void session::on_ping(const frame_header& header, clock::time_point now) {
-  if (header.has(flags::syn)) return send(make_header(frame_type::ping, flags::ack, 0, header.length));
+  if (header.has(flags::syn))
+    return send(make_header(frame_type::ping, flags::ack, 0, header.length));
   const auto it = pings_.find(header.length);
-  if (it == pings_.end()) return;  // a reply after its timeout, or to a ping we never sent
+  if (it == pings_.end())
+    return;  // a reply after its timeout, or to a ping we never sent
   events_.push_back(ping_acknowledged{it->first, now - it->second.sent});
   pings_.erase(it);
 }
@@ -168,7 +184,8 @@ void session::on_ping(const frame_header& header, clock::time_point now) {
 void session::on_go_away(const frame_header& header) {
   const auto code = static_cast<go_away_code>(header.length);
   if (code == go_away_code::normal) {
-    if (!peer_went_away_) events_.push_back(go_away_received{code});
+    if (!peer_went_away_)
+      events_.push_back(go_away_received{code});
     peer_went_away_ = true;
     return;
   }
@@ -201,27 +218,31 @@ void session::send(const frame_header& header, std::span<const std::uint8_t> pay
 
 std::uint16_t session::open_flags(stream& s) {
   const auto f = s.take_open_flags();
-  if (f & flags::ack) std::erase(accept_queue_, s.id());
+  if (f & flags::ack)
+    std::erase(accept_queue_, s.id());
   return f;
 }
 
 void session::send_window_update(stream& s, std::uint16_t extra_flags, bool force) {
   const auto frame_flags = static_cast<std::uint16_t>(open_flags(s) | extra_flags);
   const auto delta = s.take_window_update(cfg_.max_stream_window, force || frame_flags != 0);
-  if (delta) send(make_header(frame_type::window_update, frame_flags, s.id(), *delta));
+  if (delta)
+    send(make_header(frame_type::window_update, frame_flags, s.id(), *delta));
 }
 
 // ---------------------------------------------------------------- events and time
 
 std::optional<session_event> session::poll_event() {
-  if (events_.empty()) return std::nullopt;
+  if (events_.empty())
+    return std::nullopt;
   auto event = std::move(events_.front());
   events_.pop_front();
   return event;
 }
 
 void session::tick(clock::time_point now) {
-  if (ended_) return;
+  if (ended_)
+    return;
   check_write_progress(now);
   for (auto it = pings_.begin(); !ended_ && it != pings_.end();) {
     if (now - it->second.sent < cfg_.connection_write_timeout) {
@@ -234,7 +255,8 @@ void session::tick(clock::time_point now) {
       it = pings_.erase(it);
     }
   }
-  if (ended_) return;
+  if (ended_)
+    return;
   const bool keepalive_outstanding =
       std::any_of(pings_.begin(), pings_.end(), [](const auto& p) { return p.second.keepalive; });
   if (cfg_.enable_keepalive && !keepalive_outstanding && now >= next_keepalive_) {
@@ -270,21 +292,27 @@ void session::check_write_progress(clock::time_point now) {
 }
 
 std::optional<clock::time_point> session::next_deadline() const {
-  if (ended_) return std::nullopt;
+  if (ended_)
+    return std::nullopt;
   std::optional<clock::time_point> earliest;
   const auto consider = [&](clock::time_point t) {
-    if (!earliest || t < *earliest) earliest = t;
+    if (!earliest || t < *earliest)
+      earliest = t;
   };
   bool keepalive_outstanding = false;
   for (const auto& [id, p] : pings_) {
     consider(p.sent + cfg_.connection_write_timeout);
     keepalive_outstanding = keepalive_outstanding || p.keepalive;
   }
-  if (cfg_.enable_keepalive && !keepalive_outstanding) consider(next_keepalive_);
-  if (stalled_since_) consider(*stalled_since_ + cfg_.connection_write_timeout);
+  if (cfg_.enable_keepalive && !keepalive_outstanding)
+    consider(next_keepalive_);
+  if (stalled_since_)
+    consider(*stalled_since_ + cfg_.connection_write_timeout);
   for (const auto& [id, s] : streams_) {
-    if (s.awaiting_ack && s.open_deadline) consider(*s.open_deadline);
-    if (s.state() == stream_state::local_close && s.close_deadline) consider(*s.close_deadline);
+    if (s.awaiting_ack && s.open_deadline)
+      consider(*s.open_deadline);
+    if (s.state() == stream_state::local_close && s.close_deadline)
+      consider(*s.close_deadline);
   }
   return earliest;
 }
@@ -292,24 +320,29 @@ std::optional<clock::time_point> session::next_deadline() const {
 // ---------------------------------------------------------------- streams
 
 session::open_result session::open_stream(clock::time_point now) {
-  if (ended_) return {0, "the session has ended: " + end_reason_};
-  if (peer_went_away_) return {0, "the peer sent go-away and accepts no new streams"};
+  if (ended_)
+    return {0, "the session has ended: " + end_reason_};
+  if (peer_went_away_)
+    return {0, "the peer sent go-away and accepts no new streams"};
   if (awaiting_ack_ >= cfg_.accept_backlog) {
     return {0, std::to_string(awaiting_ack_) + " opened streams already await the peer's acknowledgement"};
   }
-  if (next_id_ >= UINT32_MAX - 1) return {0, "stream ids are exhausted"};
+  if (next_id_ >= UINT32_MAX - 1)
+    return {0, "stream ids are exhausted"};
   const stream_id id = next_id_;
   next_id_ += 2;
   auto& s = streams_.emplace(id, stream(id, stream_state::syn_sent)).first->second;
   s.awaiting_ack = true;
   ++awaiting_ack_;
-  if (cfg_.stream_open_timeout.count() > 0) s.open_deadline = now + cfg_.stream_open_timeout;
+  if (cfg_.stream_open_timeout.count() > 0)
+    s.open_deadline = now + cfg_.stream_open_timeout;
   send_window_update(s, flags::syn, true);
   return {id, {}};
 }
 
 std::optional<stream_id> session::accept_stream() {
-  if (accept_queue_.empty()) return std::nullopt;
+  if (accept_queue_.empty())
+    return std::nullopt;
   const stream_id id = accept_queue_.front();
   send_window_update(*find_mutable(id), 0, true);  // carries the ACK and removes id from the queue
   return id;
@@ -317,9 +350,11 @@ std::optional<stream_id> session::accept_stream() {
 
 std::size_t session::write(stream_id id, std::span<const std::uint8_t> bytes) {
   stream* s = find_mutable(id);
-  if (!s || !s->can_send_data()) return 0;
+  if (!s || !s->can_send_data())
+    return 0;
   const auto length = static_cast<std::uint32_t>(std::min<std::size_t>(bytes.size(), s->send_window()));
-  if (length == 0) return 0;
+  if (length == 0)
+    return 0;
   send(make_header(frame_type::data, open_flags(*s), id, length), bytes.first(length));
   s->on_data_sent(length);
   return length;
@@ -332,10 +367,12 @@ std::span<const std::uint8_t> session::readable(stream_id id) const {
 
 void session::consume(stream_id id, std::size_t count) {
   stream* s = find_mutable(id);
-  if (!s) return;
+  if (!s)
+    return;
   s->consume(count);
   // Before accept, the credit read back rides on the ACK that accept_stream() sends.
-  if (!s->remote_done() && s->state() != stream_state::syn_received) send_window_update(*s, 0, false);
+  if (!s->remote_done() && s->state() != stream_state::syn_received)
+    send_window_update(*s, 0, false);
   settle(*s, false);
 }
 
@@ -349,9 +386,11 @@ std::size_t session::read(stream_id id, std::span<std::uint8_t> out) {
 
 bool session::close(stream_id id, clock::time_point now) {
   stream* s = find_mutable(id);
-  if (!s) return false;
+  if (!s)
+    return false;
   const auto ack = open_flags(*s);
-  if (!s->close_local()) return false;
+  if (!s->close_local())
+    return false;
   send_window_update(*s, static_cast<std::uint16_t>(ack | flags::fin), true);
   s->open_deadline.reset();
   if (s->state() == stream_state::local_close && cfg_.stream_close_timeout.count() > 0) {
@@ -362,7 +401,8 @@ bool session::close(stream_id id, clock::time_point now) {
 }
 
 bool session::reset(stream_id id) {
-  if (!find(id)) return false;
+  if (!find(id))
+    return false;
   send(make_header(frame_type::window_update, flags::rst, id, 0));
   remove(id);
   return true;
@@ -382,14 +422,17 @@ bool session::is_ours(stream_id id) const { return (id % 2 == 1) == (side_ == ro
 
 void session::remove(stream_id id) {
   const auto it = streams_.find(id);
-  if (it == streams_.end()) return;
-  if (it->second.awaiting_ack) --awaiting_ack_;
+  if (it == streams_.end())
+    return;
+  if (it->second.awaiting_ack)
+    --awaiting_ack_;
   std::erase(accept_queue_, id);
   streams_.erase(it);
 }
 
 void session::settle(stream& s, bool by_peer) {
-  if (!s.finished()) return;
+  if (!s.finished())
+    return;
   const auto id = s.id();
   const bool was_reset = s.state() == stream_state::reset;
   remove(id);
@@ -404,27 +447,32 @@ void session::settle(stream& s, bool by_peer) {
 
 std::uint32_t session::ping(clock::time_point now) {
   const auto id = next_ping_id_++;
-  if (ended_) return id;
+  if (ended_)
+    return id;
   send(make_header(frame_type::ping, flags::syn, 0, id));
   pings_[id] = outstanding_ping{now, false};
   return id;
 }
 
 void session::go_away(go_away_code code) {
-  if (ended_) return;
+  if (ended_)
+    return;
   send(make_header(frame_type::go_away, 0, 0, static_cast<std::uint32_t>(code)));
   went_away_ = true;
-  if (code != go_away_code::normal) end("we sent go-away: " + describe(code));
+  if (code != go_away_code::normal)
+    end("we sent go-away: " + describe(code));
 }
 
 void session::fail(std::string reason) {
-  if (ended_) return;
+  if (ended_)
+    return;
   send(make_header(frame_type::go_away, 0, 0, static_cast<std::uint32_t>(go_away_code::protocol_error)));
   end("protocol error: " + reason);
 }
 
 void session::end(std::string reason) {
-  if (ended_) return;
+  if (ended_)
+    return;
   ended_ = true;
   end_reason_ = std::move(reason);
   streams_.clear();

@@ -58,7 +58,8 @@ stream::flag_outcome stream::on_flags(std::uint16_t frame_flags) {
 }
 
 std::optional<std::string> stream::check_incoming_data(std::uint32_t length) const {
-  if (length == 0) return std::nullopt;
+  if (length == 0)
+    return std::nullopt;
   if (remote_done()) {
     return "peer sent " + std::to_string(length) + " bytes on stream " + std::to_string(id_) +
            " after closing it (state " + describe(state_) + ")";
@@ -90,7 +91,8 @@ std::optional<std::string> stream::on_window_update(std::uint32_t delta) {
 }
 
 std::uint16_t stream::take_open_flags() {
-  if (state_ != stream_state::syn_received) return 0;
+  if (state_ != stream_state::syn_received)
+    return 0;
   state_ = stream_state::established;
   return flags::ack;
 }
@@ -118,7 +120,8 @@ bool stream::close_local() {
 std::optional<std::uint32_t> stream::take_window_update(std::uint32_t max_window, bool force) {
   // buffered() + receive_window_ never exceeds max_window, so the delta is never negative.
   const auto delta = static_cast<std::uint32_t>(max_window - buffered() - receive_window_);
-  if (delta < max_window / 2 && !force) return std::nullopt;
+  if (delta < max_window / 2 && !force)
+    return std::nullopt;
   receive_window_ += delta;
   return delta;
 }

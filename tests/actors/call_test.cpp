@@ -291,8 +291,7 @@ CAF_TEST(no upstream available ends the call with UNAVAILABLE and the reason) {
   start(nullptr, "no mux session to the remote side");
   CAF_REQUIRE(downstream->finished_with);
   CAF_CHECK_EQUAL(downstream->finished_with->error_code(), grpc::StatusCode::UNAVAILABLE);
-  CAF_CHECK_EQUAL(downstream->finished_with->error_message(),
-                  "s2s-proxy: no mux session to the remote side");
+  CAF_CHECK_EQUAL(downstream->finished_with->error_message(), "s2s-proxy: no mux session to the remote side");
 }
 
 CAF_TEST(a failing call actor ends its call with INTERNAL and cancels the upstream) {
@@ -300,8 +299,7 @@ CAF_TEST(a failing call actor ends its call with INTERNAL and cancels the upstre
   deliver(downstream_read{bytes("boom")});
   CAF_REQUIRE(downstream->finished_with);
   CAF_CHECK_EQUAL(downstream->finished_with->error_code(), grpc::StatusCode::INTERNAL);
-  CAF_CHECK_EQUAL(downstream->finished_with->error_message(),
-                  "s2s-proxy: the call failed: filter exploded");
+  CAF_CHECK_EQUAL(downstream->finished_with->error_message(), "s2s-proxy: the call failed: filter exploded");
   CAF_CHECK_EQUAL(up().cancels, 1);
   CAF_CHECK_EQUAL(up().releases, 1);
   CAF_CHECK_EQUAL(downstream->finish_calls, 1);

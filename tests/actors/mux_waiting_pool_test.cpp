@@ -30,8 +30,7 @@ TEST(MuxWaitingPool, AFullPoolDropsItsOldestIdleConnectionNotTheNewcomer) {
   EXPECT_TRUE(pool.admit(1, "10.0.0.1", start).empty());
   EXPECT_TRUE(pool.admit(2, "10.0.0.2", start + 1ms).empty());
   EXPECT_TRUE(pool.admit(3, "10.0.0.3", start + 2ms).empty());
-  EXPECT_EQ(handles_of(pool.admit(4, "10.0.0.4", start + 3ms), mux_refusal::waiting_pool_full),
-            std::vector<int>{1});
+  EXPECT_EQ(handles_of(pool.admit(4, "10.0.0.4", start + 3ms), mux_refusal::waiting_pool_full), std::vector<int>{1});
   EXPECT_EQ(pool.handles(), (std::vector<int>{2, 3, 4}));
 }
 
@@ -42,8 +41,7 @@ TEST(MuxWaitingPool, AReadableConnectionIsNeverDisplaced) {
   pool.admit(3, "10.0.0.3", start + 2ms);
   pool.mark_readable(1);
   pool.mark_readable(2);
-  EXPECT_EQ(handles_of(pool.admit(4, "10.0.0.4", start + 3ms), mux_refusal::waiting_pool_full),
-            std::vector<int>{3});
+  EXPECT_EQ(handles_of(pool.admit(4, "10.0.0.4", start + 3ms), mux_refusal::waiting_pool_full), std::vector<int>{3});
   // With every older one readable, the newcomer is the oldest idle one.
   pool.mark_readable(4);
   EXPECT_TRUE(pool.admit(5, "10.0.0.5", start + 4ms).size() == 1);
@@ -57,8 +55,7 @@ TEST(MuxWaitingPool, ASourceOverItsCapLosesItsOwnOldestIdleConnection) {
   pool.admit(2, "10.0.0.1", start + 1ms);
   pool.admit(3, "10.0.0.1", start + 2ms);
   pool.mark_readable(2);
-  EXPECT_EQ(handles_of(pool.admit(4, "10.0.0.1", start + 3ms), mux_refusal::per_source_cap),
-            std::vector<int>{3});
+  EXPECT_EQ(handles_of(pool.admit(4, "10.0.0.1", start + 3ms), mux_refusal::per_source_cap), std::vector<int>{3});
   EXPECT_EQ(pool.from("10.0.0.1"), 2u);
   EXPECT_EQ(pool.from("10.0.0.9"), 1u);
   // Another source's connections are untouched, older as they are.

@@ -72,15 +72,18 @@ TEST_F(quiet_clock_test, ActorsThatSetNoTimeoutEndWithoutANotice) {
 TEST_F(quiet_clock_test, AnIdleTimeoutStillFiresAndItsActorsEndIsPassedOn) {
   auto before_passed = clock.notices_passed();
   caf::scoped_actor self{system};
-  auto sleeper = system.spawn([](caf::event_based_actor* self, caf::actor reply_to) -> caf::behavior {
-    return {
-        [](ping_atom) {},
-        caf::after(20ms) >> [self, reply_to] {
-          self->send(reply_to, tick_atom::value);
-          self->quit();
-        },
-    };
-  }, caf::actor{self});
+  auto sleeper = system.spawn(
+      [](caf::event_based_actor* self, caf::actor reply_to) -> caf::behavior {
+        return {
+            [](ping_atom) {},
+            caf::after(20ms) >>
+                [self, reply_to] {
+                  self->send(reply_to, tick_atom::value);
+                  self->quit();
+                },
+        };
+      },
+      caf::actor{self});
   bool ticked = false;
   self->receive([&](tick_atom) { ticked = true; }, caf::after(5s) >> [] {});
   EXPECT_TRUE(ticked);
@@ -95,8 +98,7 @@ TEST_F(quiet_clock_test, ARequestTimeoutStillFires) {
   });
   caf::scoped_actor self{system};
   caf::error failure;
-  self->request(silent, 50ms, ping_atom::value)
-      .receive([](done_atom) {}, [&](caf::error& e) { failure = e; });
+  self->request(silent, 50ms, ping_atom::value).receive([](done_atom) {}, [&](caf::error& e) { failure = e; });
   EXPECT_EQ(failure, caf::sec::request_timeout);
   caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
 }

@@ -59,15 +59,16 @@ TEST_F(Cli, ValidateSummarisesTheExampleConfig) {
 
 TEST_F(Cli, ValidateListsEveryProblemWithItsLineAndExitsNonZero) {
   auto path = scratch / "broken.yaml";
-  write_file(path, "clusterConnections:\n"
-                   "  - name: broken\n"
-                   "    local:\n"
-                   "      connectionType: carrier-pigeon\n"
-                   "    remote:\n"
-                   "      connectionType: mux-client\n"
-                   "      muxCount: 0\n"
-                   "      muxAddressInfo: { address: \"nowhere\" }\n"
-                   "    colour: blue\n");
+  write_file(path,
+             "clusterConnections:\n"
+             "  - name: broken\n"
+             "    local:\n"
+             "      connectionType: carrier-pigeon\n"
+             "    remote:\n"
+             "      connectionType: mux-client\n"
+             "      muxCount: 0\n"
+             "      muxAddressInfo: { address: \"nowhere\" }\n"
+             "    colour: blue\n");
   auto validate = run({"validate", "--config", path.string()});
   EXPECT_EQ(validate.wait_exit(10s), 1);
   auto output = validate.output();
@@ -97,10 +98,11 @@ TEST_F(Cli, ValidateAndStartRefuseTheSameConfigsWithTheSameMessage) {
     std::string yaml;
     std::string problem;  // key path and line
   };
-  const std::string tcp_remote = "    remote:\n"
-                                 "      connectionType: tcp\n"
-                                 "      tcpClient: { address: \"127.0.0.1:7234\" }\n"
-                                 "      tcpServer: { address: \"127.0.0.1:6234\" }\n";
+  const std::string tcp_remote =
+      "    remote:\n"
+      "      connectionType: tcp\n"
+      "      tcpClient: { address: \"127.0.0.1:7234\" }\n"
+      "      tcpServer: { address: \"127.0.0.1:6234\" }\n";
   const refused_config configs[] = {
       {"clusterConnections:\n"
        "  - name: mux-local\n"
@@ -165,8 +167,7 @@ TEST_F(Cli, StartRefusesAPortThatIsTakenWithAClearMessage) {
   echo_server squatter;  // holds a port
   auto proxy = run({"start", "--config", tcp_config(squatter.port(), squatter.port()).string()});
   EXPECT_EQ(proxy.wait_exit(20s), 1) << proxy.output();
-  EXPECT_NE(proxy.output().find("cannot listen on 127.0.0.1:" + std::to_string(squatter.port())),
-            std::string::npos)
+  EXPECT_NE(proxy.output().find("cannot listen on 127.0.0.1:" + std::to_string(squatter.port())), std::string::npos)
       << proxy.output();
 }
 

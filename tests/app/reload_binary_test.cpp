@@ -105,15 +105,24 @@ std::string config_text(const ports& at, int local_frontend, int remote_frontend
          "  - name: reload\n"
          "    local:\n"
          "      connectionType: tcp\n"
-         "      tcpClient: { address: " + address(local_frontend) + " }\n"
-         "      tcpServer: { address: " + address(at.outbound) + " }\n"
+         "      tcpClient: { address: " +
+         address(local_frontend) +
+         " }\n"
+         "      tcpServer: { address: " +
+         address(at.outbound) +
+         " }\n"
          "    remote:\n"
          "      connectionType: tcp\n"
-         "      tcpClient: { address: " + address(remote_frontend) + " }\n"
-         "      tcpServer: { address: " + address(at.inbound) + " }\n"
+         "      tcpClient: { address: " +
+         address(remote_frontend) +
+         " }\n"
+         "      tcpServer: { address: " +
+         address(at.inbound) +
+         " }\n"
          "    namespaceTranslation:\n"
          "      mappings:\n"
-         "        - { local: orders, remote: \"" + remote_name + "\" }\n" + extra +
+         "        - { local: orders, remote: \"" +
+         remote_name + "\" }\n" + extra +
          "translation:\n"
          "  descriptorSetPath: \"" S2S_TEMPORAL_DESCRIPTORS_FILE "\"\n";
 }

@@ -44,8 +44,8 @@ TEST(ReloadPlan, TranslationAndAclChangesApplyToTheirConnectionOnly) {
   const auto& change = plan.retranslated[0];
   EXPECT_EQ(change.index, 1u);
   EXPECT_EQ(change.connection, changed);
-  EXPECT_EQ(change.changed, (std::vector<std::string>{"namespaceTranslation", "searchAttributeTranslation",
-                                                      "aclPolicy", "replicationEndpoint"}));
+  EXPECT_EQ(change.changed, (std::vector<std::string>{"namespaceTranslation", "searchAttributeTranslation", "aclPolicy",
+                                                      "replicationEndpoint"}));
 }
 
 TEST(ReloadPlan, AddressTypeTlsAndConnectionSetChangesNeedARestartAndAreNotApplied) {
@@ -59,13 +59,12 @@ TEST(ReloadPlan, AddressTypeTlsAndConnectionSetChangesNeedARestartAndAreNotAppli
   next.translation.descriptor_set_path = "temporal.binpb";
 
   auto plan = plan_reload(running, next);
-  std::vector<std::string> expected{
-      "clusterConnections 'a-to-b': local changed; that needs a restart",
-      "clusterConnections 'a-to-b': remote changed; that needs a restart",
-      "clusterConnections 'a-to-c' is no longer in the file; removing it needs a restart",
-      "clusterConnections 'a-to-d' is new; adding it needs a restart",
-      "translation.descriptorSetPath changed; that needs a restart",
-      "metrics changed; that needs a restart"};
+  std::vector<std::string> expected{"clusterConnections 'a-to-b': local changed; that needs a restart",
+                                    "clusterConnections 'a-to-b': remote changed; that needs a restart",
+                                    "clusterConnections 'a-to-c' is no longer in the file; removing it needs a restart",
+                                    "clusterConnections 'a-to-d' is new; adding it needs a restart",
+                                    "translation.descriptorSetPath changed; that needs a restart",
+                                    "metrics changed; that needs a restart"};
   EXPECT_EQ(plan.need_restart, expected);
   // The translation change of a connection that also changed its addresses still applies, to
   // the connection as it runs: its addresses stay.

@@ -1,11 +1,10 @@
 // Benchmark: the proxy binary in TCP mode, and a proxy pair in mux mode, against a direct
 // connection, measured in one run, in alternating rounds.
 //
-// Reports unary 1 KiB latency (p50, p99) and calls/s (from S2S_BENCH_CALLERS concurrent callers), bidi streaming of 1 KiB and 1 MiB
-// messages (messages/s, MB/s), and the proxy process's CPU time per message. With
-// S2S_BENCH_SCRAPE set, it also measures a proxy with /metrics on in rounds where /metrics is
-// scraped once a second and rounds where it is not, alternating. Not a test: nothing here
-// passes or fails on speed.
+// Reports unary 1 KiB latency (p50, p99) and calls/s (from S2S_BENCH_CALLERS concurrent callers), bidi streaming of 1
+// KiB and 1 MiB messages (messages/s, MB/s), and the proxy process's CPU time per message. With S2S_BENCH_SCRAPE set,
+// it also measures a proxy with /metrics on in rounds where /metrics is scraped once a second and rounds where it is
+// not, alternating. Not a test: nothing here passes or fails on speed.
 #include <unistd.h>
 
 #include <algorithm>
@@ -162,16 +161,15 @@ double total(const std::vector<pid_t>& proxies, double (*figure)(pid_t)) {
   return sum;
 }
 
-path_figures measure(const std::string& target, const std::vector<pid_t>& proxies, int unary_calls,
-                     int small_count, int large_count) {
+path_figures measure(const std::string& target, const std::vector<pid_t>& proxies, int unary_calls, int small_count,
+                     int large_count) {
   auto stub = v1::EchoService::NewStub(make_channel(target));
   path_figures figures;
   double before = total(proxies, cpu_seconds);
   double switches_before = total(proxies, context_switches);
   figures.unary = run_unary(*stub, unary_calls);
   double after_unary = total(proxies, cpu_seconds);
-  figures.proxy_switches_per_unary =
-      (total(proxies, context_switches) - switches_before) / (unary_calls * 1.1);
+  figures.proxy_switches_per_unary = (total(proxies, context_switches) - switches_before) / (unary_calls * 1.1);
   figures.small = run_stream(*stub, 1024, small_count);
   double after_small = total(proxies, cpu_seconds);
   figures.large = run_stream(*stub, 1 << 20, large_count);
@@ -254,8 +252,8 @@ std::unique_ptr<process> start_proxy(const std::filesystem::path& config, const 
     for (std::string word; words >> word;)
       command.push_back(word);
   }
-  for (std::string word : {binary, std::string("start"), std::string("--config"),
-                           config.string(), std::string("--level"), level})
+  for (std::string word :
+       {binary, std::string("start"), std::string("--config"), config.string(), std::string("--level"), level})
     command.push_back(word);
   auto proxy = std::make_unique<process>(process_options{command, {}, log, {}});
   measured_proxy = proxy.get();
@@ -290,17 +288,30 @@ std::string mux_yaml(const std::string& name, const std::string& local_client, i
   // The session lines are what start_mux_pair counts: the log throttle must not drop them.
   return "logging:\n  throttleMaxRPS: 1000\n"
          "clusterConnections:\n"
-         "  - name: " + name + "\n"
+         "  - name: " +
+         name +
+         "\n"
          "    local:\n"
          "      connectionType: tcp\n"
-         "      tcpClient: { address: \"" + local_client + "\" }\n"
-         "      tcpServer: { address: " + loopback(local_server) + " }\n"
+         "      tcpClient: { address: \"" +
+         local_client +
+         "\" }\n"
+         "      tcpServer: { address: " +
+         loopback(local_server) +
+         " }\n"
          "    remote:\n"
-         "      connectionType: " + type + "\n"
-         "      muxCount: " + std::to_string(sessions) + "\n"
+         "      connectionType: " +
+         type +
+         "\n"
+         "      muxCount: " +
+         std::to_string(sessions) +
+         "\n"
          "      muxAddressInfo:\n"
-         "        address: " + loopback(mux_port) + "\n"
-         "        tls:\n" + tls;
+         "        address: " +
+         loopback(mux_port) +
+         "\n"
+         "        tls:\n" +
+         tls;
 }
 
 std::string tls_yaml(const certificate_files& identity, const test_certificates& certs, bool client) {
@@ -318,12 +329,10 @@ mux_pair start_mux_pair(const std::string& upstream, const test_certificates& ce
   auto name = "mux-" + std::to_string(sessions) + tag;
   int mux_port = free_loopback_port(), outbound = free_loopback_port();
   auto nobody = "127.0.0.1:" + std::to_string(free_loopback_port());  // A's frontend: unused here
-  write_file(scratch / (name + "-b.yaml"),
-             mux_yaml("b-to-a", upstream, free_loopback_port(), "mux-server", mux_port, sessions,
-                      tls_yaml(certs.trusted.server, certs, false)));
-  write_file(scratch / (name + "-a.yaml"),
-             mux_yaml("a-to-b", nobody, outbound, "mux-client", mux_port, sessions,
-                      tls_yaml(certs.trusted.client, certs, true)));
+  write_file(scratch / (name + "-b.yaml"), mux_yaml("b-to-a", upstream, free_loopback_port(), "mux-server", mux_port,
+                                                    sessions, tls_yaml(certs.trusted.server, certs, false)));
+  write_file(scratch / (name + "-a.yaml"), mux_yaml("a-to-b", nobody, outbound, "mux-client", mux_port, sessions,
+                                                    tls_yaml(certs.trusted.client, certs, true)));
   mux_pair pair;
   // At info level each side logs one line per session that comes up: that is what we wait for.
   pair.b = start_proxy(scratch / (name + "-b.yaml"), scratch / (name + "-b.log"), "info", binary);
@@ -508,9 +517,9 @@ int main(int argc, char** argv) {
     std::unique_ptr<process> first, second;
     auto second_target = launch("chain-b", second);
     auto first_target = launch("chain-a", first, second_target);
-    std::vector<std::function<path_figures()>> paths = {
-        path(upstream.address(), {}), path(first_target, {first->pid(), second->pid()}),
-        path(pair.target, pair.pids())};
+    std::vector<std::function<path_figures()>> paths = {path(upstream.address(), {}),
+                                                        path(first_target, {first->pid(), second->pid()}),
+                                                        path(pair.target, pair.pids())};
     mux_pair baseline;
     if (baseline_binary) {
       baseline = start_mux_pair(upstream.address(), certs, scratch.path(), 1, baseline_binary, "-baseline");
@@ -545,13 +554,13 @@ int main(int argc, char** argv) {
     row("bidi 1 MiB messages/s", direct.large.messages_per_second, proxied.large.messages_per_second, "/s");
     row("bidi 1 MiB MB/s", direct.large.megabytes_per_second, proxied.large.megabytes_per_second, "");
     std::printf("\nproxy CPU per message: unary %.1f us, 1 KiB stream %.1f us, 1 MiB stream %.1f us\n",
-                proxied.proxy_cpu_us_per_unary, proxied.proxy_cpu_us_per_small,
-                proxied.proxy_cpu_us_per_large);
+                proxied.proxy_cpu_us_per_unary, proxied.proxy_cpu_us_per_small, proxied.proxy_cpu_us_per_large);
     std::printf("proxy context switches per unary call: %.1f\n", proxied.proxy_switches_per_unary);
     if (!plain_rounds.empty()) {
-      std::printf("\none proxy with /metrics on, in rounds scraped once a second (%d scrapes, %d failed) and not,\n"
-                  "%d alternating rounds, medians; the last column is the median of the per-round ratios\n",
-                  scrapes, failed_scrapes, scrape_rounds);
+      std::printf(
+          "\none proxy with /metrics on, in rounds scraped once a second (%d scrapes, %d failed) and not,\n"
+          "%d alternating rounds, medians; the last column is the median of the per-round ratios\n",
+          scrapes, failed_scrapes, scrape_rounds);
       std::printf("%-28s %14s %14s %10s %10s\n", "measure", "not scraped", "scraped", "ratio", "per-round");
       auto compare = [&](const char* name, auto pick, const char* unit) {
         std::vector<double> plain, metered, ratios;
@@ -561,16 +570,20 @@ int main(int argc, char** argv) {
           ratios.push_back(metered.back() / plain.back());
         }
         double p = median(plain), m = median(metered);
-        std::printf("%-28s %11.1f %-2s %11.1f %-2s %9.2fx %9.2fx\n", name, p, unit, m, unit, m / p,
-                    median(ratios));
+        std::printf("%-28s %11.1f %-2s %11.1f %-2s %9.2fx %9.2fx\n", name, p, unit, m, unit, m / p, median(ratios));
       };
-      compare("unary 1 KiB p50", [](const path_figures& f) { return f.unary.p50_us; }, "us");
-      compare("unary 1 KiB calls/s", [](const path_figures& f) { return f.unary.calls_per_second; }, "/s");
+      compare(
+          "unary 1 KiB p50", [](const path_figures& f) { return f.unary.p50_us; }, "us");
+      compare(
+          "unary 1 KiB calls/s", [](const path_figures& f) { return f.unary.calls_per_second; }, "/s");
       if (small_count > 0) {
-        compare("bidi 1 KiB MB/s", [](const path_figures& f) { return f.small.megabytes_per_second; }, "");
-        compare("bidi 1 MiB MB/s", [](const path_figures& f) { return f.large.megabytes_per_second; }, "");
+        compare(
+            "bidi 1 KiB MB/s", [](const path_figures& f) { return f.small.megabytes_per_second; }, "");
+        compare(
+            "bidi 1 MiB MB/s", [](const path_figures& f) { return f.large.megabytes_per_second; }, "");
       }
-      compare("proxy CPU us per unary", [](const path_figures& f) { return f.proxy_cpu_us_per_unary; }, "us");
+      compare(
+          "proxy CPU us per unary", [](const path_figures& f) { return f.proxy_cpu_us_per_unary; }, "us");
     }
     std::printf("targets: unary p50 <= 2.5x direct (%.2fx); streaming >= 50%% of direct (1 KiB %.0f%%, 1 MiB %.0f%%)\n",
                 proxied.unary.p50_us / direct.unary.p50_us,
@@ -599,13 +612,13 @@ int main(int argc, char** argv) {
   if (!mux_mode)
     return 0;
 
-  std::printf("\nmux mode: proxy pair (A mux-client, B mux-server), one yamux session, mutual TLS;\n"
-              "TCP pair: two TCP-mode proxies chained, no TLS\n");
-  std::printf("%-28s %14s %14s %14s %10s %10s\n", "measure", "direct", "TCP pair", "mux pair", "mux/direct",
-              "mux/TCP");
+  std::printf(
+      "\nmux mode: proxy pair (A mux-client, B mux-server), one yamux session, mutual TLS;\n"
+      "TCP pair: two TCP-mode proxies chained, no TLS\n");
+  std::printf("%-28s %14s %14s %14s %10s %10s\n", "measure", "direct", "TCP pair", "mux pair", "mux/direct", "mux/TCP");
   auto row3 = [](const char* name, double d, double t, double m, const char* unit) {
-    std::printf("%-28s %11.1f %-2s %11.1f %-2s %11.1f %-2s %9.2fx %9.2fx\n", name, d, unit, t, unit, m, unit,
-                m / d, m / t);
+    std::printf("%-28s %11.1f %-2s %11.1f %-2s %11.1f %-2s %9.2fx %9.2fx\n", name, d, unit, t, unit, m, unit, m / d,
+                m / t);
   };
   row3("unary 1 KiB p50", direct_mux.unary.p50_us, chained.unary.p50_us, muxed.unary.p50_us, "us");
   row3("unary 1 KiB p99", direct_mux.unary.p99_us, chained.unary.p99_us, muxed.unary.p99_us, "us");
@@ -619,21 +632,24 @@ int main(int argc, char** argv) {
        muxed.large.messages_per_second, "/s");
   row3("bidi 1 MiB MB/s", direct_mux.large.megabytes_per_second, chained.large.megabytes_per_second,
        muxed.large.megabytes_per_second, "");
-  std::printf("\nTCP pair CPU per message: unary %.1f us, 1 KiB stream %.1f us, 1 MiB stream %.1f us; "
-              "context switches per unary call: %.1f\n",
-              chained.proxy_cpu_us_per_unary, chained.proxy_cpu_us_per_small, chained.proxy_cpu_us_per_large,
-              chained.proxy_switches_per_unary);
-  std::printf("mux pair CPU per message: unary %.1f us, 1 KiB stream %.1f us, 1 MiB stream %.1f us; "
-              "context switches per unary call: %.1f\n",
-              muxed.proxy_cpu_us_per_unary, muxed.proxy_cpu_us_per_small, muxed.proxy_cpu_us_per_large,
-              muxed.proxy_switches_per_unary);
-  std::printf("resident memory with 1 session: A %.0f KiB, B %.0f KiB; with %d: A %.0f KiB, B %.0f KiB\n",
-              one_a, one_b, many_sessions, many_a, many_b);
-  std::printf("memory per idle session: A %.0f KiB, B %.0f KiB (each session: TLS, yamux, its I/O thread, "
-              "one HTTP/2 connection each way)\n",
-              (many_a - one_a) / (many_sessions - 1), (many_b - one_b) / (many_sessions - 1));
-  std::printf("memory per open bidi stream (%d held open on one session): A %.1f KiB, B %.1f KiB\n",
-              open_streams, per_stream.first, per_stream.second);
+  std::printf(
+      "\nTCP pair CPU per message: unary %.1f us, 1 KiB stream %.1f us, 1 MiB stream %.1f us; "
+      "context switches per unary call: %.1f\n",
+      chained.proxy_cpu_us_per_unary, chained.proxy_cpu_us_per_small, chained.proxy_cpu_us_per_large,
+      chained.proxy_switches_per_unary);
+  std::printf(
+      "mux pair CPU per message: unary %.1f us, 1 KiB stream %.1f us, 1 MiB stream %.1f us; "
+      "context switches per unary call: %.1f\n",
+      muxed.proxy_cpu_us_per_unary, muxed.proxy_cpu_us_per_small, muxed.proxy_cpu_us_per_large,
+      muxed.proxy_switches_per_unary);
+  std::printf("resident memory with 1 session: A %.0f KiB, B %.0f KiB; with %d: A %.0f KiB, B %.0f KiB\n", one_a, one_b,
+              many_sessions, many_a, many_b);
+  std::printf(
+      "memory per idle session: A %.0f KiB, B %.0f KiB (each session: TLS, yamux, its I/O thread, "
+      "one HTTP/2 connection each way)\n",
+      (many_a - one_a) / (many_sessions - 1), (many_b - one_b) / (many_sessions - 1));
+  std::printf("memory per open bidi stream (%d held open on one session): A %.1f KiB, B %.1f KiB\n", open_streams,
+              per_stream.first, per_stream.second);
   std::printf("targets: unary p50 <= 4x direct (%.2fx); 1 MiB streaming >= 40%% of direct (%.0f%%)\n",
               muxed.unary.p50_us / direct_mux.unary.p50_us,
               100.0 * muxed.large.megabytes_per_second / direct_mux.large.megabytes_per_second);

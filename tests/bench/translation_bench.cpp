@@ -26,7 +26,8 @@ std::string replication_message(const names& n, bool mapped, std::size_t payload
   std::string ns = mapped ? "orders" : "payments";
   auto payload = [&](pb::Message& payloads) {
     std::string data(payload_size, '\0');
-    for (char& c : data) c = static_cast<char>(rng());
+    for (char& c : data)
+      c = static_cast<char>(rng());
     pb::Message& p = add(payloads, "payloads");
     put_string(p, "metadata", "encoding", "binary/plain");
     set(p, "data", data);
@@ -120,13 +121,15 @@ std::vector<std::string> message_pool(std::size_t payload_size) {
 
 std::size_t total_size(const std::vector<std::string>& pool) {
   std::size_t total = 0;
-  for (const auto& m : pool) total += m.size();
+  for (const auto& m : pool)
+    total += m.size();
   return total;
 }
 
 std::shared_ptr<const pipeline> outbound(const s2s::config::cluster_connection& connection) {
   auto built = pipeline::build(connection, side::outbound, temporal_schema());
-  if (!built) throw std::runtime_error(built.error());
+  if (!built)
+    throw std::runtime_error(built.error());
   return *built;
 }
 
@@ -212,8 +215,10 @@ s2s::config::cluster_connection with_lcm(s2s::config::cluster_connection config)
 // mapped (lcm). Nothing else differs per stream; per task nothing differs at all.
 void stream_open(benchmark::State& state, const s2s::config::cluster_connection& config) {
   auto outbound_side = outbound(config);
-  const header_list opened = {{"temporal-client-cluster-id", "1"}, {"temporal-client-shard-id", "1"},
-                              {"temporal-server-cluster-id", "2"}, {"temporal-server-shard-id", "5"},
+  const header_list opened = {{"temporal-client-cluster-id", "1"},
+                              {"temporal-client-shard-id", "1"},
+                              {"temporal-server-cluster-id", "2"},
+                              {"temporal-server-shard-id", "5"},
                               {"xdc-redirection", "true"}};
   for (auto _ : state) {
     call_translation call = outbound_side->start_call(stream_method);
@@ -237,9 +242,11 @@ class ratio_reporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
       // With --benchmark_repetitions the median stands for the benchmark.
-      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median")
+        continue;
       auto it = run.counters.find("items_per_second");
-      if (it != run.counters.end()) rates[run.run_name.str()] = it->second;
+      if (it != run.counters.end())
+        rates[run.run_name.str()] = it->second;
     }
   }
   std::map<std::string, double> rates;
@@ -276,7 +283,8 @@ int main(int argc, char** argv) {
     std::string suffix = "/" + std::to_string(kib) + "KiB";
     double outer = reporter.rates["baseline_parse_serialize" + suffix];
     double with_blobs = reporter.rates["baseline_parse_serialize_with_blobs" + suffix];
-    if (outer <= 0 || with_blobs <= 0) continue;
+    if (outer <= 0 || with_blobs <= 0)
+      continue;
     double b = reporter.rates["b_needs_translation" + suffix];
     std::printf("%3zu KiB | %9.0fx | %9.1fx | %20.1fx | %14.1fx\n", kib,
                 reporter.rates["a_type_needs_no_translation" + suffix] / outer, b / outer,
@@ -288,7 +296,8 @@ int main(int argc, char** argv) {
     std::string suffix = "/" + std::to_string(kib) + "KiB";
     double plain = reporter.rates["b_needs_translation" + suffix];
     double lcm = reporter.rates["c_needs_translation_lcm" + suffix];
-    if (plain <= 0 || lcm <= 0) continue;
+    if (plain <= 0 || lcm <= 0)
+      continue;
     std::printf("%3zu KiB | %8.0f | %6.0f | %+8.1f%%\n", kib, 1e9 / plain, 1e9 / lcm, 100.0 * (plain / lcm - 1.0));
   }
   double open_plain = reporter.rates["stream_open_plain"], open_lcm = reporter.rates["stream_open_lcm"];

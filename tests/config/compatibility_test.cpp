@@ -191,7 +191,8 @@ TEST_F(GoCompatibility, ConfigUsingEveryKeyOfTheGoFormatLoads) {
 
 // The shape the Go proxy's own writer gives a file: every key present, zero values included.
 TEST(GoDefaults, FileWithEveryKeyAtItsZeroValueLoads) {
-  auto empty_endpoint = R"({address: "", tls: {certificatePath: "", keyPath: "", remoteCAPath: "", caServerName: "", skipCAVerification: false}})";
+  auto empty_endpoint =
+      R"({address: "", tls: {certificatePath: "", keyPath: "", remoteCAPath: "", caServerName: "", skipCAVerification: false}})";
   auto text = std::string(R"(metrics: null
 profiling: null
 logging: {throttleMaxRPS: 0, disabled: false}
@@ -203,11 +204,14 @@ clusterConnections:
       tcpClient: {address: "127.0.0.1:7233"}
       tcpServer: {address: "127.0.0.1:6233"}
       muxCount: 0
-      muxAddressInfo: )") + empty_endpoint + R"(
+      muxAddressInfo: )") +
+              empty_endpoint + R"(
     remote:
       connectionType: mux-client
-      tcpClient: )" + empty_endpoint + R"(
-      tcpServer: )" + empty_endpoint + R"(
+      tcpClient: )" +
+              empty_endpoint + R"(
+      tcpServer: )" +
+              empty_endpoint + R"(
       muxCount: 3
       muxAddressInfo: {address: "proxy-b.example:6334"}
     replicationEndpoint: ""
@@ -257,15 +261,15 @@ TEST(GoDefaults, EmptyAllowlistsRestrictNothing) {
 }
 
 TEST(GoDefaults, HealthCheckWithoutListenAddressIsOff) {
-  auto result = parse(std::string(minimal_tcp_config) +
-                      "    localClusterHealthCheck: {protocol: http, listenAddress: \"\"}\n");
+  auto result =
+      parse(std::string(minimal_tcp_config) + "    localClusterHealthCheck: {protocol: http, listenAddress: \"\"}\n");
   ASSERT_TRUE(result.value) << listing(result);
   EXPECT_FALSE(result.value->cluster_connections[0].local_health_check);
 }
 
 TEST(GoDefaults, ZeroFailoverVersionIncrementsOverrideNothing) {
-  auto result = parse(std::string(minimal_tcp_config) +
-                      "    failoverVersionIncrementTranslation: {local: 0, remote: 0}\n");
+  auto result =
+      parse(std::string(minimal_tcp_config) + "    failoverVersionIncrementTranslation: {local: 0, remote: 0}\n");
   ASSERT_TRUE(result.value) << listing(result);
   EXPECT_FALSE(result.value->cluster_connections[0].failover_version_increment_translation);
 }

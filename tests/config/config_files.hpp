@@ -80,8 +80,8 @@ inline ::testing::AssertionResult reports(const load_result& result, const std::
     if (problem.path != path || problem.line != line || problem.column != column)
       continue;
     if (problem.message.find(words) == std::string::npos)
-      return ::testing::AssertionFailure() << "the problem at " << path << " says \"" << problem.message
-                                           << "\", without \"" << words << "\"";
+      return ::testing::AssertionFailure()
+             << "the problem at " << path << " says \"" << problem.message << "\", without \"" << words << "\"";
     auto printed = problem.to_string();
     auto location = path + " (line " + std::to_string(line) + ", column " + std::to_string(column) + ")";
     if (printed.find(location) == std::string::npos)

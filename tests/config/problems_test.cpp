@@ -29,7 +29,8 @@ TEST(ConfigProblems, UnknownKeyIsNamedWithTheClosestKnownKey) {
   EXPECT_TRUE(reports(result, "clusterConnections[0].local.tcpClinet", 5, 7,
                       "unknown key 'tcpClinet' (did you mean 'tcpClient'?); allowed here: connectionType, tcpClient"));
   // The real tcpClient is then missing, and that is said too.
-  EXPECT_TRUE(reports(result, "clusterConnections[0].local.tcpClient.address", 3, 5, "a tcp side needs tcpClient.address"));
+  EXPECT_TRUE(
+      reports(result, "clusterConnections[0].local.tcpClient.address", 3, 5, "a tcp side needs tcpClient.address"));
 }
 
 TEST(ConfigProblems, UnknownTopLevelKeyIsReported) {
@@ -74,8 +75,8 @@ TEST(ConfigProblems, MissingRequiredKeyIsReportedWhereItsMappingStarts) {
 
 TEST(ConfigProblems, MissingConnectionTypeIsReportedOnceForItsSide) {
   auto result = parse(edited("connectionType: tcp", "muxCount: 1"));
-  EXPECT_TRUE(reports(result, "clusterConnections[0].local.connectionType", 3, 5,
-                      "required key 'connectionType' is missing"));
+  EXPECT_TRUE(
+      reports(result, "clusterConnections[0].local.connectionType", 3, 5, "required key 'connectionType' is missing"));
   EXPECT_EQ(result.errors.size(), 1u) << listing(result);
 }
 
@@ -122,8 +123,9 @@ TEST(ConfigProblems, DuplicateSearchAttributeNameIsReported) {
             - {localFieldName: CustomerId, remoteFieldName: CustomerIdA}
             - {localFieldName: CustomerId, remoteFieldName: CustomerIdB}
 )"));
-  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[1].localFieldName",
-                      17, 16, "local search attribute 'CustomerId' is already used"));
+  EXPECT_TRUE(reports(
+      result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[1].localFieldName", 17,
+      16, "local search attribute 'CustomerId' is already used"));
 }
 
 TEST(ConfigProblems, NamespaceMappingWithAnEmptyNameIsReported) {
@@ -159,8 +161,9 @@ TEST(ConfigProblems, RemoteSearchAttributeMappedTwiceIsReported) {
             - {localFieldName: CustomerIdA, remoteFieldName: CustomerId}
             - {localFieldName: CustomerIdB, remoteFieldName: CustomerId}
 )"));
-  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[1].remoteFieldName",
-                      17, 45, "remote search attribute 'CustomerId' is already used"));
+  EXPECT_TRUE(reports(
+      result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[1].remoteFieldName", 17,
+      45, "remote search attribute 'CustomerId' is already used"));
   EXPECT_EQ(result.errors.size(), 1u) << listing(result);
 }
 
@@ -185,7 +188,8 @@ TEST(ConfigProblems, MuxCountBelowOneIsReported) {
                              R"(      connectionType: mux-client
       muxCount: 0
       muxAddressInfo: {address: "proxy-b.example:6334"})"));
-  EXPECT_TRUE(reports(result, "clusterConnections[0].remote.muxCount", 9, 7, "muxCount is 0; it must be from 1 to 1024"));
+  EXPECT_TRUE(
+      reports(result, "clusterConnections[0].remote.muxCount", 9, 7, "muxCount is 0; it must be from 1 to 1024"));
   EXPECT_EQ(result.errors.size(), 1u) << listing(result);
 }
 
@@ -201,8 +205,8 @@ TEST(ConfigProblems, MuxCountAboveTheBoundIsReported) {
   auto loaded = parse(mux_remote(R"(      connectionType: mux-client
       muxCount: 65536
       muxAddressInfo: {address: "proxy-b.example:6334"})"));
-  EXPECT_TRUE(reports(loaded, "clusterConnections[0].remote.muxCount", 9, 7,
-                      "muxCount is 65536; it must be from 1 to 1024"));
+  EXPECT_TRUE(
+      reports(loaded, "clusterConnections[0].remote.muxCount", 9, 7, "muxCount is 65536; it must be from 1 to 1024"));
   EXPECT_EQ(loaded.errors.size(), 1u) << listing(loaded);
   // Past the range of the key's type, the reader says so itself; it loads no more than that.
   auto huge = parse(mux_remote(R"(      connectionType: mux-client
@@ -270,9 +274,10 @@ TEST(ConfigProblems, MuxSideWithoutMuxAddressInfoIsReported) {
 }
 
 TEST(ConfigProblems, MuxSideWithATcpClientAddressIsReportedAsUnused) {
-  auto result = parse(edited("      connectionType: tcp\n      tcpClient: {address: \"127.0.0.1:7234\"}\n      tcpServer",
-                             "      connectionType: mux-client\n      tcpClient: {address: \"127.0.0.1:7234\"}\n"
-                             "      muxAddressInfo"));
+  auto result =
+      parse(edited("      connectionType: tcp\n      tcpClient: {address: \"127.0.0.1:7234\"}\n      tcpServer",
+                   "      connectionType: mux-client\n      tcpClient: {address: \"127.0.0.1:7234\"}\n"
+                   "      muxAddressInfo"));
   EXPECT_TRUE(reports(result, "clusterConnections[0].remote.tcpClient.address", 9, 19,
                       "tcpClient is only used when connectionType is tcp, and this side is mux-client"));
 }
@@ -280,13 +285,14 @@ TEST(ConfigProblems, MuxSideWithATcpClientAddressIsReportedAsUnused) {
 // start serves the local Temporal over gRPC only; validate says so instead of start.
 TEST(ConfigProblems, MuxLocalSideIsRefusedOnceAtItsConnectionType) {
   for (auto type : {"mux-client", "mux-server"}) {
-    auto result = parse(edited("tcp\n      tcpClient: {address: \"127.0.0.1:7233\"}\n"
-                               "      tcpServer: {address: \"127.0.0.1:6233\"}",
-                               std::string(type) + "\n      muxAddressInfo: {address: \"127.0.0.1:6333\"}"));
+    auto result =
+        parse(edited("tcp\n      tcpClient: {address: \"127.0.0.1:7233\"}\n"
+                     "      tcpServer: {address: \"127.0.0.1:6233\"}",
+                     std::string(type) + "\n      muxAddressInfo: {address: \"127.0.0.1:6333\"}"));
     EXPECT_FALSE(result.value) << type;
-    EXPECT_TRUE(reports(result, "clusterConnections[0].local.connectionType", 4, 7,
-                        std::string("the local side is ") + type +
-                            ", but the proxy reaches the local Temporal over tcp only"));
+    EXPECT_TRUE(
+        reports(result, "clusterConnections[0].local.connectionType", 4, 7,
+                std::string("the local side is ") + type + ", but the proxy reaches the local Temporal over tcp only"));
     EXPECT_EQ(result.errors.size(), 1u) << listing(result);
   }
 }
@@ -334,10 +340,10 @@ TEST(ConfigProblems, SearchAttributeMappingWithAnEmptyFieldNameIsReported) {
             - {localFieldName: CustomerId, remoteFieldName: ""}
             - {localFieldName: "", remoteFieldName: Region}
 )"));
-  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[0]",
-                      16, 15, "a search attribute mapping needs a non-empty localFieldName and remoteFieldName"));
-  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[1]",
-                      17, 15, "a search attribute mapping needs a non-empty localFieldName and remoteFieldName"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[0]", 16,
+                      15, "a search attribute mapping needs a non-empty localFieldName and remoteFieldName"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0].mappings[1]", 17,
+                      15, "a search attribute mapping needs a non-empty localFieldName and remoteFieldName"));
   EXPECT_EQ(result.errors.size(), 2u) << listing(result);
 }
 
@@ -356,7 +362,8 @@ TEST(ConfigProblems, ShardCountModeWithoutCountsIsReported) {
 
 // Accepting routing and not routing would be worse than refusing it.
 TEST(ConfigProblems, RoutingShardCountModeIsRefusedAsNotImplemented) {
-  auto result = parse(appended("    shardCount:\n      mode: routing\n      localShardCount: 4\n      remoteShardCount: 3\n"));
+  auto result =
+      parse(appended("    shardCount:\n      mode: routing\n      localShardCount: 4\n      remoteShardCount: 3\n"));
   EXPECT_FALSE(result.value);
   EXPECT_TRUE(reports(result, "clusterConnections[0].shardCount.mode", 12, 7,
                       "shardCount.mode routing is not implemented yet"));
@@ -395,8 +402,8 @@ TEST(ConfigProblems, DocumentThatIsNotAMappingIsReported) {
 
 TEST(ConfigProblems, KeyWrittenTwiceIsReported) {
   auto result = parse(appended("    name: another\n"));
-  EXPECT_TRUE(reports(result, "clusterConnections[0].name", 11, 5,
-                      "key 'name' is written twice; the first is on line 2"));
+  EXPECT_TRUE(
+      reports(result, "clusterConnections[0].name", 11, 5, "key 'name' is written twice; the first is on line 2"));
 }
 
 TEST(ConfigProblems, DuplicateClusterConnectionNameIsReported) {
@@ -418,8 +425,8 @@ TEST(ConfigProblems, ListenAddressUsedTwiceIsReported) {
 
 TEST(ConfigProblems, UnknownLogLevelIsReported) {
   auto result = parse(appended("logConfigs:\n  adminService: {level: loud}\n"));
-  EXPECT_TRUE(reports(result, "logConfigs.adminService.level", 12, 25,
-                      "unknown level 'loud'; use debug, info, warn or error"));
+  EXPECT_TRUE(
+      reports(result, "logConfigs.adminService.level", 12, 25, "unknown level 'loud'; use debug, info, warn or error"));
 }
 
 TEST(ConfigProblems, UnsupportedHealthCheckProtocolIsReported) {
@@ -474,8 +481,7 @@ TEST_F(ConfigFileProblems, MissingConfigFileIsReportedWithTheReason) {
   auto result = load_file(path);
   ASSERT_EQ(result.errors.size(), 1u);
   EXPECT_EQ(result.errors[0].line, 0);
-  EXPECT_EQ(result.errors[0].to_string(),
-            "cannot read config file '" + path + "': No such file or directory");
+  EXPECT_EQ(result.errors[0].to_string(), "cannot read config file '" + path + "': No such file or directory");
 }
 
 TEST_F(ConfigFileProblems, ConfigFileIsLoadedFromDisk) {

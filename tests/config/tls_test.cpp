@@ -54,7 +54,8 @@ class TlsFiles : public config_files {
       tcpClient: {address: "127.0.0.1:7233"}
       tcpServer: {address: "127.0.0.1:6233"}
     remote:
-      connectionType: )") + std::string(type) + R"(
+      connectionType: )") + std::string(type) +
+                              R"(
       muxAddressInfo:
         address: "proxy-b.example:6334"
         tls:
@@ -69,9 +70,9 @@ TEST_F(TlsFiles, UnreadableCertificateKeyAndCaFilesAreEachReported) {
           caServerName: proxy-b.example
 )");
   auto tls = std::string("clusterConnections[0].remote.muxAddressInfo.tls.");
-  EXPECT_TRUE(reports(result, tls + "certificatePath", 12, 11,
-                      "cannot read the certificate file '" + directory().string() +
-                          "/missing.pem': No such file or directory"));
+  EXPECT_TRUE(reports(
+      result, tls + "certificatePath", 12, 11,
+      "cannot read the certificate file '" + directory().string() + "/missing.pem': No such file or directory"));
   EXPECT_TRUE(reports(result, tls + "keyPath", 13, 11,
                       "cannot read the private key file '" + directory().string() + "': it is a directory"));
   EXPECT_TRUE(reports(result, tls + "remoteCAPath", 14, 11, "cannot read the CA bundle file"));
@@ -94,10 +95,12 @@ TEST_F(TlsFiles, ReadableFilesLoad) {
 TEST_F(TlsFiles, RelativePathsAreTakenFromTheWorkingDirectory) {
   auto previous = std::filesystem::current_path();
   std::filesystem::current_path(directory());
-  auto found = with_mux_tls("mux-client", "          certificatePath: proxy.pem\n          keyPath: proxy.key\n"
-                                          "          caServerName: proxy-b.example\n");
-  auto missing = with_mux_tls("mux-client", "          certificatePath: certs/proxy.pem\n          keyPath: proxy.key\n"
-                                            "          caServerName: proxy-b.example\n");
+  auto found = with_mux_tls("mux-client",
+                            "          certificatePath: proxy.pem\n          keyPath: proxy.key\n"
+                            "          caServerName: proxy-b.example\n");
+  auto missing = with_mux_tls("mux-client",
+                              "          certificatePath: certs/proxy.pem\n          keyPath: proxy.key\n"
+                              "          caServerName: proxy-b.example\n");
   std::filesystem::current_path(previous);
   EXPECT_TRUE(found.value) << listing(found);
   EXPECT_TRUE(reports(missing, "clusterConnections[0].remote.muxAddressInfo.tls.certificatePath", 12, 11,
@@ -105,7 +108,8 @@ TEST_F(TlsFiles, RelativePathsAreTakenFromTheWorkingDirectory) {
 }
 
 TEST_F(TlsFiles, MuxClientVerifyingThePeerNeedsCaServerName) {
-  auto result = with_mux_tls("mux-client", "          certificatePath: {dir}/proxy.pem\n          keyPath: {dir}/proxy.key\n");
+  auto result =
+      with_mux_tls("mux-client", "          certificatePath: {dir}/proxy.pem\n          keyPath: {dir}/proxy.key\n");
   EXPECT_TRUE(reports(result, "clusterConnections[0].remote.muxAddressInfo.tls.caServerName", 11, 9,
                       "caServerName (the name that certificate must carry) is required; set it, or set "
                       "skipCAVerification: true"));
@@ -130,14 +134,16 @@ TEST_F(TlsFiles, TcpClientVerifyingThePeerNeedsCaServerName) {
 }
 
 TEST_F(TlsFiles, SkippedVerificationNeedsNoCaServerName) {
-  auto result = with_mux_tls("mux-client", "          certificatePath: {dir}/proxy.pem\n          keyPath: {dir}/proxy.key\n"
-                                           "          skipCAVerification: true\n");
+  auto result = with_mux_tls("mux-client",
+                             "          certificatePath: {dir}/proxy.pem\n          keyPath: {dir}/proxy.key\n"
+                             "          skipCAVerification: true\n");
   EXPECT_TRUE(result.value) << listing(result);
 }
 
 TEST_F(TlsFiles, MuxServerNeedsNoCaServerName) {
-  auto result = with_mux_tls("mux-server", "          certificatePath: {dir}/proxy.pem\n          keyPath: {dir}/proxy.key\n"
-                                           "          remoteCAPath: {dir}/ca.pem\n");
+  auto result = with_mux_tls("mux-server",
+                             "          certificatePath: {dir}/proxy.pem\n          keyPath: {dir}/proxy.key\n"
+                             "          remoteCAPath: {dir}/ca.pem\n");
   EXPECT_TRUE(result.value) << listing(result);
 }
 
@@ -154,7 +160,8 @@ TEST_F(TlsFiles, CertificateWithoutKeyIsReported) {
 }
 
 TEST_F(TlsFiles, CaBundleUrlIsReportedAsUnsupported) {
-  auto result = with_mux_tls("mux-client", "          remoteCAPath: https://ca.example/ca.pem\n          caServerName: b\n");
+  auto result =
+      with_mux_tls("mux-client", "          remoteCAPath: https://ca.example/ca.pem\n          caServerName: b\n");
   EXPECT_TRUE(reports(result, "clusterConnections[0].remote.muxAddressInfo.tls.remoteCAPath", 12, 11,
                       "'https://ca.example/ca.pem' is a URL; this proxy reads the CA bundle from a file"));
 }

@@ -1,10 +1,10 @@
 // libFuzzer target: arbitrary peer bytes and owner commands against the HTTP/2 connection core and
 // the gRPC layer over what it delivers.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
-#include <algorithm>
 #include <vector>
 
 #include "http2/connection.hpp"
@@ -16,7 +16,8 @@ namespace s2s::http2::fuzz {
 namespace {
 
 void require(bool condition, const char* what) {
-  if (condition) return;
+  if (condition)
+    return;
   std::fprintf(stderr, "http2 fuzz invariant broken: %s\n", what);
   std::abort();
 }
@@ -29,7 +30,8 @@ struct output_checker {
   void take(std::span<const std::uint8_t> bytes) {
     pending.insert(pending.end(), bytes.begin(), bytes.end());
     if (client_preface_pending) {
-      if (pending.size() < 24) return;
+      if (pending.size() < 24)
+        return;
       require(std::string_view(reinterpret_cast<const char*>(pending.data()), 24) == "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
               "client output does not start with the preface");
       pending.erase(pending.begin(), pending.begin() + 24);
@@ -37,9 +39,11 @@ struct output_checker {
     }
     std::size_t at = 0;
     while (pending.size() - at >= 9) {
-      const std::size_t length = (std::size_t{pending[at]} << 16) | (std::size_t{pending[at + 1]} << 8) | pending[at + 2];
+      const std::size_t length =
+          (std::size_t{pending[at]} << 16) | (std::size_t{pending[at + 1]} << 8) | pending[at + 2];
       require(pending[at + 3] <= 0x9, "we emitted a frame of unknown type");
-      if (pending.size() - at - 9 < length) break;
+      if (pending.size() - at - 9 < length)
+        break;
       at += 9 + length;
     }
     pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(at));
@@ -61,7 +65,7 @@ struct owner {
   bool peer_is_honest = false;                  // pair mode: the peer sends pattern bytes
   std::map<stream_id, std::uint64_t> sent;      // pattern bytes accepted by send_data, per stream
   std::map<stream_id, std::uint64_t> received;  // pattern bytes seen, per stream
-  std::string connection_error_reason;  // empty while none happened
+  std::string connection_error_reason;          // empty while none happened
 
   stream_id pick(std::uint8_t index) const { return known.empty() ? 1 : known[index % known.size()]; }
 
@@ -70,9 +74,12 @@ struct owner {
       if (const auto* h = std::get_if<headers_received>(&*e)) {
         known.push_back(h->id);
         // The gRPC layer reads whatever headers arrive.
-        if (h->kind == header_kind::request) (void)parse_request(h->headers);
-        if (h->kind == header_kind::response) (void)check_response(h->headers);
-        if (h->end_stream) (void)status_of(h->headers);
+        if (h->kind == header_kind::request)
+          (void)parse_request(h->headers);
+        if (h->kind == header_kind::response)
+          (void)check_response(h->headers);
+        if (h->end_stream)
+          (void)status_of(h->headers);
       } else if (const auto* d = std::get_if<data_received>(&*e)) {
         auto& offset = received[d->id];
         for (std::size_t i = 0; peer_is_honest && i < d->bytes.size(); ++i) {
@@ -83,7 +90,8 @@ struct owner {
         (void)reader.feed(d->bytes);
         while (reader.next()) {
         }
-        if (eager_consume) core.consume(d->id, d->bytes.size());
+        if (eager_consume)
+          core.consume(d->id, d->bytes.size());
       } else if (const auto* r = std::get_if<stream_reset>(&*e)) {
         readers.erase(r->id);
       } else if (const auto* c = std::get_if<stream_closed>(&*e)) {
@@ -107,8 +115,10 @@ struct owner {
   void send_pattern(stream_id id, std::size_t length, bool end) {
     std::vector<std::uint8_t> chunk(length);
     auto& offset = sent[id];
-    for (std::size_t i = 0; i < length; ++i) chunk[i] = pattern_byte(id, offset + i);
-    if (core.send_data(id, chunk, end)) offset += length;
+    for (std::size_t i = 0; i < length; ++i)
+      chunk[i] = pattern_byte(id, offset + i);
+    if (core.send_data(id, chunk, end))
+      offset += length;
   }
 };
 
@@ -133,7 +143,8 @@ const header_list& fuzz_request() {
 bool run_command(op code, input_reader& in, owner& o) {
   switch (code) {
     case open_stream:
-      if (const auto opened = o.core.open_stream(fuzz_request(), in.u8() & 1)) o.known.push_back(opened.id);
+      if (const auto opened = o.core.open_stream(fuzz_request(), in.u8() & 1))
+        o.known.push_back(opened.id);
       return true;
     case respond: {
       const auto id = o.pick(in.u8());
@@ -206,7 +217,8 @@ void run_pair(input_reader& in, std::uint8_t mode) {
     check_window(client, s.cfg);
     check_window(server, s.cfg);
     for (const auto* side : {&client, &server}) {
-      if (side->connection_error_reason.empty()) continue;
+      if (side->connection_error_reason.empty())
+        continue;
       std::fprintf(stderr, "%s: %s\n", side == &client ? "client" : "server", side->connection_error_reason.c_str());
       require(false, "honest peers hit a connection error");
     }

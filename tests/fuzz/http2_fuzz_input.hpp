@@ -16,17 +16,17 @@ using s2s::yamux::fuzz::input_reader;
 // receive_raw and take_output then moving u16 bytes of that side's output to the other; neither
 // may see a connection error, and data must arrive as sent.
 enum op : std::uint8_t {
-  receive_raw,     // u16 length, then that many peer bytes
-  open_stream,     // u8: bit 0 end_stream
-  respond,         // u8 stream index, u8: bit 0 end_stream, bit 1 a trailers-only error
-  send_data,       // u8 stream index, u16 length, u8: bit 0 end_stream
-  send_trailers,   // u8 stream index
-  reset_stream,    // u8 stream index, u8 code
-  consume,         // u8 stream index, u16 count
-  send_ping,       //
-  shutdown,        //
-  go_away,         // u8 code
-  take_output,     // u16 count: that many output bytes leave (the rest waits)
+  receive_raw,    // u16 length, then that many peer bytes
+  open_stream,    // u8: bit 0 end_stream
+  respond,        // u8 stream index, u8: bit 0 end_stream, bit 1 a trailers-only error
+  send_data,      // u8 stream index, u16 length, u8: bit 0 end_stream
+  send_trailers,  // u8 stream index
+  reset_stream,   // u8 stream index, u8 code
+  consume,        // u8 stream index, u16 count
+  send_ping,      //
+  shutdown,       //
+  go_away,        // u8 code
+  take_output,    // u16 count: that many output bytes leave (the rest waits)
   op_count,
 };
 

@@ -47,7 +47,9 @@ bytes message(std::string_view text) {
   return out;
 }
 
-header_list request() { return request_headers({.authority = "seed", .path = "/s2s.testing.v1.EchoService/Unary"}, std::nullopt); }
+header_list request() {
+  return request_headers({.authority = "seed", .path = "/s2s.testing.v1.EchoService/Unary"}, std::nullopt);
+}
 
 }  // namespace
 
@@ -61,9 +63,15 @@ int main(int argc, char** argv) {
     peer.send_data(id, message("hello"), true);
     seeds.emplace_back("server_unary", script(0x05)
                                            .raw(take(peer))
-                                           .op(fuzz::respond).u8(0).u8(0)
-                                           .op(fuzz::send_data).u8(0).u16(12).u8(0)
-                                           .op(fuzz::send_trailers).u8(0)
+                                           .op(fuzz::respond)
+                                           .u8(0)
+                                           .u8(0)
+                                           .op(fuzz::send_data)
+                                           .u8(0)
+                                           .u16(12)
+                                           .u8(0)
+                                           .op(fuzz::send_trailers)
+                                           .u8(0)
                                            .output()
                                            .data);
   }
@@ -77,8 +85,12 @@ int main(int argc, char** argv) {
     peer.reset(id, error_code::cancel);
     seeds.emplace_back("server_bidi_reset_shutdown", script(0x03)
                                                          .raw(first)
-                                                         .op(fuzz::respond).u8(0).u8(0)
-                                                         .op(fuzz::consume).u8(0).u16(1000)
+                                                         .op(fuzz::respond)
+                                                         .u8(0)
+                                                         .u8(0)
+                                                         .op(fuzz::consume)
+                                                         .u8(0)
+                                                         .u16(1000)
                                                          .output()
                                                          .raw(take(peer))
                                                          .op(fuzz::shutdown)
@@ -96,12 +108,8 @@ int main(int argc, char** argv) {
     server.send_data(id, message("world"));
     server.send_trailers(id, trailers({status_code::not_found, "gone"}));
     server.go_away(error_code::no_error);
-    seeds.emplace_back("client_unary_go_away", script(0x04)
-                                                   .op(fuzz::open_stream).u8(1)
-                                                   .output()
-                                                   .raw(take(server))
-                                                   .output()
-                                                   .data);
+    seeds.emplace_back("client_unary_go_away",
+                       script(0x04).op(fuzz::open_stream).u8(1).output().raw(take(server)).output().data);
   }
   {  // Client role: a trailers-only error and a server-side reset.
     connection server(role::server);
@@ -113,13 +121,9 @@ int main(int argc, char** argv) {
     }
     server.respond(a, trailers_only({status_code::permission_denied, "no"}), true);
     server.reset(b, error_code::refused_stream);
-    seeds.emplace_back("client_trailers_only_reset", script(0x04)
-                                                         .op(fuzz::open_stream).u8(1)
-                                                         .op(fuzz::open_stream).u8(0)
-                                                         .output()
-                                                         .raw(take(server))
-                                                         .output()
-                                                         .data);
+    seeds.emplace_back(
+        "client_trailers_only_reset",
+        script(0x04).op(fuzz::open_stream).u8(1).op(fuzz::open_stream).u8(0).output().raw(take(server)).output().data);
   }
   {  // Server role: hand-made violations after a good start (HEADERS on an even stream id).
     connection peer(role::client);
@@ -132,31 +136,63 @@ int main(int argc, char** argv) {
   // Pair mode: two honest cores; 0x80 on an op byte means the server side does it.
   constexpr std::uint8_t server_side = 0x80;
   seeds.emplace_back("pair_unary", script(0x0c)
-                                       .op(fuzz::open_stream).u8(0)
-                                       .op(fuzz::send_data).u8(0).u16(300).u8(1)
-                                       .op(fuzz::take_output).u16(65535)
-                                       .u8(server_side | fuzz::respond).u8(0).u8(0)
-                                       .u8(server_side | fuzz::send_data).u8(0).u16(16000).u8(0)
-                                       .u8(server_side | fuzz::send_trailers).u8(0)
-                                       .u8(server_side | fuzz::take_output).u16(65535)
-                                       .op(fuzz::take_output).u16(65535)
-                                       .u8(server_side | fuzz::take_output).u16(65535)
+                                       .op(fuzz::open_stream)
+                                       .u8(0)
+                                       .op(fuzz::send_data)
+                                       .u8(0)
+                                       .u16(300)
+                                       .u8(1)
+                                       .op(fuzz::take_output)
+                                       .u16(65535)
+                                       .u8(server_side | fuzz::respond)
+                                       .u8(0)
+                                       .u8(0)
+                                       .u8(server_side | fuzz::send_data)
+                                       .u8(0)
+                                       .u16(16000)
+                                       .u8(0)
+                                       .u8(server_side | fuzz::send_trailers)
+                                       .u8(0)
+                                       .u8(server_side | fuzz::take_output)
+                                       .u16(65535)
+                                       .op(fuzz::take_output)
+                                       .u16(65535)
+                                       .u8(server_side | fuzz::take_output)
+                                       .u16(65535)
                                        .data);
   seeds.emplace_back("pair_bidi_slow_reader_shutdown", script(0x0a)
-                                                           .op(fuzz::open_stream).u8(0)
-                                                           .op(fuzz::send_data).u8(0).u16(12000).u8(0)
-                                                           .op(fuzz::take_output).u16(65535)
-                                                           .u8(server_side | fuzz::take_output).u16(65535)
-                                                           .u8(server_side | fuzz::consume).u8(0).u16(9000)
-                                                           .u8(server_side | fuzz::respond).u8(0).u8(0)
-                                                           .u8(server_side | fuzz::take_output).u16(65535)
-                                                           .op(fuzz::take_output).u16(65535)
+                                                           .op(fuzz::open_stream)
+                                                           .u8(0)
+                                                           .op(fuzz::send_data)
+                                                           .u8(0)
+                                                           .u16(12000)
+                                                           .u8(0)
+                                                           .op(fuzz::take_output)
+                                                           .u16(65535)
+                                                           .u8(server_side | fuzz::take_output)
+                                                           .u16(65535)
+                                                           .u8(server_side | fuzz::consume)
+                                                           .u8(0)
+                                                           .u16(9000)
+                                                           .u8(server_side | fuzz::respond)
+                                                           .u8(0)
+                                                           .u8(0)
+                                                           .u8(server_side | fuzz::take_output)
+                                                           .u16(65535)
+                                                           .op(fuzz::take_output)
+                                                           .u16(65535)
                                                            .u8(server_side | fuzz::shutdown)
-                                                           .u8(server_side | fuzz::take_output).u16(65535)
-                                                           .op(fuzz::take_output).u16(65535)
-                                                           .u8(server_side | fuzz::take_output).u16(65535)
-                                                           .op(fuzz::reset_stream).u8(0).u8(8)
-                                                           .op(fuzz::take_output).u16(65535)
+                                                           .u8(server_side | fuzz::take_output)
+                                                           .u16(65535)
+                                                           .op(fuzz::take_output)
+                                                           .u16(65535)
+                                                           .u8(server_side | fuzz::take_output)
+                                                           .u16(65535)
+                                                           .op(fuzz::reset_stream)
+                                                           .u8(0)
+                                                           .u8(8)
+                                                           .op(fuzz::take_output)
+                                                           .u16(65535)
                                                            .data);
 
   if (int failed = fuzz_seeds::write_seeds(dir, seeds))

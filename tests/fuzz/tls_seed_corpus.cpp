@@ -29,7 +29,8 @@ struct script : fuzz_seeds::byte_script<script> {
   script& deliver(std::uint8_t side, std::uint16_t count = 65535) { return u8(fuzz::deliver).u8(side).u16(count); }
   // Enough round trips for any handshake, whole flights at a time.
   script& handshake() {
-    for (int i = 0; i < 3; ++i) deliver(0).deliver(1);
+    for (int i = 0; i < 3; ++i)
+      deliver(0).deliver(1);
     return *this;
   }
   script& send(std::uint8_t side, std::uint16_t length) { return u8(fuzz::send_plain).u8(side).u16(length); }
@@ -58,13 +59,16 @@ int main(int argc, char** argv) {
   seeds.emplace_back("raw_client_hello_h2", script(4).raw(client_hello(certs, {"h2"})).data);
   seeds.emplace_back("raw_client_hello_no_alpn", script(2).raw(client_hello(certs, {})).data);
   seeds.emplace_back("raw_http_request", script(0).raw(bytes{'G', 'E', 'T', ' ', '/', '\r', '\n'}).data);
-  seeds.emplace_back("pair_h2_data_both_ways",
-                     script(1 | 4 | 8).send(0, 300).handshake().send(1, 5000).send(0, 20000).deliver(0).deliver(1).data);
-  seeds.emplace_back("pair_mutual_close", script(1 | 2 | 4 | 8).handshake().send(0, 100).close(0).deliver(0)
-                                              .send(1, 100).close(1).deliver(1).data);
+  seeds.emplace_back(
+      "pair_h2_data_both_ways",
+      script(1 | 4 | 8).send(0, 300).handshake().send(1, 5000).send(0, 20000).deliver(0).deliver(1).data);
+  seeds.emplace_back(
+      "pair_mutual_close",
+      script(1 | 2 | 4 | 8).handshake().send(0, 100).close(0).deliver(0).send(1, 100).close(1).deliver(1).data);
   seeds.emplace_back("pair_byte_split", [] {
     script s(1 | 8);
-    for (int i = 0; i < 40; ++i) s.deliver(0, 97).deliver(1, 131);
+    for (int i = 0; i < 40; ++i)
+      s.deliver(0, 97).deliver(1, 131);
     return s.send(0, 1000).handshake().data;
   }());
   seeds.emplace_back("pair_alpn_refused", script(1 | 4 | 16).handshake().data);

@@ -16,7 +16,8 @@ namespace s2s::tls::fuzz {
 namespace {
 
 void require(bool condition, const char* what) {
-  if (condition) return;
+  if (condition)
+    return;
   std::fprintf(stderr, "tls fuzz invariant broken: %s\n", what);
   std::abort();
 }
@@ -81,14 +82,19 @@ void run(std::span<const std::uint8_t> data) {
   const std::uint8_t mode = in.u8();
   const bool pair = mode & 1, mutual = mode & 2;
   std::vector<std::string> accepted, offered;
-  if (mode & 4) accepted = {"h2"};
-  if (mode & 8) offered = {"h2"};
-  if (mode & 16) offered.push_back("http/1.1");
+  if (mode & 4)
+    accepted = {"h2"};
+  if (mode & 8)
+    offered = {"h2"};
+  if (mode & 16)
+    offered.push_back("http/1.1");
 
   endpoint server{make(mutual ? s.mutual_server : s.server, session::role::server,
-                       mutual ? s.mutual_server_tls : s.server_tls, accepted), 1};
+                       mutual ? s.mutual_server_tls : s.server_tls, accepted),
+                  1};
   std::optional<endpoint> client;
-  if (pair) client.emplace(endpoint{make(s.client, session::role::client, s.client_tls, offered), 0});
+  if (pair)
+    client.emplace(endpoint{make(s.client, session::role::client, s.client_tls, offered), 0});
   bool tampered = false;
   auto pick = [&](std::uint8_t side) -> endpoint& { return (side & 1) || !client ? server : *client; };
 
@@ -126,11 +132,13 @@ void run(std::span<const std::uint8_t> data) {
       case send_plain: {
         endpoint& from = pick(in.u8());
         std::vector<std::uint8_t> plain(in.u16());
-        for (std::size_t i = 0; i < plain.size(); ++i) plain[i] = pattern_byte(from.sent + i, from.side);
+        for (std::size_t i = 0; i < plain.size(); ++i)
+          plain[i] = pattern_byte(from.sent + i, from.side);
         bool accepted_now = !from.core->failure() && !from.closed;
         from.core->send(plain);
         // What a failed or closed session ignores is not part of its stream.
-        if (accepted_now && !from.core->failure()) from.sent += plain.size();
+        if (accepted_now && !from.core->failure())
+          from.sent += plain.size();
         break;
       }
       case close_side: {
@@ -141,7 +149,8 @@ void run(std::span<const std::uint8_t> data) {
       }
     }
     server.check_received();
-    if (client) client->check_received();
+    if (client)
+      client->check_received();
     // A client offering only protocols the server refuses fails honestly; so does its server.
     const bool refused = !accepted.empty() && !offered.empty() && (mode & 8) == 0;
     if (client && !tampered && !refused) {

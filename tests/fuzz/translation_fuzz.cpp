@@ -51,7 +51,8 @@ std::string read_descriptors() {
   const char* from_env = std::getenv("S2S_TEMPORAL_DESCRIPTORS");
   std::string path = from_env != nullptr ? from_env : S2S_TEMPORAL_DESCRIPTORS_PATH;
   std::ifstream in(path, std::ios::binary);
-  if (!in) violated("setup", "cannot read the Temporal descriptors at " + path);
+  if (!in)
+    violated("setup", "cannot read the Temporal descriptors at " + path);
   std::stringstream content;
   content << in.rdbuf();
   return content.str();
@@ -78,27 +79,32 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   pb::SetLogHandler(nullptr);  // protobuf's own parse complaints are expected here
   state = new fuzz_state();
   auto types = schema::from_descriptor_set(read_descriptors());
-  if (!types) violated("setup", types.error());
+  if (!types)
+    violated("setup", types.error());
   state->types = *types;
   auto outbound = pipeline::build(fuzz_connection(), side::outbound, state->types);
   auto inbound = pipeline::build(fuzz_connection(), side::inbound, state->types);
-  if (!outbound || !inbound) violated("setup", outbound ? inbound.error() : outbound.error());
+  if (!outbound || !inbound)
+    violated("setup", outbound ? inbound.error() : outbound.error());
   state->outbound = *outbound;
   state->inbound = *inbound;
   state->translation = state->outbound->request_filters().front().get();
   for (const auto& filter : state->inbound->request_filters()) {
-    if (filter->name() == "acl") state->acl = filter.get();
+    if (filter->name() == "acl")
+      state->acl = filter.get();
   }
   state->factory = std::make_unique<pb::DynamicMessageFactory>(&state->types->pool());
   for (std::size_t i = 0; i < fuzz::root_types.size(); ++i) {
     state->roots[i] = state->types->find_message(fuzz::root_types[i]);
-    if (state->roots[i] == nullptr) violated("setup", "the schema has no " + std::string(fuzz::root_types[i]));
+    if (state->roots[i] == nullptr)
+      violated("setup", "the schema has no " + std::string(fuzz::root_types[i]));
   }
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size < 2) return 0;
+  if (size < 2)
+    return 0;
   const pb::Descriptor* type = state->roots[data[0] % fuzz::root_types.size()];
   direction dir = (data[1] & fuzz::flag_remote_to_local) != 0 ? direction::remote_to_local : direction::local_to_remote;
   bool is_request = (data[1] & fuzz::flag_request) != 0;
@@ -110,10 +116,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (once.refusal.code != status_code::invalid_argument || once.refusal.message.empty()) {
       violated("refusal", once.refusal.message);
     }
-    if (bytes != input) violated("refused input was modified", once.refusal.message);
+    if (bytes != input)
+      violated("refused input was modified", once.refusal.message);
     return 0;
   }
-  if (!once.is_changed() && bytes != input) violated("unchanged result with different bytes", type->full_name());
+  if (!once.is_changed() && bytes != input)
+    violated("unchanged result with different bytes", type->full_name());
   if (once.is_changed() && parses(type, input) && !parses(type, bytes)) {
     violated("valid protobuf became invalid", type->full_name());
   }
@@ -121,13 +129,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Every name and repair is done in one pass: a second pass in the same direction finds nothing.
   std::string again = bytes;
   filter_result twice = apply(*state->translation, type, dir, is_request, again);
-  if (twice.is_refused()) violated("own output refused", twice.refusal.message);
-  if (twice.is_changed() || again != bytes) violated("second pass changed the output", type->full_name());
+  if (twice.is_refused())
+    violated("own output refused", twice.refusal.message);
+  if (twice.is_changed() || again != bytes)
+    violated("second pass changed the output", type->full_name());
 
   // The other direction accepts it too.
   std::string back = bytes;
   filter_result reverse_result = apply(*state->translation, type, reverse(dir), is_request, back);
-  if (reverse_result.is_refused()) violated("reverse refused", reverse_result.refusal.message);
+  if (reverse_result.is_refused())
+    violated("reverse refused", reverse_result.refusal.message);
 
   if (is_request && state->acl != nullptr) {
     std::string checked = bytes;
@@ -135,7 +146,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (acl.is_refused() && acl.refusal.code != status_code::permission_denied) {
       violated("acl refused a message the translator accepted", acl.refusal.message);
     }
-    if (checked != bytes) violated("acl modified a message", type->full_name());
+    if (checked != bytes)
+      violated("acl modified a message", type->full_name());
   }
   return 0;
 }

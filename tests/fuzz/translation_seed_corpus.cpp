@@ -13,7 +13,8 @@ namespace fuzz = s2s::translation::fuzz;
 
 std::size_t root(std::string_view type) {
   for (std::size_t i = 0; i < fuzz::root_types.size(); ++i) {
-    if (fuzz::root_types[i] == type) return i;
+    if (fuzz::root_types[i] == type)
+      return i;
   }
   throw std::invalid_argument("not a fuzz root type: " + std::string(type));
 }
@@ -42,7 +43,8 @@ std::unique_ptr<pb::Message> history(const names& n, const std::string& text) {
 void write(const std::string& directory, const std::string& name, const std::string& input) {
   std::ofstream out(directory + "/" + name, std::ios::binary);
   out << input;
-  if (!out) throw std::runtime_error("cannot write " + directory + "/" + name);
+  if (!out)
+    throw std::runtime_error("cannot write " + directory + "/" + name);
 }
 
 }  // namespace
@@ -119,7 +121,6 @@ int main(int argc, char** argv) {
   set(*cluster, "cluster_name", "cluster-a");
   set_int(*cluster, "failover_version_increment", 10);
   write(dir, "describe_cluster",
-        fuzz::encode_input(root("temporal.server.api.adminservice.v1.DescribeClusterResponse"), 0,
-                           bytes_of(*cluster)));
+        fuzz::encode_input(root("temporal.server.api.adminservice.v1.DescribeClusterResponse"), 0, bytes_of(*cluster)));
   return 0;
 }

@@ -29,11 +29,14 @@ struct script : fuzz_seeds::byte_script<script> {
 
 bytes frames(std::initializer_list<std::pair<frame_header, bytes>> list) {
   bytes out;
-  for (const auto& [header, payload] : list) append_frame(out, header, payload);
+  for (const auto& [header, payload] : list)
+    append_frame(out, header, payload);
   return out;
 }
 
-frame_header h(frame_type t, std::uint16_t f, stream_id id, std::uint32_t length) { return make_header(t, f, id, length); }
+frame_header h(frame_type t, std::uint16_t f, stream_id id, std::uint32_t length) {
+  return make_header(t, f, id, length);
+}
 
 }  // namespace
 
@@ -48,16 +51,23 @@ int main(int argc, char** argv) {
                                       {h(frame_type::data, 0, 1, 5), {'h', 'e', 'l', 'l', 'o'}},
                                       {h(frame_type::ping, flags::syn, 0, 7), {}}}))
                          .op(fuzz::accept_stream)
-                         .op(fuzz::read_stream).u8(0).u16(5)
-                         .op(fuzz::write_stream).u8(0).u16(100)
+                         .op(fuzz::read_stream)
+                         .u8(0)
+                         .u16(5)
+                         .op(fuzz::write_stream)
+                         .u8(0)
+                         .u16(100)
                          .raw(frames({{h(frame_type::data, flags::fin, 1, 3), {'b', 'y', 'e'}}}))
-                         .op(fuzz::close_stream).u8(0)
+                         .op(fuzz::close_stream)
+                         .u8(0)
                          .data);
   // A client session opens a stream; the peer acknowledges, grants window, resets it, goes away.
   seeds.emplace_back("client_opens_peer_acks_and_resets",
                      script(0x00, 0x13)
                          .op(fuzz::open_stream)
-                         .op(fuzz::write_stream).u8(0).u16(4000)
+                         .op(fuzz::write_stream)
+                         .u8(0)
+                         .u16(4000)
                          .raw(frames({{h(frame_type::window_update, flags::ack, 1, 4000), {}},
                                       {h(frame_type::data, 0, 1, 2), {'o', 'k'}},
                                       {h(frame_type::window_update, flags::rst, 1, 0), {}},
@@ -74,7 +84,8 @@ int main(int argc, char** argv) {
                                       {h(frame_type::ping, flags::ack, 0, 0), {}}}))
                          .op(fuzz::accept_stream)
                          .op(fuzz::accept_stream)
-                         .op(fuzz::reset_stream).u8(1)
+                         .op(fuzz::reset_stream)
+                         .u8(1)
                          .op(fuzz::send_go_away)
                          .data);
   // Two honest sessions: open, accept, move more than a window each way, close, ping, keepalive.
@@ -91,7 +102,8 @@ int main(int argc, char** argv) {
   seeds.emplace_back("pair_transfer_close_ping", pair.data);
   // Two honest sessions: backlog overflow, go-away, and a half-close that times out.
   script crowd(0x01, 0x03);
-  for (int i = 0; i < 4; ++i) crowd.op(fuzz::open_stream, 0);
+  for (int i = 0; i < 4; ++i)
+    crowd.op(fuzz::open_stream, 0);
   crowd.op(fuzz::deliver_output, 0).u16(0xffff).op(fuzz::deliver_output, 1).u16(0xffff);
   crowd.op(fuzz::accept_stream, 1).op(fuzz::send_go_away, 1).op(fuzz::open_stream, 0);
   crowd.op(fuzz::deliver_output, 1).u16(0xffff).op(fuzz::deliver_output, 0).u16(0xffff);

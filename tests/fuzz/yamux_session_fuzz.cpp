@@ -1,6 +1,6 @@
 // libFuzzer target: arbitrary peer bytes and command sequences against the yamux session core.
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <vector>
 
@@ -11,7 +11,8 @@ namespace s2s::yamux::fuzz {
 namespace {
 
 void require(bool condition, const char* what) {
-  if (condition) return;
+  if (condition)
+    return;
   std::fprintf(stderr, "yamux fuzz invariant broken: %s\n", what);
   std::abort();
 }
@@ -33,9 +34,9 @@ struct side {
   side(role r, const config& cfg, clock::time_point now) : core(r, cfg, now) {}
 
   session core;
-  std::vector<stream_id> known;                  // streams it opened or was told about
-  std::map<stream_id, std::uint64_t> sent;       // pattern bytes written per stream
-  std::map<stream_id, std::uint64_t> received;   // pattern bytes read per stream
+  std::vector<stream_id> known;                 // streams it opened or was told about
+  std::map<stream_id, std::uint64_t> sent;      // pattern bytes written per stream
+  std::map<stream_id, std::uint64_t> received;  // pattern bytes read per stream
   bool saw_protocol_error_go_away = false;
   bool peer_writes_pattern = false;  // true when the other side is an honest session of this harness
 
@@ -43,7 +44,8 @@ struct side {
 
   void drain_events() {
     while (auto e = core.poll_event()) {
-      if (const auto* in = std::get_if<stream_incoming>(&*e)) known.push_back(in->id);
+      if (const auto* in = std::get_if<stream_incoming>(&*e))
+        known.push_back(in->id);
       if (const auto* g = std::get_if<go_away_received>(&*e)) {
         saw_protocol_error_go_away |= g->code == go_away_code::protocol_error;
       }
@@ -56,7 +58,8 @@ struct side {
     auto out = core.pending_output().subspan(from);
     while (!out.empty()) {
       const auto item = decoder.next(out);
-      if (item.what == frame_decoder::item::kind::header) require(!check_header(item.header), "we emitted a bad header");
+      if (item.what == frame_decoder::item::kind::header)
+        require(!check_header(item.header), "we emitted a bad header");
     }
   }
 };
@@ -64,7 +67,8 @@ struct side {
 void write_pattern(side& s, stream_id id, std::size_t length) {
   std::vector<std::uint8_t> chunk(length);
   auto& offset = s.sent[id];
-  for (std::size_t i = 0; i < length; ++i) chunk[i] = pattern_byte(id, offset + i);
+  for (std::size_t i = 0; i < length; ++i)
+    chunk[i] = pattern_byte(id, offset + i);
   offset += s.core.write(id, chunk);
 }
 
@@ -82,7 +86,8 @@ void read_pattern(side& s, stream_id id, std::size_t length) {
 bool run_command(op code, input_reader& in, side& s, clock::time_point now) {
   switch (code) {
     case open_stream:
-      if (const auto opened = s.core.open_stream(now)) s.known.push_back(opened.id);
+      if (const auto opened = s.core.open_stream(now))
+        s.known.push_back(opened.id);
       return true;
     case accept_stream:
       s.core.accept_stream();
@@ -133,7 +138,8 @@ void fuzz_one_session(input_reader& in, std::uint8_t mode, const config& cfg) {
       run_command(code, in, s, now);
     }
     const auto pending = s.core.pending_output().size();
-    if (pending > output_before) s.check_output_frames(output_before);
+    if (pending > output_before)
+      s.check_output_frames(output_before);
     s.drain_events();
     require(!(s.core.ended() && s.core.next_deadline()), "an ended session still has a deadline");
   }
@@ -153,7 +159,8 @@ void fuzz_honest_pair(input_reader& in, const config& client_cfg, const config& 
   client.peer_writes_pattern = server.peer_writes_pattern = true;
   while (!in.done()) {
     const auto code = static_cast<op>(in.u8() % op_count);
-    if (code == receive_raw) continue;
+    if (code == receive_raw)
+      continue;
     if (code == advance_time) {
       now += std::chrono::milliseconds(10) * in.u16();
       client.core.tick(now);

@@ -11,8 +11,7 @@
 
 namespace s2s::testing {
 
-std::optional<http_reply> http_exchange(int port, const std::string& request,
-                                        std::chrono::milliseconds timeout) {
+std::optional<http_reply> http_exchange(int port, const std::string& request, std::chrono::milliseconds timeout) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return std::nullopt;
@@ -50,8 +49,7 @@ std::optional<http_reply> http_exchange(int port, const std::string& request,
 }
 
 std::optional<http_reply> http_get(int port, const std::string& path, std::chrono::milliseconds timeout) {
-  return http_exchange(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                       timeout);
+  return http_exchange(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout);
 }
 
 }  // namespace s2s::testing

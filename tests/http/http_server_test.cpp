@@ -1,6 +1,6 @@
 // The small HTTP server: GET only, bounded requests, one answer per connection, clean stop.
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,13 +17,16 @@ namespace s2s::testing {
 namespace {
 
 std::unique_ptr<http::server> start_echo_paths(std::atomic<int>* served = nullptr) {
-  auto started = http::server::start({"127.0.0.1", 0}, [served](std::string_view path) {
-    if (served)
-      ++*served;
-    if (path == "/missing")
-      return http::response{404, "text/plain", "no\n"};
-    return http::response{200, "text/plain", "path=" + std::string(path)};
-  }, "test");
+  auto started = http::server::start(
+      {"127.0.0.1", 0},
+      [served](std::string_view path) {
+        if (served)
+          ++*served;
+        if (path == "/missing")
+          return http::response{404, "text/plain", "no\n"};
+        return http::response{200, "text/plain", "path=" + std::string(path)};
+      },
+      "test");
   if (auto* problem = std::get_if<std::string>(&started))
     ADD_FAILURE() << *problem;
   return std::move(std::get<std::unique_ptr<http::server>>(started));
@@ -90,12 +93,12 @@ TEST(HttpServer, ServesManyClientsAtOnceWhileOneStallsWithoutARequest) {
 
 TEST(HttpServer, ATakenAddressIsAnErrorThatNamesIt) {
   auto first = start_echo_paths();
-  auto second = http::server::start({"127.0.0.1", static_cast<std::uint16_t>(first->port())},
-                                    [](std::string_view) { return http::response{}; }, "second");
+  auto second = http::server::start(
+      {"127.0.0.1", static_cast<std::uint16_t>(first->port())}, [](std::string_view) { return http::response{}; },
+      "second");
   auto* problem = std::get_if<std::string>(&second);
   ASSERT_TRUE(problem);
-  EXPECT_NE(problem->find("second: cannot listen on 127.0.0.1:" + std::to_string(first->port())),
-            std::string::npos)
+  EXPECT_NE(problem->find("second: cannot listen on 127.0.0.1:" + std::to_string(first->port())), std::string::npos)
       << *problem;
 }
 

@@ -48,7 +48,8 @@ TEST(CallShapes, ServerStreaming) {
   const auto& out = link.echo_client.outcome(id);
   ASSERT_TRUE(out.result && out.result->ok());
   ASSERT_EQ(out.responses.size(), 5u);
-  for (std::uint32_t i = 0; i < 5; ++i) EXPECT_EQ(out.responses[i].sequence(), i);
+  for (std::uint32_t i = 0; i < 5; ++i)
+    EXPECT_EQ(out.responses[i].sequence(), i);
 }
 
 TEST(CallShapes, BidiStreamingAnswersEachMessageAsItArrives) {
@@ -70,7 +71,8 @@ TEST(CallShapes, BidiStreamingAnswersEachMessageAsItArrives) {
 TEST(CallShapes, ManyConcurrentCallsOnOneConnection) {
   echo_link link;
   std::vector<stream_id> ids;
-  for (int i = 0; i < 50; ++i) ids.push_back(link.echo_client.start("Unary", {request("n" + std::to_string(i))}));
+  for (int i = 0; i < 50; ++i)
+    ids.push_back(link.echo_client.start("Unary", {request("n" + std::to_string(i))}));
   ASSERT_TRUE(link.pump());
   for (int i = 0; i < 50; ++i) {
     const auto& out = link.echo_client.outcome(ids[i]);
@@ -129,9 +131,8 @@ TEST(CallShapes, AServerEndingBeforeTheClientHalfClosedResetsTheStreamSoNeitherS
 
 TEST(CallShapes, MetadataArrivesInOrderAndBinaryValuesUntouched) {
   echo_link link;
-  const header_list metadata = {{"temporal-client-cluster-id", "cluster-a"},
-                                {"xdc-redirection", "true"},
-                                {"trace-bin", "AAECAwQ"}};
+  const header_list metadata = {
+      {"temporal-client-cluster-id", "cluster-a"}, {"xdc-redirection", "true"}, {"trace-bin", "AAECAwQ"}};
   link.echo_client.start("Unary", {request("m")}, true, std::nullopt, metadata);
   ASSERT_TRUE(link.pump());
   ASSERT_EQ(link.echo_server.requests.size(), 1u);

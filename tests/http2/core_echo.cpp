@@ -18,7 +18,8 @@ std::vector<std::uint8_t> framed(const google::protobuf::MessageLite& m) {
 
 std::string pattern(std::size_t size) {
   std::string s(size, '\0');
-  for (std::size_t i = 0; i < size; ++i) s[i] = static_cast<char>(i % 251);
+  for (std::size_t i = 0; i < size; ++i)
+    s[i] = static_cast<char>(i % 251);
   return s;
 }
 
@@ -31,11 +32,13 @@ std::string base64_encode(std::string_view bytes) {
   for (; i + 2 < bytes.size(); i += 3) {
     const auto n = (std::uint32_t(std::uint8_t(bytes[i])) << 16) | (std::uint32_t(std::uint8_t(bytes[i + 1])) << 8) |
                    std::uint8_t(bytes[i + 2]);
-    for (int shift : {18, 12, 6, 0}) out.push_back(table[(n >> shift) & 63]);
+    for (int shift : {18, 12, 6, 0})
+      out.push_back(table[(n >> shift) & 63]);
   }
   if (i < bytes.size()) {
     std::uint32_t n = std::uint32_t(std::uint8_t(bytes[i])) << 16;
-    if (i + 1 < bytes.size()) n |= std::uint32_t(std::uint8_t(bytes[i + 1])) << 8;
+    if (i + 1 < bytes.size())
+      n |= std::uint32_t(std::uint8_t(bytes[i + 1])) << 8;
     out.push_back(table[(n >> 18) & 63]);
     out.push_back(table[(n >> 12) & 63]);
     out.push_back(i + 1 < bytes.size() ? table[(n >> 6) & 63] : '=');
@@ -49,14 +52,17 @@ void core_echo_server::on_event(const event& e) {
     if (h->kind == header_kind::request) {
       on_request(h->id, h->headers, h->end_stream);
     } else if (h->kind == header_kind::trailers) {
-      if (auto it = calls_.find(h->id); it != calls_.end()) on_end(h->id, it->second);
+      if (auto it = calls_.find(h->id); it != calls_.end())
+        on_end(h->id, it->second);
     }
   } else if (const auto* d = std::get_if<data_received>(&e)) {
     conn_.consume(d->id, d->bytes.size());
     auto it = calls_.find(d->id);
-    if (it == calls_.end()) return;
+    if (it == calls_.end())
+      return;
     auto& c = it->second;
-    if (c.finished) return;
+    if (c.finished)
+      return;
     if (auto error = c.reader.feed(d->bytes)) {
       finish(d->id, c, *error);
       return;
@@ -68,9 +74,11 @@ void core_echo_server::on_event(const event& e) {
         return;
       }
       on_message(d->id, c, request);
-      if (c.finished) return;
+      if (c.finished)
+        return;
     }
-    if (d->end_stream) on_end(d->id, c);
+    if (d->end_stream)
+      on_end(d->id, c);
   } else if (const auto* r = std::get_if<stream_reset>(&e)) {
     resets.push_back(*r);
     calls_.erase(r->id);
@@ -90,7 +98,8 @@ void core_echo_server::on_request(stream_id id, const header_list& headers, bool
   auto& c = calls_[id];
   c.method = head.path.substr(head.path.rfind('/') + 1);
   c.timeout = head.timeout;
-  if (end_stream) on_end(id, c);
+  if (end_stream)
+    on_end(id, c);
 }
 
 void core_echo_server::send_response(stream_id id, call& c, const EchoResponse& response) {
@@ -102,10 +111,12 @@ void core_echo_server::send_response(stream_id id, call& c, const EchoResponse& 
 }
 
 void core_echo_server::finish(stream_id id, call& c, const status& s, const std::string& details) {
-  if (c.finished) return;
+  if (c.finished)
+    return;
   c.finished = true;
   header_list extra;
-  if (!details.empty()) extra.push_back({"grpc-status-details-bin", base64_encode(details)});
+  if (!details.empty())
+    extra.push_back({"grpc-status-details-bin", base64_encode(details)});
   if (c.responded) {
     conn_.send_trailers(id, trailers(s, extra));
   } else {
@@ -115,7 +126,8 @@ void core_echo_server::finish(stream_id id, call& c, const status& s, const std:
 
 void core_echo_server::on_message(stream_id id, call& c, const EchoRequest& request) {
   c.received.push_back(request);
-  if (c.method != "Bidi") return;
+  if (c.method != "Bidi")
+    return;
   if (request.has_error()) {
     finish(id, c, {static_cast<status_code>(request.error().code()), request.error().message()},
            request.error().details());
@@ -128,7 +140,8 @@ void core_echo_server::on_message(stream_id id, call& c, const EchoRequest& requ
 }
 
 void core_echo_server::on_end(stream_id id, call& c) {
-  if (c.finished) return;
+  if (c.finished)
+    return;
   if (auto error = c.reader.finish()) {
     finish(id, c, *error);
     return;
@@ -154,7 +167,8 @@ void core_echo_server::on_end(stream_id id, call& c) {
       response.set_payload(pattern(first.response_bytes()));
     } else if (c.method == "ClientStream") {
       std::string all;
-      for (const auto& r : c.received) all += r.payload();
+      for (const auto& r : c.received)
+        all += r.payload();
       response.set_payload(all);
       response.set_requests_received(static_cast<std::uint32_t>(c.received.size()));
     } else {
@@ -178,10 +192,13 @@ stream_id core_echo_client::start(const std::string& method, const std::vector<E
   head.path = "/s2s.testing.v1.EchoService/" + method;
   head.metadata = metadata;
   const auto opened = conn_.open_stream(request_headers(head, timeout), false);
-  if (!opened) return 0;
+  if (!opened)
+    return 0;
   calls_[opened.id];
-  for (std::size_t i = 0; i < requests.size(); ++i) send(opened.id, requests[i], end && i + 1 == requests.size());
-  if (end && requests.empty()) conn_.send_data(opened.id, {}, true);
+  for (std::size_t i = 0; i < requests.size(); ++i)
+    send(opened.id, requests[i], end && i + 1 == requests.size());
+  if (end && requests.empty())
+    conn_.send_data(opened.id, {}, true);
   return opened.id;
 }
 
@@ -200,12 +217,14 @@ void core_echo_client::on_event(const event& e) {
       }
     } else if (h->end_stream) {
       c.outcome.trailers = h->headers;
-      if (!c.outcome.result) c.outcome.result = status_of(h->headers);
+      if (!c.outcome.result)
+        c.outcome.result = status_of(h->headers);
     }
   } else if (const auto* d = std::get_if<data_received>(&e)) {
     conn_.consume(d->id, d->bytes.size());
     auto& c = calls_[d->id];
-    if (c.outcome.result) return;
+    if (c.outcome.result)
+      return;
     if (auto error = c.reader.feed(d->bytes)) {
       c.outcome.result = *error;
       conn_.reset(d->id, error_code::cancel);
@@ -220,7 +239,8 @@ void core_echo_client::on_event(const event& e) {
     auto& c = calls_[r->id];
     c.outcome.reset = *r;
     if (!c.outcome.result) {
-      c.outcome.result = status{status_for_http2_error(r->code), "stream reset with HTTP/2 error " + std::to_string(r->code)};
+      c.outcome.result =
+          status{status_for_http2_error(r->code), "stream reset with HTTP/2 error " + std::to_string(r->code)};
     }
   }
 }

@@ -11,12 +11,13 @@ namespace s2s::http2::testing {
 namespace {
 
 constexpr std::size_t message_bytes = default_max_message_bytes;
-constexpr std::size_t chunk = 1 << 20;        // what the sender queues at a time
+constexpr std::size_t chunk = 1 << 20;         // what the sender queues at a time
 constexpr std::size_t read_budget = 64 << 10;  // what the slow receiver takes per round
 
 std::vector<std::uint8_t> pattern(std::size_t size) {
   std::vector<std::uint8_t> v(size);
-  for (std::size_t i = 0; i < size; ++i) v[i] = static_cast<std::uint8_t>(i % 251);
+  for (std::size_t i = 0; i < size; ++i)
+    v[i] = static_cast<std::uint8_t>(i % 251);
   return v;
 }
 
@@ -52,7 +53,8 @@ struct chunked_sender {
   explicit chunked_sender(const std::vector<std::uint8_t>& payload) { append_message(wire, 0, payload); }
   void feed(connection& c, stream_id id) {
     max_queued = std::max(max_queued, c.queued(id));
-    if (sent == wire.size() || c.queued(id) != 0) return;
+    if (sent == wire.size() || c.queued(id) != 0)
+      return;
     const std::size_t n = std::min(chunk, wire.size() - sent);
     ASSERT_TRUE(c.send_data(id, {wire.data() + sent, n}, false));
     sent += n;

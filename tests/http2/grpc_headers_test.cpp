@@ -9,10 +9,14 @@ namespace {
 using namespace std::chrono_literals;
 
 header_list good_request() {
-  return {{":method", "POST"},     {":scheme", "http"},
-          {":path", "/s2s.testing.v1.EchoService/Unary"}, {":authority", "frontend:7233"},
-          {"te", "trailers"},      {"content-type", "application/grpc"},
-          {"grpc-timeout", "1500m"}, {"temporal-client-cluster-id", "a"},
+  return {{":method", "POST"},
+          {":scheme", "http"},
+          {":path", "/s2s.testing.v1.EchoService/Unary"},
+          {":authority", "frontend:7233"},
+          {"te", "trailers"},
+          {"content-type", "application/grpc"},
+          {"grpc-timeout", "1500m"},
+          {"temporal-client-cluster-id", "a"},
           {"x-bin", "AAEC"}};
 }
 
@@ -23,9 +27,9 @@ TEST(GrpcHeaders, ParsesARequestAndKeepsItsMetadataInOrder) {
   EXPECT_EQ(head.path, "/s2s.testing.v1.EchoService/Unary");
   EXPECT_EQ(head.authority, "frontend:7233");
   EXPECT_EQ(head.timeout, 1500ms);
-  EXPECT_EQ(head.metadata, (header_list{{"content-type", "application/grpc"},
-                                        {"temporal-client-cluster-id", "a"},
-                                        {"x-bin", "AAEC"}}));
+  EXPECT_EQ(
+      head.metadata,
+      (header_list{{"content-type", "application/grpc"}, {"temporal-client-cluster-id", "a"}, {"x-bin", "AAEC"}}));
 }
 
 TEST(GrpcHeaders, RefusesWhatIsNotAGrpcRequest) {
@@ -66,10 +70,9 @@ TEST(GrpcHeaders, TrailersCarryStatusMessageAndDetailsUnchanged) {
 
 TEST(GrpcHeaders, TrailersOnlyIsOneBlockWithStatus200) {
   const auto t = trailers_only({status_code::permission_denied, "no"});
-  EXPECT_EQ(t, (header_list{{":status", "200"},
-                            {"content-type", "application/grpc"},
-                            {"grpc-status", "7"},
-                            {"grpc-message", "no"}}));
+  EXPECT_EQ(
+      t, (header_list{
+             {":status", "200"}, {"content-type", "application/grpc"}, {"grpc-status", "7"}, {"grpc-message", "no"}}));
   EXPECT_FALSE(check_response(t));
   EXPECT_EQ(status_of(t).code, status_code::permission_denied);
 }
@@ -97,7 +100,8 @@ TEST(GrpcStatus, HttpStatusesMapAsGrpcSpecifies) {
   EXPECT_EQ(status_for_http_status(401), status_code::unauthenticated);
   EXPECT_EQ(status_for_http_status(403), status_code::permission_denied);
   EXPECT_EQ(status_for_http_status(404), status_code::unimplemented);
-  for (int s : {429, 502, 503, 504}) EXPECT_EQ(status_for_http_status(s), status_code::unavailable);
+  for (int s : {429, 502, 503, 504})
+    EXPECT_EQ(status_for_http_status(s), status_code::unavailable);
   EXPECT_EQ(status_for_http_status(500), status_code::unknown);
 }
 

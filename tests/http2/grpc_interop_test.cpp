@@ -22,7 +22,8 @@ namespace v1 = s2s::testing::v1;
 class core_server_loop {
  public:
   core_server_loop() : listener_(listen_loopback(port_)) {
-    if (listener_ < 0) throw std::runtime_error("cannot listen on loopback");
+    if (listener_ < 0)
+      throw std::runtime_error("cannot listen on loopback");
     thread_ = std::thread([this] { run(); });
   }
   ~core_server_loop() {
@@ -38,7 +39,8 @@ class core_server_loop {
   void run() {
     for (int i = 0; i < 1000 && !stop_; ++i) {  // bounded: at most 1000 accept waits
       const int fd = accept_within(listener_, 50ms);
-      if (fd < 0) continue;
+      if (fd < 0)
+        continue;
       connection c(role::server);
       core_echo_server echo(c);
       drive(
@@ -97,7 +99,9 @@ TEST(GrpcInterop, GrpcClientSeesTrailersOnlyErrorWithDetails) {
   auto failing = s2s::testing::echo("x");
   failing.mutable_error()->set_code(grpc::StatusCode::NOT_FOUND);
   failing.mutable_error()->set_message("no such workflow: 100% sure");
-  failing.mutable_error()->set_details("\x08\x05\x12\x03" "abc");
+  failing.mutable_error()->set_details(
+      "\x08\x05\x12\x03"
+      "abc");
   const auto result = s2s::testing::call_unary(*stub, failing);
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(result.status.error_message(), "no such workflow: 100% sure");
@@ -115,7 +119,8 @@ TEST(GrpcInterop, GrpcClientCancelReachesCoreServerAsReset) {
   ASSERT_TRUE(stream->Read(&response));
   context.TryCancel();
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
-  for (int i = 0; i < 500 && server.cancels == 0; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 500 && server.cancels == 0; ++i)
+    std::this_thread::sleep_for(10ms);
   EXPECT_EQ(server.cancels, 1);
 }
 
@@ -132,14 +137,16 @@ TEST(GrpcInterop, GrpcClientLargeMessageToCoreServer) {
 struct core_client_session {
   explicit core_client_session(int port) : fd(connect_loopback(port)) {}
   ~core_client_session() {
-    if (fd >= 0) ::close(fd);
+    if (fd >= 0)
+      ::close(fd);
   }
   bool run_until_done(const std::vector<stream_id>& ids) {
     return drive(
         fd, conn, [&](const event& e) { client.on_event(e); },
         [&] {
           for (const auto id : ids) {
-            if (!client.done(id)) return false;
+            if (!client.done(id))
+              return false;
           }
           return true;
         },
@@ -174,8 +181,7 @@ TEST(GrpcInterop, CoreClientStreamingShapesToGrpcServer) {
   auto streamed = s2s::testing::echo("s");
   streamed.set_stream_count(3);
   const auto server_stream = session.client.start("ServerStream", {streamed});
-  const auto client_stream =
-      session.client.start("ClientStream", {s2s::testing::echo("1"), s2s::testing::echo("2")});
+  const auto client_stream = session.client.start("ClientStream", {s2s::testing::echo("1"), s2s::testing::echo("2")});
   const auto bidi = session.client.start("Bidi", {s2s::testing::echo("b1")}, false);
   ASSERT_TRUE(session.run_until_done({server_stream, client_stream}));
   EXPECT_EQ(session.client.outcome(server_stream).responses.size(), 3u);

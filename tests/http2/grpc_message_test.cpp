@@ -23,7 +23,8 @@ TEST(GrpcMessage, ReassemblesMessagesSplitAtEveryByte) {
     ASSERT_FALSE(reader.feed({wire.data(), cut}));
     ASSERT_FALSE(reader.feed({wire.data() + cut, wire.size() - cut}));
     std::vector<grpc_message> got;
-    while (auto m = reader.next()) got.push_back(*m);
+    while (auto m = reader.next())
+      got.push_back(*m);
     ASSERT_EQ(got.size(), 3u) << "cut at " << cut;
     EXPECT_EQ(got[0].payload, bytes_of("hello"));
     EXPECT_EQ(got[0].compressed, 0);
@@ -38,7 +39,8 @@ TEST(GrpcMessage, OneByteAtATime) {
   std::vector<std::uint8_t> wire;
   append_message(wire, 0, bytes_of("abc"));
   message_reader reader;
-  for (const auto b : wire) ASSERT_FALSE(reader.feed({&b, 1}));
+  for (const auto b : wire)
+    ASSERT_FALSE(reader.feed({&b, 1}));
   EXPECT_EQ(reader.next()->payload, bytes_of("abc"));
 }
 

@@ -18,18 +18,21 @@ struct server_under_attack {
   // Feeds `wire`, collects events and returns the frames the server wrote back.
   std::vector<raw_frame> feed(const bytes& wire) {
     server.receive(wire);
-    while (auto e = server.poll_event()) events.push_back(*e);
+    while (auto e = server.poll_event())
+      events.push_back(*e);
     const auto out = server.pending_output();
     auto frames = parse_frames(out);
     server.consume_output(out.size());
-    while (auto e = server.poll_event()) events.push_back(*e);
+    while (auto e = server.poll_event())
+      events.push_back(*e);
     return frames;
   }
   template <typename T>
   std::vector<T> all() const {
     std::vector<T> out;
     for (const auto& e : events) {
-      if (const auto* t = std::get_if<T>(&e)) out.push_back(*t);
+      if (const auto* t = std::get_if<T>(&e))
+        out.push_back(*t);
     }
     return out;
   }
@@ -37,7 +40,8 @@ struct server_under_attack {
 
 const raw_frame* find_frame(const std::vector<raw_frame>& frames, std::uint8_t type) {
   for (const auto& f : frames) {
-    if (f.type == type) return &f;
+    if (f.type == type)
+      return &f;
   }
   return nullptr;
 }
@@ -54,7 +58,8 @@ TEST(MalformedPeer, ExceedingTheConnectionWindowIsAConnectionError) {
   cfg.connection_window = 65535;
   server_under_attack s(cfg);
   bytes wire = client_start() + post_headers(1, false);
-  for (int i = 0; i < 5; ++i) wire = wire + frame(data_frame, 0, 1, bytes(16384, 0));  // 80 KiB into 64 KiB
+  for (int i = 0; i < 5; ++i)
+    wire = wire + frame(data_frame, 0, 1, bytes(16384, 0));  // 80 KiB into 64 KiB
   const auto frames = s.feed(wire);
   const auto* go_away = find_frame(frames, goaway_frame);
   ASSERT_TRUE(go_away);
@@ -70,7 +75,8 @@ TEST(MalformedPeer, ExceedingAStreamWindowResetsOnlyThatStream) {
   server_under_attack s;  // 1 MiB per stream, 16 MiB for the connection
   // The client has not acknowledged our SETTINGS, so the peer's limit is still the default 65535.
   bytes wire = client_start() + frame(settings_frame, ack_flag, 0, {}) + post_headers(1, false);
-  for (int i = 0; i < 70; ++i) wire = wire + frame(data_frame, 0, 1, bytes(16384, 0));  // 1.1 MiB into 1 MiB
+  for (int i = 0; i < 70; ++i)
+    wire = wire + frame(data_frame, 0, 1, bytes(16384, 0));  // 1.1 MiB into 1 MiB
   const auto frames = s.feed(wire);
   const auto* rst = find_frame(frames, rst_stream_frame);
   ASSERT_TRUE(rst);
@@ -89,7 +95,8 @@ TEST(MalformedPeer, ExceedingAStreamWindowResetsOnlyThatStream) {
 
 TEST(MalformedPeer, UndecodableHeaderBlockIsACompressionError) {
   server_under_attack s;
-  const auto frames = s.feed(client_start() + frame(headers_frame, end_headers_flag, 1, {0xff, 0xff, 0xff, 0xff, 0xff}));
+  const auto frames =
+      s.feed(client_start() + frame(headers_frame, end_headers_flag, 1, {0xff, 0xff, 0xff, 0xff, 0xff}));
   const auto* go_away = find_frame(frames, goaway_frame);
   ASSERT_TRUE(go_away);
   EXPECT_EQ(go_away->u32(4), error_code::compression_error);

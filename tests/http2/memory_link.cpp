@@ -7,7 +7,8 @@ namespace {
 // Delivers what `from` has to send to `to`; true when anything moved.
 bool transfer(connection& from, connection& to) {
   const auto out = from.pending_output();
-  if (out.empty()) return false;
+  if (out.empty())
+    return false;
   const std::vector<std::uint8_t> copy(out.begin(), out.end());
   from.consume_output(copy.size());
   to.receive(copy);
@@ -18,8 +19,10 @@ bool drain(connection& c, std::vector<event>& log, const std::function<void(cons
   bool any = false;
   while (auto e = c.poll_event()) {
     any = true;
-    if (handler) handler(*e);
-    if (keep) log.push_back(std::move(*e));
+    if (handler)
+      handler(*e);
+    if (keep)
+      log.push_back(std::move(*e));
   }
   return any;
 }
@@ -34,7 +37,8 @@ bool memory_link::pump(int max_rounds) {
     moved |= transfer(server, client);
     moved |= drain(client, client_events, on_client, log_events);
     moved |= drain(server, server_events, on_server, log_events);
-    if (!moved) return true;
+    if (!moved)
+      return true;
   }
   return false;
 }

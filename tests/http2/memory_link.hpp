@@ -32,7 +32,8 @@ template <typename T>
 std::vector<T> all_of(const std::vector<event>& events) {
   std::vector<T> out;
   for (const auto& e : events) {
-    if (const auto* t = std::get_if<T>(&e)) out.push_back(*t);
+    if (const auto* t = std::get_if<T>(&e))
+      out.push_back(*t);
   }
   return out;
 }

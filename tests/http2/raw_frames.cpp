@@ -7,9 +7,15 @@ namespace s2s::http2::testing {
 
 bytes frame(std::uint8_t type, std::uint8_t flags, std::uint32_t stream, const bytes& payload) {
   const auto n = static_cast<std::uint32_t>(payload.size());
-  bytes out = {static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n),
-               type, flags, static_cast<std::uint8_t>(stream >> 24), static_cast<std::uint8_t>(stream >> 16),
-               static_cast<std::uint8_t>(stream >> 8), static_cast<std::uint8_t>(stream)};
+  bytes out = {static_cast<std::uint8_t>(n >> 16),
+               static_cast<std::uint8_t>(n >> 8),
+               static_cast<std::uint8_t>(n),
+               type,
+               flags,
+               static_cast<std::uint8_t>(stream >> 24),
+               static_cast<std::uint8_t>(stream >> 16),
+               static_cast<std::uint8_t>(stream >> 8),
+               static_cast<std::uint8_t>(stream)};
   out.insert(out.end(), payload.begin(), payload.end());
   return out;
 }
@@ -38,7 +44,8 @@ std::vector<raw_frame> parse_frames(std::span<const std::uint8_t> wire) {
   std::size_t at = 0;
   while (wire.size() - at >= 9) {
     const std::size_t n = (std::size_t{wire[at]} << 16) | (std::size_t{wire[at + 1]} << 8) | wire[at + 2];
-    if (wire.size() - at - 9 < n) break;
+    if (wire.size() - at - 9 < n)
+      break;
     raw_frame f{wire[at + 3], wire[at + 4],
                 ((std::uint32_t{wire[at + 5]} & 0x7f) << 24) | (std::uint32_t{wire[at + 6]} << 16) |
                     (std::uint32_t{wire[at + 7]} << 8) | wire[at + 8],

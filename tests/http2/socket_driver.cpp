@@ -18,19 +18,24 @@ bool drive(int fd, connection& c, const std::function<void(const event&)>& handl
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::vector<std::uint8_t> buffer(64 * 1024);
   auto drain = [&] {
-    while (auto e = c.poll_event()) handler(*e);
+    while (auto e = c.poll_event())
+      handler(*e);
   };
   while (std::chrono::steady_clock::now() < deadline) {
     drain();
-    if (done()) return true;
+    if (done())
+      return true;
     const auto out = c.pending_output();
     drain();
     pollfd p{fd, static_cast<short>(POLLIN | (out.empty() ? 0 : POLLOUT)), 0};
-    if (::poll(&p, 1, 20) < 0 && errno != EINTR) return false;
+    if (::poll(&p, 1, 20) < 0 && errno != EINTR)
+      return false;
     if ((p.revents & POLLOUT) && !out.empty()) {
       const auto n = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno != EAGAIN && errno != EINTR) return done();
-      if (n > 0) c.consume_output(static_cast<std::size_t>(n));
+      if (n < 0 && errno != EAGAIN && errno != EINTR)
+        return done();
+      if (n > 0)
+        c.consume_output(static_cast<std::size_t>(n));
     }
     if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
       const auto n = ::recv(fd, buffer.data(), buffer.size(), 0);
@@ -38,7 +43,8 @@ bool drive(int fd, connection& c, const std::function<void(const event&)>& handl
         drain();
         return done();
       }
-      if (n > 0) c.receive({buffer.data(), static_cast<std::size_t>(n)});
+      if (n > 0)
+        c.receive({buffer.data(), static_cast<std::size_t>(n)});
     }
   }
   drain();
@@ -53,7 +59,8 @@ int listen_loopback(int& port) {
   socklen_t length = sizeof address;
   if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(fd, 8) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    if (fd >= 0) ::close(fd);
+    if (fd >= 0)
+      ::close(fd);
     return -1;
   }
   port = ntohs(address.sin_port);
@@ -62,10 +69,12 @@ int listen_loopback(int& port) {
 
 int accept_within(int listener, std::chrono::milliseconds timeout) {
   pollfd p{listener, POLLIN, 0};
-  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return -1;
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0)
+    return -1;
   const int fd = ::accept(listener, nullptr, nullptr);
   const int one = 1;
-  if (fd >= 0) ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (fd >= 0)
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return fd;
 }
 
@@ -76,7 +85,8 @@ int connect_loopback(int port) {
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   address.sin_port = htons(static_cast<std::uint16_t>(port));
   if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    if (fd >= 0) ::close(fd);
+    if (fd >= 0)
+      ::close(fd);
     return -1;
   }
   const int one = 1;

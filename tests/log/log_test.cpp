@@ -82,7 +82,7 @@ TEST_F(Logging, LinesBeyondTheRateAreDroppedCountedAndReportedOnce) {
   // At most one report a second: drops in the meantime wait for the next one.
   for (int i = 0; i < 100; ++i)
     info("chatty", "burst");  // 8 tokens were left
-  now += 300ms;  // 3 more
+  now += 300ms;               // 3 more
   info("chatty", "still within the second");
   EXPECT_EQ(count_containing("dropped"), 1u);
   now += 800ms;
@@ -141,9 +141,9 @@ TEST_F(Logging, DroppedLinesReachTheMetric) {
 }
 
 TEST_F(Logging, LevelsAreSetPerComponentAndCoverSubcomponents) {
-  configure({level::info, false, 0},
-            {{"a-to-b", {level::debug, false, 0}}, {"a-to-b mux", {level::error, false, 0}},
-             {"muted", {level::debug, true, 0}}});
+  configure({level::info, false, 0}, {{"a-to-b", {level::debug, false, 0}},
+                                      {"a-to-b mux", {level::error, false, 0}},
+                                      {"muted", {level::debug, true, 0}}});
   EXPECT_TRUE(enabled(level::debug));
   debug("proxy", "default drops debug");
   info("proxy", "default writes info");
@@ -166,8 +166,7 @@ TEST_F(Logging, AMessageWithLineBreaksStaysOneLine) {
   error("proxy", "cannot start:\nfirst problem\r\nsecond problem");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].find('\n'), std::string::npos);
-  EXPECT_NE(lines[0].find(" ERROR proxy: cannot start: first problem  second problem"), std::string::npos)
-      << lines[0];
+  EXPECT_NE(lines[0].find(" ERROR proxy: cannot start: first problem  second problem"), std::string::npos) << lines[0];
 }
 
 TEST_F(Logging, SetLevelChangesTheDefault) {

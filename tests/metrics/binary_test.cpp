@@ -39,16 +39,31 @@ std::string config_text(const ports& at, int frontend, const std::string& loggin
          "  - name: ops\n"
          "    local:\n"
          "      connectionType: tcp\n"
-         "      tcpClient: { address: " + address(frontend) + " }\n"
-         "      tcpServer: { address: " + address(at.outbound) + " }\n"
+         "      tcpClient: { address: " +
+         address(frontend) +
+         " }\n"
+         "      tcpServer: { address: " +
+         address(at.outbound) +
+         " }\n"
          "    remote:\n"
          "      connectionType: tcp\n"
-         "      tcpClient: { address: " + address(at.nothing) + " }\n"
-         "      tcpServer: { address: " + address(free_loopback_port()) + " }\n"
-         "    localClusterHealthCheck: { protocol: http, listenAddress: " + address(at.local_health) + " }\n"
-         "    remoteClusterHealthCheck: { protocol: http, listenAddress: " + address(at.remote_health) + " }\n"
-         "metrics:\n  prometheus:\n    listenAddress: " + address(at.metrics) + "\n"
-         "profiling:\n  pprofAddress: " + address(at.debug) + "\n" + logging;
+         "      tcpClient: { address: " +
+         address(at.nothing) +
+         " }\n"
+         "      tcpServer: { address: " +
+         address(free_loopback_port()) +
+         " }\n"
+         "    localClusterHealthCheck: { protocol: http, listenAddress: " +
+         address(at.local_health) +
+         " }\n"
+         "    remoteClusterHealthCheck: { protocol: http, listenAddress: " +
+         address(at.remote_health) +
+         " }\n"
+         "metrics:\n  prometheus:\n    listenAddress: " +
+         address(at.metrics) +
+         "\n"
+         "profiling:\n  pprofAddress: " +
+         address(at.debug) + "\n" + logging;
 }
 
 TEST(Binary, ServesTheOperatorEndpointsOfItsConfig) {
@@ -202,15 +217,24 @@ TEST_F(Drain, SigtermEndsAnOpenStreamWithUnavailableAtOnceWhileAUnaryCallFinishe
 std::string mux_proxy_yaml(const std::string& name, const std::string& type, int mux_port) {
   auto address = [](int port) { return "\"127.0.0.1:" + std::to_string(port) + "\""; };
   return "clusterConnections:\n"
-         "  - name: " + name + "\n"
+         "  - name: " +
+         name +
+         "\n"
          "    local:\n"
          "      connectionType: tcp\n"
-         "      tcpClient: { address: " + address(free_loopback_port()) + " }\n"
-         "      tcpServer: { address: " + address(free_loopback_port()) + " }\n"
+         "      tcpClient: { address: " +
+         address(free_loopback_port()) +
+         " }\n"
+         "      tcpServer: { address: " +
+         address(free_loopback_port()) +
+         " }\n"
          "    remote:\n"
-         "      connectionType: " + type + "\n"
+         "      connectionType: " +
+         type +
+         "\n"
          "      muxCount: 2\n"
-         "      muxAddressInfo: { address: " + address(mux_port) + " }\n";
+         "      muxAddressInfo: { address: " +
+         address(mux_port) + " }\n";
 }
 
 // SIGTERM to a proxy with nothing in flight: the time until it exited, or nothing after 30 s.
@@ -239,11 +263,15 @@ TEST_F(Drain, AnIdleProxyExitsWithinASecondAndAHalfInEveryMode) {
     write_file(server_config, mux_proxy_yaml("srv", "mux-server", mux_port));
     write_file(client_config, mux_proxy_yaml("cli", "mux-client", mux_port));
     auto suffix = client_first ? std::string("-1") : std::string("-2");
-    process server({{S2S_PROXY_BINARY, "start", "--config", server_config.string()}, {},
-                    scratch / ("server" + suffix + ".log"), {}});
+    process server({{S2S_PROXY_BINARY, "start", "--config", server_config.string()},
+                    {},
+                    scratch / ("server" + suffix + ".log"),
+                    {}});
     ASSERT_TRUE(server.wait_for_output("ready", 30s)) << server.output();
-    process client({{S2S_PROXY_BINARY, "start", "--config", client_config.string()}, {},
-                    scratch / ("client" + suffix + ".log"), {}});
+    process client({{S2S_PROXY_BINARY, "start", "--config", client_config.string()},
+                    {},
+                    scratch / ("client" + suffix + ".log"),
+                    {}});
     ASSERT_TRUE(client.wait_for_output("cli mux session 2: session with", 30s)) << client.output();
     auto& first = client_first ? client : server;
     auto& second = client_first ? server : client;
@@ -276,8 +304,10 @@ TEST_F(Drain, SigtermDuringStartupStopsTheProxyCleanly) {
   auto config = scratch / "starting.yaml";
   write_file(config, mux_proxy_yaml("cli", "mux-client", free_loopback_port()));
   for (int round = 0; round < 5; ++round) {
-    process proxy({{S2S_PROXY_BINARY, "start", "--config", config.string()}, {},
-                   scratch / ("starting-" + std::to_string(round) + ".log"), {}});
+    process proxy({{S2S_PROXY_BINARY, "start", "--config", config.string()},
+                   {},
+                   scratch / ("starting-" + std::to_string(round) + ".log"),
+                   {}});
     ASSERT_TRUE(proxy.wait_for_output("cli mux session", 30s)) << proxy.output();
     proxy.send_signal(SIGTERM);
     EXPECT_EQ(proxy.wait_exit(30s), 0) << proxy.output();
@@ -329,8 +359,8 @@ TEST_F(Drain, ResidentMemoryReturnsWithinSecondsOfA128MiBCall) {
     std::this_thread::sleep_for(100ms);
     after = resident_bytes(proxy->pid());
   }
-  std::cout << "proxy resident memory: before " << (before >> 20) << " MiB, peak " << (peak >> 20)
-            << " MiB, after " << (after >> 20) << " MiB" << std::endl;
+  std::cout << "proxy resident memory: before " << (before >> 20) << " MiB, peak " << (peak >> 20) << " MiB, after "
+            << (after >> 20) << " MiB" << std::endl;
   EXPECT_LE(after, before + slack) << "before " << before << ", peak " << peak << ", after " << after;
   EXPECT_GT(peak, before + (128u << 20)) << "the call did pass through the proxy's memory";
   EXPECT_EQ(proxy->stop(), 0);

@@ -83,9 +83,7 @@ class Operations : public ::testing::Test {
     actor_config.set("scheduler.max-threads", std::size_t{4});
     system = std::make_unique<caf::actor_system>(actor_config);
     actors::proxy_options options;
-    options.observe_calls = [metrics = metrics](std::string_view endpoint) {
-      return metrics->observe_calls(endpoint);
-    };
+    options.observe_calls = [metrics = metrics](std::string_view endpoint) { return metrics->observe_calls(endpoint); };
     auto started = actors::start_proxy(*system, config, options);
     ASSERT_TRUE(std::holds_alternative<actors::started_proxy>(started)) << std::get<std::string>(started);
     proxy = std::get<actors::started_proxy>(std::move(started));
@@ -100,8 +98,7 @@ class Operations : public ::testing::Test {
     operations.reset();
     if (proxy) {
       caf::scoped_actor self{*system};
-      self->request(proxy->supervisor, 30s, actors::stop_atom::value, 2000ms)
-          .receive([](bool) {}, [](caf::error&) {});
+      self->request(proxy->supervisor, 30s, actors::stop_atom::value, 2000ms).receive([](bool) {}, [](caf::error&) {});
     }
   }
 
@@ -163,7 +160,8 @@ TEST_F(Operations, CallCountersHistogramsAndMessagesMoveByExactlyTheCallsMade) {
   constexpr int streams = 3;
   constexpr int responses_per_stream = 4;
   auto before = scrape();
-  std::map<std::string, std::string> outbound_unary{{"connection", "a-to-b"}, {"direction", "outbound"},
+  std::map<std::string, std::string> outbound_unary{{"connection", "a-to-b"},
+                                                    {"direction", "outbound"},
                                                     {"grpc_service", echo_service_name},
                                                     {"grpc_method", "Unary"}};
   EXPECT_EQ(value(before, "s2s_proxy_grpc_calls_started_total", outbound_unary), 0);
@@ -210,10 +208,8 @@ TEST_F(Operations, CallCountersHistogramsAndMessagesMoveByExactlyTheCallsMade) {
     // Requests go from the caller (server side) to the upstream (client side); a failing call
     // answers with a status and no message.
     bool server = std::string(side) == "server";
-    EXPECT_EQ(value(after, "s2s_proxy_grpc_messages_received_total", labels), server ? all_unary : unary_calls)
-        << side;
-    EXPECT_EQ(value(after, "s2s_proxy_grpc_messages_sent_total", labels), server ? unary_calls : all_unary)
-        << side;
+    EXPECT_EQ(value(after, "s2s_proxy_grpc_messages_received_total", labels), server ? all_unary : unary_calls) << side;
+    EXPECT_EQ(value(after, "s2s_proxy_grpc_messages_sent_total", labels), server ? unary_calls : all_unary) << side;
   }
   std::map<std::string, std::string> inbound_stream{{"direction", "inbound"}, {"grpc_method", "ServerStream"}};
   EXPECT_EQ(value(after, "s2s_proxy_grpc_calls_started_total", inbound_stream), streams);
@@ -224,8 +220,7 @@ TEST_F(Operations, CallCountersHistogramsAndMessagesMoveByExactlyTheCallsMade) {
   // Nothing leaked into the other direction.
   EXPECT_EQ(value(after, "s2s_proxy_grpc_calls_started_total", {{"direction", "inbound"}}), streams);
   // Each call actor handled some messages, and none failed.
-  EXPECT_GE(value(after, "s2s_proxy_actor_messages_processed_total", {{"kind", "call"}}),
-            all_unary + streams);
+  EXPECT_GE(value(after, "s2s_proxy_actor_messages_processed_total", {{"kind", "call"}}), all_unary + streams);
   EXPECT_EQ(value(after, "s2s_proxy_actor_failures_total", {{"kind", "call"}}), 0);
   EXPECT_EQ(value(after, "s2s_proxy_actors_live", {{"kind", "listener"}}), 2);
   EXPECT_EQ(value(after, "s2s_proxy_actors_live", {{"kind", "supervisor"}}), 1);
@@ -264,9 +259,9 @@ TEST_F(Operations, TheCallActorGaugeCountsCallsInFlightAndReturnsToZero) {
     EXPECT_TRUE(call->writer->Finish().ok());
   }
   EXPECT_TRUE(wait_for_live_calls(0));
-  EXPECT_EQ(value(scrape(), "s2s_proxy_grpc_calls_handled_total",
-                  {{"grpc_method", "ClientStream"}, {"grpc_code", "OK"}}),
-            open_calls);
+  EXPECT_EQ(
+      value(scrape(), "s2s_proxy_grpc_calls_handled_total", {{"grpc_method", "ClientStream"}, {"grpc_code", "OK"}}),
+      open_calls);
 }
 
 TEST_F(Operations, ReplicationStreamsAreCountedOpenedAndClosed) {
@@ -303,21 +298,17 @@ TEST_F(Operations, FamiliesThatNeedNoMethodNameAreListedBeforeAnyCall) {
   auto reply = http_get(operations->metrics_port, "/metrics");
   ASSERT_TRUE(reply);
   for (const char* family :
-       {"s2s_proxy_replication_streams_active", "s2s_proxy_replication_streams_opened_total",
-        "s2s_proxy_actors_live", "s2s_proxy_actor_restarts_total", "s2s_proxy_actor_failures_total",
-        "s2s_proxy_actor_mailbox_depth", "s2s_proxy_acl_denied_total",
-        "s2s_proxy_mux_sessions_active", "s2s_proxy_mux_reconnects_total",
-        "s2s_proxy_mux_streams_active", "s2s_proxy_mux_ping_round_trip_seconds",
-        "s2s_proxy_mux_session_errors_total", "s2s_proxy_mux_bytes_sent_total"})
+       {"s2s_proxy_replication_streams_active", "s2s_proxy_replication_streams_opened_total", "s2s_proxy_actors_live",
+        "s2s_proxy_actor_restarts_total", "s2s_proxy_actor_failures_total", "s2s_proxy_actor_mailbox_depth",
+        "s2s_proxy_acl_denied_total", "s2s_proxy_mux_sessions_active", "s2s_proxy_mux_reconnects_total",
+        "s2s_proxy_mux_streams_active", "s2s_proxy_mux_ping_round_trip_seconds", "s2s_proxy_mux_session_errors_total",
+        "s2s_proxy_mux_bytes_sent_total"})
     EXPECT_NE(reply->body.find(std::string("# TYPE ") + family + " "), std::string::npos) << family;
-  for (const char* kind : {"supervisor", "listener", "call", "upstream", "mux_session", "mux_stream",
-                           "translator", "schema"})
-    EXPECT_NE(reply->body.find(std::string("s2s_proxy_actors_live{kind=\"") + kind + "\"}"),
-              std::string::npos)
-        << kind;
+  for (const char* kind :
+       {"supervisor", "listener", "call", "upstream", "mux_session", "mux_stream", "translator", "schema"})
+    EXPECT_NE(reply->body.find(std::string("s2s_proxy_actors_live{kind=\"") + kind + "\"}"), std::string::npos) << kind;
   for (const char* kind : {"supervisor", "listener", "mux_connection", "mux_session"})
-    EXPECT_NE(reply->body.find(std::string("s2s_proxy_actor_mailbox_depth{kind=\"") + kind + "\"}"),
-              std::string::npos)
+    EXPECT_NE(reply->body.find(std::string("s2s_proxy_actor_mailbox_depth{kind=\"") + kind + "\"}"), std::string::npos)
         << kind;
 }
 
@@ -384,7 +375,14 @@ TEST_F(Operations, DebugConnectionsIsJsonListingListenersWithTheirCalls) {
   const auto& connection = fields.at("clusterConnections").list_value().values(0).struct_value().fields();
   EXPECT_EQ(connection.at("name").string_value(), "a-to-b");
   EXPECT_EQ(connection.at("shardCount").kind_case(), google::protobuf::Value::kNullValue);
-  EXPECT_EQ(connection.at("local").struct_value().fields().at("tcpClient").struct_value().fields().at("address").string_value(),
+  EXPECT_EQ(connection.at("local")
+                .struct_value()
+                .fields()
+                .at("tcpClient")
+                .struct_value()
+                .fields()
+                .at("address")
+                .string_value(),
             "127.0.0.1:" + std::to_string(cluster_a->port()));
   EXPECT_EQ(fields.at("supervisor").struct_value().fields().at("state").string_value(), "running");
   EXPECT_TRUE(fields.at("actors").struct_value().fields().count("call"));

@@ -51,32 +51,41 @@ struct mux_side {
 
   std::string yaml() const {
     return "clusterConnections:\n"
-           "  - name: " + name + "\n"
+           "  - name: " +
+           name +
+           "\n"
            "    local:\n"
            "      connectionType: tcp\n"
-           "      tcpClient: { address: " + quoted(frontend) + " }\n"
-           "      tcpServer: { address: " + quoted(outbound) + " }\n"
+           "      tcpClient: { address: " +
+           quoted(frontend) +
+           " }\n"
+           "      tcpServer: { address: " +
+           quoted(outbound) +
+           " }\n"
            "    remote:\n"
-           "      connectionType: " + type + "\n"
-           "      muxCount: " + std::to_string(mux_count) + "\n"
+           "      connectionType: " +
+           type +
+           "\n"
+           "      muxCount: " +
+           std::to_string(mux_count) +
+           "\n"
            "      muxAddressInfo:\n"
-           "        address: " + quoted(mux_port) + "\n" +
-           (tls.empty() ? "" : "        tls: " + tls + "\n") +
+           "        address: " +
+           quoted(mux_port) + "\n" + (tls.empty() ? "" : "        tls: " + tls + "\n") +
            "metrics:\n  prometheus:\n    listenAddress: " + quoted(metrics) + "\n" + more;
   }
 };
 
 std::string server_tls(const test_certificates& certs) {
   return "{ certificatePath: \"" + certs.trusted.server.certificate.string() + "\", keyPath: \"" +
-         certs.trusted.server.private_key.string() + "\", remoteCAPath: \"" +
-         certs.trusted.ca_certificate.string() + "\" }";
+         certs.trusted.server.private_key.string() + "\", remoteCAPath: \"" + certs.trusted.ca_certificate.string() +
+         "\" }";
 }
 
 std::string client_tls(const test_certificates& certs) {
   return "{ certificatePath: \"" + certs.trusted.client.certificate.string() + "\", keyPath: \"" +
-         certs.trusted.client.private_key.string() + "\", remoteCAPath: \"" +
-         certs.trusted.ca_certificate.string() + "\", caServerName: \"" +
-         test_certificates::server_name + "\" }";
+         certs.trusted.client.private_key.string() + "\", remoteCAPath: \"" + certs.trusted.ca_certificate.string() +
+         "\", caServerName: \"" + test_certificates::server_name + "\" }";
 }
 
 // One value of a metric in the Prometheus text, by its full series name ("name{labels}"), summed
@@ -114,12 +123,20 @@ class MuxAdmission : public ::testing::Test {
   }
 
   mux_side server(int mux_count) {
-    return {.name = "srv", .type = "mux-server", .mux_port = free_loopback_port(), .mux_count = mux_count,
-            .frontend = frontend_b.port(), .tls = server_tls(certs)};
+    return {.name = "srv",
+            .type = "mux-server",
+            .mux_port = free_loopback_port(),
+            .mux_count = mux_count,
+            .frontend = frontend_b.port(),
+            .tls = server_tls(certs)};
   }
   mux_side client(const mux_side& to, int mux_count) {
-    return {.name = "cli", .type = "mux-client", .mux_port = to.mux_port, .mux_count = mux_count,
-            .frontend = frontend_a.port(), .tls = client_tls(certs)};
+    return {.name = "cli",
+            .type = "mux-client",
+            .mux_port = to.mux_port,
+            .mux_count = mux_count,
+            .frontend = frontend_a.port(),
+            .tls = client_tls(certs)};
   }
 };
 
@@ -183,7 +200,7 @@ class flood {
  private:
   struct connection {
     int fd;
-    bool stalls;        // sends a partial ClientHello once connected
+    bool stalls;  // sends a partial ClientHello once connected
     bool sent;
     std::string source;
   };
@@ -310,9 +327,8 @@ TEST_F(MuxAdmission, MismatchedMuxCountsCostNeitherSideCpuWhileIdle) {
     expect_calls_both_ways(a, b);
     std::this_thread::sleep_for(2s);  // past the start, when both sides dial and accept at once
     auto [client_cpu, server_cpu] = idle_cpu(*proxy_a, *proxy_b, 10s);
-    std::cout << "mux-client wanting " << counts.client_count << " sessions, mux-server serving "
-              << counts.server_count << ": CPU over 10 idle s: client " << client_cpu << " s, server "
-              << server_cpu << " s" << std::endl;
+    std::cout << "mux-client wanting " << counts.client_count << " sessions, mux-server serving " << counts.server_count
+              << ": CPU over 10 idle s: client " << client_cpu << " s, server " << server_cpu << " s" << std::endl;
     EXPECT_LE(client_cpu, 0.1) << proxy_a->output();
     EXPECT_LE(server_cpu, 0.1) << proxy_b->output();
     expect_calls_both_ways(a, b);
@@ -334,8 +350,8 @@ TEST_F(MuxAdmission, TheLargestMuxCountStaysBoundedAndStopsWithinTheDrainBound) 
     most_fds = std::max(most_fds, open_fds(proxy_a->pid()));
     most_memory = std::max(most_memory, resident_bytes(proxy_a->pid()));
   }
-  std::cout << "mux-client with muxCount 1024 against 4: at most " << most_fds << " fds, "
-            << (most_memory >> 20) << " MiB resident" << std::endl;
+  std::cout << "mux-client with muxCount 1024 against 4: at most " << most_fds << " fds, " << (most_memory >> 20)
+            << " MiB resident" << std::endl;
   // 4 sessions, at most 8 dialing, the listeners, the channels and the runtime's own.
   EXPECT_LE(most_fds, 128u);
   EXPECT_LE(most_memory, 128u << 20);
@@ -356,7 +372,10 @@ TEST_F(MuxAdmission, TheLargestMuxCountStaysBoundedAndStopsWithinTheDrainBound) 
 // the proxy is ready (the lines before, which say what it serves, are never throttled).
 TEST_F(MuxAdmission, AThousandFailedDialsWriteNoMoreLinesThanTheThrottleAllows) {
   constexpr double rate = 20;
-  mux_side nowhere{.name = "cli", .type = "mux-client", .mux_port = free_loopback_port(), .mux_count = 1024,
+  mux_side nowhere{.name = "cli",
+                   .type = "mux-client",
+                   .mux_port = free_loopback_port(),
+                   .mux_count = 1024,
                    .frontend = frontend_a.port(),
                    .more = "logging:\n  throttleMaxRPS: " + std::to_string(static_cast<int>(rate)) + "\n"};
   auto started = clock::now();

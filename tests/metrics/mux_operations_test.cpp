@@ -72,8 +72,7 @@ class tcp_relay {
     int one = 1;
     ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     auto address = loopback(port_);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        ::listen(listen_fd_, 16) != 0)
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listen_fd_, 16) != 0)
       throw std::runtime_error("relay cannot listen");
     socklen_t length = sizeof address;
     ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
@@ -284,8 +283,8 @@ class MuxOperations : public ::testing::Test {
   test_certificates certs = make_test_certificates(files.path());
   echo_server cluster_a;
   echo_server cluster_b;
-  operated_proxy proxy_b{mux_connection("b-to-a", cluster_b.port(), config::connection_type::mux_server, 0,
-                                        mux_server_tls(certs), 1)};
+  operated_proxy proxy_b{
+      mux_connection("b-to-a", cluster_b.port(), config::connection_type::mux_server, 0, mux_server_tls(certs), 1)};
   tcp_relay relay{proxy_b.mux_port()};
 };
 
@@ -298,8 +297,8 @@ TEST_F(MuxOperations, HealthOfEachMuxSideFollowsItsSessionsAsTheConnectionIsCutA
   // A mux-server with no session has room for one.
   EXPECT_EQ(proxy_b.wait_for_health(200), 200);
 
-  operated_proxy proxy_a(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client,
-                                        relay.port(), mux_client_tls(certs), 1));
+  operated_proxy proxy_a(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client, relay.port(),
+                                        mux_client_tls(certs), 1));
   EXPECT_EQ(proxy_a.wait_for_health(200), 200);
   // muxCount is 1 and the session is up: another would have to wait.
   EXPECT_EQ(proxy_b.wait_for_health(503), 503);
@@ -328,8 +327,8 @@ TEST_F(MuxOperations, HealthOfEachMuxSideFollowsItsSessionsAsTheConnectionIsCutA
 }
 
 TEST_F(MuxOperations, DebugListsTheSessionsAndStreamsOpenNowAndMetricsCountTheirTraffic) {
-  operated_proxy proxy_a(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client,
-                                        relay.port(), mux_client_tls(certs), 1));
+  operated_proxy proxy_a(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client, relay.port(),
+                                        mux_client_tls(certs), 1));
   ASSERT_EQ(proxy_a.wait_for_health(200), 200);
   // Each proxy opens one stream for its outbound channel on the session: two in all, once both are up.
   google::protobuf::Struct mux;
@@ -371,8 +370,8 @@ TEST_F(MuxOperations, DebugListsTheSessionsAndStreamsOpenNowAndMetricsCountTheir
 }
 
 TEST_F(MuxOperations, AReloadOfTranslationKeepsTheSessionItsStreamsAndTheCallsOnThem) {
-  operated_proxy proxy_a(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client,
-                                        relay.port(), mux_client_tls(certs), 1));
+  operated_proxy proxy_a(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client, relay.port(),
+                                        mux_client_tls(certs), 1));
   ASSERT_EQ(proxy_a.wait_for_health(200), 200);
   google::protobuf::Struct before;
   for (auto until = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < until;) {
@@ -382,8 +381,8 @@ TEST_F(MuxOperations, AReloadOfTranslationKeepsTheSessionItsStreamsAndTheCallsOn
     std::this_thread::sleep_for(50ms);
   }
   ASSERT_EQ(number(before, "streamsLive"), 2);
-  auto channel_stream = number(before.fields().at("sessions").list_value().values(0).struct_value(),
-                               "outboundChannelStream");
+  auto channel_stream =
+      number(before.fields().at("sessions").list_value().values(0).struct_value(), "outboundChannelStream");
 
   // A client stream held open across the reload.
   auto stub = v1::EchoService::NewStub(make_channel("127.0.0.1:" + std::to_string(proxy_a.port("a-to-b outbound"))));

@@ -27,10 +27,8 @@ struct pinging_client {
   std::unique_ptr<EchoService::Stub> stub;
   echo_server* target;
 
-  pinging_client(std::string what, const std::string& address, std::chrono::seconds interval,
-                 echo_server* answering)
-      : label(std::move(what) + ", ping every " + std::to_string(interval.count()) + " s"),
-        target(answering) {
+  pinging_client(std::string what, const std::string& address, std::chrono::seconds interval, echo_server* answering)
+      : label(std::move(what) + ", ping every " + std::to_string(interval.count()) + " s"), target(answering) {
     grpc::ChannelArguments arguments;
     arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(interval.count() * 1000));
@@ -44,11 +42,16 @@ struct pinging_client {
 
 std::string state_name(grpc_connectivity_state state) {
   switch (state) {
-    case GRPC_CHANNEL_IDLE: return "IDLE (the connection was closed, by GOAWAY or otherwise)";
-    case GRPC_CHANNEL_CONNECTING: return "CONNECTING";
-    case GRPC_CHANNEL_READY: return "READY";
-    case GRPC_CHANNEL_TRANSIENT_FAILURE: return "TRANSIENT_FAILURE";
-    case GRPC_CHANNEL_SHUTDOWN: return "SHUTDOWN";
+    case GRPC_CHANNEL_IDLE:
+      return "IDLE (the connection was closed, by GOAWAY or otherwise)";
+    case GRPC_CHANNEL_CONNECTING:
+      return "CONNECTING";
+    case GRPC_CHANNEL_READY:
+      return "READY";
+    case GRPC_CHANNEL_TRANSIENT_FAILURE:
+      return "TRANSIENT_FAILURE";
+    case GRPC_CHANNEL_SHUTDOWN:
+      return "SHUTDOWN";
   }
   return "unknown";
 }
@@ -68,8 +71,8 @@ void hold_idle_and_check(std::vector<pinging_client>& clients) {
     for (std::size_t i = 0; i < clients.size(); ++i) {
       auto state = clients[i].channel->GetState(false);
       if (state != GRPC_CHANNEL_READY && left_ready[i].empty()) {
-        auto held = idle_hold - std::chrono::duration_cast<std::chrono::seconds>(
-                                    until - std::chrono::steady_clock::now());
+        auto held =
+            idle_hold - std::chrono::duration_cast<std::chrono::seconds>(until - std::chrono::steady_clock::now());
         left_ready[i] = state_name(state) + " after " + std::to_string(held.count()) + " s";
       }
     }
@@ -98,13 +101,11 @@ TEST(KeepaliveSoak, IdleClientsPingingEveryTenOrThirtySecondsKeepTheirConnection
   temp_dir files;
   auto certs = make_test_certificates(files.path());
   config::config b;
-  b.cluster_connections.push_back(mux_connection("b-to-a", cluster_b.port(),
-                                                 config::connection_type::mux_server, 0,
-                                                 mux_server_tls(certs)));
+  b.cluster_connections.push_back(
+      mux_connection("b-to-a", cluster_b.port(), config::connection_type::mux_server, 0, mux_server_tls(certs)));
   proxy_process proxy_b(b);
   config::config a;
-  a.cluster_connections.push_back(mux_connection("a-to-b", cluster_a.port(),
-                                                 config::connection_type::mux_client,
+  a.cluster_connections.push_back(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client,
                                                  proxy_b.mux_port("b-to-a"), mux_client_tls(certs)));
   proxy_process proxy_a(a);
   ASSERT_TRUE(proxy_a.wait_for_sessions("a-to-b", 1, 20s));

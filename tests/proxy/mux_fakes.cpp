@@ -33,8 +33,7 @@ int listen_on_loopback(int& port) {
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t length = sizeof address;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(fd, 16) != 0 ||
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(fd, 16) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
     throw std::runtime_error(std::string("cannot listen on loopback: ") + std::strerror(errno));
   port = ntohs(address.sin_port);
@@ -336,8 +335,7 @@ log_capture::log_capture() {
 
 log_capture::~log_capture() { log::set_output({}); }
 
-std::string log_capture::wait_for(const std::vector<std::string>& parts,
-                                  std::chrono::milliseconds timeout) {
+std::string log_capture::wait_for(const std::vector<std::string>& parts, std::chrono::milliseconds timeout) {
   auto matches = [&](const std::string& line) {
     for (const auto& part : parts)
       if (line.find(part) == std::string::npos)

@@ -98,8 +98,7 @@ class fake_mux_server {
   // The headers the client sent on connection `index` (0 = first), as far as read.
   std::vector<frame_seen> frames(std::size_t index) const;
   // Waits (bounded) until `done` holds for the recorded connections.
-  bool wait_until(const std::function<bool(const fake_mux_server&)>& done,
-                  std::chrono::milliseconds timeout) const;
+  bool wait_until(const std::function<bool(const fake_mux_server&)>& done, std::chrono::milliseconds timeout) const;
 
  private:
   void run();

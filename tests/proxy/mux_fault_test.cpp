@@ -31,15 +31,15 @@ constexpr auto first_redial_bound = 1200ms;
 
 config::config mux_client_config(int frontend, int mux_port, config::tls_config tls) {
   config::config config;
-  config.cluster_connections.push_back(mux_connection(
-      "a-to-b", frontend, config::connection_type::mux_client, mux_port, std::move(tls)));
+  config.cluster_connections.push_back(
+      mux_connection("a-to-b", frontend, config::connection_type::mux_client, mux_port, std::move(tls)));
   return config;
 }
 
 config::config mux_server_config(int frontend, int mux_port, config::tls_config tls) {
   config::config config;
-  config.cluster_connections.push_back(mux_connection(
-      "b-to-a", frontend, config::connection_type::mux_server, mux_port, std::move(tls)));
+  config.cluster_connections.push_back(
+      mux_connection("b-to-a", frontend, config::connection_type::mux_server, mux_port, std::move(tls)));
   return config;
 }
 
@@ -68,8 +68,7 @@ class MuxFaults : public ::testing::Test {
 TEST_F(MuxFaults, ACutConnectionEndsInFlightCallsWithUnavailableAndASessionComesBack) {
   proxy_b = std::make_unique<proxy_process>(mux_server_config(cluster_b.port(), 0, mux_server_tls(certs)));
   tcp_relay relay(proxy_b->mux_port("b-to-a"));
-  proxy_a = std::make_unique<proxy_process>(
-      mux_client_config(cluster_a.port(), relay.port(), mux_client_tls(certs)));
+  proxy_a = std::make_unique<proxy_process>(mux_client_config(cluster_a.port(), relay.port(), mux_client_tls(certs)));
   ASSERT_TRUE(proxy_a->wait_for_sessions("a-to-b", 1, patience));
   ASSERT_TRUE(proxy_b->wait_for_sessions("b-to-a", 1, patience));
   auto a_to_b = stub_into(*proxy_a, "a-to-b");
@@ -131,9 +130,8 @@ TEST_F(MuxFaults, ACutConnectionEndsInFlightCallsWithUnavailableAndASessionComes
 
 // What the client must do with a peer that sends `script` right after TLS: send go-away with
 // code 1 (protocol error), log the reason, count no session as established and dial again.
-void expect_protocol_error(const test_certificates& certs, echo_server& frontend,
-                           log_capture& log, std::vector<std::uint8_t> script,
-                           const std::string& reason) {
+void expect_protocol_error(const test_certificates& certs, echo_server& frontend, log_capture& log,
+                           std::vector<std::uint8_t> script, const std::string& reason) {
   fake_mux_server peer(mux_server_tls(certs), std::move(script));
   proxy_process proxy(mux_client_config(frontend.port(), peer.port(), mux_client_tls(certs)));
   // Dialed again after the first session failed.
@@ -167,8 +165,7 @@ TEST_F(MuxFaults, AnUnknownVersionGetsAProtocolErrorGoAwayAndARedial) {
 }
 
 TEST_F(MuxFaults, AnUnknownTypeGetsAProtocolErrorGoAwayAndARedial) {
-  expect_protocol_error(certs, cluster_a, log, frame_bytes(0, 9, 0, 0, 0),
-                        "frame has unknown type 9");
+  expect_protocol_error(certs, cluster_a, log, frame_bytes(0, 9, 0, 0, 0), "frame has unknown type 9");
 }
 
 TEST_F(MuxFaults, APeerOverrunningItsWindowGetsAProtocolErrorGoAwayAndARedial) {
@@ -201,8 +198,7 @@ TEST_F(MuxFaults, AClientCertificateFromAnotherCaIsRefused) {
   auto tls = mux_client_tls(certs);
   tls.certificate_path = certs.untrusted.client.certificate;
   tls.key_path = certs.untrusted.client.private_key;
-  proxy_a = std::make_unique<proxy_process>(
-      mux_client_config(cluster_a.port(), proxy_b->mux_port("b-to-a"), tls));
+  proxy_a = std::make_unique<proxy_process>(mux_client_config(cluster_a.port(), proxy_b->mux_port("b-to-a"), tls));
   expect_refused(*proxy_a, *proxy_b, log, "b-to-a mux session", "certificate");
 }
 
@@ -211,8 +207,7 @@ TEST_F(MuxFaults, AClientWithoutACertificateIsRefused) {
   auto tls = mux_client_tls(certs);
   tls.certificate_path.clear();
   tls.key_path.clear();
-  proxy_a = std::make_unique<proxy_process>(
-      mux_client_config(cluster_a.port(), proxy_b->mux_port("b-to-a"), tls));
+  proxy_a = std::make_unique<proxy_process>(mux_client_config(cluster_a.port(), proxy_b->mux_port("b-to-a"), tls));
   expect_refused(*proxy_a, *proxy_b, log, "b-to-a mux session", "certificate");
 }
 
@@ -220,8 +215,7 @@ TEST_F(MuxFaults, AServerCertificateForAnotherNameIsRefused) {
   proxy_b = std::make_unique<proxy_process>(mux_server_config(cluster_b.port(), 0, mux_server_tls(certs)));
   auto tls = mux_client_tls(certs);
   tls.ca_server_name = "not-the-mux-server.example";
-  proxy_a = std::make_unique<proxy_process>(
-      mux_client_config(cluster_a.port(), proxy_b->mux_port("b-to-a"), tls));
+  proxy_a = std::make_unique<proxy_process>(mux_client_config(cluster_a.port(), proxy_b->mux_port("b-to-a"), tls));
   expect_refused(*proxy_a, *proxy_b, log, "a-to-b mux session", "hostname mismatch");
 }
 
@@ -270,8 +264,8 @@ config::config mux_server_config(int frontend, config::tls_config tls, config::m
 struct stalled_handshakes : silent_connections {
   stalled_handshakes(int port, int count) : silent_connections(port, count) {
     for (int fd : fds)
-      if (fd >= 0)
-        [[maybe_unused]] auto sent = ::send(fd, "\x16", 1, MSG_NOSIGNAL);
+      if (fd >= 0) [[maybe_unused]]
+        auto sent = ::send(fd, "\x16", 1, MSG_NOSIGNAL);
   }
 };
 
@@ -336,9 +330,8 @@ TEST_F(MuxFaults, AFullWaitingPoolDropsItsOldestSilentConnection) {
   silent_connections first(proxy_b->mux_port("b-to-a"), 1);
   ASSERT_TRUE(eventually([&] { return proxy_b->mux_stats("b-to-a").connections_waiting == 1; }, patience));
   silent_connections later(proxy_b->mux_port("b-to-a"), 4);
-  ASSERT_TRUE(eventually([&] {
-    return refused(proxy_b->mux_stats("b-to-a"), actors::mux_refusal::waiting_pool_full) == 1;
-  }, patience));
+  ASSERT_TRUE(eventually(
+      [&] { return refused(proxy_b->mux_stats("b-to-a"), actors::mux_refusal::waiting_pool_full) == 1; }, patience));
   char byte;
   EXPECT_TRUE(eventually([&] { return ::recv(first.fds[0], &byte, 1, MSG_DONTWAIT) == 0; }, patience));
   EXPECT_TRUE(later.all_open());
@@ -351,9 +344,8 @@ TEST_F(MuxFaults, OneSourceCannotHoldMoreThanItsShareOfTheWaitingPool) {
   small.max_waiting_per_source = 3;
   proxy_b = std::make_unique<proxy_process>(mux_server_config(cluster_b.port(), mux_server_tls(certs), small));
   silent_connections flood(proxy_b->mux_port("b-to-a"), 8);
-  ASSERT_TRUE(eventually([&] {
-    return refused(proxy_b->mux_stats("b-to-a"), actors::mux_refusal::per_source_cap) == 5;
-  }, patience));
+  ASSERT_TRUE(eventually(
+      [&] { return refused(proxy_b->mux_stats("b-to-a"), actors::mux_refusal::per_source_cap) == 5; }, patience));
   EXPECT_EQ(proxy_b->mux_stats("b-to-a").connections_waiting, 3u);
 }
 
@@ -381,8 +373,7 @@ TEST_F(MuxFaults, HandshakesInProgressAreBoundedAndTheOldestGivesWayToANewcomer)
 
 TEST_F(MuxFaults, AClientKeepsDialingOnItsBackoffScheduleUntilTheServerComesUp) {
   int port = free_loopback_port();
-  proxy_a = std::make_unique<proxy_process>(
-      mux_client_config(cluster_a.port(), port, mux_client_tls(certs)));
+  proxy_a = std::make_unique<proxy_process>(mux_client_config(cluster_a.port(), port, mux_client_tls(certs)));
   auto stub = stub_into(*proxy_a, "a-to-b");
   EXPECT_EQ(call_unary(*stub, echo("too early")).status.error_code(), grpc::StatusCode::UNAVAILABLE);
   ASSERT_TRUE(eventually([&] { return proxy_a->mux_stats("a-to-b").redial_delays.size() >= 3; }, patience));
@@ -408,8 +399,8 @@ TEST(RedialBackoff, StartsAtOneSecondGrowsByHalfAndStopsAtThirtySeconds) {
   std::vector<long long> seen;
   for (int i = 0; i < 12; ++i)
     seen.push_back(middle.next(0.5).count());
-  EXPECT_EQ(seen, (std::vector<long long>{1000, 1500, 2250, 3375, 5062, 7593, 11389, 17083, 25624,
-                                          30000, 30000, 30000}));
+  EXPECT_EQ(seen,
+            (std::vector<long long>{1000, 1500, 2250, 3375, 5062, 7593, 11389, 17083, 25624, 30000, 30000, 30000}));
   middle.reset();
   EXPECT_EQ(middle.next(0.5).count(), 1000);
 }

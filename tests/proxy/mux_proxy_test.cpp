@@ -31,15 +31,12 @@ class MuxProxy : public ::testing::Test {
 
   void start(int mux_count = 1) {
     config::config b;
-    b.cluster_connections.push_back(mux_connection(
-        "b-to-a", cluster_b.port(), config::connection_type::mux_server, 0, mux_server_tls(certs),
-        mux_count));
+    b.cluster_connections.push_back(mux_connection("b-to-a", cluster_b.port(), config::connection_type::mux_server, 0,
+                                                   mux_server_tls(certs), mux_count));
     proxy_b = std::make_unique<proxy_process>(b);
     config::config a;
-    a.cluster_connections.push_back(mux_connection("a-to-b", cluster_a.port(),
-                                                   config::connection_type::mux_client,
-                                                   proxy_b->mux_port("b-to-a"), mux_client_tls(certs),
-                                                   mux_count));
+    a.cluster_connections.push_back(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client,
+                                                   proxy_b->mux_port("b-to-a"), mux_client_tls(certs), mux_count));
     proxy_a = std::make_unique<proxy_process>(a);
     ASSERT_TRUE(proxy_a->wait_for_sessions("a-to-b", mux_count, 20s));
     ASSERT_TRUE(proxy_b->wait_for_sessions("b-to-a", mux_count, 20s));
@@ -58,10 +55,8 @@ class MuxProxy : public ::testing::Test {
   };
   std::vector<direction> directions() {
     std::vector<direction> out;
-    out.push_back({"A to B", EchoService::NewStub(make_channel(proxy_a->address("a-to-b outbound"))),
-                   &cluster_b});
-    out.push_back({"B to A", EchoService::NewStub(make_channel(proxy_b->address("b-to-a outbound"))),
-                   &cluster_a});
+    out.push_back({"A to B", EchoService::NewStub(make_channel(proxy_a->address("a-to-b outbound"))), &cluster_b});
+    out.push_back({"B to A", EchoService::NewStub(make_channel(proxy_b->address("b-to-a outbound"))), &cluster_a});
     return out;
   }
 };
@@ -76,15 +71,13 @@ TEST_F(MuxProxy, UnaryCallsReachTheOtherClusterInBothDirections) {
   }
 }
 
-
 TEST_F(MuxProxy, PayloadsFromEmptyToSixteenMebibytesArriveByteIdenticalBothWays) {
   start();
   for (auto& way : directions()) {
     for (std::size_t size : {0ul, 1ul, 1024ul, 65536ul, 1ul << 20, 16ul << 20}) {
       auto payload = pattern_payload(size);
       auto result = call_unary(*way.stub, echo(payload));
-      ASSERT_TRUE(result.status.ok()) << way.label << " " << size << ": "
-                                      << result.status.error_message();
+      ASSERT_TRUE(result.status.ok()) << way.label << " " << size << ": " << result.status.error_message();
       ASSERT_EQ(result.responses.size(), 1u);
       EXPECT_TRUE(result.responses[0].payload() == payload) << way.label << " size " << size;
     }
@@ -172,8 +165,7 @@ TEST_F(MuxProxy, StatusMessageAndDetailsComeBackUnchangedBothWays) {
   request.mutable_error()->set_details(std::string("\x08\x09\x12\x03xyz", 7));
   for (auto& way : directions()) {
     for (auto* kind : {"unary", "bidi"}) {
-      auto result = std::string(kind) == "unary" ? call_unary(*way.stub, request)
-                                                 : call_bidi(*way.stub, {request});
+      auto result = std::string(kind) == "unary" ? call_unary(*way.stub, request) : call_bidi(*way.stub, {request});
       EXPECT_EQ(result.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << way.label << kind;
       EXPECT_EQ(result.status.error_message(), "namespace is not active here") << way.label << kind;
       EXPECT_EQ(result.status.error_details(), request.error().details()) << way.label << kind;
@@ -210,9 +202,7 @@ TEST_F(MuxProxy, CancellationPropagatesBothWays) {
     slow.set_delay_ms(10000);
     call_options options;
     auto before = way.target->calls().cancelled();
-    options.cancel_when = [&] {
-      ASSERT_TRUE(way.target->calls().wait_for_in_flight(1, 5s));
-    };
+    options.cancel_when = [&] { ASSERT_TRUE(way.target->calls().wait_for_in_flight(1, 5s)); };
     auto result = call_unary(*way.stub, slow, options);
     EXPECT_EQ(result.status.error_code(), grpc::StatusCode::CANCELLED) << way.label;
     EXPECT_TRUE(way.target->calls().wait_for_cancelled(before + 1, 5s)) << way.label;
@@ -222,8 +212,8 @@ TEST_F(MuxProxy, CancellationPropagatesBothWays) {
     request.set_delay_ms(10000);
     request.mutable_server_cancel()->set_after_ms(100);
     for (auto* kind : {"unary", "bidi"}) {
-      auto upstream_cancel = std::string(kind) == "unary" ? call_unary(*way.stub, request)
-                                                          : call_bidi(*way.stub, {request});
+      auto upstream_cancel =
+          std::string(kind) == "unary" ? call_unary(*way.stub, request) : call_bidi(*way.stub, {request});
       EXPECT_EQ(upstream_cancel.status.error_code(), grpc::StatusCode::CANCELLED) << way.label << kind;
     }
   }
@@ -262,8 +252,7 @@ TEST_F(MuxProxy, MethodsTheProxyHasNeverSeenAreForwardedBothWays) {
     grpc::ByteBuffer request(&body, 1), response;
     std::promise<grpc::Status> done;
     generic.UnaryCall(&context, "/temporal.server.api.adminservice.v1.AdminService/SomeFutureMethod",
-                      grpc::StubOptions(), &request, &response,
-                      [&](grpc::Status status) { done.set_value(status); });
+                      grpc::StubOptions(), &request, &response, [&](grpc::Status status) { done.set_value(status); });
     EXPECT_EQ(done.get_future().get().error_code(), grpc::StatusCode::UNIMPLEMENTED) << address;
   }
 }
@@ -287,13 +276,11 @@ TEST_F(MuxProxy, CallsAreSpreadOverEverySessionWhenMuxCountIsAboveOne) {
 // the listen backlog instead of being refused and re-dialing in a loop (as with the Go proxy).
 TEST_F(MuxProxy, AServerAtItsMuxCountTakesNoOtherConnection) {
   config::config b;
-  b.cluster_connections.push_back(mux_connection("b-to-a", cluster_b.port(),
-                                                 config::connection_type::mux_server, 0,
-                                                 mux_server_tls(certs), 1));
+  b.cluster_connections.push_back(
+      mux_connection("b-to-a", cluster_b.port(), config::connection_type::mux_server, 0, mux_server_tls(certs), 1));
   proxy_b = std::make_unique<proxy_process>(b);
   config::config a;
-  a.cluster_connections.push_back(mux_connection("a-to-b", cluster_a.port(),
-                                                 config::connection_type::mux_client,
+  a.cluster_connections.push_back(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client,
                                                  proxy_b->mux_port("b-to-a"), mux_client_tls(certs), 3));
   proxy_a = std::make_unique<proxy_process>(a);
   ASSERT_TRUE(proxy_b->wait_for_sessions("b-to-a", 1, 20s));
@@ -317,13 +304,12 @@ TEST_F(MuxProxy, AMuxServerPortAlreadyTakenIsAClearStartupError) {
   start();
   int taken = proxy_b->mux_port("b-to-a");
   config::config other;
-  other.cluster_connections.push_back(mux_connection("c-to-a", cluster_b.port(),
-                                                     config::connection_type::mux_server, taken,
-                                                     mux_server_tls(certs)));
+  other.cluster_connections.push_back(
+      mux_connection("c-to-a", cluster_b.port(), config::connection_type::mux_server, taken, mux_server_tls(certs)));
   auto problem = proxy_start_error(other);
   ASSERT_TRUE(problem.has_value());
-  EXPECT_NE(problem->find("c-to-a mux: cannot listen on 127.0.0.1:" + std::to_string(taken)),
-            std::string::npos) << *problem;
+  EXPECT_NE(problem->find("c-to-a mux: cannot listen on 127.0.0.1:" + std::to_string(taken)), std::string::npos)
+      << *problem;
   EXPECT_NE(problem->find("in use"), std::string::npos) << *problem;
 }
 
@@ -334,15 +320,13 @@ TEST_F(MuxProxy, WithNoSessionUpOutboundCallsEndWithUnavailable) {
     closed_port = gone.port();
   }
   config::config a;
-  a.cluster_connections.push_back(mux_connection("a-to-b", cluster_a.port(),
-                                                 config::connection_type::mux_client, closed_port,
-                                                 mux_client_tls(certs)));
+  a.cluster_connections.push_back(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client,
+                                                 closed_port, mux_client_tls(certs)));
   proxy_a = std::make_unique<proxy_process>(a);
   auto stub = EchoService::NewStub(make_channel(proxy_a->address("a-to-b outbound")));
   auto result = call_unary(*stub, echo("anyone?"));
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_NE(result.status.error_message().find("no mux session to 127.0.0.1:" +
-                                               std::to_string(closed_port) + " is up"),
+  EXPECT_NE(result.status.error_message().find("no mux session to 127.0.0.1:" + std::to_string(closed_port) + " is up"),
             std::string::npos)
       << result.status.error_message();
 }

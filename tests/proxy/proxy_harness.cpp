@@ -27,9 +27,8 @@ config::cluster_connection tcp_connection(std::string name, int local_frontend, 
   return connection;
 }
 
-config::cluster_connection mux_connection(std::string name, int local_frontend,
-                                          config::connection_type remote_type, int mux_port,
-                                          config::tls_config tls, int mux_count) {
+config::cluster_connection mux_connection(std::string name, int local_frontend, config::connection_type remote_type,
+                                          int mux_port, config::tls_config tls, int mux_count) {
   config::cluster_connection connection;
   connection.name = std::move(name);
   connection.local.type = config::connection_type::tcp;
@@ -71,8 +70,7 @@ proxy_process::~proxy_process() {
   if (!proxy_)
     return;
   caf::scoped_actor self{*system_};
-  self->request(proxy_->supervisor, std::chrono::seconds(30), actors::stop_atom::value,
-                std::chrono::milliseconds(2000))
+  self->request(proxy_->supervisor, std::chrono::seconds(30), actors::stop_atom::value, std::chrono::milliseconds(2000))
       .receive([](bool) {}, [](caf::error&) {});
 }
 
@@ -91,8 +89,7 @@ actors::proxy_report proxy_process::report() {
   caf::scoped_actor self{*system_};
   actors::proxy_report result;
   self->request(proxy_->supervisor, std::chrono::seconds(10), actors::stats_atom::value)
-      .receive([&](actors::proxy_report& report) { result = std::move(report); },
-               [](caf::error&) {});
+      .receive([&](actors::proxy_report& report) { result = std::move(report); }, [](caf::error&) {});
   return result;
 }
 
@@ -107,27 +104,21 @@ const actors::mux_report& find_mux(const actors::proxy_report& report, const std
 
 }  // namespace
 
-int proxy_process::mux_port(const std::string& connection) const {
-  return find_mux(proxy_->report, connection).port;
-}
+int proxy_process::mux_port(const std::string& connection) const { return find_mux(proxy_->report, connection).port; }
 
 actors::mux_connection_stats proxy_process::mux_stats(const std::string& connection) {
   caf::scoped_actor self{*system_};
   actors::mux_connection_stats result;
-  self->request(find_mux(proxy_->report, connection).connection, std::chrono::seconds(10),
-                actors::stats_atom::value)
-      .receive([&](actors::mux_connection_stats& stats) { result = std::move(stats); },
-               [](caf::error&) {});
+  self->request(find_mux(proxy_->report, connection).connection, std::chrono::seconds(10), actors::stats_atom::value)
+      .receive([&](actors::mux_connection_stats& stats) { result = std::move(stats); }, [](caf::error&) {});
   return result;
 }
 
 std::vector<std::uint64_t> proxy_process::mux_leases(const std::string& connection) {
   caf::scoped_actor self{*system_};
   std::vector<std::uint64_t> result;
-  self->request(find_mux(proxy_->report, connection).outbound, std::chrono::seconds(10),
-                actors::stats_atom::value)
-      .receive([&](actors::mux_upstream_stats& stats) { result = std::move(stats.leases); },
-               [](caf::error&) {});
+  self->request(find_mux(proxy_->report, connection).outbound, std::chrono::seconds(10), actors::stats_atom::value)
+      .receive([&](actors::mux_upstream_stats& stats) { result = std::move(stats.leases); }, [](caf::error&) {});
   return result;
 }
 
@@ -154,8 +145,8 @@ std::optional<std::string> proxy_start_error(const config::config& config) {
   if (auto* problem = std::get_if<std::string>(&started))
     return *problem;
   caf::scoped_actor self{system};
-  self->request(std::get<actors::started_proxy>(started).supervisor, std::chrono::seconds(30),
-                actors::stop_atom::value, std::chrono::milliseconds(0))
+  self->request(std::get<actors::started_proxy>(started).supervisor, std::chrono::seconds(30), actors::stop_atom::value,
+                std::chrono::milliseconds(0))
       .receive([](bool) {}, [](caf::error&) {});
   return std::nullopt;
 }

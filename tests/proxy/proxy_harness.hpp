@@ -1,8 +1,8 @@
 // Runs the proxy in-process between two echo servers (cluster A's and cluster B's stand-ins).
 #pragma once
 
-#include <memory>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -27,9 +27,8 @@ config::cluster_connection tcp_connection(std::string name, int local_frontend, 
 
 // A mux-mode cluster connection: local Temporal = `local_frontend` (tcp), remote side a
 // mux-client dialing or a mux-server listening on `mux_port` (0: any free port, for a server).
-config::cluster_connection mux_connection(std::string name, int local_frontend,
-                                          config::connection_type remote_type, int mux_port,
-                                          config::tls_config tls = {}, int mux_count = 1);
+config::cluster_connection mux_connection(std::string name, int local_frontend, config::connection_type remote_type,
+                                          int mux_port, config::tls_config tls = {}, int mux_count = 1);
 
 // The TLS blocks of a mux pair with the test certificates: the server presents the trusted
 // server certificate and requires a client certificate from the trusted CA; the client
@@ -53,8 +52,7 @@ class proxy_process {
   std::vector<std::uint64_t> mux_leases(const std::string& connection);
   // Polls until `connection` has `count` live sessions and as many channels for outbound calls;
   // false if that did not happen in time.
-  bool wait_for_sessions(const std::string& connection, std::size_t count,
-                         std::chrono::milliseconds timeout);
+  bool wait_for_sessions(const std::string& connection, std::size_t count, std::chrono::milliseconds timeout);
   caf::actor_system& system() { return *system_; }
 
  private:

@@ -71,8 +71,8 @@ TEST(StreamConnection, MuxModeGivesAStreamFromThePeerALocalConnectionOfItsOwn) {
   echo_server cluster_a;
   echo_server cluster_b;
   config::config b;
-  b.cluster_connections.push_back(mux_connection("b-to-a", cluster_b.port(), config::connection_type::mux_server,
-                                                 0, mux_server_tls(certs)));
+  b.cluster_connections.push_back(
+      mux_connection("b-to-a", cluster_b.port(), config::connection_type::mux_server, 0, mux_server_tls(certs)));
   proxy_process proxy_b(b, bidi_is_long_lived());
   config::config a;
   a.cluster_connections.push_back(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client,

@@ -1,6 +1,6 @@
 // The TCP-mode proxy end to end: real gRPC clients and echo servers on loopback, the proxy between.
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <future>
@@ -82,8 +82,7 @@ TEST_F(TcpProxy, AMessageOverTheLimitIsRefusedWithResourceExhaustedAndTheProxyKe
   call_options slow;
   slow.timeout = 120s;
   auto result = call_unary(*outbound, request, slow);
-  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
-      << result.status.error_message();
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << result.status.error_message();
   EXPECT_EQ(cluster_b.calls().started(), 0u);
   auto after = call_unary(*outbound, echo("still here"));
   ASSERT_TRUE(after.status.ok()) << after.status.error_message();
@@ -199,8 +198,7 @@ TEST_F(TcpProxy, StatusMessageAndDetailsComeBackUnchanged) {
   request.mutable_error()->set_message("namespace is not active here");
   request.mutable_error()->set_details(std::string("\x08\x09\x12\x03xyz", 7));
   for (auto* kind : {"unary", "bidi"}) {
-    auto result = std::string(kind) == "unary" ? call_unary(*outbound, request)
-                                               : call_bidi(*outbound, {request});
+    auto result = std::string(kind) == "unary" ? call_unary(*outbound, request) : call_bidi(*outbound, {request});
     EXPECT_EQ(result.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << kind;
     EXPECT_EQ(result.status.error_message(), "namespace is not active here") << kind;
     EXPECT_EQ(result.status.error_details(), request.error().details()) << kind;
@@ -247,8 +245,7 @@ TEST_F(TcpProxy, AnUpstreamThatCancelsCancelsTheCaller) {
   request.set_delay_ms(10000);
   request.mutable_server_cancel()->set_after_ms(100);
   for (auto* kind : {"unary", "bidi"}) {
-    auto result = std::string(kind) == "unary" ? call_unary(*outbound, request)
-                                               : call_bidi(*outbound, {request});
+    auto result = std::string(kind) == "unary" ? call_unary(*outbound, request) : call_bidi(*outbound, {request});
     EXPECT_EQ(result.status.error_code(), grpc::StatusCode::CANCELLED) << kind;
   }
 }
@@ -329,9 +326,8 @@ TEST_F(TcpProxy, MethodsTheProxyHasNeverSeenAreForwardedToo) {
   grpc::Slice body(std::string("opaque request bytes"));
   grpc::ByteBuffer request(&body, 1), response;
   std::promise<grpc::Status> done;
-  generic.UnaryCall(&context, "/temporal.server.api.adminservice.v1.AdminService/SomeFutureMethod",
-                    grpc::StubOptions(), &request, &response,
-                    [&](grpc::Status status) { done.set_value(status); });
+  generic.UnaryCall(&context, "/temporal.server.api.adminservice.v1.AdminService/SomeFutureMethod", grpc::StubOptions(),
+                    &request, &response, [&](grpc::Status status) { done.set_value(status); });
   auto status = done.get_future().get();
   // The echo server does not implement it: its own UNIMPLEMENTED comes back through the proxy.
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
@@ -430,8 +426,7 @@ TEST_F(TcpProxyTls, MutualTlsAcceptsOnlyClientsWithACertificateFromTheConfigured
 
 TEST_F(TcpProxyTls, TheProxyPresentsItsCertificateAndVerifiesTheUpstreamsName) {
   echo_server cluster_a;
-  echo_server cluster_b({server_tls_files{certs.trusted.server.certificate,
-                                          certs.trusted.server.private_key,
+  echo_server cluster_b({server_tls_files{certs.trusted.server.certificate, certs.trusted.server.private_key,
                                           certs.trusted.ca_certificate}});
   config::tls_config upstream_tls;
   upstream_tls.certificate_path = certs.trusted.client.certificate;
@@ -475,9 +470,7 @@ class failing_messages : public actors::message_filter {
 
 class failing_filter : public actors::call_filter {
  public:
-  decision start(const actors::call_info&) override {
-    return {grpc::Status::OK, std::make_unique<failing_messages>()};
-  }
+  decision start(const actors::call_info&) override { return {grpc::Status::OK, std::make_unique<failing_messages>()}; }
 };
 
 TEST_F(TcpProxy, AFailingCallActorEndsOnlyItsOwnCall) {
@@ -498,8 +491,7 @@ TEST_F(TcpProxy, AFailingCallActorEndsOnlyItsOwnCall) {
   ASSERT_TRUE(cluster_b.calls().wait_for_in_flight(20, 10s));
   auto failed = call_unary(*outbound, echo("fail-me"));
   EXPECT_EQ(failed.status.error_code(), grpc::StatusCode::INTERNAL);
-  EXPECT_EQ(failed.status.error_message(),
-            "s2s-proxy: the call failed: injected fault in the call actor");
+  EXPECT_EQ(failed.status.error_message(), "s2s-proxy: the call failed: injected fault in the call actor");
   for (int i = 0; i < 20; ++i) {
     auto result = healthy[i].get();
     ASSERT_TRUE(result.status.ok()) << i << ": " << result.status.error_message();
@@ -533,8 +525,7 @@ TEST_F(TcpProxy, AListenPortAlreadyTakenIsAClearStartupError) {
   auto problem = proxy_start_error(config);
   ::close(holder);
   ASSERT_TRUE(problem.has_value());
-  EXPECT_NE(problem->find("a-to-b outbound: cannot listen on 127.0.0.1:" + std::to_string(taken)),
-            std::string::npos)
+  EXPECT_NE(problem->find("a-to-b outbound: cannot listen on 127.0.0.1:" + std::to_string(taken)), std::string::npos)
       << *problem;
   EXPECT_NE(problem->find("in use"), std::string::npos) << *problem;
 }

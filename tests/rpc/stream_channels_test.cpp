@@ -9,7 +9,8 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(LongLivedStream, TemporalsReplicationStreamIsOneAndUnaryAdminCallsAreNot) {
-  EXPECT_TRUE(is_long_lived_stream("/temporal.server.api.adminservice.v1.AdminService/StreamWorkflowReplicationMessages"));
+  EXPECT_TRUE(
+      is_long_lived_stream("/temporal.server.api.adminservice.v1.AdminService/StreamWorkflowReplicationMessages"));
   EXPECT_FALSE(is_long_lived_stream("/temporal.server.api.adminservice.v1.AdminService/DescribeCluster"));
   EXPECT_FALSE(is_long_lived_stream("/temporal.api.workflowservice.v1.WorkflowService/PollWorkflowTaskQueue"));
   // Only the method's own name counts, and only its start.
@@ -31,7 +32,8 @@ struct counting_opener {
 };
 
 pool make(counting_opener opener) {
-  return pool(opener, [](const connection& c) { return !c.closing; }, 10s);
+  return pool(
+      opener, [](const connection& c) { return !c.closing; }, 10s);
 }
 
 TEST(StreamChannels, StreamsStartingWithinTheShareWindowShareOneChannel) {

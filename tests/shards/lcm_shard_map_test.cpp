@@ -17,8 +17,8 @@ namespace {
 using testing::opened_by;
 using testing::streams_opened;
 
-const std::vector<std::pair<std::int32_t, std::int32_t>> count_pairs = {
-    {2, 3}, {3, 2}, {4, 3}, {3, 4}, {3, 5}, {2, 4}, {4, 2}, {4, 4}, {1, 7}, {6, 4}};
+const std::vector<std::pair<std::int32_t, std::int32_t>> count_pairs = {{2, 3}, {3, 2}, {4, 3}, {3, 4}, {3, 5},
+                                                                        {2, 4}, {4, 2}, {4, 4}, {1, 7}, {6, 4}};
 
 TEST(LcmShardMap, PresentsTheLeastCommonMultiple) {
   EXPECT_EQ(lcm_shard_map(2, 3).presented_count(), 6);
@@ -62,7 +62,8 @@ TEST(LcmShardMap, MappedStreamsAreTheOnesTheServerExpects) {
     lcm_shard_map map(clients, servers);
     std::set<std::pair<std::int32_t, std::int32_t>> expected, got;
     for (std::int32_t s = 1; s <= servers; ++s)
-      for (std::int32_t v : opened_by(s, servers, map.presented_count())) expected.insert({v, s});
+      for (std::int32_t v : opened_by(s, servers, map.presented_count()))
+        expected.insert({v, s});
     for (auto opened : streams_opened(map)) {
       auto mapped = map.map(opened);
       std::int32_t smaller = std::min(map.presented_count(), servers);

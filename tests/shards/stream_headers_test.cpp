@@ -7,8 +7,10 @@ namespace s2s::shards {
 namespace {
 
 header_list stream_metadata(std::string client_shard, std::string server_shard) {
-  return {{"temporal-client-cluster-id", "1"}, {"temporal-client-shard-id", std::move(client_shard)},
-          {"temporal-server-cluster-id", "2"}, {"temporal-server-shard-id", std::move(server_shard)},
+  return {{"temporal-client-cluster-id", "1"},
+          {"temporal-client-shard-id", std::move(client_shard)},
+          {"temporal-server-cluster-id", "2"},
+          {"temporal-server-shard-id", std::move(server_shard)},
           {"xdc-redirection", "true"}};
 }
 

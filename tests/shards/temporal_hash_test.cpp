@@ -30,21 +30,24 @@ placements read_placements() {
     if (line.rfind("# counts", 0) == 0) {
       std::string hash, word;
       fields >> hash >> word;
-      for (std::int32_t count; fields >> count;) read.counts.push_back(count);
+      for (std::int32_t count; fields >> count;)
+        read.counts.push_back(count);
       continue;
     }
-    if (line.empty() || line[0] == '#') continue;
+    if (line.empty() || line[0] == '#')
+      continue;
     std::string id;
     fields >> id;
     std::map<std::int32_t, std::int32_t> shard_of;
-    for (std::int32_t count : read.counts) fields >> shard_of[count];
+    for (std::int32_t count : read.counts)
+      fields >> shard_of[count];
     read.workflows.emplace_back(id, std::move(shard_of));
   }
   return read;
 }
 
-const std::vector<std::pair<std::int32_t, std::int32_t>> count_pairs = {
-    {2, 3}, {3, 2}, {4, 3}, {3, 4}, {3, 5}, {5, 3}, {2, 4}, {4, 2}, {1, 5}, {2, 6}};
+const std::vector<std::pair<std::int32_t, std::int32_t>> count_pairs = {{2, 3}, {3, 2}, {4, 3}, {3, 4}, {3, 5},
+                                                                        {5, 3}, {2, 4}, {4, 2}, {1, 5}, {2, 6}};
 
 TEST(TemporalHash, EachWorkflowTravelsOnOneStreamFromItsShardToItsOwner) {
   auto read = read_placements();
@@ -54,17 +57,19 @@ TEST(TemporalHash, EachWorkflowTravelsOnOneStreamFromItsShardToItsOwner) {
     std::int32_t lcm = map.presented_count();
     ASSERT_TRUE(read.workflows.front().second.count(lcm)) << "the tool placed no workflows for " << lcm << " shards";
     std::vector<std::pair<stream_shard_ids, stream_shard_ids>> streams;  // as opened, as mapped
-    for (auto opened : testing::streams_opened(map)) streams.emplace_back(opened, map.map(opened).ids);
+    for (auto opened : testing::streams_opened(map))
+      streams.emplace_back(opened, map.map(opened).ids);
     std::set<std::pair<std::int32_t, std::int32_t>> pairs_seen;
     std::set<std::int32_t> virtual_seen;
     for (const auto& [id, shard_of] : read.workflows) {
-      std::int32_t owner = shard_of.at(clients);     // the client shard that must receive it
-      std::int32_t holder = shard_of.at(servers);    // the server shard it lives on
-      std::int32_t filtered = shard_of.at(lcm);      // the client shard the server's sender picks it for
+      std::int32_t owner = shard_of.at(clients);   // the client shard that must receive it
+      std::int32_t holder = shard_of.at(servers);  // the server shard it lives on
+      std::int32_t filtered = shard_of.at(lcm);    // the client shard the server's sender picks it for
       // The server sends it on the stream from `holder` whose client shard is `filtered`: find who opened that.
       int carriers = 0;
       for (const auto& [opened, mapped] : streams) {
-        if (mapped.server != holder || mapped.client != filtered) continue;
+        if (mapped.server != holder || mapped.client != filtered)
+          continue;
         ++carriers;
         EXPECT_EQ(opened.client, owner) << id << ": " << clients << " to " << servers << " shards";
       }

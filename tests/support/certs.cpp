@@ -78,8 +78,7 @@ issued issue(const std::string& common_name, role kind, const issued* issuer) {
   if (!serial)
     fail("allocate serial");
   check(BN_rand(serial.get(), 64, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY), "random serial");
-  check(BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(certificate)) != nullptr,
-        "set serial");
+  check(BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(certificate)) != nullptr, "set serial");
 
   // An hour back absorbs clock skew between this process and whatever verifies the chain.
   if (!X509_gmtime_adj(X509_getm_notBefore(certificate), -60L * 60) ||
@@ -88,12 +87,10 @@ issued issue(const std::string& common_name, role kind, const issued* issuer) {
 
   X509_NAME* subject = X509_get_subject_name(certificate);
   check(X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>("s2s-proxy tests"), -1,
-                                   -1, 0),
+                                   reinterpret_cast<const unsigned char*>("s2s-proxy tests"), -1, -1, 0),
         "set organization");
   check(X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
-                                   -1, 0),
+                                   reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0),
         "set common name");
   X509* signer = issuer ? issuer->certificate.get() : certificate;
   check(X509_set_issuer_name(certificate, X509_get_subject_name(signer)), "set issuer");
@@ -138,12 +135,10 @@ void write_pem(const std::filesystem::path& path, const std::string& what, Write
 }
 
 void write_certificate(const std::filesystem::path& path, X509* certificate) {
-  write_pem(path, path.filename().string(),
-            [&](BIO* bio) { return PEM_write_bio_X509(bio, certificate); });
+  write_pem(path, path.filename().string(), [&](BIO* bio) { return PEM_write_bio_X509(bio, certificate); });
 }
 
-certificate_files write_leaf(const std::filesystem::path& directory, const std::string& stem,
-                             const issued& leaf) {
+certificate_files write_leaf(const std::filesystem::path& directory, const std::string& stem, const issued& leaf) {
   certificate_files files{directory / (stem + ".crt"), directory / (stem + ".key")};
   write_certificate(files.certificate, leaf.certificate.get());
   write_pem(files.private_key, stem + " key", [&](BIO* bio) {

@@ -15,8 +15,7 @@ namespace s2s::testing {
 using v1::EchoRequest;
 using v1::EchoResponse;
 
-std::shared_ptr<grpc::Channel> make_channel(const std::string& target,
-                                            const std::optional<client_tls_files>& tls) {
+std::shared_ptr<grpc::Channel> make_channel(const std::string& target, const std::optional<client_tls_files>& tls) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(test_max_message_bytes);
   arguments.SetMaxSendMessageSize(test_max_message_bytes);
@@ -71,8 +70,7 @@ class call_context {
   call_result finish(grpc::Status status, std::vector<EchoResponse> responses) {
     if (canceller_.joinable())
       canceller_.join();
-    return {std::move(status), std::move(responses),
-            copy_metadata(context_.GetServerInitialMetadata()),
+    return {std::move(status), std::move(responses), copy_metadata(context_.GetServerInitialMetadata()),
             copy_metadata(context_.GetServerTrailingMetadata())};
   }
 
@@ -84,8 +82,7 @@ class call_context {
 
 }  // namespace
 
-call_result call_unary(v1::EchoService::Stub& stub, const EchoRequest& request,
-                       const call_options& options) {
+call_result call_unary(v1::EchoService::Stub& stub, const EchoRequest& request, const call_options& options) {
   call_context context(options);
   EchoResponse response;
   auto status = stub.Unary(context.get(), request, &response);
@@ -111,8 +108,7 @@ call_result call_client_stream(v1::EchoService::Stub& stub, const std::vector<Ec
   return context.finish(std::move(status), std::move(responses));
 }
 
-call_result call_server_stream(v1::EchoService::Stub& stub, const EchoRequest& request,
-                               const call_options& options) {
+call_result call_server_stream(v1::EchoService::Stub& stub, const EchoRequest& request, const call_options& options) {
   call_context context(options);
   auto reader = stub.ServerStream(context.get(), request);
   std::vector<EchoResponse> responses;

@@ -50,10 +50,8 @@ struct call_result {
   metadata_map trailing_metadata;
 };
 
-call_result call_unary(v1::EchoService::Stub& stub, const v1::EchoRequest& request,
-                       const call_options& options = {});
-call_result call_client_stream(v1::EchoService::Stub& stub,
-                               const std::vector<v1::EchoRequest>& requests,
+call_result call_unary(v1::EchoService::Stub& stub, const v1::EchoRequest& request, const call_options& options = {});
+call_result call_client_stream(v1::EchoService::Stub& stub, const std::vector<v1::EchoRequest>& requests,
                                const call_options& options = {});
 call_result call_server_stream(v1::EchoService::Stub& stub, const v1::EchoRequest& request,
                                const call_options& options = {});

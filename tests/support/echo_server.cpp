@@ -16,9 +16,9 @@
 
 namespace s2s::testing {
 
+using std::chrono::milliseconds;
 using v1::EchoRequest;
 using v1::EchoResponse;
-using std::chrono::milliseconds;
 
 std::string pattern_payload(std::size_t size) {
   std::string payload(size, '\0');
@@ -29,8 +29,7 @@ std::string pattern_payload(std::size_t size) {
 
 // call_log
 
-void call_log::call_started(std::optional<std::chrono::system_clock::time_point> deadline,
-                            std::string peer) {
+void call_log::call_started(std::optional<std::chrono::system_clock::time_point> deadline, std::string peer) {
   {
     std::lock_guard lock(mutex_);
     ++started_;
@@ -206,9 +205,7 @@ class echo_call : public Reactor {
   echo_call(grpc::CallbackServerContext* context, call_log& log, timer_queue& timers)
       : context_(context), log_(log), timers_(timers) {
     auto deadline = context->deadline();
-    log_.call_started(deadline == std::chrono::system_clock::time_point::max()
-                          ? std::nullopt
-                          : std::optional(deadline),
+    log_.call_started(deadline == std::chrono::system_clock::time_point::max() ? std::nullopt : std::optional(deadline),
                       context->peer());
     for (const auto& [key, value] : context->client_metadata()) {
       if (starts_with(key, "x-echo-"))
@@ -311,8 +308,8 @@ namespace {
 
 class unary_call final : public echo_call<grpc::ServerUnaryReactor> {
  public:
-  unary_call(grpc::CallbackServerContext* context, call_log& log, timer_queue& timers,
-             const EchoRequest* request, EchoResponse* response)
+  unary_call(grpc::CallbackServerContext* context, call_log& log, timer_queue& timers, const EchoRequest* request,
+             EchoResponse* response)
       : echo_call(context, log, timers), request_(request), response_(response) {}
 
  private:
@@ -330,8 +327,7 @@ class unary_call final : public echo_call<grpc::ServerUnaryReactor> {
 
 class client_stream_call final : public echo_call<grpc::ServerReadReactor<EchoRequest>> {
  public:
-  client_stream_call(grpc::CallbackServerContext* context, call_log& log, timer_queue& timers,
-                     EchoResponse* response)
+  client_stream_call(grpc::CallbackServerContext* context, call_log& log, timer_queue& timers, EchoResponse* response)
       : echo_call(context, log, timers), response_(response) {}
 
   void OnReadDone(bool ok) override {
@@ -444,26 +440,23 @@ class echo_service final : public v1::EchoService::CallbackService {
 
   grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, const EchoRequest* request,
                                   EchoResponse* response) override {
-    return echo_call<grpc::ServerUnaryReactor>::launch<unary_call>(context, log_, timers_, request,
-                                                                   response);
+    return echo_call<grpc::ServerUnaryReactor>::launch<unary_call>(context, log_, timers_, request, response);
   }
 
   grpc::ServerReadReactor<EchoRequest>* ClientStream(grpc::CallbackServerContext* context,
                                                      EchoResponse* response) override {
-    return echo_call<grpc::ServerReadReactor<EchoRequest>>::launch<client_stream_call>(
-        context, log_, timers_, response);
+    return echo_call<grpc::ServerReadReactor<EchoRequest>>::launch<client_stream_call>(context, log_, timers_,
+                                                                                       response);
   }
 
   grpc::ServerWriteReactor<EchoResponse>* ServerStream(grpc::CallbackServerContext* context,
                                                        const EchoRequest* request) override {
-    return echo_call<grpc::ServerWriteReactor<EchoResponse>>::launch<server_stream_call>(
-        context, log_, timers_, request);
+    return echo_call<grpc::ServerWriteReactor<EchoResponse>>::launch<server_stream_call>(context, log_, timers_,
+                                                                                         request);
   }
 
-  grpc::ServerBidiReactor<EchoRequest, EchoResponse>* Bidi(
-      grpc::CallbackServerContext* context) override {
-    return echo_call<grpc::ServerBidiReactor<EchoRequest, EchoResponse>>::launch<bidi_call>(
-        context, log_, timers_);
+  grpc::ServerBidiReactor<EchoRequest, EchoResponse>* Bidi(grpc::CallbackServerContext* context) override {
+    return echo_call<grpc::ServerBidiReactor<EchoRequest, EchoResponse>>::launch<bidi_call>(context, log_, timers_);
   }
 
  private:
@@ -473,13 +466,11 @@ class echo_service final : public v1::EchoService::CallbackService {
 
 namespace {
 
-std::shared_ptr<grpc::ServerCredentials> server_credentials(
-    const std::optional<server_tls_files>& tls) {
+std::shared_ptr<grpc::ServerCredentials> server_credentials(const std::optional<server_tls_files>& tls) {
   if (!tls)
     return grpc::InsecureServerCredentials();
   grpc::SslServerCredentialsOptions options;
-  options.pem_key_cert_pairs.push_back(
-      {read_file(tls->private_key), read_file(tls->certificate_chain)});
+  options.pem_key_cert_pairs.push_back({read_file(tls->private_key), read_file(tls->certificate_chain)});
   if (tls->client_ca.empty()) {
     options.client_certificate_request = GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
   } else {
@@ -496,8 +487,8 @@ echo_server::echo_server(echo_server_options options)
       timers_(std::make_unique<timer_queue>()),
       service_(std::make_unique<echo_service>(log_, *timers_)) {
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.host + ":" + std::to_string(options_.port),
-                           server_credentials(options_.tls), &port_);
+  builder.AddListeningPort(options_.host + ":" + std::to_string(options_.port), server_credentials(options_.tls),
+                           &port_);
   builder.SetMaxReceiveMessageSize(test_max_message_bytes);
   builder.SetMaxSendMessageSize(test_max_message_bytes);
   if (options_.max_connection_age) {
@@ -508,8 +499,7 @@ echo_server::echo_server(echo_server_options options)
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0)
-    throw std::runtime_error("echo server could not listen on " + options_.host + ":" +
-                             std::to_string(options_.port));
+    throw std::runtime_error("echo server could not listen on " + options_.host + ":" + std::to_string(options_.port));
 }
 
 echo_server::~echo_server() {

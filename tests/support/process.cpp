@@ -25,15 +25,14 @@ namespace {
 // Often enough that a test waiting on a child loses little time, rarely enough to cost nothing.
 constexpr std::chrono::milliseconds poll_interval{10};
 
-std::vector<std::string> child_environment(
-    const std::vector<std::pair<std::string, std::string>>& overrides) {
+std::vector<std::string> child_environment(const std::vector<std::pair<std::string, std::string>>& overrides) {
   std::vector<std::string> entries;
   for (char** entry = environ; *entry; ++entry) {
     std::string_view text(*entry);
     bool replaced = false;
     for (const auto& [name, value] : overrides)
-      replaced = replaced || (text.size() > name.size() && text.substr(0, name.size()) == name &&
-                              text[name.size()] == '=');
+      replaced =
+          replaced || (text.size() > name.size() && text.substr(0, name.size()) == name && text[name.size()] == '=');
     if (!replaced)
       entries.emplace_back(text);
   }
@@ -76,8 +75,7 @@ process::process(process_options options) : options_(std::move(options)) {
 
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attributes, 0);
   // The child starts with default handlers and nothing blocked, whatever the test runner set.
   sigset_t signals;
@@ -90,13 +88,12 @@ process::process(process_options options) : options_(std::move(options)) {
   std::vector<std::string> environment = child_environment(options_.environment);
   auto argv_pointers = pointers(argv);
   auto environment_pointers = pointers(environment);
-  int error = posix_spawnp(&pid_, argv[0].c_str(), &actions, &attributes, argv_pointers.data(),
-                           environment_pointers.data());
+  int error =
+      posix_spawnp(&pid_, argv[0].c_str(), &actions, &attributes, argv_pointers.data(), environment_pointers.data());
   posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   if (error != 0)
-    throw std::runtime_error("cannot start " + describe(options_.argv) + ": " +
-                             std::strerror(error));
+    throw std::runtime_error("cannot start " + describe(options_.argv) + ": " + std::strerror(error));
 }
 
 process::~process() {

@@ -257,8 +257,7 @@ class tls_test : public ::testing::Test {
     const auto& trusted = certificates->trusted;
     echo_server_options options;
     options.tls = server_tls_files{trusted.server.certificate, trusted.server.private_key,
-                                   require_client_certificate ? trusted.ca_certificate
-                                                              : std::filesystem::path()};
+                                   require_client_certificate ? trusted.ca_certificate : std::filesystem::path()};
     return options;
   }
 
@@ -302,8 +301,7 @@ TEST_F(tls_test, client_that_trusts_another_ca_refuses_the_server) {
   echo_server server(tls_server(false));
   auto wrong_root = client();
   wrong_root.root_ca = certificates->untrusted.ca_certificate;
-  EXPECT_EQ(unary_status(server.address(), wrong_root).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(unary_status(server.address(), wrong_root).error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(server.calls().started(), 0u);
 }
 
@@ -359,8 +357,7 @@ TEST(process_test, captures_stdout_and_stderr_and_reports_the_exit_code) {
 
 TEST(process_test, waits_for_output_and_stops_with_a_signal) {
   temp_dir directory;
-  process child({.argv = {"sh", "-c", "echo ready; exec sleep 60"},
-                 .output_file = directory / "output"});
+  process child({.argv = {"sh", "-c", "echo ready; exec sleep 60"}, .output_file = directory / "output"});
   EXPECT_TRUE(child.wait_for_output("ready", 10s));
   EXPECT_FALSE(child.wait_exit(50ms).has_value());
   EXPECT_TRUE(child.running());
@@ -370,8 +367,7 @@ TEST(process_test, waits_for_output_and_stops_with_a_signal) {
 
 TEST(process_test, unknown_program_is_an_error) {
   temp_dir directory;
-  EXPECT_THROW(process({.argv = {"/nonexistent/s2s-program"}, .output_file = directory / "out"}),
-               std::runtime_error);
+  EXPECT_THROW(process({.argv = {"/nonexistent/s2s-program"}, .output_file = directory / "out"}), std::runtime_error);
 }
 
 }  // namespace

@@ -12,13 +12,11 @@ namespace s2s::testing {
 
 temp_dir::temp_dir(const std::string& prefix) {
   const char* root = std::getenv("TMPDIR");
-  std::string pattern =
-      (std::filesystem::path(root && *root ? root : "/tmp") / (prefix + "XXXXXX")).string();
+  std::string pattern = (std::filesystem::path(root && *root ? root : "/tmp") / (prefix + "XXXXXX")).string();
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');
   if (!::mkdtemp(buffer.data()))
-    throw std::runtime_error("cannot create a directory like " + pattern + ": " +
-                             std::strerror(errno));
+    throw std::runtime_error("cannot create a directory like " + pattern + ": " + std::strerror(errno));
   path_ = buffer.data();
 }
 

@@ -20,7 +20,8 @@ class reflection_answers {
  public:
   explicit reflection_answers(const std::string& descriptor_set) {
     google::protobuf::FileDescriptorSet set;
-    if (!set.ParseFromString(descriptor_set)) throw std::runtime_error("the descriptor set does not parse");
+    if (!set.ParseFromString(descriptor_set))
+      throw std::runtime_error("the descriptor set does not parse");
     for (const auto& file : set.file()) {
       std::string prefix = file.package().empty() ? "" : file.package() + ".";
       std::string bytes = file.SerializeAsString();
@@ -29,7 +30,8 @@ class reflection_answers {
         services_.push_back(prefix + service.name());
         symbols_[prefix + service.name()] = bytes;
       }
-      for (const auto& message : file.message_type()) symbols_[prefix + message.name()] = bytes;
+      for (const auto& message : file.message_type())
+        symbols_[prefix + message.name()] = bytes;
     }
   }
 
@@ -42,21 +44,24 @@ class reflection_answers {
       std::uint32_t length = 0;
       if ((tag & 7) != 2 || !in.ReadVarint32(&length) || !in.ReadString(&name, static_cast<int>(length)))
         return error(3, "malformed request");
-      if ((tag >> 3) >= 3) asked = tag >> 3;
+      if ((tag >> 3) >= 3)
+        asked = tag >> 3;
     }
     std::string body;
     switch (asked) {
       case 7: {  // list_services → list_services_response (6) of ServiceResponse{name (1)}
         std::string list;
-        for (const auto& service : services_) append(list, 1, encoded(1, service));
+        for (const auto& service : services_)
+          append(list, 1, encoded(1, service));
         append(body, 6, list);
         break;
       }
-      case 4:  // file_containing_symbol → file_descriptor_response (4), one file
+      case 4:    // file_containing_symbol → file_descriptor_response (4), one file
       case 3: {  // file_by_filename
         const auto& table = asked == 4 ? symbols_ : files_;
         auto found = table.find(name);
-        if (found == table.end()) return error(5, "'" + name + "' is not known here");
+        if (found == table.end())
+          return error(5, "'" + name + "' is not known here");
         append(body, 4, encoded(1, found->second));
         break;
       }
@@ -101,11 +106,13 @@ class reflection_answers {
 class temporal_server::state {
  public:
   explicit state(const temporal_server_options& options) : options_(options) {
-    if (!options.descriptor_set.empty()) reflection_ = std::make_unique<reflection_answers>(options.descriptor_set);
+    if (!options.descriptor_set.empty())
+      reflection_ = std::make_unique<reflection_answers>(options.descriptor_set);
   }
 
   bool serves_reflection(const std::string& method) const {
-    if (!reflection_) return false;
+    if (!reflection_)
+      return false;
     return (options_.reflection_v1 && method == "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo") ||
            (options_.reflection_v1alpha && method == "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo");
   }
@@ -116,7 +123,8 @@ class temporal_server::state {
   std::optional<temporal_error> failure(const std::string& method) const {
     std::lock_guard lock(mutex_);
     auto found = failures_.find(method);
-    if (found == failures_.end()) return std::nullopt;
+    if (found == failures_.end())
+      return std::nullopt;
     return found->second;
   }
   void record_metadata(const std::string& method, recorded_metadata entries) {
@@ -134,7 +142,8 @@ class temporal_server::state {
     requests_[method].push_back(bytes);
     changed_.notify_all();
     const auto& canned = answers_[method];
-    if (index < canned.size()) return canned[index];
+    if (index < canned.size())
+      return canned[index];
     return std::nullopt;
   }
 
@@ -176,7 +185,8 @@ class call final : public grpc::ServerGenericBidiReactor {
     std::vector<grpc::Slice> slices;
     std::string bytes;
     if (in_.Dump(&slices).ok())
-      for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+      for (const auto& slice : slices)
+        bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
     auto answer = state_->on_request(method_, index_++, bytes);
     if (auto error = state_->failure(method_)) {
       Finish(grpc::Status(static_cast<grpc::StatusCode>(error->code), error->message, error->details));

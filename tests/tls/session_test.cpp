@@ -114,8 +114,7 @@ bytes pattern_bytes(std::uint64_t from, std::size_t count, std::uint8_t salt) {
   if (!s.failure())
     return ::testing::AssertionFailure() << "no failure, where one saying \"" << words << "\" was due";
   if (s.failure()->find(words) == std::string::npos)
-    return ::testing::AssertionFailure() << "the failure \"" << *s.failure() << "\" does not say \""
-                                         << words << "\"";
+    return ::testing::AssertionFailure() << "the failure \"" << *s.failure() << "\" does not say \"" << words << "\"";
   return ::testing::AssertionSuccess();
 }
 
@@ -566,8 +565,7 @@ std::string alpn_of(SSL* ssl) {
 
 // The OpenSSL peer, on its blocking socket: handshakes, writes `out`, and ends with close_notify
 // both ways, sending its own first or last. Frees `ssl`.
-void run_peer(SSL* ssl, int fd, session::role side, const bytes& out, bool close_first,
-              peer_report& report) {
+void run_peer(SSL* ssl, int fd, session::role side, const bytes& out, bool close_first, peer_report& report) {
   SSL_set_fd(ssl, fd);
   report.handshake = (side == role::server ? SSL_accept(ssl) : SSL_connect(ssl)) == 1;
   if (!report.handshake) {
@@ -597,21 +595,21 @@ TEST_F(TlsSession, ClientSessionTalksToAnOpenSslServerOnASocket) {
   socket_pair sockets;
   const bytes reply = pattern_bytes(0, 300'000, 9);
   peer_report report;
-  std::thread peer(
-      [&] { run_peer(SSL_new(context.get()), sockets.theirs, role::server, reply, false, report); });
+  std::thread peer([&] { run_peer(SSL_new(context.get()), sockets.theirs, role::server, reply, false, report); });
 
   auto client = make_client(client_block(certs->trusted, &certs->trusted.client), "localhost", {"h2"});
   const bytes message = pattern_bytes(0, 1 << 20, 4);
   client->send(message);
   bytes received;
-  drive(*client, sockets.ours, [&] { return client->peer_closed() || client->failure().has_value(); },
-        [&] {
-          auto plain = client->take_received();
-          received.insert(received.end(), plain.begin(), plain.end());
-          // Once the reply is in, say goodbye; the peer answers with its own close_notify.
-          if (received.size() == reply.size())
-            client->close();
-        });
+  drive(
+      *client, sockets.ours, [&] { return client->peer_closed() || client->failure().has_value(); },
+      [&] {
+        auto plain = client->take_received();
+        received.insert(received.end(), plain.begin(), plain.end());
+        // Once the reply is in, say goodbye; the peer answers with its own close_notify.
+        if (received.size() == reply.size())
+          client->close();
+      });
   peer.join();
 
   EXPECT_FALSE(client->failure()) << *client->failure();
@@ -641,12 +639,13 @@ TEST_F(TlsSession, ServerSessionAgreesOnH2WithAnOpenSslClientOnASocket) {
   });
 
   // Echoes everything, and closes after the peer did.
-  drive(*server, sockets.ours, [&] { return server->close_sent() && server->pending_output().empty(); },
-        [&] {
-          server->send(server->take_received());
-          if (server->peer_closed())
-            server->close();
-        });
+  drive(
+      *server, sockets.ours, [&] { return server->close_sent() && server->pending_output().empty(); },
+      [&] {
+        server->send(server->take_received());
+        if (server->peer_closed())
+          server->close();
+      });
   peer.join();
 
   EXPECT_FALSE(server->failure()) << *server->failure();

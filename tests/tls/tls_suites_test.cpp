@@ -24,16 +24,20 @@ namespace {
 
 // What a client offered: one protocol version, and one suite of it.
 struct offer {
-  int version;         // TLS1_VERSION ... TLS1_3_VERSION
-  std::string suite;   // an OpenSSL cipher name (TLS 1.2 and below) or a TLS 1.3 suite name
+  int version;        // TLS1_VERSION ... TLS1_3_VERSION
+  std::string suite;  // an OpenSSL cipher name (TLS 1.2 and below) or a TLS 1.3 suite name
 };
 
 std::string version_name(int version) {
   switch (version) {
-    case TLS1_VERSION: return "TLSv1.0";
-    case TLS1_1_VERSION: return "TLSv1.1";
-    case TLS1_2_VERSION: return "TLSv1.2";
-    case TLS1_3_VERSION: return "TLSv1.3";
+    case TLS1_VERSION:
+      return "TLSv1.0";
+    case TLS1_1_VERSION:
+      return "TLSv1.1";
+    case TLS1_2_VERSION:
+      return "TLSv1.2";
+    case TLS1_3_VERSION:
+      return "TLSv1.3";
   }
   return "version " + std::to_string(version);
 }
@@ -62,9 +66,8 @@ bool accepted(int port, const offer& what, const test_certificates& certs) {
   SSL_CTX_set_security_level(context, 0);
   SSL_CTX_set_min_proto_version(context, what.version);
   SSL_CTX_set_max_proto_version(context, what.version);
-  bool configured = what.version == TLS1_3_VERSION
-                        ? SSL_CTX_set_ciphersuites(context, what.suite.c_str()) == 1
-                        : SSL_CTX_set_cipher_list(context, what.suite.c_str()) == 1;
+  bool configured = what.version == TLS1_3_VERSION ? SSL_CTX_set_ciphersuites(context, what.suite.c_str()) == 1
+                                                   : SSL_CTX_set_cipher_list(context, what.suite.c_str()) == 1;
   SSL_CTX_use_certificate_chain_file(context, certs.trusted.client.certificate.c_str());
   SSL_CTX_use_PrivateKey_file(context, certs.trusted.client.private_key.c_str(), SSL_FILETYPE_PEM);
   SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);

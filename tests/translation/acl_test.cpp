@@ -15,15 +15,16 @@ config::cluster_connection guarded() {
   connection.acl = config::acl_policy{
       std::vector<std::string>{"AddOrUpdateRemoteCluster", "RemoveRemoteCluster", "DescribeCluster", "ListClusters",
                                "DescribeMutableState", "GetNamespace", "GetNamespaceReplicationMessages",
-                               "GetWorkflowExecutionRawHistoryV2", "StreamWorkflowReplicationMessages",
-                               "ReapplyEvents", "SyncWorkflowState"},
+                               "GetWorkflowExecutionRawHistoryV2", "StreamWorkflowReplicationMessages", "ReapplyEvents",
+                               "SyncWorkflowState"},
       std::vector<std::string>{"orders", "temporal-system"}};
   return connection;
 }
 
 std::shared_ptr<const pipeline> inbound(const config::cluster_connection& connection = guarded()) {
   auto built = pipeline::build(connection, side::inbound, temporal_schema());
-  if (!built) throw std::runtime_error(built.error());
+  if (!built)
+    throw std::runtime_error(built.error());
   return *built;
 }
 
@@ -167,8 +168,8 @@ TEST(AclPolicy, OnlyTheNamespaceChecksMakeASideWaitForTheSchema) {
 
 TEST(AclPolicy, EitherSpellingOfAMappedNamespaceAllowsIt) {
   // orders ↔ orders.acct42 and billing ↔ billing.acct42 are mapped; the lists differ only in spelling.
-  for (std::vector<std::string> allowed : {std::vector<std::string>{"orders"},
-                                           std::vector<std::string>{"orders.acct42"}}) {
+  for (std::vector<std::string> allowed :
+       {std::vector<std::string>{"orders"}, std::vector<std::string>{"orders.acct42"}}) {
     config::cluster_connection connection = guarded();
     connection.acl->allowed_namespaces = allowed;
     auto m = make("temporal.server.api.adminservice.v1.DescribeMutableStateRequest");

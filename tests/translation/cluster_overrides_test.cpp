@@ -26,7 +26,8 @@ std::unique_ptr<pb::Message> cluster_description(std::int64_t failover_version_i
 
 std::string describe_on(const config::cluster_connection& connection, side arrived_on, std::string bytes) {
   auto built = pipeline::build(connection, arrived_on, temporal_schema());
-  if (!built) throw std::runtime_error(built.error());
+  if (!built)
+    throw std::runtime_error(built.error());
   filter_result result = (*built)->start_call(describe_cluster).on_response(bytes);
   EXPECT_FALSE(result.is_refused()) << result.refusal.message;
   return bytes;

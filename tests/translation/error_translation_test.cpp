@@ -77,7 +77,8 @@ struct status_result {
 status_result translate_status(side arrived_on, const std::string& rpc, std::string message, std::string details,
                                const std::string& request = {}) {
   auto built = pipeline::build(test_connection(), arrived_on, temporal_schema());
-  if (!built) throw std::runtime_error(built.error());
+  if (!built)
+    throw std::runtime_error(built.error());
   call_translation call = (*built)->start_call(rpc);
   if (!request.empty()) {
     std::string bytes = request;
@@ -103,15 +104,17 @@ TEST(StatusTranslation, TheInboundSideGivesTheRemoteCallerItsNamesInTheMessageAn
   EXPECT_EQ(decoded.code, 5u);
   EXPECT_EQ(decoded.message, "Namespace orders.acct42 is not found.");
   ASSERT_EQ(decoded.details.size(), 4u);
-  for (const auto& d : decoded.details) EXPECT_EQ(field_of(d, "namespace"), "orders.acct42") << d.type;
+  for (const auto& d : decoded.details)
+    EXPECT_EQ(field_of(d, "namespace"), "orders.acct42") << d.type;
   EXPECT_EQ(field_of(decoded.details[1], "current_cluster"), "cluster-b");
   EXPECT_EQ(field_of(decoded.details[1], "active_cluster"), "cluster-a");
   EXPECT_EQ(out.result.counts.namespaces, 6u);  // two texts, four details
 }
 
 TEST(StatusTranslation, TheOutboundSideGivesTheLocalCallerItsNamesAndTheWayBackIsTheIdentity) {
-  std::string local_message = "Namespace: billing is active in cluster: cluster-a, while current cluster cluster-b "
-                              "is a standby cluster.";
+  std::string local_message =
+      "Namespace: billing is active in cluster: cluster-a, while current cluster cluster-b "
+      "is a standby cluster.";
   std::string local_details = status_bytes(9, local_message, namespace_failures("billing"));
   auto there = translate_status(side::inbound, method("StartWorkflowExecution"), local_message, local_details);
   ASSERT_FALSE(there.result.is_refused());
@@ -154,7 +157,9 @@ TEST(StatusTranslation, MalformedDetailsAreReportedNotPassedOn) {
 }
 
 header_list headers_of(std::string_view ns) {
-  return {{"client-name", "temporal-go"}, {"temporal-namespace", std::string(ns)}, {"caller-name", std::string(ns)},
+  return {{"client-name", "temporal-go"},
+          {"temporal-namespace", std::string(ns)},
+          {"caller-name", std::string(ns)},
           {"x-orders", "orders"}};
 }
 
@@ -165,8 +170,10 @@ TEST(NamespaceHeaders, TheRoutingHeaderAndCallerNameAreRenamedBothWays) {
   header_list headers = headers_of("orders.acct42");
   filter_result result = in_call.on_request_headers(headers);
   ASSERT_TRUE(result.is_changed()) << result.refusal.message;
-  EXPECT_EQ(headers, (header_list{{"client-name", "temporal-go"}, {"temporal-namespace", "orders"},
-                                  {"caller-name", "orders"}, {"x-orders", "orders"}}));
+  EXPECT_EQ(headers, (header_list{{"client-name", "temporal-go"},
+                                  {"temporal-namespace", "orders"},
+                                  {"caller-name", "orders"},
+                                  {"x-orders", "orders"}}));
   EXPECT_EQ(result.counts.namespaces, 2u);
 
   auto outbound = *pipeline::build(test_connection(), side::outbound, temporal_schema());

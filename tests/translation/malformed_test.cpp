@@ -66,15 +66,15 @@ TEST(MalformedInput, EveryTruncationIsEitherAValidPrefixOrRefusedNeverACrash) {
 }
 
 TEST(MalformedInput, InvalidWireTypesAndFieldNumbersAreRefused) {
-  expect_invalid(translate(test_connection(), start_method, true, direction::local_to_remote, std::string("\x0f\x01", 2))
-                     .result,
-                 {"invalid wire type 7"});
-  expect_invalid(translate(test_connection(), start_method, true, direction::local_to_remote, std::string("\x02\x00", 2))
-                     .result,
-                 {"invalid field number 0"});
-  expect_invalid(translate(test_connection(), start_method, true, direction::local_to_remote, std::string("\x0c", 1))
-                     .result,
-                 {"end-group"});
+  expect_invalid(
+      translate(test_connection(), start_method, true, direction::local_to_remote, std::string("\x0f\x01", 2)).result,
+      {"invalid wire type 7"});
+  expect_invalid(
+      translate(test_connection(), start_method, true, direction::local_to_remote, std::string("\x02\x00", 2)).result,
+      {"invalid field number 0"});
+  expect_invalid(
+      translate(test_connection(), start_method, true, direction::local_to_remote, std::string("\x0c", 1)).result,
+      {"end-group"});
   expect_invalid(translate(test_connection(), start_method, true, direction::local_to_remote,
                            std::string("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 12))
                      .result,
@@ -94,8 +94,9 @@ TEST(MalformedInput, NestingDeeperThanProtobufAllowsIsRefused) {
   wire::append_tag(request, 3, wire::wire_type::length_delimited);  // RespondWorkflowTaskFailedRequest.failure
   wire::append_varint(request, failure.size());
   request += failure;
-  auto result = translate(test_connection(), "/temporal.api.workflowservice.v1.WorkflowService/RespondWorkflowTaskFailed",
-                          true, direction::local_to_remote, request);
+  auto result =
+      translate(test_connection(), "/temporal.api.workflowservice.v1.WorkflowService/RespondWorkflowTaskFailed", true,
+                direction::local_to_remote, request);
   expect_invalid(result.result, {"nested deeper than 100"});
 }
 

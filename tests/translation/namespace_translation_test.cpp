@@ -30,7 +30,8 @@ void expect_round_trip(const std::string& rpc, bool is_request, const builder& b
   ASSERT_FALSE(there.result.is_refused()) << there.result.refusal.message;
   EXPECT_TRUE(there.result.is_changed());
   EXPECT_EQ(there.bytes, remote) << first_difference(there.bytes, remote) << "\nactual:\n"
-                                 << describe(type, there.bytes) << "\nexpected:\n" << describe(type, remote);
+                                 << describe(type, there.bytes) << "\nexpected:\n"
+                                 << describe(type, remote);
   EXPECT_EQ(there.result.counts.namespaces, namespaces);
   EXPECT_EQ(there.result.counts.search_attributes, search_attributes);
   EXPECT_EQ(there.result.counts.utf8_repairs, 0u);
@@ -109,90 +110,102 @@ std::unique_ptr<pb::Message> history_with_namespaces(const names& n) {
 constexpr std::uint32_t namespaces_in_history = 4;
 
 TEST(NamespaceTranslation, StartWorkflowExecutionRequestRenamesNamespaceAndLinksAndKeepsUnknownFields) {
-  expect_round_trip(method(workflow_service, "StartWorkflowExecution"), true, [](const names& n) {
-    auto m = make("temporal.api.workflowservice.v1.StartWorkflowExecutionRequest");
-    set(*m, "namespace", n.ns("orders"));
-    set(*m, "workflow_id", "order-1234");
-    set(*m, "workflow_type.name", "ProcessOrder");
-    set(*m, "task_queue.name", "orders");  // a task queue called like the namespace is not a namespace
-    add_payload(at(*m, "input"), R"({"namespace":"orders"})");
-    set_int(*m, "workflow_run_timeout.seconds", 3600);
-    set(*m, "identity", "client@host");
-    set(*m, "request_id", "5f0c0e6e");
-    set_payload(put(*m, "memo.fields", "orders"), "memo");
-    set_payload(put(*m, "header.fields", "tracing"), "span");
-    pb::Message& link = add(*m, "links");
-    set(link, "workflow_event.namespace", n.ns("billing"));
-    set(link, "workflow_event.workflow_id", "invoice-7");
-    set_int(link, "workflow_event.event_ref.event_id", 5);
-    pb::Message& other = add(*m, "links");
-    set(other, "workflow_event.namespace", "payments");
-    set(other, "workflow_event.workflow_id", "refund-1");
-    pb::UnknownFieldSet* unknown = m->GetReflection()->MutableUnknownFields(m.get());
-    unknown->AddLengthDelimited(9999, "orders");
-    unknown->AddVarint(9998, 7);
-    return m;
-  }, 2);
+  expect_round_trip(
+      method(workflow_service, "StartWorkflowExecution"), true,
+      [](const names& n) {
+        auto m = make("temporal.api.workflowservice.v1.StartWorkflowExecutionRequest");
+        set(*m, "namespace", n.ns("orders"));
+        set(*m, "workflow_id", "order-1234");
+        set(*m, "workflow_type.name", "ProcessOrder");
+        set(*m, "task_queue.name", "orders");  // a task queue called like the namespace is not a namespace
+        add_payload(at(*m, "input"), R"({"namespace":"orders"})");
+        set_int(*m, "workflow_run_timeout.seconds", 3600);
+        set(*m, "identity", "client@host");
+        set(*m, "request_id", "5f0c0e6e");
+        set_payload(put(*m, "memo.fields", "orders"), "memo");
+        set_payload(put(*m, "header.fields", "tracing"), "span");
+        pb::Message& link = add(*m, "links");
+        set(link, "workflow_event.namespace", n.ns("billing"));
+        set(link, "workflow_event.workflow_id", "invoice-7");
+        set_int(link, "workflow_event.event_ref.event_id", 5);
+        pb::Message& other = add(*m, "links");
+        set(other, "workflow_event.namespace", "payments");
+        set(other, "workflow_event.workflow_id", "refund-1");
+        pb::UnknownFieldSet* unknown = m->GetReflection()->MutableUnknownFields(m.get());
+        unknown->AddLengthDelimited(9999, "orders");
+        unknown->AddVarint(9998, 7);
+        return m;
+      },
+      2);
 }
 
 TEST(NamespaceTranslation, DescribeNamespaceResponseRenamesNamespaceInfoName) {
-  expect_round_trip(method(workflow_service, "DescribeNamespace"), false, [](const names& n) {
-    auto m = make("temporal.api.workflowservice.v1.DescribeNamespaceResponse");
-    set(*m, "namespace_info.name", n.ns("orders"));
-    set_enum(*m, "namespace_info.state", "NAMESPACE_STATE_REGISTERED");
-    set(*m, "namespace_info.description", "orders of account 42");
-    set(*m, "namespace_info.owner_email", "ops@example.com");
-    put_string(*m, "namespace_info.data", "team", "orders");
-    set(*m, "namespace_info.id", orders_id);
-    set_int(*m, "config.workflow_execution_retention_ttl.seconds", 86400);
-    set(*m, "replication_config.active_cluster_name", "cluster-a");
-    set(add(*m, "replication_config.clusters"), "cluster_name", "cluster-a");
-    set(add(*m, "replication_config.clusters"), "cluster_name", "cluster-b");
-    set_int(*m, "failover_version", 101);
-    set_int(*m, "is_global_namespace", 1);
-    set_int(add(*m, "failover_history"), "failover_version", 1);
-    return m;
-  }, 1);
+  expect_round_trip(
+      method(workflow_service, "DescribeNamespace"), false,
+      [](const names& n) {
+        auto m = make("temporal.api.workflowservice.v1.DescribeNamespaceResponse");
+        set(*m, "namespace_info.name", n.ns("orders"));
+        set_enum(*m, "namespace_info.state", "NAMESPACE_STATE_REGISTERED");
+        set(*m, "namespace_info.description", "orders of account 42");
+        set(*m, "namespace_info.owner_email", "ops@example.com");
+        put_string(*m, "namespace_info.data", "team", "orders");
+        set(*m, "namespace_info.id", orders_id);
+        set_int(*m, "config.workflow_execution_retention_ttl.seconds", 86400);
+        set(*m, "replication_config.active_cluster_name", "cluster-a");
+        set(add(*m, "replication_config.clusters"), "cluster_name", "cluster-a");
+        set(add(*m, "replication_config.clusters"), "cluster_name", "cluster-b");
+        set_int(*m, "failover_version", 101);
+        set_int(*m, "is_global_namespace", 1);
+        set_int(add(*m, "failover_history"), "failover_version", 1);
+        return m;
+      },
+      1);
 }
 
 TEST(NamespaceTranslation, PollWorkflowTaskQueueResponseRenamesNamespacesInHistoryEvents) {
-  expect_round_trip(method(workflow_service, "PollWorkflowTaskQueue"), false, [](const names& n) {
-    auto m = make("temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse");
-    set(*m, "task_token", std::string("\x0a\x06orders\x12\x01\xff", 11));
-    set(*m, "workflow_execution.workflow_id", "order-1234");
-    set(*m, "workflow_execution.run_id", "run-1");
-    set(*m, "workflow_type.name", "ProcessOrder");
-    set_int(*m, "previous_started_event_id", 3);
-    set_int(*m, "started_event_id", 7);
-    set_int(*m, "attempt", 1);
-    at(*m, "history").CopyFrom(*history_with_namespaces(n));
-    set(*m, "workflow_execution_task_queue.name", "orders-tq");
-    return m;
-  }, namespaces_in_history);
+  expect_round_trip(
+      method(workflow_service, "PollWorkflowTaskQueue"), false,
+      [](const names& n) {
+        auto m = make("temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse");
+        set(*m, "task_token", std::string("\x0a\x06orders\x12\x01\xff", 11));
+        set(*m, "workflow_execution.workflow_id", "order-1234");
+        set(*m, "workflow_execution.run_id", "run-1");
+        set(*m, "workflow_type.name", "ProcessOrder");
+        set_int(*m, "previous_started_event_id", 3);
+        set_int(*m, "started_event_id", 7);
+        set_int(*m, "attempt", 1);
+        at(*m, "history").CopyFrom(*history_with_namespaces(n));
+        set(*m, "workflow_execution_task_queue.name", "orders-tq");
+        return m;
+      },
+      namespaces_in_history);
 }
 
 TEST(NamespaceTranslation, GetNamespaceReplicationMessagesResponseRenamesNamespaceTask) {
-  expect_round_trip(method(admin_service, "GetNamespaceReplicationMessages"), false, [](const names& n) {
-    auto m = make("temporal.server.api.adminservice.v1.GetNamespaceReplicationMessagesResponse");
-    for (std::string_view name : {std::string_view("orders"), std::string_view("payments")}) {
-      pb::Message& task = add(*m, "messages.replication_tasks");
-      set_enum(task, "task_type", "REPLICATION_TASK_TYPE_NAMESPACE_TASK");
-      set_int(task, "source_task_id", 77);
-      pb::Message& attributes = at(task, "namespace_task_attributes");
-      set_enum(attributes, "namespace_operation", "NAMESPACE_OPERATION_UPDATE");
-      set(attributes, "id", name == "orders" ? orders_id : "payments-id");
-      set(attributes, "info.name", n.ns(name));
-      set(attributes, "info.description", std::string(name) + " namespace");
-      set_int(attributes, "config.workflow_execution_retention_ttl.seconds", 86400);
-      set(attributes, "replication_config.active_cluster_name", "cluster-a");
-      set(add(attributes, "replication_config.clusters"), "cluster_name", "cluster-b");
-      set_int(attributes, "config_version", 3);
-      set_int(attributes, "failover_version", 101);
-    }
-    set_int(*m, "messages.last_retrieved_message_id", 77);
-    set_int(*m, "messages.has_more", 1);
-    return m;
-  }, 1);
+  expect_round_trip(
+      method(admin_service, "GetNamespaceReplicationMessages"), false,
+      [](const names& n) {
+        auto m = make("temporal.server.api.adminservice.v1.GetNamespaceReplicationMessagesResponse");
+        for (std::string_view name : {std::string_view("orders"), std::string_view("payments")}) {
+          pb::Message& task = add(*m, "messages.replication_tasks");
+          set_enum(task, "task_type", "REPLICATION_TASK_TYPE_NAMESPACE_TASK");
+          set_int(task, "source_task_id", 77);
+          pb::Message& attributes = at(task, "namespace_task_attributes");
+          set_enum(attributes, "namespace_operation", "NAMESPACE_OPERATION_UPDATE");
+          set(attributes, "id", name == "orders" ? orders_id : "payments-id");
+          set(attributes, "info.name", n.ns(name));
+          set(attributes, "info.description", std::string(name) + " namespace");
+          set_int(attributes, "config.workflow_execution_retention_ttl.seconds", 86400);
+          set(attributes, "replication_config.active_cluster_name", "cluster-a");
+          set(add(attributes, "replication_config.clusters"), "cluster_name", "cluster-b");
+          set_int(attributes, "config_version", 3);
+          set_int(attributes, "failover_version", 101);
+        }
+        set_int(*m, "messages.last_retrieved_message_id", 77);
+        set_int(*m, "messages.has_more", 1);
+        return m;
+      },
+      1);
 }
 
 std::unique_ptr<pb::Message> stream_response(const names& n) {
@@ -226,17 +239,20 @@ TEST(NamespaceTranslation, StreamWorkflowReplicationMessagesResponseRenamesNames
 }
 
 TEST(NamespaceTranslation, GetWorkflowExecutionRawHistoryV2ResponseRenamesNamespacesInEveryBatch) {
-  expect_round_trip(method(admin_service, "GetWorkflowExecutionRawHistoryV2"), false, [](const names& n) {
-    auto m = make("temporal.server.api.adminservice.v1.GetWorkflowExecutionRawHistoryV2Response");
-    set(*m, "next_page_token", "page-2");
-    set_history_blob(add(*m, "history_batches"), *history_with_namespaces(n));
-    set_history_blob(add(*m, "history_batches"), *history_with_namespaces(n));
-    set(*m, "version_history.branch_token", "branch");
-    pb::Message& item = add(*m, "version_history.items");
-    set_int(item, "event_id", 10);
-    set_int(item, "version", 101);
-    return m;
-  }, 2 * namespaces_in_history);
+  expect_round_trip(
+      method(admin_service, "GetWorkflowExecutionRawHistoryV2"), false,
+      [](const names& n) {
+        auto m = make("temporal.server.api.adminservice.v1.GetWorkflowExecutionRawHistoryV2Response");
+        set(*m, "next_page_token", "page-2");
+        set_history_blob(add(*m, "history_batches"), *history_with_namespaces(n));
+        set_history_blob(add(*m, "history_batches"), *history_with_namespaces(n));
+        set(*m, "version_history.branch_token", "branch");
+        pb::Message& item = add(*m, "version_history.items");
+        set_int(item, "event_id", 10);
+        set_int(item, "version", 101);
+        return m;
+      },
+      2 * namespaces_in_history);
 }
 
 TEST(NamespaceTranslation, BlobsNotEncodedAsProto3AreLeftAlone) {
@@ -254,17 +270,20 @@ TEST(NamespaceTranslation, BlobsNotEncodedAsProto3AreLeftAlone) {
 }
 
 TEST(NamespaceTranslation, NestedFailureCausesAreFollowedThroughTheRecursiveType) {
-  expect_round_trip(method(workflow_service, "RespondWorkflowTaskFailed"), true, [](const names& n) {
-    auto m = make("temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest");
-    set(*m, "namespace", n.ns("orders"));
-    pb::Message* failure = &at(*m, "failure");
-    for (int depth = 0; depth < 5; ++depth) {
-      set(*failure, "message", "level " + std::to_string(depth));
-      failure = &at(*failure, "cause");
-    }
-    set(*failure, "child_workflow_execution_failure_info.namespace", n.ns("billing"));
-    return m;
-  }, 2);
+  expect_round_trip(
+      method(workflow_service, "RespondWorkflowTaskFailed"), true,
+      [](const names& n) {
+        auto m = make("temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest");
+        set(*m, "namespace", n.ns("orders"));
+        pb::Message* failure = &at(*m, "failure");
+        for (int depth = 0; depth < 5; ++depth) {
+          set(*failure, "message", "level " + std::to_string(depth));
+          failure = &at(*failure, "cause");
+        }
+        set(*failure, "child_workflow_execution_failure_info.namespace", n.ns("billing"));
+        return m;
+      },
+      2);
 }
 
 TEST(NamespaceTranslation, AMessageWithNothingToChangeIsReturnedAsTheSameBytes) {

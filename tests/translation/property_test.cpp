@@ -25,9 +25,8 @@ class random_message {
   void fill(pb::Message& message, int depth, const std::string& scope) {
     const pb::Descriptor* type = message.GetDescriptor();
     // Scalars first: the namespace a message names decides the scope of its children.
-    for_present_fields(message, depth, false, [&](const pb::FieldDescriptor* field) {
-      set_scalar(message, field, scope);
-    });
+    for_present_fields(message, depth, false,
+                       [&](const pb::FieldDescriptor* field) { set_scalar(message, field, scope); });
     std::string own = scope_of(message, type, scope);
     for_present_fields(message, depth, true, [&](const pb::FieldDescriptor* field) {
       const pb::Reflection* r = message.GetReflection();
@@ -44,25 +43,32 @@ class random_message {
 
   bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
   template <std::size_t N>
-  std::string_view pick(const std::array<std::string_view, N>& options) { return options[rng_() % N]; }
+  std::string_view pick(const std::array<std::string_view, N>& options) {
+    return options[rng_() % N];
+  }
 
   // Calls set_field for each field to populate (repeated ones once or twice); a oneof gets one random member.
   template <class Set>
   void for_present_fields(pb::Message& message, int depth, bool messages, Set set_field) {
     const pb::Descriptor* type = message.GetDescriptor();
     double presence = messages ? (depth < 6 ? 0.85 : 0.5) : 0.6;
-    if (type->options().map_entry()) presence = 1.0;  // a map entry always has its key
-    if (messages && depth >= max_depth) return;
+    if (type->options().map_entry())
+      presence = 1.0;  // a map entry always has its key
+    if (messages && depth >= max_depth)
+      return;
     std::vector<const pb::OneofDescriptor*> seen_oneofs;
     for (int i = 0; i < type->field_count(); ++i) {
       const pb::FieldDescriptor* field = type->field(i);
       if (const pb::OneofDescriptor* oneof = field->real_containing_oneof()) {
-        if (std::find(seen_oneofs.begin(), seen_oneofs.end(), oneof) != seen_oneofs.end()) continue;
+        if (std::find(seen_oneofs.begin(), seen_oneofs.end(), oneof) != seen_oneofs.end())
+          continue;
         seen_oneofs.push_back(oneof);
         field = oneof->field(static_cast<int>(rng_() % static_cast<std::uint64_t>(oneof->field_count())));
       }
-      if ((field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) != messages) continue;
-      if (!chance(presence) || budget_ <= 0) continue;
+      if ((field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) != messages)
+        continue;
+      if (!chance(presence) || budget_ <= 0)
+        continue;
       int count = field->is_repeated() ? 1 + static_cast<int>(rng_() % 3) : 1;
       for (int k = 0; k < count; ++k) {
         --budget_;
@@ -73,17 +79,21 @@ class random_message {
 
   static bool is_namespace_field(const pb::Descriptor* type, const pb::FieldDescriptor* field) {
     const std::string& name = field->name();
-    if (name == "namespace" || name == "workflow_namespace" || name == "parent_workflow_namespace") return true;
+    if (name == "namespace" || name == "workflow_namespace" || name == "parent_workflow_namespace")
+      return true;
     return type->full_name() == "temporal.api.namespace.v1.NamespaceInfo" && name == "name";
   }
 
   static bool is_search_attribute_key(const pb::Descriptor* type, const pb::FieldDescriptor* field) {
-    if (!type->options().map_entry() || field->number() != 1) return false;
+    if (!type->options().map_entry() || field->number() != 1)
+      return false;
     const pb::Descriptor* parent = type->containing_type();
     for (int i = 0; i < parent->field_count(); ++i) {
       const pb::FieldDescriptor* map = parent->field(i);
-      if (map->message_type() != type) continue;
-      if (parent->full_name() == "temporal.api.common.v1.SearchAttributes") return map->name() == "indexed_fields";
+      if (map->message_type() != type)
+        continue;
+      if (parent->full_name() == "temporal.api.common.v1.SearchAttributes")
+        return map->name() == "indexed_fields";
       const pb::Descriptor* value = type->map_value()->message_type();
       return map->name() == "search_attributes" && value != nullptr &&
              value->full_name() == "temporal.api.common.v1.Payload";
@@ -96,14 +106,19 @@ class random_message {
     std::string name, id;
     for (const char* field_name : {"namespace", "workflow_namespace", "namespace_id"}) {
       const pb::FieldDescriptor* field = type->FindFieldByName(field_name);
-      if (field == nullptr || field->type() != pb::FieldDescriptor::TYPE_STRING || field->is_repeated()) continue;
+      if (field == nullptr || field->type() != pb::FieldDescriptor::TYPE_STRING || field->is_repeated())
+        continue;
       (std::string_view(field_name) == "namespace_id" ? id : name) = message.GetReflection()->GetString(message, field);
     }
-    if (name.empty() && id.empty()) return inherited;
-    if (id == orders_id) return "orders";
-    if (id == billing_id) return "billing";
+    if (name.empty() && id.empty())
+      return inherited;
+    if (id == orders_id)
+      return "orders";
+    if (id == billing_id)
+      return "billing";
     for (const auto& m : test_connection().namespace_mappings) {
-      if (name == m.local || name == m.remote) return m.local;
+      if (name == m.local || name == m.remote)
+        return m.local;
     }
     return "";
   }
@@ -112,8 +127,8 @@ class random_message {
     static constexpr std::array<std::string_view, 7> history_fields = {
         "events", "new_run_events", "event_batch", "event_batches", "events_batches", "history_batches", "raw_history"};
     bool blob = child.GetDescriptor()->full_name() == "temporal.api.common.v1.DataBlob";
-    bool history_blob = blob && std::find(history_fields.begin(), history_fields.end(), field->name()) !=
-                                    history_fields.end();
+    bool history_blob =
+        blob && std::find(history_fields.begin(), history_fields.end(), field->name()) != history_fields.end();
     if (history_blob && chance(0.8)) {
       auto history = make("temporal.api.history.v1.History");
       fill(*history, depth + 1, scope);
@@ -122,7 +137,8 @@ class random_message {
     }
     fill(child, depth, scope);
     // Random bytes labelled PROTO3 in a history field would be malformed history; keep such blobs opaque.
-    if (history_blob) set_enum(child, "encoding_type", "ENCODING_TYPE_JSON");
+    if (history_blob)
+      set_enum(child, "encoding_type", "ENCODING_TYPE_JSON");
   }
 
   void set_scalar(pb::Message& message, const pb::FieldDescriptor* field, const std::string& scope) {
@@ -186,10 +202,11 @@ class random_message {
 
   std::string namespace_name() {
     // Names outside the mapping include near misses; none is a remote name of the mapping.
-    static constexpr std::array<std::string_view, 7> options = {"orders", "billing", "payments", "inventory",
-                                                                "orders-archive", "Orders", ""};
+    static constexpr std::array<std::string_view, 7> options = {"orders",         "billing", "payments", "inventory",
+                                                                "orders-archive", "Orders",  ""};
     std::string_view local = pick(options);
-    if (local == "orders" || local == "billing") ++mapped_namespaces;
+    if (local == "orders" || local == "billing")
+      ++mapped_namespaces;
     return side_.ns(local);
   }
 
@@ -197,7 +214,8 @@ class random_message {
     static constexpr std::array<std::string_view, 5> options = {"CustomerId", "Region", "OrderTotal", "Unmapped",
                                                                 "customerid"};
     std::string_view local = pick(options);
-    if (!scope.empty() && remote_names.attribute(scope, local) != local) ++mapped_attributes;
+    if (!scope.empty() && remote_names.attribute(scope, local) != local)
+      ++mapped_attributes;
     return side_.attribute(scope, local);
   }
 
@@ -205,13 +223,15 @@ class random_message {
     static constexpr std::array<std::string_view, 8> pieces = {"a", "Z", "-", "7", "é", "漢", "🙂", " "};
     std::string out;
     auto length = rng_() % 12;
-    for (std::uint64_t i = 0; i < length; ++i) out += pick(pieces);
+    for (std::uint64_t i = 0; i < length; ++i)
+      out += pick(pieces);
     return out;
   }
 
   std::string random_bytes() {
     std::string out(rng_() % 16, '\0');
-    for (char& c : out) c = static_cast<char>(rng_());
+    for (char& c : out)
+      c = static_cast<char>(rng_());
     return out;
   }
 

@@ -2,9 +2,9 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <gtest/gtest.h>
 
+#include "temporal_messages.hpp"
 #include "translation/pipeline.hpp"
 #include "translation/reflection.hpp"
-#include "temporal_messages.hpp"
 
 namespace s2s::translation::testing {
 namespace {
@@ -21,13 +21,15 @@ std::string field(std::uint32_t number, const std::string& bytes) {
 std::string file_proto(const std::string& name, const std::vector<std::string>& dependencies) {
   pb::FileDescriptorProto file;
   file.set_name(name);
-  for (const auto& dependency : dependencies) file.add_dependency(dependency);
+  for (const auto& dependency : dependencies)
+    file.add_dependency(dependency);
   return file.SerializeAsString();
 }
 
 std::string files_answer(const std::vector<std::string>& files) {
   std::string list;
-  for (const auto& file : files) list += field(1, file);
+  for (const auto& file : files)
+    list += field(1, file);
   return field(4, list);
 }
 

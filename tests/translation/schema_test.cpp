@@ -1,6 +1,6 @@
 // Loading descriptor sets and mapping gRPC method paths to their message types.
-#include <gtest/gtest.h>
 #include <google/protobuf/descriptor.pb.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 
@@ -11,7 +11,8 @@ namespace {
 
 TEST(Schema, TheGeneratedSetHoldsTheThreeServicesTheProxyForwards) {
   const schema& types = *temporal_schema();
-  const method_types* start = types.find_method("/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution");
+  const method_types* start =
+      types.find_method("/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution");
   ASSERT_NE(start, nullptr);
   EXPECT_EQ(start->request->full_name(), "temporal.api.workflowservice.v1.StartWorkflowExecutionRequest");
   EXPECT_EQ(start->response->full_name(), "temporal.api.workflowservice.v1.StartWorkflowExecutionResponse");
@@ -42,7 +43,8 @@ TEST(Schema, FilesLoadInAnyOrderAndAMissingImportIsNamed) {
 
   pb::FileDescriptorSet partial;
   for (const auto& file : set.file()) {
-    if (file.name() == "temporal/api/history/v1/message.proto") *partial.add_file() = file;
+    if (file.name() == "temporal/api/history/v1/message.proto")
+      *partial.add_file() = file;
   }
   ASSERT_EQ(partial.file_size(), 1);
   auto missing = schema::from_descriptor_set(partial.SerializeAsString());
@@ -53,7 +55,8 @@ TEST(Schema, FilesLoadInAnyOrderAndAMissingImportIsNamed) {
 
 const field_step* step(const plan_set& plans, std::string_view type, std::string_view field) {
   const message_plan* plan = plans.find(temporal_schema()->find_message(type));
-  if (plan == nullptr) return nullptr;
+  if (plan == nullptr)
+    return nullptr;
   const pb::FieldDescriptor* descriptor = plan->type->FindFieldByName(std::string(field));
   return descriptor == nullptr ? nullptr : plan->find(static_cast<std::uint32_t>(descriptor->number()));
 }
@@ -75,8 +78,9 @@ TEST(Plans, NamespaceNameFieldsAreFoundWhereverTheyAre) {
     EXPECT_EQ(found->kind, step_kind::string);
     EXPECT_TRUE(found->roles & role_namespace_name) << type << "." << field;
   }
-  EXPECT_EQ(step(plans, "temporal.api.history.v1.WorkflowExecutionStartedEventAttributes", "parent_workflow_namespace_id"),
-            nullptr);
+  EXPECT_EQ(
+      step(plans, "temporal.api.history.v1.WorkflowExecutionStartedEventAttributes", "parent_workflow_namespace_id"),
+      nullptr);
   EXPECT_EQ(step(plans, "temporal.api.workflowservice.v1.StartWorkflowExecutionRequest", "workflow_id"), nullptr);
   EXPECT_EQ(plans.find(temporal_schema()->find_message("temporal.api.common.v1.Payload")), nullptr);
 }

@@ -58,8 +58,7 @@ both_sides build_both(Build build) {
   return {bytes_of(*build(local_names)), bytes_of(*build(remote_names))};
 }
 
-void expect_translation(std::string_view method, bool is_request, const both_sides& message,
-                        std::uint32_t attributes) {
+void expect_translation(std::string_view method, bool is_request, const both_sides& message, std::uint32_t attributes) {
   auto there = translate(test_connection(), method, is_request, direction::local_to_remote, message.local);
   ASSERT_FALSE(there.result.is_refused()) << there.result.refusal.message;
   EXPECT_EQ(there.bytes, message.remote) << first_difference(there.bytes, message.remote);
@@ -97,8 +96,8 @@ TEST(SearchAttributeTranslation, EachMessageOfAStreamIsTranslatedByItsOwnNamespa
     call_translation call = (*built)->start_call(stream_method);
     // On the outbound side responses travel remote→local, on the inbound side local→remote.
     bool to_local = arrived_on == side::outbound;
-    for (auto [id, ns] : {std::pair{orders_id, "orders"}, std::pair{billing_id, "billing"},
-                          std::pair{orders_id, "orders"}}) {
+    for (auto [id, ns] :
+         {std::pair{orders_id, "orders"}, std::pair{billing_id, "billing"}, std::pair{orders_id, "orders"}}) {
       auto message = build_both([&](const names& n) {
         auto m = make("temporal.server.api.adminservice.v1.StreamWorkflowReplicationMessagesResponse");
         add_history_task(*m, n, id, ns, ns);
@@ -182,8 +181,9 @@ TEST(SearchAttributeTranslation, WithoutAnyNamespaceContextNothingIsRenamed) {
   set_history_blob(add(*m, "history_batches"), *history);
   std::string bytes = bytes_of(*m);
   // No request was seen on this call, so the namespace is unknown.
-  auto out = translate(test_connection(), "/temporal.server.api.adminservice.v1.AdminService/GetWorkflowExecutionRawHistoryV2",
-                       false, direction::local_to_remote, bytes);
+  auto out =
+      translate(test_connection(), "/temporal.server.api.adminservice.v1.AdminService/GetWorkflowExecutionRawHistoryV2",
+                false, direction::local_to_remote, bytes);
   EXPECT_EQ(out.bytes, bytes);
   EXPECT_EQ(out.result.counts.search_attributes, 0u);
 }

@@ -24,8 +24,10 @@ std::shared_ptr<const pipeline> built(const config::cluster_connection& connecti
 }
 
 header_list stream_metadata(std::string client_shard, std::string server_shard) {
-  return {{"temporal-client-cluster-id", "1"}, {"temporal-client-shard-id", std::move(client_shard)},
-          {"temporal-server-cluster-id", "2"}, {"temporal-server-shard-id", std::move(server_shard)}};
+  return {{"temporal-client-cluster-id", "1"},
+          {"temporal-client-shard-id", std::move(client_shard)},
+          {"temporal-server-cluster-id", "2"},
+          {"temporal-server-shard-id", std::move(server_shard)}};
 }
 
 // Runs a stream's metadata through one side; expects no refusal.

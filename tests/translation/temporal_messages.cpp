@@ -25,14 +25,16 @@ pb::DynamicMessageFactory& factory() {
 
 const pb::FieldDescriptor* field_of(const pb::Message& message, std::string_view name) {
   const pb::FieldDescriptor* field = message.GetDescriptor()->FindFieldByName(std::string(name));
-  if (field == nullptr) no_field(message, name);
+  if (field == nullptr)
+    no_field(message, name);
   return field;
 }
 
 // The message holding the last path element, and that element's name.
 std::pair<pb::Message*, std::string_view> parent_of(pb::Message& message, std::string_view path) {
   auto dot = path.rfind('.');
-  if (dot == std::string_view::npos) return {&message, path};
+  if (dot == std::string_view::npos)
+    return {&message, path};
   return {&at(message, path.substr(0, dot)), path.substr(dot + 1)};
 }
 
@@ -42,7 +44,8 @@ std::string temporal_descriptor_bytes() {
   const char* from_env = std::getenv("S2S_TEMPORAL_DESCRIPTORS");
   std::string path = from_env != nullptr ? from_env : S2S_TEMPORAL_DESCRIPTORS_PATH;
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read the Temporal descriptors at " + path + " (build temporal_descriptors)");
+  if (!in)
+    throw std::runtime_error("cannot read the Temporal descriptors at " + path + " (build temporal_descriptors)");
   std::stringstream content;
   content << in.rdbuf();
   return content.str();
@@ -51,7 +54,8 @@ std::string temporal_descriptor_bytes() {
 const std::shared_ptr<const schema>& temporal_schema() {
   static const std::shared_ptr<const schema> loaded = [] {
     auto types = schema::from_descriptor_set(temporal_descriptor_bytes());
-    if (!types) throw std::runtime_error(types.error());
+    if (!types)
+      throw std::runtime_error(types.error());
     return *types;
   }();
   return loaded;
@@ -59,7 +63,8 @@ const std::shared_ptr<const schema>& temporal_schema() {
 
 std::unique_ptr<pb::Message> make(std::string_view type) {
   const pb::Descriptor* descriptor = temporal_schema()->find_message(type);
-  if (descriptor == nullptr) throw std::invalid_argument("the Temporal schema has no " + std::string(type));
+  if (descriptor == nullptr)
+    throw std::invalid_argument("the Temporal schema has no " + std::string(type));
   return std::unique_ptr<pb::Message>(factory().GetPrototype(descriptor)->New());
 }
 
@@ -84,13 +89,26 @@ void set_int(pb::Message& message, std::string_view path, std::int64_t value) {
   const pb::FieldDescriptor* field = field_of(*parent, name);
   const pb::Reflection* reflection = parent->GetReflection();
   switch (field->cpp_type()) {
-    case pb::FieldDescriptor::CPPTYPE_INT32: reflection->SetInt32(parent, field, static_cast<std::int32_t>(value)); break;
-    case pb::FieldDescriptor::CPPTYPE_INT64: reflection->SetInt64(parent, field, value); break;
-    case pb::FieldDescriptor::CPPTYPE_UINT32: reflection->SetUInt32(parent, field, static_cast<std::uint32_t>(value)); break;
-    case pb::FieldDescriptor::CPPTYPE_UINT64: reflection->SetUInt64(parent, field, static_cast<std::uint64_t>(value)); break;
-    case pb::FieldDescriptor::CPPTYPE_BOOL: reflection->SetBool(parent, field, value != 0); break;
-    case pb::FieldDescriptor::CPPTYPE_ENUM: reflection->SetEnumValue(parent, field, static_cast<int>(value)); break;
-    default: throw std::invalid_argument(field->full_name() + " is not an integer field");
+    case pb::FieldDescriptor::CPPTYPE_INT32:
+      reflection->SetInt32(parent, field, static_cast<std::int32_t>(value));
+      break;
+    case pb::FieldDescriptor::CPPTYPE_INT64:
+      reflection->SetInt64(parent, field, value);
+      break;
+    case pb::FieldDescriptor::CPPTYPE_UINT32:
+      reflection->SetUInt32(parent, field, static_cast<std::uint32_t>(value));
+      break;
+    case pb::FieldDescriptor::CPPTYPE_UINT64:
+      reflection->SetUInt64(parent, field, static_cast<std::uint64_t>(value));
+      break;
+    case pb::FieldDescriptor::CPPTYPE_BOOL:
+      reflection->SetBool(parent, field, value != 0);
+      break;
+    case pb::FieldDescriptor::CPPTYPE_ENUM:
+      reflection->SetEnumValue(parent, field, static_cast<int>(value));
+      break;
+    default:
+      throw std::invalid_argument(field->full_name() + " is not an integer field");
   }
 }
 
@@ -98,7 +116,8 @@ void set_enum(pb::Message& message, std::string_view path, std::string_view valu
   auto [parent, name] = parent_of(message, path);
   const pb::FieldDescriptor* field = field_of(*parent, name);
   const pb::EnumValueDescriptor* value = field->enum_type()->FindValueByName(std::string(value_name));
-  if (value == nullptr) throw std::invalid_argument(field->full_name() + " has no value " + std::string(value_name));
+  if (value == nullptr)
+    throw std::invalid_argument(field->full_name() + " has no value " + std::string(value_name));
   parent->GetReflection()->SetEnum(parent, field, value);
 }
 
@@ -116,7 +135,8 @@ pb::Message& put(pb::Message& message, std::string_view path, std::string_view k
   pb::Message& entry = add(message, path);
   set(entry, "key", key);
   const pb::FieldDescriptor* value = entry.GetDescriptor()->map_value();
-  if (value->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) return entry;
+  if (value->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE)
+    return entry;
   return *entry.GetReflection()->MutableMessage(&entry, value, &factory());
 }
 
@@ -143,16 +163,19 @@ void set_payload(pb::Message& payload, std::string_view data) {
 
 std::string describe(std::string_view type, const std::string& bytes) {
   auto message = make(type);
-  if (!message->ParseFromString(bytes)) return "<does not parse as " + std::string(type) + ">";
+  if (!message->ParseFromString(bytes))
+    return "<does not parse as " + std::string(type) + ">";
   std::string text;
   pb::TextFormat::PrintToString(*message, &text);
   return text;
 }
 
 std::string first_difference(const std::string& actual, const std::string& expected) {
-  if (actual == expected) return "";
+  if (actual == expected)
+    return "";
   std::size_t i = 0;
-  while (i < actual.size() && i < expected.size() && actual[i] == expected[i]) ++i;
+  while (i < actual.size() && i < expected.size() && actual[i] == expected[i])
+    ++i;
   return "sizes " + std::to_string(actual.size()) + " vs " + std::to_string(expected.size()) +
          ", first difference at byte " + std::to_string(i);
 }
@@ -170,19 +193,24 @@ config::cluster_connection test_connection() {
 }
 
 std::string names::ns(std::string_view local) const {
-  if (!remote) return std::string(local);
+  if (!remote)
+    return std::string(local);
   for (const auto& m : test_connection().namespace_mappings) {
-    if (m.local == local) return m.remote;
+    if (m.local == local)
+      return m.remote;
   }
   return std::string(local);
 }
 
 std::string names::attribute(std::string_view local_namespace, std::string_view local_field) const {
-  if (!remote) return std::string(local_field);
+  if (!remote)
+    return std::string(local_field);
   for (const auto& ns : test_connection().search_attribute_mappings) {
-    if (ns.name != local_namespace) continue;
+    if (ns.name != local_namespace)
+      continue;
     for (const auto& m : ns.mappings) {
-      if (m.local_field_name == local_field) return m.remote_field_name;
+      if (m.local_field_name == local_field)
+        return m.remote_field_name;
     }
   }
   return std::string(local_field);
@@ -219,22 +247,29 @@ decoded_status decode_status(const std::string& bytes) {
   wire::reader in(bytes.data(), bytes.data() + bytes.size(), bytes.data());
   while (!in.at_end()) {
     wire::field f;
-    if (!in.read(f)) throw std::runtime_error("malformed google.rpc.Status: " + in.error());
-    if (f.number == 1) out.code = f.varint;
-    if (f.number == 2) out.message = std::string(f.payload());
-    if (f.number != 3) continue;
+    if (!in.read(f))
+      throw std::runtime_error("malformed google.rpc.Status: " + in.error());
+    if (f.number == 1)
+      out.code = f.varint;
+    if (f.number == 2)
+      out.message = std::string(f.payload());
+    if (f.number != 3)
+      continue;
     status_detail d;
     std::string_view any = f.payload();
     wire::reader inner(any.data(), any.data() + any.size(), any.data());
     while (!inner.at_end()) {
       wire::field g;
-      if (!inner.read(g)) throw std::runtime_error("malformed google.protobuf.Any: " + inner.error());
+      if (!inner.read(g))
+        throw std::runtime_error("malformed google.protobuf.Any: " + inner.error());
       if (g.number == 1) {
         std::string_view url = g.payload();
-        if (url.substr(0, any_type_prefix.size()) == any_type_prefix) url.remove_prefix(any_type_prefix.size());
+        if (url.substr(0, any_type_prefix.size()) == any_type_prefix)
+          url.remove_prefix(any_type_prefix.size());
         d.type = std::string(url);
       }
-      if (g.number == 2) d.value = std::string(g.payload());
+      if (g.number == 2)
+        d.value = std::string(g.payload());
     }
     out.details.push_back(std::move(d));
   }
@@ -243,7 +278,8 @@ decoded_status decode_status(const std::string& bytes) {
 
 std::string field_of(const status_detail& detail, std::string_view path) {
   auto m = make(detail.type);
-  if (!m->ParseFromString(detail.value)) throw std::runtime_error("the detail does not parse as " + detail.type);
+  if (!m->ParseFromString(detail.value))
+    throw std::runtime_error("the detail does not parse as " + detail.type);
   pb::Message* holder = m.get();
   std::string_view leaf = path;
   if (auto dot = path.rfind('.'); dot != std::string_view::npos) {
@@ -251,7 +287,8 @@ std::string field_of(const status_detail& detail, std::string_view path) {
     leaf = path.substr(dot + 1);
   }
   const pb::FieldDescriptor* field = holder->GetDescriptor()->FindFieldByName(std::string(leaf));
-  if (field == nullptr) throw std::runtime_error(detail.type + " has no field " + std::string(path));
+  if (field == nullptr)
+    throw std::runtime_error(detail.type + " has no field " + std::string(path));
   return holder->GetReflection()->GetString(*holder, field);
 }
 
@@ -260,7 +297,8 @@ translated translate(const config::cluster_connection& connection, std::string_v
   // The side on which a message of this kind travels in `dir` (see direction_of).
   side arrived_on = (dir == direction::local_to_remote) == is_request ? side::outbound : side::inbound;
   auto built = pipeline::build(connection, arrived_on, temporal_schema());
-  if (!built) throw std::runtime_error(built.error());
+  if (!built)
+    throw std::runtime_error(built.error());
   call_translation call = (*built)->start_call(method);
   translated out;
   out.result = is_request ? call.on_request(bytes) : call.on_response(bytes);

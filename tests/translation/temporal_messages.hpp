@@ -28,7 +28,7 @@ std::unique_ptr<pb::Message> make(std::string_view type);
 // Field paths are dot-separated field names through singular message fields: "workflow_type.name".
 pb::Message& at(pb::Message& message, std::string_view path);
 void set(pb::Message& message, std::string_view path, std::string_view value);  // string or bytes
-void set_int(pb::Message& message, std::string_view path, std::int64_t value);   // any integer or bool
+void set_int(pb::Message& message, std::string_view path, std::int64_t value);  // any integer or bool
 void set_enum(pb::Message& message, std::string_view path, std::string_view value_name);
 pb::Message& add(pb::Message& message, std::string_view path);  // a new element of a repeated message field
 void add_string(pb::Message& message, std::string_view path, std::string_view value);
@@ -73,7 +73,7 @@ config::cluster_connection test_connection();
 // Names as one side sees them: builders take one of these and produce the same message in either side's names.
 struct names {
   bool remote = false;
-  std::string ns(std::string_view local) const;             // namespace name
+  std::string ns(std::string_view local) const;                                                 // namespace name
   std::string attribute(std::string_view local_namespace, std::string_view local_field) const;  // search attribute
 };
 inline const names local_names{false};

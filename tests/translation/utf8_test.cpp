@@ -19,13 +19,13 @@ TEST(Utf8Repair, ReplacesEachMaximalInvalidSubpartWithOneReplacementCharacter) {
   const repair_case cases[] = {
       {"plain ascii", "plain ascii", 0},
       {"caf\xC3\xA9 \xE6\xBC\xA2 \xF0\x9F\x99\x82", "caf\xC3\xA9 \xE6\xBC\xA2 \xF0\x9F\x99\x82", 0},
-      {"a\xC3(b", "a" + fffd + "(b", 1},                        // lead byte without continuation
-      {"end\xE2\x82", "end" + fffd, 1},                         // truncated at the end: one maximal subpart
-      {"x\xF0\x9F\x99y", "x" + fffd + "y", 1},                  // truncated four-byte sequence
-      {"\xC0\xAF", fffd + fffd, 2},                             // overlong: C0 is never valid
-      {"\xE0\x80\xAF", fffd + fffd + fffd, 3},                  // overlong three-byte form
-      {"\xED\xA0\x80", fffd + fffd + fffd, 3},                  // UTF-16 surrogate
-      {"\xF4\x90\x80\x80", fffd + fffd + fffd + fffd, 4},       // above U+10FFFF
+      {"a\xC3(b", "a" + fffd + "(b", 1},                   // lead byte without continuation
+      {"end\xE2\x82", "end" + fffd, 1},                    // truncated at the end: one maximal subpart
+      {"x\xF0\x9F\x99y", "x" + fffd + "y", 1},             // truncated four-byte sequence
+      {"\xC0\xAF", fffd + fffd, 2},                        // overlong: C0 is never valid
+      {"\xE0\x80\xAF", fffd + fffd + fffd, 3},             // overlong three-byte form
+      {"\xED\xA0\x80", fffd + fffd + fffd, 3},             // UTF-16 surrogate
+      {"\xF4\x90\x80\x80", fffd + fffd + fffd + fffd, 4},  // above U+10FFFF
       {"\xFF\xFE", fffd + fffd, 2},
       {"\x80 lone continuation", fffd + " lone continuation", 1},
       {std::string("nul\0inside", 10), std::string("nul\0inside", 10), 0},
@@ -109,7 +109,9 @@ TEST(Utf8Repair, InvalidSequencesInsideAHistoryBlobAreRepairedAndTheBlobReencode
 
 TEST(Utf8Repair, AnInvalidNamespaceNameIsRepairedToo) {
   auto m = make("temporal.api.workflowservice.v1.StartWorkflowExecutionRequest");
-  set(*m, "namespace", "ord\xFF" "ers");
+  set(*m, "namespace",
+      "ord\xFF"
+      "ers");
   auto out = translate(test_connection(), "/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution",
                        true, direction::local_to_remote, bytes_of(*m));
   set(*m, "namespace", "ord" + fffd + "ers");
@@ -122,8 +124,9 @@ TEST(Utf8Repair, RepairCanBeTurnedOff) {
   config::cluster_connection connection = test_connection();
   connection.repair_utf8 = false;
   std::string bytes = bytes_of(*replication_response("\xFF"));
-  auto out = translate(connection, "/temporal.server.api.adminservice.v1.AdminService/StreamWorkflowReplicationMessages",
-                       false, direction::remote_to_local, bytes);
+  auto out =
+      translate(connection, "/temporal.server.api.adminservice.v1.AdminService/StreamWorkflowReplicationMessages",
+                false, direction::remote_to_local, bytes);
   EXPECT_EQ(out.bytes, bytes);
   EXPECT_EQ(out.result.counts.utf8_repairs, 0u);
 }

@@ -59,7 +59,8 @@ std::string stream_response(const names& n, int task_id) {
   set_int(child, "event_id", 2);
   set_enum(child, "event_type", "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED");
   set(child, "start_child_workflow_execution_initiated_event_attributes.namespace", n.ns("orders"));
-  set(child, "start_child_workflow_execution_initiated_event_attributes.workflow_id", "ship-" + std::to_string(task_id));
+  set(child, "start_child_workflow_execution_initiated_event_attributes.workflow_id",
+      "ship-" + std::to_string(task_id));
 
   auto m = make("temporal.server.api.adminservice.v1.StreamWorkflowReplicationMessagesResponse");
   pb::Message& task = add(*m, "messages.replication_tasks");
@@ -86,11 +87,13 @@ outcome call(const std::string& address, const std::string& method, const std::v
              const recorded_metadata& metadata = {}) {
   rpc::blocking_bidi call(channel_to(address), method, 10s, metadata);
   for (const auto& request : requests)
-    if (!call.write(request)) break;
+    if (!call.write(request))
+      break;
   call.writes_done();
   outcome result;
   std::string response;
-  while (call.read(response)) result.responses.push_back(response);
+  while (call.read(response))
+    result.responses.push_back(response);
   result.status = call.finish();
   return result;
 }
@@ -106,7 +109,8 @@ outcome call_once_schema_loaded(const std::string& address, const std::string& m
   auto until = std::chrono::steady_clock::now() + 30s;
   for (;;) {
     auto result = call(address, method, requests, metadata);
-    if (!waits_for_schema(result.status) || std::chrono::steady_clock::now() > until) return result;
+    if (!waits_for_schema(result.status) || std::chrono::steady_clock::now() > until)
+      return result;
     std::this_thread::sleep_for(50ms);
   }
 }
@@ -327,7 +331,8 @@ void expect_not_found_naming(const grpc::Status& status, const std::string& name
 
 std::string value_of(const recorded_metadata& entries, const std::string& key) {
   for (const auto& [k, v] : entries)
-    if (k == key) return v;
+    if (k == key)
+      return v;
   return "(absent)";
 }
 
@@ -340,15 +345,16 @@ TEST(TranslatorProxy, ErrorsOfEitherFrontendNameOnlyTheCallersNamespaces) {
   proxy_process proxy(config);
 
   // The remote side asks for orders.acct42, which cluster A does not have.
-  auto from_remote = call_once_schema_loaded(inbound(proxy, config), describe_namespace, {describe_request(remote_names)});
+  auto from_remote =
+      call_once_schema_loaded(inbound(proxy, config), describe_namespace, {describe_request(remote_names)});
   EXPECT_EQ(from_remote.status.error_message(), "Namespace orders.acct42 is not found.");
   expect_not_found_naming(from_remote.status, "orders.acct42");
   EXPECT_EQ(decode_status(from_remote.status.error_details()).message, "Namespace orders.acct42 is not found.");
   EXPECT_EQ(first_difference(cluster_a.requests(describe_namespace).back(), describe_request(local_names)), "");
 
   // The local side asks for billing; cluster B answers in its names.
-  auto from_local = call_once_schema_loaded(outbound(proxy, config), describe_namespace,
-                                            {describe_request(local_names, "billing")});
+  auto from_local =
+      call_once_schema_loaded(outbound(proxy, config), describe_namespace, {describe_request(local_names, "billing")});
   EXPECT_EQ(from_local.status.error_message(), "Namespace billing is not found.");
   expect_not_found_naming(from_local.status, "billing");
 }
@@ -362,8 +368,8 @@ TEST(TranslatorProxy, TheFrontendGetsTheNamespaceHeadersInItsOwnNames) {
   proxy_process proxy(config);
 
   // As the Go SDK sends them, from the remote side: the routing header, and the server's caller-name.
-  recorded_metadata remote_headers = {{"temporal-namespace", "orders.acct42"}, {"caller-name", "orders.acct42"},
-                                      {"client-name", "temporal-go"}};
+  recorded_metadata remote_headers = {
+      {"temporal-namespace", "orders.acct42"}, {"caller-name", "orders.acct42"}, {"client-name", "temporal-go"}};
   auto in = call_once_schema_loaded(inbound(proxy, config), describe_namespace, {describe_request(remote_names)},
                                     remote_headers);
   ASSERT_TRUE(in.status.ok()) << in.status.error_message();
@@ -393,8 +399,10 @@ TEST(TranslatorProxy, LcmModeMapsTheShardIdsOfAReplicationStreamAndStillRenamesI
                   .status.ok());
 
   // A's shard 1 opens its stream to B's virtual shard 5, which is B's real shard 2.
-  recorded_metadata opened = {{"temporal-client-cluster-id", "1"}, {"temporal-client-shard-id", "1"},
-                              {"temporal-server-cluster-id", "2"}, {"temporal-server-shard-id", "5"}};
+  recorded_metadata opened = {{"temporal-client-cluster-id", "1"},
+                              {"temporal-client-shard-id", "1"},
+                              {"temporal-server-cluster-id", "2"},
+                              {"temporal-server-shard-id", "5"}};
   auto out = call(outbound(proxy, config), replication_stream, {stream_request(3)}, opened);
   ASSERT_TRUE(out.status.ok()) << out.status.error_message();
   ASSERT_EQ(out.responses.size(), 1u);
@@ -430,7 +438,8 @@ TEST(TranslatorProxy, TheRemoteSideSeesOnlyRemoteNames) {
   temporal_server cluster_b({});
   cluster_a.answer(describe_namespace, {describe_response(local_names)});
   auto list = make("temporal.api.workflowservice.v1.ListNamespacesResponse");
-  for (std::string name : {"orders", "billing", "payments"}) set(add(*list, "namespaces"), "namespace_info.name", name);
+  for (std::string name : {"orders", "billing", "payments"})
+    set(add(*list, "namespaces"), "namespace_info.name", name);
   cluster_a.answer(workflow_service + "ListNamespaces", {bytes_of(*list)});
   auto connection = translated_connection(cluster_a.port(), cluster_b.port());
   config::acl_policy acl;
@@ -442,12 +451,11 @@ TEST(TranslatorProxy, TheRemoteSideSeesOnlyRemoteNames) {
 
   // The local name of a mapping does not exist for the remote side: NOT_FOUND, naming what the caller used.
   auto local_name = call_once_schema_loaded(address, describe_namespace, {describe_request(local_names)});
-  EXPECT_NE(local_name.status.error_message().find("'orders'"), std::string::npos)
-      << local_name.status.error_message();
+  EXPECT_NE(local_name.status.error_message().find("'orders'"), std::string::npos) << local_name.status.error_message();
   expect_not_found_naming(local_name.status, "orders");
   EXPECT_TRUE(cluster_a.requests(describe_namespace).empty());
-  auto by_header = call(address, describe_namespace, {describe_request(remote_names)},
-                        {{"temporal-namespace", "orders"}});
+  auto by_header =
+      call(address, describe_namespace, {describe_request(remote_names)}, {{"temporal-namespace", "orders"}});
   expect_not_found_naming(by_header.status, "orders");
   EXPECT_TRUE(cluster_a.requests(describe_namespace).empty());
 

@@ -69,7 +69,8 @@ class YamuxConformance : public ::testing::TestWithParam<role> {
       writable_events += std::holds_alternative<stream_writable>(e) ? 1 : 0;
       checks.on_event(e);
     };
-    for (std::size_t i = 0; i < streams; ++i) EXPECT_TRUE(checks.open(clock::now())) << checks.error();
+    for (std::size_t i = 0; i < streams; ++i)
+      EXPECT_TRUE(checks.open(clock::now())) << checks.error();
     run([&] { return checks.completed() == streams || !checks.error().empty(); }, 120s, "our streams' echoes");
     EXPECT_EQ(checks.error(), "");
     EXPECT_EQ(checks.completed(), streams);
@@ -78,8 +79,8 @@ class YamuxConformance : public ::testing::TestWithParam<role> {
 
   // The peer opens `streams` streams of `size` bytes each at once, and checks what we echo.
   void echo_peer_streams(std::size_t streams, std::size_t size) {
-    ASSERT_NO_FATAL_FAILURE(start({"--mode=open-echo", "--streams=" + std::to_string(streams),
-                                   "--bytes=" + std::to_string(size)}));
+    ASSERT_NO_FATAL_FAILURE(
+        start({"--mode=open-echo", "--streams=" + std::to_string(streams), "--bytes=" + std::to_string(size)}));
     echo_streams echo(core());
     link_->on_event = [&](const session_event& e) { echo.on_event(e); };
     run([&] { return link_->transport_closed(); }, 120s, "the peer to check its echoes and close");
@@ -128,12 +129,14 @@ TEST_P(YamuxConformance, ResetsTravelBothWays) {
   ASSERT_TRUE(core().reset(first));  // the peer must see ErrConnectionReset
 
   const auto second = core().open_stream(clock::now()).id;
-  run([&] {
-    return has([&](const auto& e) {
-      const auto* r = std::get_if<stream_reset>(&e);
-      return r && r->id == second && r->by_peer;
-    });
-  }, 20s, "the peer to reset the second stream after its close timeout");
+  run(
+      [&] {
+        return has([&](const auto& e) {
+          const auto* r = std::get_if<stream_reset>(&e);
+          return r && r->id == second && r->by_peer;
+        });
+      },
+      20s, "the peer to reset the second stream after its close timeout");
   EXPECT_TRUE(has([&](const auto& e) {
     const auto* c = std::get_if<stream_remote_closed>(&e);
     return c && c->id == second;
@@ -145,7 +148,8 @@ TEST_P(YamuxConformance, PeerResetsOurStreamBeyondItsBacklog) {
   ASSERT_NO_FATAL_FAILURE(start({"--mode=no-accept", "--backlog=1"}));
   std::vector<stream_id> resets;
   link_->on_event = [&](const session_event& e) {
-    if (const auto* r = std::get_if<stream_reset>(&e)) resets.push_back(r->id);
+    if (const auto* r = std::get_if<stream_reset>(&e))
+      resets.push_back(r->id);
   };
   const auto first = core().open_stream(clock::now()).id;
   const auto second = core().open_stream(clock::now()).id;
@@ -168,10 +172,12 @@ TEST_P(YamuxConformance, PingsAreAnsweredBothWays) {
   ASSERT_NO_FATAL_FAILURE(start({"--mode=ping"}));
   std::vector<ping_acknowledged> acks;
   link_->on_event = [&](const session_event& e) {
-    if (const auto* a = std::get_if<ping_acknowledged>(&e)) acks.push_back(*a);
+    if (const auto* a = std::get_if<ping_acknowledged>(&e))
+      acks.push_back(*a);
   };
   std::vector<std::uint32_t> sent;
-  for (int i = 0; i < 3; ++i) sent.push_back(core().ping(clock::now()));
+  for (int i = 0; i < 3; ++i)
+    sent.push_back(core().ping(clock::now()));
   run([&] { return acks.size() == 3 && peer_->collect_output().find("ping 4 rtt") != std::string::npos; }, 20s,
       "our three pings and the peer's five to be answered");
   // hashicorp/yamux answers each ping from its own goroutine, so replies may come in any order.
@@ -190,7 +196,8 @@ TEST_P(YamuxConformance, GoAwayTravelsBothWays) {
   std::optional<go_away_code> received;
   bool peer_closed_stream = false;
   link_->on_event = [&](const session_event& e) {
-    if (const auto* g = std::get_if<go_away_received>(&e)) received = g->code;
+    if (const auto* g = std::get_if<go_away_received>(&e))
+      received = g->code;
     peer_closed_stream |= std::holds_alternative<stream_remote_closed>(e);
   };
   const auto id = core().open_stream(clock::now()).id;

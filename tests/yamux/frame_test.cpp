@@ -38,9 +38,9 @@ TEST(YamuxFrame, RstAndFinFlagValues) {
 }
 
 TEST(YamuxFrame, DecodeInvertsEncode) {
-  for (const auto& h : {make_header(frame_type::data, flags::syn, 1, 5),
-                        make_header(frame_type::window_update, 0xffff, 0xffffffff, 0xffffffff),
-                        frame_header{7, 9, 0x1234, 42, 1}}) {
+  for (const auto& h :
+       {make_header(frame_type::data, flags::syn, 1, 5),
+        make_header(frame_type::window_update, 0xffff, 0xffffffff, 0xffffffff), frame_header{7, 9, 0x1234, 42, 1}}) {
     const auto a = encode(h);
     EXPECT_EQ(decode(std::span<const std::uint8_t, header_size>(a)), h);
   }

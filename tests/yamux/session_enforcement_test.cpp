@@ -21,7 +21,8 @@ class YamuxEnforcement : public ::testing::Test {
     for (const auto& f : frames) {
       s.receive(f, now);
       take_output(s);
-      if (s.ended()) break;
+      if (s.ended())
+        break;
     }
     return s.ended() ? s.end_reason() : "(session still running)";
   }
@@ -53,8 +54,7 @@ TEST_F(YamuxEnforcement, InputAfterAViolationIsIgnored) {
 }
 
 TEST_F(YamuxEnforcement, UnknownTypeEndsTheSession) {
-  EXPECT_EQ(server_violation({frame(static_cast<frame_type>(4), 0, 1, 0)}),
-            "protocol error: frame has unknown type 4");
+  EXPECT_EQ(server_violation({frame(static_cast<frame_type>(4), 0, 1, 0)}), "protocol error: frame has unknown type 4");
 }
 
 TEST_F(YamuxEnforcement, PingOnAStreamEndsTheSession) {
@@ -80,9 +80,9 @@ TEST_F(YamuxEnforcement, FrameOnAPeerStreamNeverOpenedEndsTheSession) {
 }
 
 TEST_F(YamuxEnforcement, FrameOnASkippedPeerIdEndsTheSession) {
-  EXPECT_EQ(server_violation({frame(frame_type::window_update, flags::syn, 5, 0),
-                              frame(frame_type::window_update, 0, 3, 0)}),
-            "protocol error: peer sent a window update frame on stream 3, which was never opened");
+  EXPECT_EQ(
+      server_violation({frame(frame_type::window_update, flags::syn, 5, 0), frame(frame_type::window_update, 0, 3, 0)}),
+      "protocol error: peer sent a window update frame on stream 3, which was never opened");
 }
 
 TEST_F(YamuxEnforcement, FrameOnOurStreamNeverOpenedEndsTheSession) {
@@ -118,8 +118,9 @@ TEST_F(YamuxEnforcement, DataOverrunAcrossFramesEndsTheSession) {
 }
 
 TEST_F(YamuxEnforcement, DataAfterThePeersFinEndsTheSession) {
-  EXPECT_EQ(server_violation({frame(frame_type::window_update, flags::syn | flags::fin, 1, 0), data_frame(0, 1, "late")}),
-            "protocol error: peer sent 4 bytes on stream 1 after closing it (state remote-close)");
+  EXPECT_EQ(
+      server_violation({frame(frame_type::window_update, flags::syn | flags::fin, 1, 0), data_frame(0, 1, "late")}),
+      "protocol error: peer sent 4 bytes on stream 1 after closing it (state remote-close)");
 }
 
 TEST_F(YamuxEnforcement, SecondFinEndsTheSession) {

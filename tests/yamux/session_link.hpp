@@ -34,7 +34,8 @@ inline bytes take_output(session& s) {
 
 inline std::vector<session_event> drain_events(session& s) {
   std::vector<session_event> out;
-  while (auto e = s.poll_event()) out.push_back(std::move(*e));
+  while (auto e = s.poll_event())
+    out.push_back(std::move(*e));
   return out;
 }
 
@@ -42,7 +43,8 @@ template <typename Event>
 std::vector<Event> only(const std::vector<session_event>& events) {
   std::vector<Event> out;
   for (const auto& e : events) {
-    if (const auto* match = std::get_if<Event>(&e)) out.push_back(*match);
+    if (const auto* match = std::get_if<Event>(&e))
+      out.push_back(*match);
   }
   return out;
 }
@@ -59,7 +61,8 @@ struct session_link {
     for (int round = 0; round < 10000; ++round) {
       const auto to_server = take_output(client);
       const auto to_client = take_output(server);
-      if (to_server.empty() && to_client.empty()) break;
+      if (to_server.empty() && to_client.empty())
+        break;
       server.receive(to_server, now);
       client.receive(to_client, now);
       collect();
@@ -68,8 +71,10 @@ struct session_link {
   }
 
   void collect() {
-    for (auto& e : drain_events(client)) client_events.push_back(std::move(e));
-    for (auto& e : drain_events(server)) server_events.push_back(std::move(e));
+    for (auto& e : drain_events(client))
+      client_events.push_back(std::move(e));
+    for (auto& e : drain_events(server))
+      server_events.push_back(std::move(e));
   }
 
   void tick_both() {

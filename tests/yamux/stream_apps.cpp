@@ -38,7 +38,8 @@ bool echo_streams::on_event(const session_event& event) {
     return true;
   }
   const auto id = stream_of(event);
-  if (!serving_.contains(id)) return false;
+  if (!serving_.contains(id))
+    return false;
   if (std::holds_alternative<stream_closed>(event) || std::holds_alternative<stream_reset>(event)) {
     serving_.erase(id);
     ++finished_;
@@ -51,20 +52,24 @@ bool echo_streams::on_event(const session_event& event) {
 void echo_streams::forward(stream_id id) {
   while (true) {
     const auto data = core_.readable(id);
-    if (data.empty()) break;
+    if (data.empty())
+      break;
     const auto n = core_.write(id, data);
-    if (n == 0) break;  // window shut: stream_writable brings us back
+    if (n == 0)
+      break;  // window shut: stream_writable brings us back
     core_.consume(id, n);
     echoed_ += n;
   }
   const auto* s = core_.find(id);
-  if (s && s->state() == stream_state::remote_close && s->buffered() == 0) core_.close(id, clock::now());
+  if (s && s->state() == stream_state::remote_close && s->buffered() == 0)
+    core_.close(id, clock::now());
 }
 
 bool echo_checks::open(clock::time_point now) {
   const auto opened = core_.open_stream(now);
   if (!opened) {
-    if (error_.empty()) error_ = "open failed: " + opened.error;
+    if (error_.empty())
+      error_ = "open failed: " + opened.error;
     return false;
   }
   streams_[opened.id] = {};
@@ -75,7 +80,8 @@ bool echo_checks::open(clock::time_point now) {
 bool echo_checks::on_event(const session_event& event) {
   const auto id = stream_of(event);
   const auto it = streams_.find(id);
-  if (it == streams_.end()) return false;
+  if (it == streams_.end())
+    return false;
   if (std::holds_alternative<stream_reset>(event) && error_.empty()) {
     error_ = "stream " + std::to_string(id) + " was reset";
   }
@@ -98,12 +104,15 @@ void echo_checks::push(stream_id id) {
   std::vector<std::uint8_t> chunk;
   while (p.sent < size_) {
     chunk.resize(std::min<std::size_t>(64 * 1024, size_ - p.sent));
-    for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = pattern_byte(id, p.sent + i);
+    for (std::size_t i = 0; i < chunk.size(); ++i)
+      chunk[i] = pattern_byte(id, p.sent + i);
     const auto n = core_.write(id, chunk);
     p.sent += n;
-    if (n < chunk.size()) return;  // window shut: stream_writable brings us back
+    if (n < chunk.size())
+      return;  // window shut: stream_writable brings us back
   }
-  if (!p.closed) p.closed = core_.close(id, clock::now());
+  if (!p.closed)
+    p.closed = core_.close(id, clock::now());
 }
 
 void echo_checks::pull(stream_id id) {
@@ -111,7 +120,8 @@ void echo_checks::pull(stream_id id) {
   const auto data = core_.readable(id);
   for (std::size_t i = 0; i < data.size(); ++i) {
     if (data[i] != pattern_byte(id, p.received + i)) {
-      if (error_.empty()) error_ = "stream " + std::to_string(id) + " echoed a wrong byte at " + std::to_string(p.received + i);
+      if (error_.empty())
+        error_ = "stream " + std::to_string(id) + " echoed a wrong byte at " + std::to_string(p.received + i);
       break;
     }
   }

@@ -11,7 +11,8 @@ namespace {
 const std::vector<std::uint8_t> kilobyte(1024, 'x');
 
 void receive_kib(stream& s, int count) {
-  for (int i = 0; i < count; ++i) s.on_data(kilobyte);
+  for (int i = 0; i < count; ++i)
+    s.on_data(kilobyte);
 }
 
 TEST(YamuxStream, OpenedStreamIsEstablishedByAck) {
