@@ -79,5 +79,32 @@ TEST(GoAway, MuxModePassesItThroughBothProxiesToTheCaller) {
   expect_go_away_passed_on(proxy_a.address("a-to-b outbound"), "mux outbound");
 }
 
+TEST(GoAway, TcpModePassesItOnInTheInboundDirectionToo) {
+  echo_server cluster_a(ageing_upstream());
+  echo_server cluster_b;
+  config::config config;
+  config.cluster_connections.push_back(tcp_connection("a-to-b", cluster_a.port(), cluster_b.port()));
+  proxy_process proxy(config);
+  expect_go_away_passed_on(proxy.address("a-to-b inbound"), "tcp inbound");
+}
+
+TEST(GoAway, MuxModePassesItFromTheClientSidesUpstreamToTheServerSidesCaller) {
+  temp_dir files;
+  auto certs = make_test_certificates(files.path());
+  echo_server cluster_a(ageing_upstream());
+  echo_server cluster_b;
+  config::config b;
+  b.cluster_connections.push_back(
+      mux_connection("b-to-a", cluster_b.port(), config::connection_type::mux_server, 0, mux_server_tls(certs)));
+  proxy_process proxy_b(b);
+  config::config a;
+  a.cluster_connections.push_back(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client,
+                                                 proxy_b.mux_port("b-to-a"), mux_client_tls(certs)));
+  proxy_process proxy_a(a);
+  ASSERT_TRUE(proxy_a.wait_for_sessions("a-to-b", 1, 20s));
+  ASSERT_TRUE(proxy_b.wait_for_sessions("b-to-a", 1, 20s));
+  expect_go_away_passed_on(proxy_b.address("b-to-a outbound"), "mux B to A");
+}
+
 }  // namespace
 }  // namespace s2s::testing
