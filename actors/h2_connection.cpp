@@ -105,9 +105,24 @@ void h2_connection::start(bool connecting) {
   self_ = shared_from_this();
   connecting_ = connecting;
   interest_ = connecting ? EPOLLOUT : EPOLLIN;
+  if (transport_->fd() < 0) {
+    transport_->started(self_);
+    read_input();  // what arrived before the connection started; then our SETTINGS
+    return;
+  }
   loop_.watch(transport_->fd(), interest_, this);
   if (!connecting)
     flush();  // our SETTINGS (and the client's preface)
+}
+
+void h2_connection::transport_readable() {
+  if (!closed_)
+    read_input();
+}
+
+void h2_connection::transport_writable() {
+  if (!closed_)
+    flush();
 }
 
 void h2_connection::attach(http2::stream_id id, std::shared_ptr<h2_stream> stream) {
@@ -333,7 +348,7 @@ void h2_connection::flush() {
   if (!blocked && core_.pending_output().empty() && (core_.ended() || core_.finished()))
     return close(core_.ended() ? "the HTTP/2 connection ended" : "");
   std::uint32_t want = EPOLLIN | (blocked ? EPOLLOUT : 0u);
-  if (want != interest_) {
+  if (want != interest_ && transport_->fd() >= 0) {
     interest_ = want;
     loop_.change(transport_->fd(), interest_, this);
   }
@@ -345,7 +360,7 @@ void h2_connection::close(const std::string& reason) {
   auto keep = std::move(self_);
   closed_ = true;
   usable_ = false;
-  if (transport_)
+  if (transport_ && transport_->fd() >= 0)
     loop_.unwatch(transport_->fd());
   auto streams = std::move(streams_);
   streams_.clear();

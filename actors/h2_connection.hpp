@@ -27,11 +27,17 @@ class session;
 
 namespace s2s::actors {
 
+class h2_connection;
+
 // The bytes under an HTTP/2 connection. Loop thread only; every call is non-blocking.
 class byte_transport {
  public:
   virtual ~byte_transport() = default;
+  // The fd the loop watches; -1 for a transport its owner drives (a mux stream), which calls the
+  // connection's transport_readable() and transport_writable() instead.
   virtual int fd() const = 0;
+  // The connection on it has started (loop thread).
+  virtual void started(const std::shared_ptr<h2_connection>& connection) {}
   // Reads the plaintext readable now (within a bound per turn), handing it to `sink` a chunk at a
   // time; a chunk is valid only during its call. False when the transport is over: `problem`
   // empty for an orderly end, else why.
@@ -45,6 +51,13 @@ class byte_transport {
   virtual bool established() const { return true; }
 };
 
+// A transport and the loop its connection must run on, handed from the one that made it (a mux
+// session) to the one that runs HTTP/2 on it.
+struct transport_handover {
+  net::event_loop* loop = nullptr;
+  std::unique_ptr<byte_transport> transport;
+};
+
 // The calling loop thread's buffer for transport reads, transport_read_bytes long: one per thread,
 // so an idle connection holds none.
 inline constexpr std::size_t transport_read_bytes = 64 * 1024;
@@ -54,8 +67,6 @@ std::uint8_t* transport_read_buffer();
 std::unique_ptr<byte_transport> plain_transport(net::unique_fd fd);
 // TLS over a stream socket; the session's handshake runs as bytes arrive.
 std::unique_ptr<byte_transport> tls_transport(net::unique_fd fd, std::unique_ptr<tls::session> session);
-
-class h2_connection;
 
 // The owner of one stream of a connection: a half of a proxied call.
 class h2_stream {
@@ -134,6 +145,10 @@ class h2_connection final : public net::io_handler, public std::enable_shared_fr
   void on_go_away(std::function<void()> callback) { go_away_callback_ = std::move(callback); }
 
   void on_io(std::uint32_t events) override;
+  // For a transport without an fd, from its owner on the loop thread: bytes (or its end) are
+  // there to read; it takes writes again.
+  void transport_readable();
+  void transport_writable();
 
  private:
   h2_connection(net::event_loop& loop, std::unique_ptr<byte_transport> transport, http2::role side, std::string peer,

@@ -143,17 +143,16 @@ class dialing_target final : public upstream_target, public std::enable_shared_f
   rpc::stream_connections<h2_connection> streams_;
 };
 
-class fd_target final : public upstream_target {
+class stream_target final : public upstream_target {
  public:
-  fd_target(net::unique_fd fd, std::string name, std::function<void()> going_away) : authority_(name) {
-    net::prepare_stream_fd(fd.get());
-    connection_ = h2_connection::client(net::event_loops::instance().pick(), plain_transport(std::move(fd)), false,
-                                        std::move(name), client_settings());
+  stream_target(transport_handover stream, std::string name, std::function<void()> going_away) : authority_(name) {
+    connection_ =
+        h2_connection::client(*stream.loop, std::move(stream.transport), false, std::move(name), client_settings());
     if (going_away)
       connection_->loop().post(
           [connection = connection_, going_away = std::move(going_away)] { connection->on_go_away(going_away); });
   }
-  ~fd_target() override {
+  ~stream_target() override {
     connection_->loop().post([connection = connection_] { connection->close_when_idle(); });
   }
   std::shared_ptr<upstream_port> open(const call_info& info, call_actor owner) override {
@@ -182,8 +181,9 @@ std::variant<std::shared_ptr<upstream_target>, std::string> make_dialing_target(
   return std::make_shared<dialing_target>(std::move(spec), std::move(context));
 }
 
-std::shared_ptr<upstream_target> make_fd_target(net::unique_fd fd, std::string name, std::function<void()> going_away) {
-  return std::make_shared<fd_target>(std::move(fd), std::move(name), std::move(going_away));
+std::shared_ptr<upstream_target> make_stream_target(transport_handover stream, std::string name,
+                                                    std::function<void()> going_away) {
+  return std::make_shared<stream_target>(std::move(stream), std::move(name), std::move(going_away));
 }
 
 }  // namespace s2s::actors

@@ -8,8 +8,8 @@
 #include <variant>
 
 #include "actors/call.hpp"
+#include "actors/h2_connection.hpp"
 #include "config/config.hpp"
-#include "net/socket.hpp"
 
 namespace s2s::actors {
 
@@ -26,10 +26,10 @@ struct h2_target_spec {
 // stream). A refused or failed dial ends the calls waiting on it with UNAVAILABLE and the reason.
 std::variant<std::shared_ptr<upstream_target>, std::string> make_dialing_target(h2_target_spec spec);
 
-// Every call on one connected fd (a mux stream's): when that connection ends, calls are refused.
-// `going_away` runs (on a loop thread) when the peer sends GOAWAY on it: its owner should offer
-// calls another connection.
-std::shared_ptr<upstream_target> make_fd_target(net::unique_fd fd, std::string name,
-                                                std::function<void()> going_away = nullptr);
+// Every call on one HTTP/2 client connection over `stream` (a mux stream's transport), on the
+// loop it names: when that connection ends, calls are refused. `going_away` runs (on that loop)
+// when the peer sends GOAWAY on it: its owner should offer calls another connection.
+std::shared_ptr<upstream_target> make_stream_target(transport_handover stream, std::string name,
+                                                    std::function<void()> going_away = nullptr);
 
 }  // namespace s2s::actors

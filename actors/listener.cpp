@@ -96,10 +96,10 @@ class call_service final : public h2_request_sink, public std::enable_shared_fro
       caf::anon_send(caf::actor_cast<call_actor>(address), shutdown_atom::value);
   }
 
-  // Serves HTTP/2 on a connected transport.
-  void adopt(std::unique_ptr<byte_transport> transport, std::string peer) {
-    auto connection = h2_connection::serve(net::event_loops::instance().pick(), std::move(transport),
-                                           shared_from_this(), std::move(peer), server_settings());
+  // Serves HTTP/2 on a connected transport, on `loop`.
+  void adopt(net::event_loop& loop, std::unique_ptr<byte_transport> transport, std::string peer) {
+    auto connection =
+        h2_connection::serve(loop, std::move(transport), shared_from_this(), std::move(peer), server_settings());
     std::lock_guard guard(mutex_);
     connections_.emplace(connection.get(), connection);
   }
@@ -227,7 +227,7 @@ class acceptor final : public net::io_handler, public std::enable_shared_from_th
       }
       auto peer = net::peer_name(fd.get());
       if (!context_) {
-        service_->adopt(plain_transport(std::move(fd)), std::move(peer));
+        service_->adopt(net::event_loops::instance().pick(), plain_transport(std::move(fd)), std::move(peer));
         continue;
       }
       auto session = tls::session::create(context_, tls::session::role::server, tls_, "", {"h2"});
@@ -235,7 +235,8 @@ class acceptor final : public net::io_handler, public std::enable_shared_from_th
         log::warn(name_, "cannot start TLS for a connection from " + peer + ": " + *problem);
         continue;
       }
-      service_->adopt(tls_transport(std::move(fd), std::get<0>(std::move(session))), std::move(peer));
+      service_->adopt(net::event_loops::instance().pick(),
+                      tls_transport(std::move(fd), std::get<0>(std::move(session))), std::move(peer));
     }
   }
 
@@ -282,12 +283,10 @@ listener_actor::behavior_type listener_behavior(listener_actor::stateful_pointer
   return {
       [self](adopt_connection& connection) {
         auto& st = self->state;
-        if (st.stopping) {
-          ::close(connection.fd);
-          return;
-        }
-        net::prepare_stream_fd(connection.fd);
-        st.resources->service->adopt(plain_transport(net::unique_fd(connection.fd)), st.spec.name + " mux stream");
+        if (st.stopping || !connection.transport)
+          return;  // dropped, the transport closes its stream
+        auto& handover = *connection.transport;
+        st.resources->service->adopt(*handover.loop, std::move(handover.transport), st.spec.name + " mux stream");
       },
       [self](stop_atom, std::chrono::milliseconds drain) -> caf::result<bool> {
         auto& st = self->state;

@@ -10,14 +10,15 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/call.hpp"
+#include "actors/h2_connection.hpp"
 #include "config/config.hpp"
 
 namespace s2s::actors {
 
-// A connected socket that carries one HTTP/2 connection (a mux stream's bridge): the listener's
-// grpc::Server takes it over and serves the calls on it. Its owner is the listener from then on.
+// A transport that carries one HTTP/2 connection (a mux stream's): the listener serves the calls
+// on it, on the loop the handover names. Dropped unused, the transport closes its stream.
 struct adopt_connection {
-  int fd = -1;
+  std::shared_ptr<transport_handover> transport;
 };
 
 using stop_atom = caf::atom_constant<caf::atom("stop")>;

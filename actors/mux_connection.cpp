@@ -450,10 +450,8 @@ mux_connection_actor::behavior_type mux_connection_behavior(connection_pointer s
       [self](mux_accepted_socket& accepted) { admit_accepted(self, accepted); },
       [self](adopt_connection& connection) {
         auto& st = self->state;
-        if (st.stopping) {
-          ::close(connection.fd);
-          return;
-        }
+        if (st.stopping)
+          return;  // dropped, the transport closes its stream
         self->send(st.spec.inbound, connection);
       },
       [self](inbound_atom, listener_actor& listener) { self->state.spec.inbound = listener; },

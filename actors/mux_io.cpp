@@ -1,4 +1,5 @@
-// The I/O thread of one mux session: TCP and TLS setup, then TLS socket <-> yamux <-> bridges.
+// The I/O of one mux session: TCP and TLS setup on a thread, then TLS socket <-> yamux <-> the
+// streams' HTTP/2 connections on an event loop.
 #include "actors/mux_io.hpp"
 
 #include <arpa/inet.h>
@@ -9,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,6 +28,7 @@
 
 #include "actors/mux_stream.hpp"
 #include "log/log.hpp"
+#include "net/event_loop.hpp"
 
 namespace s2s::actors {
 namespace {
@@ -33,10 +36,9 @@ namespace {
 using yamux::clock;
 using namespace std::chrono_literals;
 
-// One buffer per session for reading the transport and the bridges. A TLS read yields at most
-// one 16 KiB record; a bridge read takes what grpc++ wrote, usually less. (Four times this
-// gained little for 1 MiB messages and doubled the memory of an idle session.)
-constexpr std::size_t read_buffer_bytes = 64 * 1024;
+// Reads of the transport go to the loop thread's buffer (a TLS read yields at most one 16 KiB
+// record), so an idle session holds none.
+constexpr std::size_t read_buffer_bytes = transport_read_bytes;
 // Stop reading from the transport while this much output waits: the peer then waits on TCP.
 constexpr std::size_t output_high_water = 4 * 1024 * 1024;
 constexpr std::size_t write_chunk = 256 * 1024;
@@ -44,6 +46,10 @@ constexpr std::size_t write_chunk = 256 * 1024;
 // flush rather than one per record.
 constexpr int tls_write_buffer_bytes = 256 * 1024;
 constexpr auto final_flush_limit = 1s;
+// The longest the session's clock goes unticked; while output waits, the core watches for a
+// stalled transport.
+constexpr auto tick_idle = 1s;
+constexpr auto tick_writing = 100ms;
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
@@ -78,14 +84,31 @@ std::string address_text(const sockaddr_storage& address) {
   return "[" + std::string(host) + "]:" + std::to_string(ntohs(v6->sin6_port));
 }
 
-// Everything the thread owns. It lives on the thread's stack, so nothing in it is shared.
-class mux_io::worker {
- public:
-  worker(mux_io& owner, mux_io_setup setup, mux_io_events events)
-      : owner_(owner), setup_(std::move(setup)), events_(std::move(events)) {}
+// What the owner and the worker share: the owner's requests, and the stream count for stats.
+struct mux_io::control {
+  ~control() {
+    if (wake_fd >= 0)
+      ::close(wake_fd);
+  }
+  int wake_fd = -1;  // wakes the setup thread
+  std::mutex mutex;  // guards the fields below
+  int open_requests = 0;
+  bool stop_requested = false;
+  net::event_loop* loop = nullptr;  // once the session is served there
+  std::weak_ptr<worker> serving;
+  std::atomic<std::size_t> streams{0};
 
-  ~worker() {
-    bridges_.clear();
+  // Any thread: makes the session look at the requests.
+  void notify();
+};
+
+// Everything the session owns: made for the setup thread, then living on its event loop.
+class mux_io::worker final : public net::io_handler, public std::enable_shared_from_this<worker> {
+ public:
+  worker(std::shared_ptr<control> shared, mux_io_setup setup, mux_io_events events)
+      : control_(std::move(shared)), setup_(std::move(setup)), events_(std::move(events)) {}
+
+  ~worker() override {
     if (ssl_) {
       SSL_shutdown(ssl_);  // one non-blocking attempt at close_notify
       SSL_free(ssl_);
@@ -95,22 +118,67 @@ class mux_io::worker {
     ERR_clear_error();
   }
 
+  // The setup thread: connect and handshake, then the session moves to an event loop.
   void run() {
     std::string problem;
     if (!connect(problem) || !handshake(problem)) {
       events_.down(problem, false);
       return;
     }
-    auto reason = serve();
-    events_.down(reason, up_);
+    auto& loop = net::event_loops::instance().pick();
+    loop.post([self = shared_from_this()] { self->serve(); });
+  }
+
+  void on_io(std::uint32_t events) override {
+    if (finished_)
+      return;
+    auto keep = shared_from_this();
+    if (ending_) {
+      finish_ending();
+      return;
+    }
+    in_turn_ = true;  // what the streams queue while reading goes out in the turn below
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+      read_transport();
+    turn();
+  }
+
+  // A turn of the session: requests, events, the streams' news, output to the transport.
+  void turn() {
+    turn_posted_ = false;
+    if (finished_ || ending_)
+      return;
+    auto keep = shared_from_this();
+    in_turn_ = true;
+    std::string problem;
+    for (int round = 0; round < 8; ++round) {
+      output_queued_ = false;
+      handle_commands(clock::now());
+      drain_events();
+      if (!flush(problem)) {
+        session_->end(problem);
+        drain_events();
+        break;
+      }
+      drain_events();
+      if (!output_queued_ || session_->ended())
+        break;
+    }
+    in_turn_ = false;
+    if (session_->ended())
+      return begin_ending();
+    control_->streams.store(streams_.size());
+    watch_for_what_is_due();
+    if (output_queued_)
+      post_turn();
   }
 
  private:
   // --- setup
 
   bool stop_requested() {
-    std::lock_guard guard(owner_.mutex_);
-    return owner_.stop_requested_;
+    std::lock_guard guard(control_->mutex);
+    return control_->stop_requested;
   }
 
   // Waits until `fd` is ready for `events`; false with a reason on time-out or stop.
@@ -125,7 +193,7 @@ class mux_io::worker {
         problem = std::string("timed out ") + what;
         return false;
       }
-      pollfd fds[2] = {{fd_, events, 0}, {owner_.wake_fd_, POLLIN, 0}};
+      pollfd fds[2] = {{fd_, events, 0}, {control_->wake_fd, POLLIN, 0}};
       int rc = ::poll(fds, 2, millis_until(now, deadline));
       if (rc < 0 && errno != EINTR) {
         problem = "poll failed: " + errno_text(errno);
@@ -360,7 +428,7 @@ class mux_io::worker {
       if (session_->ended() || session_->pending_output().size() > output_high_water)
         return true;
       std::size_t got = 0;
-      auto status = transport_read(read_buffer_.get(), read_buffer_bytes, got, problem);
+      auto status = transport_read(transport_read_buffer(), read_buffer_bytes, got, problem);
       if (status == io_status::would_block)
         return true;
       if (status == io_status::closed) {
@@ -371,7 +439,7 @@ class mux_io::worker {
         problem = "reading from " + peer_ + " failed: " + problem;
         return false;
       }
-      session_->receive(std::span<const std::uint8_t>(read_buffer_.get(), got), clock::now());
+      session_->receive(std::span<const std::uint8_t>(transport_read_buffer(), got), clock::now());
       if (setup_.traffic)
         setup_.traffic->bytes_received += got;
     }
@@ -390,36 +458,118 @@ class mux_io::worker {
     events_.up(peer_);
   }
 
+  void serve() {
+    loop_ = net::event_loop::current();
+    auto side = setup_.dial ? yamux::role::client : yamux::role::server;
+    session_.emplace(side, setup_.yamux, clock::now());
+    // Any yamux peer answers a ping; its answer (or any other frame first) shows the session works.
+    session_->ping(clock::now());
+    interest_ = EPOLLIN;
+    loop_->watch(fd_, interest_, this);
+    self_ = shared_from_this();
+    {
+      std::lock_guard guard(control_->mutex);
+      control_->loop = loop_;
+      control_->serving = self_;
+    }
+    read_transport();  // TLS may hold bytes that came with the end of the handshake
+    turn();
+  }
+
+  void post_turn() {
+    if (turn_posted_ || finished_)
+      return;
+    turn_posted_ = true;
+    loop_->post([weak = weak_from_this()] {
+      if (auto self = weak.lock())
+        self->turn();
+    });
+  }
+
+  // A stream's connection queued frames on the session: they go out at the end of this turn or
+  // in the next.
+  void stream_output_queued() {
+    output_queued_ = true;
+    if (!in_turn_)
+      post_turn();
+  }
+
+  void read_transport() {
+    std::string problem;
+    if (!fill(problem)) {
+      session_->end(problem);
+      drain_events();
+      return;
+    }
+    announce_once_the_peer_spoke();
+    session_->tick(clock::now());
+    drain_events();
+    // Records TLS has decrypted but not handed out yet: poll cannot see them.
+    if (ssl_ && SSL_has_pending(ssl_) && session_->pending_output().size() <= output_high_water)
+      loop_->post([weak = weak_from_this()] {
+        if (auto self = weak.lock())
+          self->on_io(EPOLLIN);
+      });
+  }
+
+  void watch_for_what_is_due() {
+    bool writing = output_waiting();
+    std::uint32_t want = EPOLLIN;
+    if (writing || read_wants_write_)
+      want |= EPOLLOUT;
+    if (session_->pending_output().size() > output_high_water && !write_wants_read_)
+      want &= ~static_cast<std::uint32_t>(EPOLLIN);
+    if (want != interest_) {
+      interest_ = want;
+      loop_->change(fd_, interest_, this);
+    }
+    auto now = clock::now();
+    auto due = now + (writing ? tick_writing : tick_idle);
+    if (auto deadline = session_->next_deadline())
+      due = std::min(due, *deadline);
+    if (tick_timer_ && tick_due_ <= due)
+      return;
+    if (tick_timer_)
+      loop_->cancel(tick_timer_);
+    tick_due_ = due;
+    tick_timer_ = loop_->run_after(due - now, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        self->tick_timer_ = 0;
+        if (self->finished_ || self->ending_)
+          return;
+        self->session_->tick(clock::now());
+        self->turn();
+      }
+    });
+  }
+
   void drain_wake() {
     std::uint64_t value;
-    while (::read(owner_.wake_fd_, &value, sizeof value) > 0) {
+    while (::read(control_->wake_fd, &value, sizeof value) > 0) {
     }
   }
 
-  void add_bridge(yamux::stream_id id, bool ours) {
-    stream_bridge bridge;
-    int grpc_fd = -1;
-    std::string problem;
-    if (!stream_bridge::create(id, bridge, grpc_fd, problem)) {
-      log::error(setup_.name, "stream " + std::to_string(id) + " reset: " + problem);
-      session_->reset(id);
-      if (ours)
-        events_.open_failed(problem);
-      return;
-    }
-    bridges_.emplace(id, std::move(bridge));
+  void add_stream(yamux::stream_id id, bool ours) {
+    auto state = std::make_shared<mux_stream_state>();
+    state->id = id;
+    state->session = &*session_;
+    state->output_queued = [this] { stream_output_queued(); };
+    streams_.emplace(id, state);
+    auto handover = std::make_shared<transport_handover>();
+    handover->loop = loop_;
+    handover->transport = mux_stream_transport(*loop_, std::move(state));
     if (ours)
-      events_.opened(id, grpc_fd);
+      events_.opened(id, std::move(handover));
     else
-      events_.accepted(id, grpc_fd);
+      events_.accepted(id, std::move(handover));
   }
 
   void handle_commands(clock::time_point now) {
     int opens = 0;
     {
-      std::lock_guard guard(owner_.mutex_);
-      opens = std::exchange(owner_.open_requests_, 0);
-      if (owner_.stop_requested_ && !session_->ended() && !session_->went_away()) {
+      std::lock_guard guard(control_->mutex);
+      opens = std::exchange(control_->open_requests, 0);
+      if (control_->stop_requested && !session_->ended() && !session_->went_away()) {
         session_->go_away(yamux::go_away_code::normal);
         session_->end("the session was stopped");
       }
@@ -430,13 +580,26 @@ class mux_io::worker {
         events_.open_failed(opened.error);
         continue;
       }
-      add_bridge(opened.id, true);
+      add_stream(opened.id, true);
     }
   }
 
-  void end_bridge(yamux::stream_id id, bool reset) {
-    if (bridges_.erase(id) > 0)
-      events_.stream_ended(id, reset);
+  std::shared_ptr<h2_connection> connection_of(yamux::stream_id id) {
+    auto found = streams_.find(id);
+    return found == streams_.end() ? nullptr : found->second->connection.lock();
+  }
+
+  // The stream is gone from the session: its connection (if still open) with it.
+  void end_stream(yamux::stream_id id, bool reset) {
+    auto found = streams_.find(id);
+    if (found == streams_.end())
+      return;
+    auto state = found->second;
+    streams_.erase(found);
+    state->session = nullptr;
+    if (auto connection = state->connection.lock())
+      connection->close(reset ? "the mux stream was reset" : "the mux stream closed");
+    events_.stream_ended(id, reset);
   }
 
   void drain_events() {
@@ -446,14 +609,23 @@ class mux_io::worker {
             using type = std::decay_t<decltype(e)>;
             if constexpr (std::is_same_v<type, yamux::stream_incoming>) {
               while (auto id = session_->accept_stream())
-                add_bridge(*id, false);
+                add_stream(*id, false);
+            } else if constexpr (std::is_same_v<type, yamux::stream_readable>) {
+              if (auto connection = connection_of(e.id))
+                connection->transport_readable();
+            } else if constexpr (std::is_same_v<type, yamux::stream_writable>) {
+              if (auto connection = connection_of(e.id))
+                connection->transport_writable();
             } else if constexpr (std::is_same_v<type, yamux::stream_remote_closed>) {
-              if (auto found = bridges_.find(e.id); found != bridges_.end())
-                found->second.remote_closed();
+              if (auto found = streams_.find(e.id); found != streams_.end()) {
+                found->second->remote_closed = true;
+                if (auto connection = found->second->connection.lock())
+                  connection->transport_readable();
+              }
             } else if constexpr (std::is_same_v<type, yamux::stream_closed>) {
-              end_bridge(e.id, false);
+              end_stream(e.id, false);
             } else if constexpr (std::is_same_v<type, yamux::stream_reset>) {
-              end_bridge(e.id, true);
+              end_stream(e.id, true);
             } else if constexpr (std::is_same_v<type, yamux::go_away_received>) {
               log::warn(setup_.name, "the peer sent go-away: " + yamux::describe(e.code));
             } else if constexpr (std::is_same_v<type, yamux::ping_acknowledged>) {
@@ -477,135 +649,106 @@ class mux_io::worker {
     }
   }
 
-  void pump_bridges(clock::time_point now) {
-    std::vector<yamux::stream_id> broken;
-    auto scratch = std::span<std::uint8_t>(read_buffer_.get(), read_buffer_bytes);
-    for (auto& [id, bridge] : bridges_)
-      if (bridge.pump(*session_, now, scratch) == bridge_outcome::reset)
-        broken.push_back(id);
-    for (auto id : broken) {
-      session_->reset(id);
-      end_bridge(id, true);
+  // The session is over: its streams' connections end now; a go-away still queued gets a
+  // bounded time to reach the peer.
+  void begin_ending() {
+    ending_ = true;
+    auto reason = end_reason_.empty() ? session_->end_reason() : end_reason_;
+    auto streams = std::move(streams_);
+    streams_.clear();
+    for (auto& [id, state] : streams) {
+      state->session = nullptr;
+      state->output_queued = nullptr;
+      if (auto connection = state->connection.lock())
+        connection->close("the mux session ended: " + reason);
     }
+    control_->streams.store(0);
+    if (tick_timer_)
+      loop_->cancel(std::exchange(tick_timer_, 0));
+    ending_until_ = clock::now() + final_flush_limit;
+    loop_->change(fd_, EPOLLOUT, this);
+    loop_->run_after(final_flush_limit, [weak = weak_from_this()] {
+      if (auto self = weak.lock())
+        self->finish();
+    });
+    finish_ending();
   }
 
-  std::string serve() {
-    auto side = setup_.dial ? yamux::role::client : yamux::role::server;
-    session_.emplace(side, setup_.yamux, clock::now());
-    // Not zero-filled: a page of it is resident only once a read has reached it, so an idle
-    // session holds the little its pings and window updates touch.
-    read_buffer_.reset(new std::uint8_t[read_buffer_bytes]);
-    // Any yamux peer answers a ping; its answer (or any other frame first) shows the session works.
-    session_->ping(clock::now());
-    std::string problem;
-    std::vector<pollfd> fds;
-    while (!session_->ended()) {
-      auto now = clock::now();
-      handle_commands(now);
-      drain_events();
-      pump_bridges(now);
-      drain_events();
-      if (!flush(problem)) {
-        session_->end(problem);
-        drain_events();
-        break;
-      }
-      drain_events();
-      if (session_->ended())
-        break;
-      owner_.streams_.store(bridges_.size());
-
-      fds.clear();
-      bool writing = output_waiting();
-      short socket_events = POLLIN;
-      if (writing || read_wants_write_)
-        socket_events |= POLLOUT;
-      if (session_->pending_output().size() > output_high_water && !write_wants_read_)
-        socket_events &= ~POLLIN;
-      fds.push_back({fd_, socket_events, 0});
-      fds.push_back({owner_.wake_fd_, POLLIN, 0});
-      bool room = session_->pending_output().size() <= output_high_water;
-      for (auto& [id, bridge] : bridges_)
-        fds.push_back({bridge.fd(), bridge.wanted_events(*session_, room), 0});
-      int timeout = 1000;
-      if (auto deadline = session_->next_deadline())
-        timeout = millis_until(now, *deadline);
-      if (writing)
-        timeout = std::min(timeout, 100);  // the core watches for a stalled transport in tick()
-      // Data may wait inside the TLS layer where poll cannot see it (unless we are not reading
-      // now because output piles up).
-      if (ssl_ && room && SSL_has_pending(ssl_))
-        timeout = 0;
-      if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
-        session_->end("poll failed: " + errno_text(errno));
-        drain_events();
-        break;
-      }
-      if (fds[1].revents & POLLIN)
-        drain_wake();
-      std::size_t polled = 2;
-      for (auto& [id, bridge] : bridges_)
-        bridge.polled(fds[polled++].revents);
-      // The transport is read when poll saw it move, or TLS holds bytes poll cannot see.
-      bool transport_moved = fds[0].revents != 0 || (ssl_ && SSL_has_pending(ssl_));
-      if (transport_moved && !fill(problem)) {
-        session_->end(problem);
-        drain_events();
-        break;
-      }
-      announce_once_the_peer_spoke();
-      drain_events();
-      session_->tick(clock::now());
-    }
-    // Best effort: let a go-away reach the peer.
-    auto until = clock::now() + final_flush_limit;
-    while (output_waiting() && clock::now() < until) {
-      std::string ignored;
-      if (!flush(ignored) || !output_waiting())
-        break;
-      pollfd out{fd_, POLLOUT, 0};
-      ::poll(&out, 1, 50);
-    }
-    owner_.streams_.store(0);
-    return end_reason_.empty() ? session_->end_reason() : end_reason_;
+  void finish_ending() {
+    std::string ignored;
+    if (!output_waiting() || !flush(ignored) || !output_waiting() || clock::now() >= ending_until_)
+      finish();
   }
 
-  mux_io& owner_;
+  void finish() {
+    if (finished_)
+      return;
+    finished_ = true;
+    loop_->unwatch(fd_);
+    {
+      std::lock_guard guard(control_->mutex);
+      control_->loop = nullptr;
+    }
+    auto reason = end_reason_.empty() ? session_->end_reason() : end_reason_;
+    events_.down(reason, up_);
+    loop_->retire(std::move(self_));
+  }
+
+  std::shared_ptr<control> control_;
   mux_io_setup setup_;
   mux_io_events events_;
   int fd_ = -1;
   SSL* ssl_ = nullptr;
   std::string peer_;
+  net::event_loop* loop_ = nullptr;
   std::optional<yamux::session> session_;
-  std::map<yamux::stream_id, stream_bridge> bridges_;
-  std::unique_ptr<std::uint8_t[]> read_buffer_;
+  std::map<yamux::stream_id, std::shared_ptr<mux_stream_state>> streams_;
   std::string end_reason_;
+  std::uint32_t interest_ = 0;
+  net::event_loop::timer_id tick_timer_ = 0;
+  clock::time_point tick_due_{};
+  clock::time_point ending_until_{};
   bool read_wants_write_ = false;
   bool write_wants_read_ = false;
   bool up_ = false;  // announced through events_.up
+  bool in_turn_ = false;
+  bool turn_posted_ = false;
+  bool output_queued_ = false;
+  bool ending_ = false;
+  bool finished_ = false;
+  std::shared_ptr<worker> self_;  // keeps the worker while its fd is watched
 };
 
-mux_io::mux_io(mux_io_setup setup, mux_io_events events) {
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0)
-    throw std::system_error(errno, std::system_category(), "cannot make the session's wake-up fd");
-  try {
-    start_thread(std::move(setup), std::move(events));
-  } catch (...) {
-    ::close(wake_fd_);
-    throw;
+void mux_io::control::notify() {
+  std::shared_ptr<worker> target;
+  net::event_loop* on = nullptr;
+  {
+    std::lock_guard guard(mutex);
+    on = loop;
+    target = serving.lock();
   }
+  if (on && target) {
+    on->post([target] { target->turn(); });
+    return;
+  }
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto written = ::write(wake_fd, &one, sizeof one);
 }
 
-void mux_io::start_thread(mux_io_setup setup, mux_io_events events) {
-  thread_ = std::thread([this, setup = std::move(setup), events = std::move(events)]() mutable {
-    ::pthread_setname_np(::pthread_self(), "s2s-mux-io");
+mux_io::mux_io(mux_io_setup setup, mux_io_events events) : control_(std::make_shared<control>()) {
+  control_->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (control_->wake_fd < 0)
+    throw std::system_error(errno, std::system_category(), "cannot make the session's wake-up fd");
+  auto work = std::make_shared<worker>(control_, std::move(setup), std::move(events));
+  thread_ = std::thread([work]() mutable {
+    ::pthread_setname_np(::pthread_self(), "s2s-mux-setup");
     // A write to a socket the peer closed must fail with EPIPE, not kill the process.
     sigset_t pipe;
     sigemptyset(&pipe);
     sigaddset(&pipe, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
-    worker(*this, std::move(setup), std::move(events)).run();
+    work->run();
+    work.reset();
   });
 }
 
@@ -613,29 +756,24 @@ mux_io::~mux_io() {
   stop();
   if (thread_.joinable())
     thread_.join();
-  if (wake_fd_ >= 0)
-    ::close(wake_fd_);
 }
 
-void mux_io::wake() {
-  std::uint64_t one = 1;
-  [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof one);
-}
+std::size_t mux_io::streams() const { return control_->streams.load(); }
 
 void mux_io::open_stream() {
   {
-    std::lock_guard guard(mutex_);
-    ++open_requests_;
+    std::lock_guard guard(control_->mutex);
+    ++control_->open_requests;
   }
-  wake();
+  control_->notify();
 }
 
 void mux_io::stop() {
   {
-    std::lock_guard guard(mutex_);
-    stop_requested_ = true;
+    std::lock_guard guard(control_->mutex);
+    control_->stop_requested = true;
   }
-  wake();
+  control_->notify();
 }
 
 }  // namespace s2s::actors

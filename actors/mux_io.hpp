@@ -1,8 +1,10 @@
-// The I/O thread of one mux session: it dials or takes an accepted TCP connection, runs the
-// TLS handshake, then pumps bytes TLS socket <-> yamux session core <-> stream bridges with
-// poll(), so no CAF scheduler thread ever blocks on a socket. It decides nothing about
-// sessions or channels: it reports what happens through `mux_io_events`, and the mux-session
-// actor that owns it asks for streams through its thread-safe commands.
+// The I/O of one mux session: a thread of its own dials or takes an accepted TCP connection and
+// runs the TLS handshake; then the session is served on one of the data path's event loops: TLS
+// socket <-> yamux session core <-> the HTTP/2 connection of each stream, all on that loop's
+// thread, so no CAF scheduler thread ever blocks on a socket and no byte crosses another thread.
+// It decides nothing about sessions or channels: it reports what happens through
+// `mux_io_events`, and the mux-session actor that owns it asks for streams through its
+// thread-safe commands.
 #pragma once
 
 #include <sys/socket.h>
@@ -16,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "actors/h2_connection.hpp"
 #include "config/config.hpp"
 #include "tls/context.hpp"
 #include "yamux/config.hpp"
@@ -31,10 +34,10 @@ struct mux_io_events {
   // TLS is up and the peer has sent a valid yamux frame (we ping it at once, so any yamux peer
   // does); `peer` is the remote address.
   std::function<void(std::string peer)> up;
-  // A stream the peer opened, bridged: `grpc_fd` is the end grpc++ should serve.
-  std::function<void(std::uint32_t stream, int grpc_fd)> accepted;
-  // A stream we asked for is open and bridged: `grpc_fd` is the end a grpc++ channel should use.
-  std::function<void(std::uint32_t stream, int grpc_fd)> opened;
+  // A stream the peer opened: its transport, for an HTTP/2 server connection on the session's loop.
+  std::function<void(std::uint32_t stream, std::shared_ptr<transport_handover> stream_transport)> accepted;
+  // A stream we asked for is open: its transport, for an HTTP/2 client connection.
+  std::function<void(std::uint32_t stream, std::shared_ptr<transport_handover> stream_transport)> opened;
   // A stream we asked for could not be opened.
   std::function<void(std::string reason)> open_failed;
   // A stream ended: closed by both sides (`reset` false) or aborted.
@@ -69,10 +72,11 @@ struct mux_io_setup {
 
 class mux_io {
  public:
-  // Starts the thread at once; throws std::system_error when the system has no thread or fd
-  // to give, and then `setup.accepted_fd` is the caller's to close.
+  // Starts the setup thread at once; throws std::system_error when the system has no thread or
+  // fd to give, and then `setup.accepted_fd` is the caller's to close.
   mux_io(mux_io_setup setup, mux_io_events events);
-  // Stops the thread (the session ends, the socket closes) and waits for it.
+  // Asks the session to end (a go-away first, then the socket closes on its loop) and waits for
+  // the setup thread; `down` follows from the loop.
   ~mux_io();
   mux_io(const mux_io&) = delete;
   mux_io& operator=(const mux_io&) = delete;
@@ -82,20 +86,15 @@ class mux_io {
   // Asks the thread to end the session (a go-away first, then the socket closes). Thread-safe.
   void stop();
 
-  // Live streams and the bytes buffered in the core and bridges, as of the last loop; for stats.
-  std::size_t streams() const { return streams_.load(); }
+  // Live streams, as of the loop's last turn; for stats.
+  std::size_t streams() const;
 
  private:
+  struct control;
   class worker;
-  void start_thread(mux_io_setup setup, mux_io_events events);
-  void wake();
 
-  int wake_fd_ = -1;
-  std::mutex mutex_;  // guards the two requests below
-  int open_requests_ = 0;
-  bool stop_requested_ = false;
-  std::atomic<std::size_t> streams_{0};
-  std::thread thread_;
+  std::shared_ptr<control> control_;  // shared with the worker, which may outlive this
+  std::thread thread_;                // connect and handshake
 };
 
 }  // namespace s2s::actors

@@ -36,17 +36,22 @@ struct mux_session_state {
 
 using session_pointer = mux_session_actor::stateful_pointer<mux_session_state>;
 
-// Opens an HTTP/2 connection on the bridge of a stream we opened; it owns `fd` from now on.
+// Opens an HTTP/2 connection on a stream we opened, on the session's loop.
 // No HTTP/2 keepalive: the session's yamux pings already find a dead connection.
-std::shared_ptr<upstream_target> channel_on(int fd, const std::string& name, std::function<void()> going_away) {
-  return make_fd_target(net::unique_fd(fd), name, std::move(going_away));
+std::shared_ptr<upstream_target> channel_on(transport_handover& stream, const std::string& name,
+                                            std::function<void()> going_away) {
+  return make_stream_target(std::move(stream), name, std::move(going_away));
 }
 
 mux_io_events events_for(mux_session_actor self) {
   mux_io_events events;
   events.up = [self](std::string peer) { caf::anon_send(self, mux_io_up{std::move(peer)}); };
-  events.accepted = [self](std::uint32_t stream, int fd) { caf::anon_send(self, mux_io_accepted{stream, fd}); };
-  events.opened = [self](std::uint32_t stream, int fd) { caf::anon_send(self, mux_io_opened{stream, fd}); };
+  events.accepted = [self](std::uint32_t stream, std::shared_ptr<transport_handover> transport) {
+    caf::anon_send(self, mux_io_accepted{stream, std::move(transport)});
+  };
+  events.opened = [self](std::uint32_t stream, std::shared_ptr<transport_handover> transport) {
+    caf::anon_send(self, mux_io_opened{stream, std::move(transport)});
+  };
   events.open_failed = [self](std::string reason) { caf::anon_send(self, mux_io_open_failed{std::move(reason)}); };
   events.stream_ended = [self](std::uint32_t stream, bool reset) {
     caf::anon_send(self, mux_io_stream_ended{stream, reset});
@@ -101,14 +106,12 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self, mux_
       },
       [self](mux_io_opened& opened) {
         auto& st = self->state;
-        if (st.ended || st.channel_stream != 0) {
-          ::close(opened.fd);  // closing our end makes the I/O thread close the stream
-          return;
-        }
+        if (st.ended || st.channel_stream != 0)
+          return;  // the transport, dropped, closes the stream
         st.channel_stream = opened.stream;
         ++st.stats.channels_opened;
         auto target =
-            channel_on(opened.fd, "s2s-proxy-mux", [session = mux_session_actor(self), stream = opened.stream] {
+            channel_on(*opened.transport, "s2s-proxy-mux", [session = mux_session_actor(self), stream = opened.stream] {
               caf::anon_send(session, mux_channel_going_away{stream});
             });
         self->send(st.spec.outbound, mux_channel_up{self->address(), std::move(target)});
@@ -120,7 +123,7 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self, mux_
       [self](mux_io_accepted& accepted) {
         auto& st = self->state;
         ++st.stats.streams_accepted;
-        self->send(st.spec.observer, adopt_connection{accepted.fd});
+        self->send(st.spec.observer, adopt_connection{std::move(accepted.transport)});
       },
       [self](mux_io_stream_ended& ended) {
         auto& st = self->state;

@@ -1,5 +1,5 @@
 // The mux-session actor: one yamux session on one TLS TCP connection. It owns the connection's
-// I/O thread (mux_io), gives its outbound gRPC channel (one yamux stream it opens) to the mux
+// I/O (mux_io), gives its outbound gRPC channel (one yamux stream it opens) to the mux
 // upstream, hands the streams the peer opens to the inbound listener, and reports up and down
 // to the actor that keeps the sessions (mux_connection), which passes inbound streams on.
 #pragma once
@@ -27,11 +27,11 @@ struct mux_io_up {
 };
 struct mux_io_accepted {
   std::uint32_t stream = 0;
-  int fd = -1;
+  std::shared_ptr<transport_handover> transport;
 };
 struct mux_io_opened {
   std::uint32_t stream = 0;
-  int fd = -1;
+  std::shared_ptr<transport_handover> transport;
 };
 struct mux_io_open_failed {
   std::string reason;
