@@ -27,6 +27,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "log/log.hpp"
+#include "net/socket.hpp"
 
 namespace s2s::actors {
 
@@ -184,7 +185,7 @@ class acceptor {
         return;
       }
       out_of_fds_ = false;
-      auto peer = address_text(address);
+      auto peer = net::address_text(address);
       auto source = peer.substr(0, peer.rfind(':'));
       peers_[fd] = std::move(peer);
       auto evicted = pool_.admit(fd, std::move(source), now);
@@ -480,46 +481,6 @@ mux_connection_actor::behavior_type mux_connection_behavior(connection_pointer s
   };
 }
 
-// Binds and listens; the string says why not.
-std::variant<int, std::string> listen_on(const config::address& address, int backlog) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* found = nullptr;
-  auto port = std::to_string(address.port);
-  if (int rc = ::getaddrinfo(address.host.c_str(), port.c_str(), &hints, &found); rc != 0)
-    return std::string("cannot resolve host: ") + ::gai_strerror(rc);
-  std::string problem = "the address is not available";
-  int listening = -1;
-  for (auto* entry = found; entry && listening < 0; entry = entry->ai_next) {
-    int fd = ::socket(entry->ai_family, entry->ai_socktype | SOCK_CLOEXEC, entry->ai_protocol);
-    if (fd < 0)
-      continue;
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, entry->ai_addr, entry->ai_addrlen) == 0 && ::listen(fd, backlog) == 0) {
-      listening = fd;
-    } else {
-      problem = std::strerror(errno);
-      ::close(fd);
-    }
-  }
-  ::freeaddrinfo(found);
-  if (listening < 0)
-    return problem;
-  return listening;
-}
-
-int bound_port(int fd) {
-  sockaddr_storage address{};
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  if (address.ss_family == AF_INET)
-    return ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
-  return ntohs(reinterpret_cast<sockaddr_in6*>(&address)->sin6_port);
-}
-
 }  // namespace
 
 std::variant<started_mux_connection, std::string> start_mux_connection(caf::actor_system& system,
@@ -529,11 +490,12 @@ std::variant<started_mux_connection, std::string> start_mux_connection(caf::acto
     return started_mux_connection{system.spawn(mux_connection_behavior, std::move(spec), -1), port};
   }
   auto address = spec.mux_address.addr.to_string();
-  auto listening = listen_on(spec.mux_address.addr, spec.admission.listen_backlog);
+  auto listening = net::listen_tcp(spec.mux_address.addr, spec.admission.listen_backlog);
   if (auto* problem = std::get_if<std::string>(&listening))
     return spec.name + " mux: cannot listen on " + address + ": " + *problem;
-  int fd = std::get<int>(listening);
-  int port = bound_port(fd);
+  auto& bound = std::get<net::listening_socket>(listening);
+  int port = bound.port;
+  int fd = bound.fd.release();
   log::info(spec.name + " mux", "listening for sessions on " + address);
   return started_mux_connection{system.spawn(mux_connection_behavior, std::move(spec), fd), port};
 }

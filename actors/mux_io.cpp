@@ -2,11 +2,6 @@
 // streams' HTTP/2 connections on an event loop.
 #include "actors/mux_io.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -29,6 +24,7 @@
 #include "actors/mux_stream.hpp"
 #include "log/log.hpp"
 #include "net/event_loop.hpp"
+#include "net/socket.hpp"
 
 namespace s2s::actors {
 namespace {
@@ -51,17 +47,7 @@ constexpr auto final_flush_limit = 1s;
 constexpr auto tick_idle = 1s;
 constexpr auto tick_writing = 100ms;
 
-void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
 std::string errno_text(int code) { return std::strerror(code); }
-
-std::string peer_name(int fd) {
-  sockaddr_storage address{};
-  socklen_t length = sizeof address;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-    return "unknown peer";
-  return address_text(address);
-}
 
 int millis_until(clock::time_point now, clock::time_point then) {
   if (then <= now)
@@ -71,18 +57,6 @@ int millis_until(clock::time_point now, clock::time_point then) {
 }
 
 }  // namespace
-
-std::string address_text(const sockaddr_storage& address) {
-  char host[INET6_ADDRSTRLEN] = {};
-  if (address.ss_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
-    ::inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(v4->sin_port));
-  }
-  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
-  ::inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
-  return "[" + std::string(host) + "]:" + std::to_string(ntohs(v6->sin6_port));
-}
 
 // What the owner and the worker share: the owner's requests, and the stream count for stats.
 struct mux_io::control {
@@ -182,7 +156,7 @@ class mux_io::worker final : public net::io_handler, public std::enable_shared_f
   }
 
   // Waits until `fd` is ready for `events`; false with a reason on time-out or stop.
-  bool wait_for(short events, clock::time_point deadline, const char* what, std::string& problem) {
+  bool wait_for(int fd, short events, clock::time_point deadline, const char* what, std::string& problem) {
     for (;;) {
       if (stop_requested()) {
         problem = "stopped";
@@ -193,7 +167,7 @@ class mux_io::worker final : public net::io_handler, public std::enable_shared_f
         problem = std::string("timed out ") + what;
         return false;
       }
-      pollfd fds[2] = {{fd_, events, 0}, {control_->wake_fd, POLLIN, 0}};
+      pollfd fds[2] = {{fd, events, 0}, {control_->wake_fd, POLLIN, 0}};
       int rc = ::poll(fds, 2, millis_until(now, deadline));
       if (rc < 0 && errno != EINTR) {
         problem = "poll failed: " + errno_text(errno);
@@ -210,54 +184,22 @@ class mux_io::worker final : public net::io_handler, public std::enable_shared_f
     if (!setup_.dial) {
       fd_ = setup_.accepted_fd;
       setup_.accepted_fd = -1;
-      set_nonblocking(fd_);
-      int one = 1;
-      ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      net::prepare_stream_fd(fd_);
       return true;
     }
-    const auto& target = *setup_.dial;
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    auto port = std::to_string(target.port);
-    if (int rc = ::getaddrinfo(target.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-      problem = "cannot resolve " + target.to_string() + ": " + ::gai_strerror(rc);
-      return false;
-    }
     auto deadline = clock::now() + setup_.connect_timeout;
-    problem = "no address to connect to";
-    for (auto* entry = found; entry; entry = entry->ai_next) {
-      fd_ = ::socket(entry->ai_family, entry->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, entry->ai_protocol);
-      if (fd_ < 0)
-        continue;
-      int rc = ::connect(fd_, entry->ai_addr, entry->ai_addrlen);
-      if (rc != 0 && errno == EINPROGRESS && wait_for(POLLOUT, deadline, "connecting", problem)) {
-        int error = 0;
-        socklen_t length = sizeof error;
-        ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length);
-        rc = error == 0 ? 0 : -1;
-        errno = error;
-        if (error != 0)
-          problem = "cannot connect to " + target.to_string() + ": " + errno_text(error);
-      } else if (rc != 0 && errno != EINPROGRESS) {
-        problem = "cannot connect to " + target.to_string() + ": " + errno_text(errno);
-      }
-      if (rc == 0)
-        break;
-      ::close(fd_);
-      fd_ = -1;
-    }
-    ::freeaddrinfo(found);
-    if (fd_ < 0)
+    auto dialed = net::dial(
+        *setup_.dial, [&](int fd, std::string& why) { return wait_for(fd, POLLOUT, deadline, "connecting", why); });
+    if (auto* failed = std::get_if<std::string>(&dialed)) {
+      problem = *failed;
       return false;
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    fd_ = std::get<net::unique_fd>(dialed).release();
     return true;
   }
 
   bool handshake(std::string& problem) {
-    peer_ = peer_name(fd_);
+    peer_ = net::peer_name(fd_);
     if (!setup_.tls_context)
       return true;
     ERR_clear_error();
@@ -284,7 +226,7 @@ class mux_io::worker final : public net::io_handler, public std::enable_shared_f
         problem = "TLS handshake with " + peer_ + " failed: " + tls::handshake_problem(ssl_, error);
         return false;
       }
-      if (!wait_for(events, deadline, "in the TLS handshake", problem)) {
+      if (!wait_for(fd_, events, deadline, "in the TLS handshake", problem)) {
         problem = "TLS handshake with " + peer_ + ": " + problem;
         return false;
       }

@@ -26,9 +26,6 @@
 
 namespace s2s::actors {
 
-// "127.0.0.1:7233" or "[::1]:7233": a socket address as logs and reports show it.
-std::string address_text(const sockaddr_storage& address);
-
 // What the I/O thread reports; every callback runs on that thread and must not block.
 struct mux_io_events {
   // TLS is up and the peer has sent a valid yamux frame (we ping it at once, so any yamux peer

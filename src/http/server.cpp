@@ -2,7 +2,6 @@
 #include "http/server.hpp"
 
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include <list>
 
 #include "log/log.hpp"
+#include "net/socket.hpp"
 
 namespace s2s::http {
 namespace {
@@ -60,47 +60,16 @@ struct client {
   std::chrono::steady_clock::time_point accepted;
 };
 
-void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
 }  // namespace
 
 std::variant<std::unique_ptr<server>, std::string> server::start(const config::address& address, handler handle,
                                                                  std::string name) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* found = nullptr;
-  auto port_text = std::to_string(address.port);
-  auto where = name + ": cannot listen on " + address.to_string() + ": ";
-  if (int rc = ::getaddrinfo(address.host.empty() ? nullptr : address.host.c_str(), port_text.c_str(), &hints, &found);
-      rc != 0)
-    return where + "cannot resolve host: " + ::gai_strerror(rc);
-  std::string problem = "no address to bind";
-  int fd = -1;
-  for (auto* entry = found; entry && fd < 0; entry = entry->ai_next) {
-    fd = ::socket(entry->ai_family, entry->ai_socktype | SOCK_CLOEXEC, entry->ai_protocol);
-    if (fd < 0) {
-      problem = std::strerror(errno);
-      continue;
-    }
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, entry->ai_addr, entry->ai_addrlen) != 0 || ::listen(fd, 64) != 0) {
-      problem = std::strerror(errno);
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  ::freeaddrinfo(found);
-  if (fd < 0)
-    return where + problem;
-  sockaddr_storage bound{};
-  socklen_t length = sizeof bound;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
-  int port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                               : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  set_nonblocking(fd);
+  auto listening = net::listen_tcp(address, 64);
+  if (auto* problem = std::get_if<std::string>(&listening))
+    return name + ": cannot listen on " + address.to_string() + ": " + *problem;
+  auto& bound = std::get<net::listening_socket>(listening);
+  int port = bound.port;
+  int fd = bound.fd.release();
   return std::unique_ptr<server>(new server(fd, port, std::move(handle), std::move(name)));
 }
 

@@ -1,4 +1,4 @@
-// TCP sockets for the data path: resolve, listen, accept and dial, all non-blocking.
+// TCP sockets: resolve, listen, accept and dial; every fd they give is non-blocking.
 #include "net/socket.hpp"
 
 #include <arpa/inet.h>
@@ -121,6 +121,35 @@ std::variant<unique_fd, std::string> start_dial(const std::string& host, std::ui
   return problem;
 }
 
+std::variant<unique_fd, std::string> dial(const config::address& address, const connect_wait& wait) {
+  auto resolved = resolve(address.host, address.port, false);
+  if (auto* error = std::get_if<std::string>(&resolved))
+    return *error;
+  auto refused = [&](const std::string& why) { return "cannot connect to " + address.to_string() + ": " + why; };
+  std::string problem = "no address to connect to";
+  for (auto* entry = std::get<addrinfo_ptr>(resolved).get(); entry; entry = entry->ai_next) {
+    unique_fd fd(::socket(entry->ai_family, entry->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, entry->ai_protocol));
+    if (!fd) {
+      problem = refused(std::strerror(errno));
+      continue;
+    }
+    prepare_stream_fd(fd.get());
+    if (::connect(fd.get(), entry->ai_addr, entry->ai_addrlen) == 0)
+      return fd;
+    if (errno != EINPROGRESS) {
+      problem = refused(std::strerror(errno));
+      continue;
+    }
+    if (!wait(fd.get(), problem))
+      return problem;
+    auto failed = connect_result(fd.get());
+    if (failed.empty())
+      return fd;
+    problem = refused(failed);
+  }
+  return problem;
+}
+
 std::string connect_result(int fd) {
   int error = 0;
   socklen_t length = sizeof error;
@@ -129,26 +158,27 @@ std::string connect_result(int fd) {
   return error == 0 ? std::string() : std::string(std::strerror(error));
 }
 
+std::string address_text(const sockaddr_storage& address) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+    ::inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(v4->sin_port));
+  }
+  if (address.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    ::inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(v6->sin6_port));
+  }
+  return "unknown";
+}
+
 std::string peer_name(int fd) {
   sockaddr_storage peer{};
   socklen_t length = sizeof peer;
   if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0)
     return "unknown";
-  char host[INET6_ADDRSTRLEN] = {};
-  int port = 0;
-  if (peer.ss_family == AF_INET) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&peer);
-    ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    port = ntohs(in->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
-  }
-  if (peer.ss_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&peer);
-    ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-    port = ntohs(in6->sin6_port);
-    return "[" + std::string(host) + "]:" + std::to_string(port);
-  }
-  return "unknown";
+  return address_text(peer);
 }
 
 }  // namespace s2s::net

@@ -1,7 +1,10 @@
-// TCP sockets for the data path: resolve, listen, accept and dial, all non-blocking.
+// TCP sockets: resolve, listen, accept and dial; every fd they give is non-blocking.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -48,8 +51,18 @@ std::variant<unique_fd, std::string> start_dial(const std::string& host, std::ui
 // Empty once a started dial has connected, else why not ("Connection refused").
 std::string connect_result(int fd);
 
+// Connects to `address`, trying each address it resolves to in turn until one connects. While a
+// connect is under way it calls `wait(fd, problem)`, which blocks until the fd is writable (true)
+// or gives up and says why (a deadline passed, a stop was asked for): then no other address is
+// tried. For a thread that may block, not for an event loop. The fd is non-blocking.
+using connect_wait = std::function<bool(int fd, std::string& problem)>;
+std::variant<unique_fd, std::string> dial(const config::address& address, const connect_wait& wait);
+
 // Makes `fd` non-blocking and close-on-exec, with TCP_NODELAY when it is a TCP socket.
 void prepare_stream_fd(int fd);
+
+// "127.0.0.1:7233" or "[::1]:7233": a socket address as logs and reports show it.
+std::string address_text(const sockaddr_storage& address);
 
 // The peer's address as "host:port", or "unknown".
 std::string peer_name(int fd);
