@@ -284,14 +284,8 @@ struct callbacks {
     auto* s = c.find(id);
     if (!s)
       return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    const std::size_t available = s->outbox.size() - s->outbox_head;
-    const std::size_t n = std::min(length, available);
-    if (n > 0)
-      std::memcpy(buffer, s->outbox.data() + s->outbox_head, n);
-    s->outbox_head += n;
-    if (s->outbox_head == s->outbox.size()) {
-      s->outbox.clear();
-      s->outbox_head = 0;
+    const std::size_t n = s->outbox.take(buffer, length);
+    if (s->outbox.empty()) {
       if (n > 0)
         c.push(stream_writable{id});
       if (s->end_queued) {
@@ -311,10 +305,6 @@ struct callbacks {
         s->deferred = true;
         return NGHTTP2_ERR_DEFERRED;
       }
-    } else if (s->outbox_head > (1u << 20) && s->outbox_head * 2 > s->outbox.size()) {
-      // Drop the framed front once it is most of the buffer, so a long stream does not grow it.
-      s->outbox.erase(s->outbox.begin(), s->outbox.begin() + static_cast<std::ptrdiff_t>(s->outbox_head));
-      s->outbox_head = 0;
     }
     return static_cast<ssize_t>(n);
   }
@@ -518,7 +508,7 @@ bool connection::send_data(stream_id id, std::span<const std::uint8_t> bytes, bo
   auto* s = find(id);
   if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers)
     return false;
-  s->outbox.insert(s->outbox.end(), bytes.begin(), bytes.end());
+  s->outbox.append(bytes);
   s->end_queued = end_stream;
   resume(id, *s);
   return true;
@@ -528,12 +518,7 @@ bool connection::send_buffer(stream_id id, std::vector<std::uint8_t>&& bytes, bo
   auto* s = find(id);
   if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers)
     return false;
-  if (s->outbox.size() == s->outbox_head) {
-    s->outbox = std::move(bytes);
-    s->outbox_head = 0;
-  } else {
-    s->outbox.insert(s->outbox.end(), bytes.begin(), bytes.end());
-  }
+  s->outbox.append(std::move(bytes));
   s->end_queued = end_stream;
   resume(id, *s);
   return true;
@@ -621,7 +606,7 @@ bool connection::finished() {
 
 std::size_t connection::queued(stream_id id) const {
   auto it = streams_.find(id);
-  return it == streams_.end() ? 0 : it->second.outbox.size() - it->second.outbox_head;
+  return it == streams_.end() ? 0 : it->second.outbox.size();
 }
 
 std::int64_t connection::send_window(stream_id id) const {

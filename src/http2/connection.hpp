@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "http2/events.hpp"
+#include "http2/send_queue.hpp"
 
 struct nghttp2_session;
 
@@ -71,7 +72,7 @@ class connection {
   // Copies `bytes` into the stream's send queue; they leave as the peer's windows allow.
   // False when the stream is gone or already ended for sending.
   bool send_data(stream_id id, std::span<const std::uint8_t> bytes, bool end_stream = false);
-  // The same, taking the buffer over when nothing else is queued on the stream (no copy).
+  // The same, taking the buffer over: no copy, also behind data still queued on the stream.
   bool send_buffer(stream_id id, std::vector<std::uint8_t>&& bytes, bool end_stream = false);
   // Ends the stream with a trailing header block, after the data queued before it.
   bool send_trailers(stream_id id, const header_list& trailers);
@@ -110,8 +111,7 @@ class connection {
 
  private:
   struct stream_state {
-    std::vector<std::uint8_t> outbox;  // queued by send_data(), not yet framed
-    std::size_t outbox_head = 0;
+    send_queue outbox;     // queued by send_data() and send_buffer(), not yet framed
     bool sending = false;  // a data source is attached: data or trailers may still go out
     bool end_queued = false;
     std::optional<header_list> trailers;
