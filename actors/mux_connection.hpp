@@ -47,7 +47,7 @@ class redial_backoff {
 
 // How a mux-server admits connections and a mux-client paces its dials. A connection the server
 // accepted waits, threadless, in a pool watched by the accepting thread until it sends its first
-// TLS bytes; only then does it get a session and its I/O thread for the handshake.
+// TLS bytes; only then does it get a session and a setup thread for the handshake.
 struct mux_admission {
   std::chrono::milliseconds hello_timeout{3000};  // accepted, and silent this long: closed
   // The TLS handshake and the peer's first yamux frame. Stalled handshakes cannot lock anyone

@@ -26,7 +26,8 @@
 
 namespace s2s::actors {
 
-// What the I/O thread reports; every callback runs on that thread and must not block.
+// What the session reports; every callback runs on the setup thread or the session's loop and
+// must not block.
 struct mux_io_events {
   // TLS is up and the peer has sent a valid yamux frame (we ping it at once, so any yamux peer
   // does); `peer` is the remote address.
@@ -44,7 +45,7 @@ struct mux_io_events {
   std::function<void(std::string reason, bool was_up)> down;
 };
 
-// Running totals of the sessions of one cluster connection, added to by their I/O threads and
+// Running totals of the sessions of one cluster connection, added to by their loops and
 // read from any thread (metrics). Bytes are yamux bytes, frame headers included, before TLS.
 struct mux_traffic {
   std::atomic<std::uint64_t> bytes_sent{0};

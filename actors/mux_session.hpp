@@ -21,7 +21,7 @@
 
 namespace s2s::actors {
 
-// --- what the I/O thread reports (see mux_io_events)
+// --- what the session's I/O reports (see mux_io_events)
 struct mux_io_up {
   std::string peer;
 };

@@ -645,7 +645,7 @@ int main(int argc, char** argv) {
   std::printf("resident memory with 1 session: A %.0f KiB, B %.0f KiB; with %d: A %.0f KiB, B %.0f KiB\n", one_a, one_b,
               many_sessions, many_a, many_b);
   std::printf(
-      "memory per idle session: A %.0f KiB, B %.0f KiB (each session: TLS, yamux, its I/O thread, "
+      "memory per idle session: A %.0f KiB, B %.0f KiB (each session: TLS, yamux, "
       "one HTTP/2 connection each way)\n",
       (many_a - one_a) / (many_sessions - 1), (many_b - one_b) / (many_sessions - 1));
   std::printf("memory per open bidi stream (%d held open on one session): A %.1f KiB, B %.1f KiB\n", open_streams,
