@@ -1,5 +1,6 @@
-// The lcm mapping checked against Temporal's own workflow-to-shard function: each workflow travels on exactly one
-// mapped stream, from the server shard that holds it to the client shard that owns it.
+// The shard core checked against Temporal's own workflow-to-shard function: our workflow_shard places every workflow
+// where Temporal does (routing), and each workflow travels on exactly one lcm stream, from the server shard that
+// holds it to the client shard that owns it.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include "shards/lcm_shard_map.hpp"
+#include "shards/replication_router.hpp"
+#include "shards/workflow_shard.hpp"
 #include "temporal_rules.hpp"
 
 namespace s2s::shards {
@@ -17,6 +20,7 @@ namespace {
 
 // Written by tests/e2e/cmd/shardhash: per workflow, its shard for each count, by go.temporal.io/server/common.
 struct placements {
+  std::string namespace_id;
   std::vector<std::int32_t> counts;
   std::vector<std::pair<std::string, std::map<std::int32_t, std::int32_t>>> workflows;  // id, count -> shard
 };
@@ -27,6 +31,11 @@ placements read_placements() {
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream fields(line);
+    if (line.rfind("# namespace", 0) == 0) {
+      std::string hash, word;
+      fields >> hash >> word >> read.namespace_id;
+      continue;
+    }
     if (line.rfind("# counts", 0) == 0) {
       std::string hash, word;
       fields >> hash >> word;
@@ -81,6 +90,36 @@ TEST(TemporalHash, EachWorkflowTravelsOnOneStreamFromItsShardToItsOwner) {
     // with traffic on it.
     EXPECT_EQ(pairs_seen.size(), static_cast<std::size_t>(lcm)) << clients << " to " << servers;
     EXPECT_EQ(virtual_seen.size(), static_cast<std::size_t>(lcm));
+  }
+}
+
+TEST(TemporalHash, WorkflowShardPlacesEveryWorkflowWhereTemporalDoesReachingEveryShard) {
+  auto read = read_placements();
+  ASSERT_GE(read.workflows.size(), 100u) << "no placements in " << S2S_TEMPORAL_WORKFLOW_SHARDS;
+  ASSERT_FALSE(read.namespace_id.empty());
+  for (std::int32_t count : read.counts) {
+    std::set<std::int32_t> reached;
+    for (const auto& [id, shard_of] : read.workflows) {
+      EXPECT_EQ(workflow_shard(read.namespace_id, id, count), shard_of.at(count)) << id << " with " << count;
+      reached.insert(shard_of.at(count));
+    }
+    EXPECT_EQ(reached.size(), static_cast<std::size_t>(count)) << "the workflows reach every one of " << count;
+  }
+}
+
+TEST(TemporalHash, RoutingSendsEachTaskToTheTargetShardTemporalWouldKeepItOn) {
+  auto read = read_placements();
+  ASSERT_GE(read.workflows.size(), 100u);
+  for (auto [sources, targets] : count_pairs) {
+    replication_router router(sources, targets, nullptr);
+    std::map<std::int32_t, std::int64_t> next_id;  // per source
+    for (const auto& [id, shard_of] : read.workflows) {
+      std::int32_t source = shard_of.at(sources);
+      std::int64_t task_id = ++next_id[source];
+      auto routed = router.route({source, {{read.namespace_id, id, task_id}}, task_id + 1});
+      ASSERT_EQ(routed.batches.size(), 1u) << id;
+      EXPECT_EQ(routed.batches[0].target, shard_of.at(targets)) << id << ": " << sources << " to " << targets;
+    }
   }
 }
 
