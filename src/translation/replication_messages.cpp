@@ -1,0 +1,357 @@
+#include "translation/replication_messages.hpp"
+
+#include <google/protobuf/descriptor.h>
+
+#include "translation/wire.hpp"
+
+namespace s2s::translation {
+
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+
+constexpr std::string_view admin_package = "temporal.server.api.adminservice.v1.";
+constexpr std::string_view replication_package = "temporal.server.api.replication.v1.";
+
+// Looks names up in a schema and remembers the first one missing.
+class lookup {
+ public:
+  explicit lookup(const schema& types) : types_(types) {}
+
+  const Descriptor* message(std::string_view package, std::string_view name) {
+    auto full = std::string(package) + std::string(name);
+    const auto* found = types_.find_message(full);
+    if (found == nullptr)
+      miss("message " + full);
+    return found;
+  }
+  // The field's number; 0 when absent (a miss unless `optional`).
+  std::uint32_t field(const Descriptor* in, std::string_view name, bool optional = false,
+                      const Descriptor** type = nullptr) {
+    if (in == nullptr)
+      return 0;
+    const auto* found = in->FindFieldByName(std::string(name));
+    if (found == nullptr) {
+      if (!optional)
+        miss("field " + in->full_name() + "." + std::string(name));
+      return 0;
+    }
+    if (type != nullptr)
+      *type = found->message_type();
+    return static_cast<std::uint32_t>(found->number());
+  }
+  const std::string& missing() const { return missing_; }
+
+ private:
+  void miss(std::string what) {
+    if (missing_.empty())
+      missing_ = std::move(what);
+  }
+  const schema& types_;
+  std::string missing_;
+};
+
+// A (namespace id, workflow id) pair at `inner` below the ReplicationTask's field `attribute_name`; absent attributes
+// (an older Temporal) are skipped.
+void add_key_path(lookup& names, const Descriptor* task, std::string_view attribute_name,
+                  const std::vector<std::string_view>& inner, std::string_view namespace_field,
+                  std::string_view workflow_field, std::vector<workflow_key_path>& out) {
+  const Descriptor* type = nullptr;
+  workflow_key_path path;
+  path.attribute = names.field(task, attribute_name, true, &type);
+  if (path.attribute == 0 || type == nullptr)
+    return;
+  for (auto name : inner) {
+    const Descriptor* next = nullptr;
+    auto number = names.field(type, name, true, &next);
+    if (number == 0 || next == nullptr)
+      return;
+    path.inner.push_back(number);
+    type = next;
+  }
+  path.namespace_id = names.field(type, namespace_field, true);
+  path.workflow_id = names.field(type, workflow_field, true);
+  if (path.namespace_id != 0 && path.workflow_id != 0)
+    out.push_back(std::move(path));
+}
+
+void append_varint_field(std::string& out, std::uint32_t number, std::uint64_t value) {
+  wire::append_tag(out, number, wire::wire_type::varint);
+  wire::append_varint(out, value);
+}
+
+void append_bytes_field(std::string& out, std::uint32_t number, std::string_view payload) {
+  wire::append_tag(out, number, wire::wire_type::length_delimited);
+  wire::append_varint(out, payload.size());
+  out.append(payload);
+}
+
+std::string malformed(std::string_view what, const wire::reader& in) {
+  return "malformed " + std::string(what) + ": " + in.error();
+}
+
+// The payload of the last length-delimited field `number` of a message (protobuf merges repeated occurrences of a
+// message field, but the fields read here are scalars and strings, for which the last one wins).
+struct found_field {
+  bool present = false;
+  std::string_view payload;
+  std::uint64_t varint = 0;
+};
+
+}  // namespace
+
+result<replication_fields> replication_fields_of(const schema& types) {
+  lookup names(types);
+  replication_fields fields;
+  const auto* response = names.message(admin_package, "StreamWorkflowReplicationMessagesResponse");
+  const auto* request = names.message(admin_package, "StreamWorkflowReplicationMessagesRequest");
+  const auto* batch = names.message(replication_package, "WorkflowReplicationMessages");
+  const auto* task = names.message(replication_package, "ReplicationTask");
+  const auto* state = names.message(replication_package, "SyncReplicationState");
+  fields.response_messages = names.field(response, "messages");
+  fields.request_sync_state = names.field(request, "sync_replication_state");
+  fields.batch_tasks = names.field(batch, "replication_tasks");
+  fields.batch_watermark = names.field(batch, "exclusive_high_watermark");
+  fields.batch_watermark_time = names.field(batch, "exclusive_high_watermark_time");
+  fields.batch_priority = names.field(batch, "priority", true);
+  fields.task_source_task_id = names.field(task, "source_task_id");
+  fields.task_priority = names.field(task, "priority", true);
+  fields.state_low_watermark = names.field(state, "inclusive_low_watermark");
+  fields.state_low_watermark_time = names.field(state, "inclusive_low_watermark_time");
+  const Descriptor* priority_state = nullptr;
+  fields.state_high_priority = names.field(state, "high_priority_state", true, &priority_state);
+  fields.state_low_priority = names.field(state, "low_priority_state", true);
+  if (priority_state != nullptr) {
+    fields.priority_low_watermark = names.field(priority_state, "inclusive_low_watermark");
+    fields.priority_low_watermark_time = names.field(priority_state, "inclusive_low_watermark_time");
+  }
+  if (task != nullptr) {
+    // The order Temporal's receiver reads a task's workflow in: raw_task_info when set, else the attribute.
+    add_key_path(names, task, "raw_task_info", {}, "namespace_id", "workflow_id", fields.task_workflow);
+    for (auto attribute : {"history_task_attributes", "sync_activity_task_attributes", "sync_hsm_attributes",
+                           "backfill_history_task_attributes", "verify_versioned_transition_task_attributes",
+                           "sync_versioned_transition_task_attributes"})
+      add_key_path(names, task, attribute, {}, "namespace_id", "workflow_id", fields.task_workflow);
+    add_key_path(names, task, "sync_workflow_state_task_attributes", {"workflow_state", "execution_info"},
+                 "namespace_id", "workflow_id", fields.task_workflow);
+    if (fields.task_workflow.empty() && names.missing().empty())
+      return result<replication_fields>::failure(
+          "the schema's ReplicationTask names no workflow in any attribute routing knows");
+  }
+  if (!names.missing().empty())
+    return result<replication_fields>::failure("the schema lacks " + names.missing() +
+                                               ", which shardCount.mode routing reads");
+  return fields;
+}
+
+result<replication_task_view> replication_codec::read_task(std::string_view bytes, std::string_view origin) const {
+  replication_task_view task;
+  task.bytes = bytes;
+  // The attribute fields present, by their place in task_workflow (the first one found decides).
+  std::size_t best = fields_.task_workflow.size();
+  std::string_view best_payload;
+  wire::reader in(bytes.data(), bytes.data() + bytes.size(), origin.data());
+  while (!in.at_end()) {
+    wire::field f;
+    if (!in.read(f))
+      return result<replication_task_view>::failure(malformed("ReplicationTask", in));
+    if (f.number == fields_.task_source_task_id && f.type == wire::wire_type::varint) {
+      task.source_task_id = static_cast<std::int64_t>(f.varint);
+      continue;
+    }
+    if (f.type != wire::wire_type::length_delimited)
+      continue;
+    for (std::size_t i = 0; i < best; ++i) {
+      if (fields_.task_workflow[i].attribute == f.number) {
+        best = i;
+        best_payload = f.payload();
+        break;
+      }
+    }
+  }
+  if (best == fields_.task_workflow.size())
+    return task;
+  const auto& path = fields_.task_workflow[best];
+  auto message = best_payload;
+  for (auto number : path.inner) {
+    found_field inner;
+    wire::reader descend(message.data(), message.data() + message.size(), origin.data());
+    while (!descend.at_end()) {
+      wire::field f;
+      if (!descend.read(f))
+        return result<replication_task_view>::failure(malformed("ReplicationTask attribute", descend));
+      if (f.number == number && f.type == wire::wire_type::length_delimited)
+        inner = {true, f.payload(), 0};
+    }
+    if (!inner.present)
+      return task;
+    message = inner.payload;
+  }
+  wire::reader ids(message.data(), message.data() + message.size(), origin.data());
+  while (!ids.at_end()) {
+    wire::field f;
+    if (!ids.read(f))
+      return result<replication_task_view>::failure(malformed("ReplicationTask attribute", ids));
+    if (f.type != wire::wire_type::length_delimited)
+      continue;
+    if (f.number == path.namespace_id)
+      task.namespace_id = std::string(f.payload());
+    else if (f.number == path.workflow_id)
+      task.workflow_id = std::string(f.payload());
+  }
+  return task;
+}
+
+result<std::optional<replication_batch_view>> replication_codec::read_response(std::string_view message) const {
+  using answer = result<std::optional<replication_batch_view>>;
+  found_field messages;
+  wire::reader outer(message.data(), message.data() + message.size(), message.data());
+  while (!outer.at_end()) {
+    wire::field f;
+    if (!outer.read(f))
+      return answer::failure(malformed("StreamWorkflowReplicationMessagesResponse", outer));
+    if (f.number == fields_.response_messages && f.type == wire::wire_type::length_delimited)
+      messages = {true, f.payload(), 0};
+  }
+  if (!messages.present)
+    return std::optional<replication_batch_view>{};
+  replication_batch_view batch;
+  auto body = messages.payload;
+  wire::reader in(body.data(), body.data() + body.size(), message.data());
+  while (!in.at_end()) {
+    wire::field f;
+    if (!in.read(f))
+      return answer::failure(malformed("WorkflowReplicationMessages", in));
+    if (f.number == fields_.batch_tasks && f.type == wire::wire_type::length_delimited) {
+      auto task = read_task(f.payload(), message);
+      if (!task)
+        return answer::failure(task.error());
+      batch.tasks.push_back(std::move(*task));
+    } else if (f.number == fields_.batch_watermark && f.type == wire::wire_type::varint) {
+      batch.exclusive_high_watermark = static_cast<std::int64_t>(f.varint);
+    } else if (f.number == fields_.batch_watermark_time && f.type == wire::wire_type::length_delimited) {
+      batch.watermark_time = f.payload();
+    } else if (fields_.batch_priority != 0 && f.number == fields_.batch_priority && f.type == wire::wire_type::varint) {
+      batch.priority = static_cast<std::int32_t>(f.varint);
+    }
+  }
+  return std::optional<replication_batch_view>{std::move(batch)};
+}
+
+std::string replication_codec::write_response(const replication_batch_view& batch,
+                                              const std::vector<std::pair<std::size_t, std::int64_t>>& tasks,
+                                              std::int64_t exclusive_high_watermark) const {
+  std::string body;
+  std::string task_bytes;
+  for (const auto& [index, id] : tasks) {
+    const auto& task = batch.tasks.at(index);
+    task_bytes.clear();
+    // The bytes were read whole by read_task, so this pass over them cannot fail.
+    wire::reader in(task.bytes.data(), task.bytes.data() + task.bytes.size(), task.bytes.data());
+    while (!in.at_end()) {
+      wire::field f;
+      if (!in.read(f))
+        break;
+      if (f.number != fields_.task_source_task_id)
+        task_bytes.append(f.begin, f.end);
+    }
+    append_varint_field(task_bytes, fields_.task_source_task_id, static_cast<std::uint64_t>(id));
+    append_bytes_field(body, fields_.batch_tasks, task_bytes);
+  }
+  append_varint_field(body, fields_.batch_watermark, static_cast<std::uint64_t>(exclusive_high_watermark));
+  if (!batch.watermark_time.empty())
+    append_bytes_field(body, fields_.batch_watermark_time, batch.watermark_time);
+  if (batch.priority != 0 && fields_.batch_priority != 0)
+    append_varint_field(body, fields_.batch_priority, static_cast<std::uint64_t>(batch.priority));
+  std::string out;
+  append_bytes_field(out, fields_.response_messages, body);
+  return out;
+}
+
+namespace {
+
+// The inclusive low watermark and its time in a SyncReplicationState or a ReplicationState.
+bool read_ack(std::string_view bytes, const char* origin, std::uint32_t watermark, std::uint32_t time,
+              replication_ack& ack, std::string& error) {
+  wire::reader in(bytes.data(), bytes.data() + bytes.size(), origin);
+  while (!in.at_end()) {
+    wire::field f;
+    if (!in.read(f)) {
+      error = malformed("SyncReplicationState", in);
+      return false;
+    }
+    if (f.number == watermark && f.type == wire::wire_type::varint)
+      ack.inclusive_low_watermark = static_cast<std::int64_t>(f.varint);
+    else if (f.number == time && f.type == wire::wire_type::length_delimited)
+      ack.time = std::string(f.payload());
+  }
+  return true;
+}
+
+void write_ack(std::string& out, const replication_ack& ack, std::uint32_t watermark, std::uint32_t time) {
+  append_varint_field(out, watermark, static_cast<std::uint64_t>(ack.inclusive_low_watermark));
+  if (!ack.time.empty())
+    append_bytes_field(out, time, ack.time);
+}
+
+}  // namespace
+
+result<std::optional<replication_state>> replication_codec::read_request(std::string_view message) const {
+  using answer = result<std::optional<replication_state>>;
+  found_field sync;
+  wire::reader outer(message.data(), message.data() + message.size(), message.data());
+  while (!outer.at_end()) {
+    wire::field f;
+    if (!outer.read(f))
+      return answer::failure(malformed("StreamWorkflowReplicationMessagesRequest", outer));
+    if (f.number == fields_.request_sync_state && f.type == wire::wire_type::length_delimited)
+      sync = {true, f.payload(), 0};
+  }
+  if (!sync.present)
+    return std::optional<replication_state>{};
+  replication_state state;
+  std::string error;
+  if (!read_ack(sync.payload, message.data(), fields_.state_low_watermark, fields_.state_low_watermark_time,
+                state.overall, error))
+    return answer::failure(error);
+  wire::reader in(sync.payload.data(), sync.payload.data() + sync.payload.size(), message.data());
+  while (!in.at_end()) {
+    wire::field f;
+    if (!in.read(f))
+      return answer::failure(malformed("SyncReplicationState", in));
+    if (f.type != wire::wire_type::length_delimited || fields_.state_high_priority == 0)
+      continue;
+    std::optional<replication_ack>* slot = nullptr;
+    if (f.number == fields_.state_high_priority)
+      slot = &state.high_priority;
+    else if (f.number == fields_.state_low_priority)
+      slot = &state.low_priority;
+    if (slot == nullptr)
+      continue;
+    replication_ack ack;
+    if (!read_ack(f.payload(), message.data(), fields_.priority_low_watermark, fields_.priority_low_watermark_time,
+                  ack, error))
+      return answer::failure(error);
+    *slot = std::move(ack);
+  }
+  return std::optional<replication_state>{std::move(state)};
+}
+
+std::string replication_codec::write_request(const replication_state& state) const {
+  std::string body;
+  write_ack(body, state.overall, fields_.state_low_watermark, fields_.state_low_watermark_time);
+  for (auto [slot, number] : {std::pair{&state.high_priority, fields_.state_high_priority},
+                              std::pair{&state.low_priority, fields_.state_low_priority}}) {
+    if (!slot->has_value() || number == 0)
+      continue;
+    std::string inner;
+    write_ack(inner, **slot, fields_.priority_low_watermark, fields_.priority_low_watermark_time);
+    append_bytes_field(body, number, inner);
+  }
+  std::string out;
+  append_bytes_field(out, fields_.request_sync_state, body);
+  return out;
+}
+
+}  // namespace s2s::translation
