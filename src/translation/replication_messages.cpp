@@ -330,8 +330,8 @@ result<std::optional<replication_state>> replication_codec::read_request(std::st
     if (slot == nullptr)
       continue;
     replication_ack ack;
-    if (!read_ack(f.payload(), message.data(), fields_.priority_low_watermark, fields_.priority_low_watermark_time,
-                  ack, error))
+    if (!read_ack(f.payload(), message.data(), fields_.priority_low_watermark, fields_.priority_low_watermark_time, ack,
+                  error))
       return answer::failure(error);
     *slot = std::move(ack);
   }

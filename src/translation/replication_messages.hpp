@@ -22,28 +22,28 @@ namespace s2s::translation {
 
 // Where a task's workflow is named: a field path of (namespace id, workflow id) inside one attribute of the task.
 struct workflow_key_path {
-  std::uint32_t attribute = 0;             // the ReplicationTask field holding it
-  std::vector<std::uint32_t> inner;        // message fields from the attribute down to the one holding the ids
+  std::uint32_t attribute = 0;       // the ReplicationTask field holding it
+  std::vector<std::uint32_t> inner;  // message fields from the attribute down to the one holding the ids
   std::uint32_t namespace_id = 0;
   std::uint32_t workflow_id = 0;
 };
 
 // The field numbers routing needs, resolved from a schema.
 struct replication_fields {
-  std::uint32_t response_messages = 0;         // StreamWorkflowReplicationMessagesResponse.messages
-  std::uint32_t request_sync_state = 0;        // StreamWorkflowReplicationMessagesRequest.sync_replication_state
-  std::uint32_t batch_tasks = 0;               // WorkflowReplicationMessages.replication_tasks
-  std::uint32_t batch_watermark = 0;           // .exclusive_high_watermark
-  std::uint32_t batch_watermark_time = 0;      // .exclusive_high_watermark_time
-  std::uint32_t batch_priority = 0;            // .priority
-  std::uint32_t task_source_task_id = 0;       // ReplicationTask.source_task_id
-  std::uint32_t task_priority = 0;             // ReplicationTask.priority (0: the schema has none)
+  std::uint32_t response_messages = 0;           // StreamWorkflowReplicationMessagesResponse.messages
+  std::uint32_t request_sync_state = 0;          // StreamWorkflowReplicationMessagesRequest.sync_replication_state
+  std::uint32_t batch_tasks = 0;                 // WorkflowReplicationMessages.replication_tasks
+  std::uint32_t batch_watermark = 0;             // .exclusive_high_watermark
+  std::uint32_t batch_watermark_time = 0;        // .exclusive_high_watermark_time
+  std::uint32_t batch_priority = 0;              // .priority
+  std::uint32_t task_source_task_id = 0;         // ReplicationTask.source_task_id
+  std::uint32_t task_priority = 0;               // ReplicationTask.priority (0: the schema has none)
   std::vector<workflow_key_path> task_workflow;  // raw_task_info first, then the attributes, as Temporal reads them
-  std::uint32_t state_low_watermark = 0;       // SyncReplicationState.inclusive_low_watermark
-  std::uint32_t state_low_watermark_time = 0;  // .inclusive_low_watermark_time
-  std::uint32_t state_high_priority = 0;       // .high_priority_state (0: the schema has none)
-  std::uint32_t state_low_priority = 0;        // .low_priority_state
-  std::uint32_t priority_low_watermark = 0;    // ReplicationState.inclusive_low_watermark
+  std::uint32_t state_low_watermark = 0;         // SyncReplicationState.inclusive_low_watermark
+  std::uint32_t state_low_watermark_time = 0;    // .inclusive_low_watermark_time
+  std::uint32_t state_high_priority = 0;         // .high_priority_state (0: the schema has none)
+  std::uint32_t state_low_priority = 0;          // .low_priority_state
+  std::uint32_t priority_low_watermark = 0;      // ReplicationState.inclusive_low_watermark
   std::uint32_t priority_low_watermark_time = 0;
 };
 

@@ -220,8 +220,7 @@ TEST(ReplicationMessages, ASchemaWithoutAFieldRoutingReadsIsRefusedNamingIt) {
   ASSERT_TRUE(types) << types.error();
   auto fields = replication_fields_of(**types);
   ASSERT_FALSE(fields);
-  EXPECT_NE(fields.error().find("temporal.server.api.replication.v1.ReplicationTask.source_task_id"),
-            std::string::npos)
+  EXPECT_NE(fields.error().find("temporal.server.api.replication.v1.ReplicationTask.source_task_id"), std::string::npos)
       << fields.error();
 }
 
