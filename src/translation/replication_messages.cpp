@@ -99,6 +99,20 @@ struct found_field {
   std::uint64_t varint = 0;
 };
 
+// The last length-delimited field `number` of `message` (the oneof case a stream message carries).
+result<found_field> top_level_message(std::string_view message, std::uint32_t number, std::string_view type) {
+  found_field found;
+  wire::reader outer(message.data(), message.data() + message.size(), message.data());
+  while (!outer.at_end()) {
+    wire::field f;
+    if (!outer.read(f))
+      return result<found_field>::failure(malformed(type, outer));
+    if (f.number == number && f.type == wire::wire_type::length_delimited)
+      found = {true, f.payload(), 0};
+  }
+  return found;
+}
+
 }  // namespace
 
 result<replication_fields> replication_fields_of(const schema& types) {
@@ -205,19 +219,13 @@ result<replication_task_view> replication_codec::read_task(std::string_view byte
 
 result<std::optional<replication_batch_view>> replication_codec::read_response(std::string_view message) const {
   using answer = result<std::optional<replication_batch_view>>;
-  found_field messages;
-  wire::reader outer(message.data(), message.data() + message.size(), message.data());
-  while (!outer.at_end()) {
-    wire::field f;
-    if (!outer.read(f))
-      return answer::failure(malformed("StreamWorkflowReplicationMessagesResponse", outer));
-    if (f.number == fields_.response_messages && f.type == wire::wire_type::length_delimited)
-      messages = {true, f.payload(), 0};
-  }
-  if (!messages.present)
+  auto messages = top_level_message(message, fields_.response_messages, "StreamWorkflowReplicationMessagesResponse");
+  if (!messages)
+    return answer::failure(messages.error());
+  if (!messages->present)
     return std::optional<replication_batch_view>{};
   replication_batch_view batch;
-  auto body = messages.payload;
+  auto body = messages->payload;
   wire::reader in(body.data(), body.data() + body.size(), message.data());
   while (!in.at_end()) {
     wire::field f;
@@ -299,17 +307,12 @@ void write_ack(std::string& out, const replication_ack& ack, std::uint32_t water
 
 result<std::optional<replication_state>> replication_codec::read_request(std::string_view message) const {
   using answer = result<std::optional<replication_state>>;
-  found_field sync;
-  wire::reader outer(message.data(), message.data() + message.size(), message.data());
-  while (!outer.at_end()) {
-    wire::field f;
-    if (!outer.read(f))
-      return answer::failure(malformed("StreamWorkflowReplicationMessagesRequest", outer));
-    if (f.number == fields_.request_sync_state && f.type == wire::wire_type::length_delimited)
-      sync = {true, f.payload(), 0};
-  }
-  if (!sync.present)
+  auto found = top_level_message(message, fields_.request_sync_state, "StreamWorkflowReplicationMessagesRequest");
+  if (!found)
+    return answer::failure(found.error());
+  if (!found->present)
     return std::optional<replication_state>{};
+  const auto& sync = *found;
   replication_state state;
   std::string error;
   if (!read_ack(sync.payload, message.data(), fields_.state_low_watermark, fields_.state_low_watermark_time,
