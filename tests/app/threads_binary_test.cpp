@@ -2,13 +2,7 @@
 // (transient ones aside) runs in a proxy that has what the thread is for, every thread that runs
 // is named on the page, and only the main thread carries the binary's name. The names are read
 // from the page's tables, so the page and this test cannot drift apart.
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -26,6 +20,7 @@
 #include "support/echo_client.hpp"
 #include "support/echo_server.hpp"
 #include "support/files.hpp"
+#include "support/notify_socket.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -140,9 +135,8 @@ void expect_only_listed_threads(pid_t pid, const std::vector<listed_thread>& row
   auto threads = threads_of(pid);
   ASSERT_FALSE(threads.empty()) << proxy << " is not running";
   for (const auto& thread : threads) {
-    EXPECT_NE(row_of(rows, thread.name), nullptr)
-        << proxy << ": thread " << thread.id << " '" << thread.name << "' is not in docs/threads.md; threads: "
-        << describe(threads);
+    EXPECT_NE(row_of(rows, thread.name), nullptr) << proxy << ": thread " << thread.id << " '" << thread.name
+                                                  << "' is not in docs/threads.md; threads: " << describe(threads);
     if (thread.name == main_thread_name)
       EXPECT_EQ(thread.id, pid) << proxy << ": thread " << thread.id
                                 << " is unnamed (it has the binary's name); threads: " << describe(threads);
@@ -159,44 +153,22 @@ std::string tls_block(const certificate_files& leaf, const test_certificates& ce
 
 // A cluster connection in TCP mode on both sides, each endpoint on its own loopback port.
 std::string tcp_connection(const std::string& name, int frontend, int outbound, const std::string& more = "") {
-  return "  - name: " + name + "\n    local:\n      connectionType: tcp\n      tcpClient: { address: " +
-         quoted(frontend) + " }\n      tcpServer: { address: " + quoted(outbound) +
+  return "  - name: " + name +
+         "\n    local:\n      connectionType: tcp\n      tcpClient: { address: " + quoted(frontend) +
+         " }\n      tcpServer: { address: " + quoted(outbound) +
          " }\n    remote:\n      connectionType: tcp\n      tcpClient: { address: " + quoted(free_loopback_port()) +
          " }\n      tcpServer: { address: " + quoted(free_loopback_port()) + " }\n" + more;
 }
 
 // A cluster connection whose remote side is a mux-client or mux-server on `mux_port`, over mutual TLS.
-std::string mux_connection(const std::string& name, const std::string& type, int frontend, int outbound,
-                           int mux_port, const std::string& tls) {
-  return "  - name: " + name + "\n    local:\n      connectionType: tcp\n      tcpClient: { address: " +
-         quoted(frontend) + " }\n      tcpServer: { address: " + quoted(outbound) +
-         " }\n    remote:\n      connectionType: " + type + "\n      muxCount: 2\n      muxAddressInfo:\n" +
-         "        address: " + quoted(mux_port) + "\n        tls: " + tls + "\n";
+std::string mux_connection(const std::string& name, const std::string& type, int frontend, int outbound, int mux_port,
+                           const std::string& tls) {
+  return "  - name: " + name +
+         "\n    local:\n      connectionType: tcp\n      tcpClient: { address: " + quoted(frontend) +
+         " }\n      tcpServer: { address: " + quoted(outbound) + " }\n    remote:\n      connectionType: " + type +
+         "\n      muxCount: 2\n      muxAddressInfo:\n" + "        address: " + quoted(mux_port) +
+         "\n        tls: " + tls + "\n";
 }
-
-// A service manager's end of NOTIFY_SOCKET, so a proxy with WATCHDOG_USEC has somewhere to ping.
-class notify_socket {
- public:
-  explicit notify_socket(std::filesystem::path path) : path_(std::move(path)) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (fd_ < 0 || path_.string().size() >= sizeof(address.sun_path))
-      throw std::runtime_error("cannot make a notify socket at " + path_.string());
-    std::strcpy(address.sun_path, path_.c_str());
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0)
-      throw std::runtime_error("cannot bind " + path_.string() + ": " + std::strerror(errno));
-  }
-  ~notify_socket() { ::close(fd_); }
-  notify_socket(const notify_socket&) = delete;
-  notify_socket& operator=(const notify_socket&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-  int fd_ = -1;
-};
 
 // True once a call into `outbound` is answered by the echo server behind the proxies, within `bound`.
 bool calls_pass(int outbound, std::chrono::milliseconds bound) {
@@ -220,11 +192,11 @@ class Threads : public ::testing::Test {
   std::unique_ptr<process> start(const std::string& yaml, std::vector<std::pair<std::string, std::string>> env = {}) {
     auto label = "proxy-" + std::to_string(++runs);
     write_file(scratch / (label + ".yaml"), yaml);
-    auto proxy = std::make_unique<process>(process_options{
-        {S2S_PROXY_BINARY, "start", "--config", (scratch / (label + ".yaml")).string()},
-        std::move(env),
-        scratch / (label + ".log"),
-        {}});
+    auto proxy = std::make_unique<process>(
+        process_options{{S2S_PROXY_BINARY, "start", "--config", (scratch / (label + ".yaml")).string()},
+                        std::move(env),
+                        scratch / (label + ".log"),
+                        {}});
     EXPECT_TRUE(proxy->wait_for_output("proxy: ready", 30s)) << proxy->output();
     return proxy;
   }
@@ -272,17 +244,16 @@ TEST_F(Threads, AProxyWithEveryPartRunsEveryThreadThePageNamesAndNoOther) {
   int nothing_there = free_loopback_port();
   auto health = "    localClusterHealthCheck: { listenAddress: " + quoted(free_loopback_port()) +
                 " }\n    remoteClusterHealthCheck: { listenAddress: " + quoted(free_loopback_port()) + " }\n";
-  auto server = start(
-      "clusterConnections:\n" +
-          mux_connection("served", "mux-server", frontend_b.port(), server_outbound, mux_port,
-                         tls_block(certs.trusted.server, certs, false)) +
-          tcp_connection("direct", nothing_there, free_loopback_port(), health) +
-          "metrics:\n  prometheus:\n    listenAddress: " + quoted(free_loopback_port()) +
-          "\nprofiling:\n  pprofAddress: " + quoted(free_loopback_port()) + "\n",
-      {{"NOTIFY_SOCKET", manager.path().string()}, {"WATCHDOG_USEC", "2000000"}});
-  auto client = start("clusterConnections:\n" + mux_connection("dialing", "mux-client", frontend_a.port(),
-                                                               client_outbound, mux_port,
-                                                               tls_block(certs.trusted.client, certs, true)));
+  auto server = start("clusterConnections:\n" +
+                          mux_connection("served", "mux-server", frontend_b.port(), server_outbound, mux_port,
+                                         tls_block(certs.trusted.server, certs, false)) +
+                          tcp_connection("direct", nothing_there, free_loopback_port(), health) +
+                          "metrics:\n  prometheus:\n    listenAddress: " + quoted(free_loopback_port()) +
+                          "\nprofiling:\n  pprofAddress: " + quoted(free_loopback_port()) + "\n",
+                      {{"NOTIFY_SOCKET", manager.path().string()}, {"WATCHDOG_USEC", "2000000"}});
+  auto client =
+      start("clusterConnections:\n" + mux_connection("dialing", "mux-client", frontend_a.port(), client_outbound,
+                                                     mux_port, tls_block(certs.trusted.client, certs, true)));
   // Both ways through the mux sessions, so the session set-up has run on each side.
   ASSERT_TRUE(calls_pass(client_outbound, 30s)) << server->output() << client->output();
   ASSERT_TRUE(calls_pass(server_outbound, 30s)) << server->output() << client->output();
