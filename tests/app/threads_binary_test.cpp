@@ -1,7 +1,13 @@
 // The threads of the running proxy binary against docs/threads.md: every thread the page names
 // (transient ones aside) runs in a proxy that has what the thread is for, every thread that runs
-// is named on the page, and only the main thread carries the binary's name. The names are read
+// is named on the page, and only the main thread carries the binary's name; of the transient ones,
+// the mux session set-up thread is caught in a handshake that never ends. The names are read
 // from the page's tables, so the page and this test cannot drift apart.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -266,6 +272,32 @@ TEST_F(Threads, AProxyWithEveryPartRunsEveryThreadThePageNamesAndNoOther) {
                                << server->output();
   expect_only_listed_threads(server->pid(), rows, "the mux-server proxy");
   expect_only_listed_threads(client->pid(), rows, "the mux-client proxy");
+}
+
+// Transient threads exist while their work lasts: a mux-client whose peer takes the connection but
+// never answers the TLS handshake keeps its session on `s2s-mux-setup` until the handshake times out.
+TEST_F(Threads, AMuxSessionIsSetUpOnItsOwnNamedThread) {
+  auto certs = make_test_certificates(scratch.path());
+  echo_server frontend;
+  // A listening socket that never accepts: the kernel completes the TCP handshake from its backlog.
+  int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(silent, 16), 0);
+  ASSERT_EQ(::getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  auto client = start("clusterConnections:\n" + mux_connection("stalled", "mux-client", frontend.port(),
+                                                               free_loopback_port(), ntohs(address.sin_port),
+                                                               tls_block(certs.trusted.client, certs, true)));
+  std::vector<running_thread> seen;
+  auto missing = missing_threads(
+      client->pid(), rows, [](const listed_thread& row) { return row.name == "s2s-mux-setup"; }, 30s, seen);
+  EXPECT_TRUE(missing.empty()) << "no s2s-mux-setup thread; threads: " << describe(seen) << "\n" << client->output();
+  expect_only_listed_threads(client->pid(), rows, "the stalled mux-client");
+  ::close(silent);
 }
 
 }  // namespace
