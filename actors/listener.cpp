@@ -27,6 +27,7 @@
 #include "net/event_loop.hpp"
 #include "net/socket.hpp"
 #include "rpc/limits.hpp"
+#include "sys/thread_name.hpp"
 #include "tls/context.hpp"
 #include "tls/session.hpp"
 
@@ -300,6 +301,7 @@ listener_actor::behavior_type listener_behavior(listener_actor::stateful_pointer
         st.resources->service->stop_accepting();
         // The wait for the calls stays off the actor threads, which the draining calls still need.
         std::thread([resources = st.resources, drain, listener = listener_actor(self)]() mutable {
+          sys::name_this_thread("s2s-drain");
           wait_for_calls(*resources->service, drain);
           resources->service->close_connections(connection_close_grace);
           resources.reset();

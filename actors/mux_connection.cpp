@@ -28,6 +28,7 @@
 
 #include "log/log.hpp"
 #include "net/socket.hpp"
+#include "sys/thread_name.hpp"
 
 namespace s2s::actors {
 
@@ -89,7 +90,10 @@ class acceptor {
     if (wake_fd_ < 0)
       throw std::system_error(errno, std::system_category(), "eventfd");
     try {
-      thread_ = std::thread([this, owner] { run(owner); });
+      thread_ = std::thread([this, owner] {
+        sys::name_this_thread("s2s-mux-accept");
+        run(owner);
+      });
     } catch (...) {
       ::close(wake_fd_);
       throw;

@@ -25,6 +25,7 @@
 #include "log/log.hpp"
 #include "net/event_loop.hpp"
 #include "net/socket.hpp"
+#include "sys/thread_name.hpp"
 
 namespace s2s::actors {
 namespace {
@@ -683,7 +684,7 @@ mux_io::mux_io(mux_io_setup setup, mux_io_events events) : control_(std::make_sh
     throw std::system_error(errno, std::system_category(), "cannot make the session's wake-up fd");
   auto work = std::make_shared<worker>(control_, std::move(setup), std::move(events));
   thread_ = std::thread([work]() mutable {
-    ::pthread_setname_np(::pthread_self(), "s2s-mux-setup");
+    sys::name_this_thread("s2s-mux-setup");
     // A write to a socket the peer closed must fail with EPIPE, not kill the process.
     sigset_t pipe;
     sigemptyset(&pipe);

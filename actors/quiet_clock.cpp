@@ -4,9 +4,10 @@
 
 #include <thread>
 
-#include <caf/detail/set_thread_name.hpp>
 #include <caf/policy/work_sharing.hpp>
 #include <caf/scheduler/coordinator.hpp>
+
+#include "sys/thread_name.hpp"
 
 namespace s2s::actors {
 namespace {
@@ -28,7 +29,7 @@ class quiet_coordinator final : public caf::scheduler::coordinator<caf::policy::
  protected:
   void start() override {
     clock_thread_ = std::thread([this] {
-      caf::detail::set_thread_name("s2s.clock");
+      sys::name_this_thread("s2s-clock");
       system().thread_started();
       clock_.run_dispatch_loop();
       system().thread_terminates();

@@ -12,11 +12,16 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include <absl/synchronization/mutex.h>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
+#include <caf/thread_hook.hpp>
+
+#include "sys/thread_name.hpp"
 
 namespace s2s::actors {
 namespace {
@@ -28,7 +33,7 @@ std::atomic<std::uint64_t> large_messages{0};
 // of every heap back (not only the top of each heap, which is all the trim threshold covers).
 // A proxy that carries no large messages never trims, so small calls keep their warm heap.
 [[noreturn]] void trim_after_large_messages() {
-  ::pthread_setname_np(::pthread_self(), "s2s-mem-trim");
+  sys::name_this_thread("s2s-mem-trim");
   std::uint64_t seen = 0;
   bool pending = false;
   for (;;) {
@@ -43,6 +48,25 @@ std::atomic<std::uint64_t> large_messages{0};
     }
   }
 }
+
+// CAF 0.17 gives each scheduler worker the same name, "caf.multiplexer", though it multiplexes
+// nothing; numbered, the workers can be told apart in top -H. CAF names a thread just before it
+// tells the hooks, so the name says which of its threads this is. Its clock ("caf.clock") and
+// detached actors ("caf.actor") keep their names, which say what they are.
+class name_scheduler_workers final : public caf::thread_hook {
+ public:
+  void init(caf::actor_system&) override {}
+  void thread_started() override {
+    char given[sys::max_thread_name + 1] = {};
+    if (::pthread_getname_np(::pthread_self(), given, sizeof given) == 0 &&
+        std::string_view(given) == "caf.multiplexer")
+      sys::name_this_thread("s2s-actor-" + std::to_string(next_.fetch_add(1)));
+  }
+  void thread_terminates() override {}
+
+ private:
+  std::atomic<unsigned> next_{0};
+};
 
 }  // namespace
 
@@ -59,6 +83,7 @@ void tune_scheduler(caf::actor_system_config& config) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Work-sharing workers, and a clock thread that per-call actors do not wake.
   use_quiet_clock(config);
+  config.add_thread_hook<name_scheduler_workers>();
   config.set("scheduler.max-threads", std::max<std::size_t>(2, std::thread::hardware_concurrency()));
 }
 

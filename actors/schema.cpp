@@ -14,6 +14,7 @@
 #include "rpc/blocking_bidi.hpp"
 #include "rpc/credentials.hpp"
 #include "rpc/status_names.hpp"
+#include "sys/thread_name.hpp"
 #include "translation/reflection.hpp"
 
 namespace s2s::actors {
@@ -78,6 +79,7 @@ void start_attempt(schema_actor::stateful_pointer<schema_state> self) {
   schema_actor parent = self;
   // Reading a file or a frontend blocks, so it runs on a thread of its own, bounded by the timeout.
   self->system().spawn([parent, source = st.spec.source, timeout = st.spec.attempt_timeout](caf::blocking_actor*) {
+    sys::name_this_thread("s2s-schema-get");
     schema_attempt outcome;
     auto bytes = fetch_descriptor_set(source, timeout);
     if (!bytes) {

@@ -14,6 +14,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "log/log.hpp"
+#include "sys/thread_name.hpp"
 
 namespace s2s::app {
 namespace {
@@ -75,7 +76,10 @@ watchdog::watchdog(caf::actor_system& system, actors::supervisor_actor superviso
   auto timing = watchdog_timing_for(std::chrono::microseconds(timeout));
   log::info(component, "watchdog: WATCHDOG=1 every " + milliseconds_of(timing.period) +
                            " while the supervisor answers within " + milliseconds_of(timing.bound));
-  thread_ = std::thread([this, timing] { run(timing); });
+  thread_ = std::thread([this, timing] {
+    sys::name_this_thread("s2s-watchdog");
+    run(timing);
+  });
 }
 
 watchdog::~watchdog() {

@@ -241,7 +241,7 @@ std::variant<std::unique_ptr<http::server>, std::string> serve_debug(const confi
           return {200, "application/json", connections_json(*target)};
         return {404, "text/plain; charset=utf-8", "not found; try /debug/connections\n"};
       },
-      "debug");
+      "debug", "s2s-debug");
 }
 
 }  // namespace s2s::debug

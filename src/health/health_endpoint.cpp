@@ -16,7 +16,8 @@ std::variant<std::unique_ptr<http::server>, std::string> serve_health(const conf
                                                                       std::shared_ptr<readiness> side,
                                                                       std::string name) {
   return http::server::start(
-      address, [side = std::move(side)](std::string_view path) { return answer(path, *side); }, std::move(name));
+      address, [side = std::move(side)](std::string_view path) { return answer(path, *side); }, std::move(name),
+      "s2s-health");
 }
 
 }  // namespace s2s::health

@@ -13,6 +13,7 @@
 
 #include "log/log.hpp"
 #include "net/socket.hpp"
+#include "sys/thread_name.hpp"
 
 namespace s2s::http {
 namespace {
@@ -63,24 +64,27 @@ struct client {
 }  // namespace
 
 std::variant<std::unique_ptr<server>, std::string> server::start(const config::address& address, handler handle,
-                                                                 std::string name) {
+                                                                 std::string name, std::string thread_name) {
   auto listening = net::listen_tcp(address, 64);
   if (auto* problem = std::get_if<std::string>(&listening))
     return name + ": cannot listen on " + address.to_string() + ": " + *problem;
   auto& bound = std::get<net::listening_socket>(listening);
   int port = bound.port;
   int fd = bound.fd.release();
-  return std::unique_ptr<server>(new server(fd, port, std::move(handle), std::move(name)));
+  return std::unique_ptr<server>(new server(fd, port, std::move(handle), std::move(name), thread_name));
 }
 
-server::server(int listen_fd, int port, handler handle, std::string name)
+server::server(int listen_fd, int port, handler handle, std::string name, const std::string& thread_name)
     : listen_fd_(listen_fd), port_(port), handle_(std::move(handle)), name_(std::move(name)) {
   int wake[2];
   if (::pipe2(wake, O_CLOEXEC | O_NONBLOCK) == 0) {
     wake_read_ = wake[0];
     wake_write_ = wake[1];
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this, thread_name] {
+    sys::name_this_thread(thread_name);
+    run();
+  });
 }
 
 server::~server() {

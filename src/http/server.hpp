@@ -30,9 +30,10 @@ inline constexpr int client_timeout_ms = 10000;
 class server {
  public:
   // Binds `address` (port 0: any free port) and serves until destroyed. The string says why
-  // the address cannot be served. `name` appears in log lines ("health a-to-b local").
+  // the address cannot be served. `name` appears in log lines ("health a-to-b local"),
+  // `thread_name` on the server's thread (at most 15 characters, as docs/threads.md lists).
   static std::variant<std::unique_ptr<server>, std::string> start(const config::address& address, handler handle,
-                                                                  std::string name);
+                                                                  std::string name, std::string thread_name);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -40,7 +41,7 @@ class server {
   int port() const { return port_; }
 
  private:
-  server(int listen_fd, int port, handler handle, std::string name);
+  server(int listen_fd, int port, handler handle, std::string name, const std::string& thread_name);
   void run();
 
   int listen_fd_;

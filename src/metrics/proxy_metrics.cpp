@@ -11,6 +11,8 @@
 #include <exception>
 #include <thread>
 
+#include "sys/thread_name.hpp"
+
 namespace s2s::metrics {
 
 proxy_metrics::proxy_metrics()
@@ -74,6 +76,7 @@ void exposer_stopper::operator()(prometheus::Exposer* exposer) const {
     return;
   std::atomic<bool> deleted = false;
   std::thread knocker([&, ports = exposer->GetListeningPorts()] {
+    sys::name_this_thread("s2s-metrics-end");
     for (int round = 0; round < 200 && !deleted; ++round) {
       for (int port : ports)
         knock(host, port);

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "sys/thread_name.hpp"
+
 namespace s2s::net {
 namespace {
 
@@ -30,9 +32,11 @@ event_loop::event_loop(std::string name) : name_(std::move(name)) {
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &previous);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    sys::name_this_thread(name_);
+    run();
+  });
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  pthread_setname_np(thread_.native_handle(), name_.substr(0, 15).c_str());
 }
 
 event_loop::~event_loop() {

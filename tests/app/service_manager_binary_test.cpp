@@ -1,18 +1,12 @@
 // The s2s-proxy binary under a service manager's eye: what it sends to NOTIFY_SOCKET when it is
 // ready, reloading and stopping, watchdog pings that stop when its actor system hangs, and the
 // systemd unit of config/systemd as systemd-analyze reads it.
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,6 +15,7 @@
 #include "support/echo_client.hpp"
 #include "support/echo_server.hpp"
 #include "support/files.hpp"
+#include "support/notify_socket.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
 #include "support/proxy_config.hpp"
@@ -30,68 +25,6 @@ namespace s2s::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-// The service manager's end of NOTIFY_SOCKET: a unix datagram socket bound to a path, each
-// datagram one notification ("READY=1", "WATCHDOG=1", ...).
-class notify_socket {
- public:
-  explicit notify_socket(std::filesystem::path path) : path_(std::move(path)) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (fd_ < 0 || path_.string().size() >= sizeof(address.sun_path))
-      throw std::runtime_error("cannot make a notify socket at " + path_.string());
-    std::strcpy(address.sun_path, path_.c_str());
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0)
-      throw std::runtime_error("cannot bind " + path_.string() + ": " + std::strerror(errno));
-  }
-  ~notify_socket() { ::close(fd_); }
-  notify_socket(const notify_socket&) = delete;
-  notify_socket& operator=(const notify_socket&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-
-  // The next notification, or nothing if none comes within the timeout.
-  std::optional<std::string> next(std::chrono::milliseconds timeout) {
-    pollfd readable{fd_, POLLIN, 0};
-    if (::poll(&readable, 1, static_cast<int>(timeout.count())) != 1)
-      return std::nullopt;
-    char buffer[4096];
-    auto size = ::recv(fd_, buffer, sizeof(buffer), 0);
-    if (size < 0)
-      return std::nullopt;
-    return std::string(buffer, static_cast<std::size_t>(size));
-  }
-
-  // Every notification up to the first one that starts with `prefix`, that one included; the
-  // last is not it when it did not come within the timeout.
-  std::vector<std::string> until(const std::string& prefix, std::chrono::milliseconds timeout) {
-    return collect(timeout, prefix);
-  }
-
-  // Every notification that comes within `window`.
-  std::vector<std::string> during(std::chrono::milliseconds window) { return collect(window, std::nullopt); }
-
- private:
-  std::vector<std::string> collect(std::chrono::milliseconds timeout, const std::optional<std::string>& last) {
-    std::vector<std::string> seen;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left <= 0ms)
-        return seen;
-      auto message = next(left);
-      if (!message)
-        return seen;
-      seen.push_back(*message);
-      if (last && message->starts_with(*last))
-        return seen;
-    }
-  }
-
-  std::filesystem::path path_;
-  int fd_ = -1;
-};
 
 std::size_t count_of(const std::vector<std::string>& messages, const std::string& message) {
   return static_cast<std::size_t>(std::count(messages.begin(), messages.end(), message));

@@ -26,7 +26,7 @@ std::unique_ptr<http::server> start_echo_paths(std::atomic<int>* served = nullpt
           return http::response{404, "text/plain", "no\n"};
         return http::response{200, "text/plain", "path=" + std::string(path)};
       },
-      "test");
+      "test", "test-http");
   if (auto* problem = std::get_if<std::string>(&started))
     ADD_FAILURE() << *problem;
   return std::move(std::get<std::unique_ptr<http::server>>(started));
@@ -95,7 +95,7 @@ TEST(HttpServer, ATakenAddressIsAnErrorThatNamesIt) {
   auto first = start_echo_paths();
   auto second = http::server::start(
       {"127.0.0.1", static_cast<std::uint16_t>(first->port())}, [](std::string_view) { return http::response{}; },
-      "second");
+      "second", "test-http");
   auto* problem = std::get_if<std::string>(&second);
   ASSERT_TRUE(problem);
   EXPECT_NE(problem->find("second: cannot listen on 127.0.0.1:" + std::to_string(first->port())), std::string::npos)
