@@ -52,7 +52,7 @@ proxy_report make_report(const supervisor_state& st) {
   return report;
 }
 
-// The listener failed at `now` (went down, or could not be started again): schedules the next
+// The listener failed just now (went down, or could not be started again): schedules the next
 // attempt, or leaves the listener down once its failure budget is spent.
 void listener_failed(supervisor_actor::stateful_pointer<supervisor_state> self, std::size_t index) {
   auto& child = self->state.listeners[index];
