@@ -3,6 +3,7 @@
 #include "actors/mailbox.hpp"
 
 #include <algorithm>
+#include <random>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -12,6 +13,7 @@
 
 #include "actors/h2_target.hpp"
 #include "actors/mux_upstream.hpp"
+#include "actors/restart_policy.hpp"
 #include "actors/translator.hpp"
 #include "actors/upstream.hpp"
 #include "log/log.hpp"
@@ -22,15 +24,13 @@
 namespace s2s::actors {
 namespace {
 
-constexpr std::chrono::milliseconds first_restart_delay{500};
-constexpr std::chrono::milliseconds max_restart_delay{30000};
-
 struct supervised_listener {
   listener_spec spec;
   endpoint_report report;
-  std::chrono::milliseconds next_delay = first_restart_delay;
   // Mux mode's inbound listener has no port; its mux connection learns of a restarted one.
   std::optional<mux_connection_actor> feeds;
+  // Set by the supervisor when it takes the listener on.
+  std::optional<restart_policy> restarts;
 };
 
 struct supervisor_state {
@@ -38,29 +38,48 @@ struct supervisor_state {
   std::vector<supervised_listener> listeners;
   std::vector<upstream_actor> upstreams;
   std::vector<mux_report> mux;
-  std::uint64_t restarts = 0;
   bool stopping = false;
 };
 
 proxy_report make_report(const supervisor_state& st) {
   proxy_report report;
-  for (const auto& child : st.listeners)
+  for (const auto& child : st.listeners) {
     report.endpoints.push_back(child.report);
-  report.listener_restarts = st.restarts;
+    report.listener_restarts += child.restarts->restarts();
+    report.listener_failures += child.restarts->failures();
+  }
   report.mux = st.mux;
   return report;
 }
 
+// The listener failed just now (went down, or could not be started again): schedules the next
+// attempt, or leaves the listener down once its failure budget is spent.
+void listener_failed(supervisor_actor::stateful_pointer<supervisor_state> self, std::size_t index) {
+  auto& child = self->state.listeners[index];
+  if (auto delay = child.restarts->on_failure(self->clock().now())) {
+    self->delayed_send(self, *delay, restart_atom::value, index);
+    return;
+  }
+  child.report.given_up = true;
+  log::error(child.report.name, "the listener failed " + std::to_string(child.restarts->failures()) +
+                                    " times and is not restarted again; the rest of the proxy keeps serving");
+}
+
 supervisor_actor::behavior_type supervisor_behavior(supervisor_actor::stateful_pointer<supervisor_state> self,
                                                     std::vector<supervised_listener> listeners,
-                                                    std::vector<upstream_actor> upstreams,
-                                                    std::vector<mux_report> mux) {
+                                                    std::vector<upstream_actor> upstreams, std::vector<mux_report> mux,
+                                                    restart_settings restarts) {
   auto& st = self->state;
   st.listeners = std::move(listeners);
   st.upstreams = std::move(upstreams);
   st.mux = std::move(mux);
-  for (auto& child : st.listeners)
+  // One draw per delay, shared by every listener: listeners that fail together come back apart.
+  auto engine = std::make_shared<std::minstd_rand>(std::random_device{}());
+  auto draw = [engine] { return std::uniform_real_distribution<double>(0, 1)(*engine); };
+  for (auto& child : st.listeners) {
+    child.restarts.emplace(restarts, draw);
     self->monitor(child.report.listener);
+  }
   self->set_down_handler([self](caf::down_msg& down) {
     auto& st = self->state;
     if (st.stopping)
@@ -69,7 +88,7 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_actor::stateful_p
       auto& child = st.listeners[index];
       if (child.report.listener.address() != down.source)
         continue;
-      self->delayed_send(self, child.next_delay, restart_atom::value, index);
+      listener_failed(self, index);
     }
   });
   return {
@@ -78,7 +97,6 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_actor::stateful_p
         if (st.stopping || index >= st.listeners.size())
           return;
         auto& child = st.listeners[index];
-        ++st.restarts;
         auto started = child.feeds ? start_portless_listener(self->system(), child.spec)
                                    : start_listener(self->system(), child.spec);
         if (auto* ok = std::get_if<started_listener>(&started)) {
@@ -86,12 +104,12 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_actor::stateful_p
           if (child.feeds)
             self->send(*child.feeds, inbound_atom::value, ok->actor);
           child.report.port = ok->port;
-          child.next_delay = first_restart_delay;
+          child.restarts->on_restart(self->clock().now());
           self->monitor(ok->actor);
         } else {
           // The port may still be held; try again later, backing off.
-          self->delayed_send(self, child.next_delay, restart_atom::value, index);
-          child.next_delay = std::min(child.next_delay * 2, max_restart_delay);
+          log::warn(child.report.name, "restarting the listener failed: " + std::get<std::string>(started));
+          listener_failed(self, index);
         }
       },
       [self](stats_atom) {
@@ -247,7 +265,7 @@ std::string start_mux(caf::actor_system& system, const config::cluster_connectio
   }
   auto& mux = std::get<started_mux_connection>(started);
   parts.mux.push_back({label, mux_address.addr.to_string(), mux.port, mux.actor, outbound});
-  parts.listeners.push_back({inbound_spec, {inbound_name, "", 0, inbound_listener}, first_restart_delay, mux.actor});
+  parts.listeners.push_back({inbound_spec, {inbound_name, "", 0, inbound_listener}, mux.actor, std::nullopt});
 
   listener_spec outbound_spec{outbound_name, *local.tcp_server, outbound,
                               translation.filter(connection, translation::side::outbound, options.filter),
@@ -258,7 +276,7 @@ std::string start_mux(caf::actor_system& system, const config::cluster_connectio
   auto& ok = std::get<started_listener>(listening);
   parts.listeners.push_back({outbound_spec,
                              {outbound_name, local.tcp_server->addr.to_string(), ok.port, ok.actor},
-                             first_restart_delay,
+                             std::nullopt,
                              std::nullopt});
   return problems;
 }
@@ -311,8 +329,7 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system, 
         continue;
       }
       auto& ok = std::get<started_listener>(started);
-      listeners.push_back(
-          {spec, {name, way.serve->addr.to_string(), ok.port, ok.actor}, first_restart_delay, std::nullopt});
+      listeners.push_back({spec, {name, way.serve->addr.to_string(), ok.port, ok.actor}, std::nullopt, std::nullopt});
     }
   }
   if (!problems.empty()) {
@@ -324,7 +341,8 @@ std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system, 
   for (const auto& child : listeners)
     result.report.endpoints.push_back(child.report);
   result.report.mux = mux;
-  result.supervisor = system.spawn(supervisor_behavior, std::move(listeners), std::move(upstreams), std::move(mux));
+  result.supervisor = system.spawn(supervisor_behavior, std::move(listeners), std::move(upstreams), std::move(mux),
+                                   options.listener_restarts);
   // The schema actors end with the supervisor.
   translation->start(system, result.supervisor.address());
   result.translation = std::move(translation);

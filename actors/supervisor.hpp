@@ -16,6 +16,7 @@
 #include "actors/call.hpp"
 #include "actors/listener.hpp"
 #include "actors/mux_connection.hpp"
+#include "actors/restart_policy.hpp"
 #include "config/config.hpp"
 
 namespace s2s::actors {
@@ -32,6 +33,8 @@ struct proxy_options {
   // Picks the calls that get an upstream connection of their own (see rpc/stream_channels.hpp);
   // empty: rpc::is_long_lived_stream, Temporal's replication streams.
   std::function<bool(std::string_view method)> long_lived_stream;
+  // How each listener is brought back when it fails.
+  restart_settings listener_restarts;
 };
 
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
@@ -46,6 +49,8 @@ struct endpoint_report {
   std::string address;
   int port = 0;
   listener_actor listener;
+  // The listener failed more often than its restart budget allows and stays down.
+  bool given_up = false;
 };
 
 // The yamux side of a mux-mode cluster connection.
@@ -59,9 +64,10 @@ struct mux_report {
 
 struct proxy_report {
   std::vector<endpoint_report> endpoints;
-  std::uint64_t listener_restarts = 0;
-  std::vector<mux_report> mux;    // empty without mux connections
-  std::size_t mailbox_depth = 0;  // the supervisor's: messages waiting behind the stats request
+  std::uint64_t listener_restarts = 0;  // restarts that took
+  std::uint64_t listener_failures = 0;  // listeners that went down, and restarts that failed
+  std::vector<mux_report> mux;          // empty without mux connections
+  std::size_t mailbox_depth = 0;        // the supervisor's: messages waiting behind the stats request
 };
 
 using supervisor_actor = caf::typed_actor<caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>,

@@ -67,15 +67,20 @@ void watch_supervisor(caf::actor_system& system, const config::config& config, a
     if (!report)
       return;
     metrics.actors.mailbox_of("supervisor").Set(static_cast<double>(report->mailbox_depth));
-    metrics.actors.live_of("listener").Set(static_cast<double>(report->endpoints.size()));
-    std::size_t listener_mail = 0;
-    for (const auto& endpoint : report->endpoints)
+    std::size_t listeners_live = 0, listener_mail = 0;
+    for (const auto& endpoint : report->endpoints) {
+      if (endpoint.given_up)
+        continue;
+      ++listeners_live;
       if (auto stats = listener_stats_of(system, endpoint.listener))
         listener_mail += stats->mailbox_depth;
+    }
+    metrics.actors.live_of("listener").Set(static_cast<double>(listeners_live));
     metrics.actors.mailbox_of("listener").Set(static_cast<double>(listener_mail));
     // Each endpoint has an upstream actor of its own.
     metrics.actors.live_of("upstream").Set(static_cast<double>(report->endpoints.size()));
     metrics::actor_metrics::raise_to(metrics.actors.restarts_of("listener"), report->listener_restarts);
+    metrics::actor_metrics::raise_to(metrics.actors.failures_of("listener"), report->listener_failures);
     std::size_t connections = 0, sessions = 0, streams = 0, redials = 0, connection_mail = 0, session_mail = 0;
     for (const auto& mux : report->mux) {
       auto view = debug::look_at(system, mux);
@@ -133,6 +138,22 @@ mux_readiness mux_sides_of(caf::actor_system& system, actors::supervisor_actor s
   };
 }
 
+// A side's readiness, and also not ready once the supervisor gave up on the listener whose calls
+// go to that side: "<connection> inbound" for the local side, "<connection> outbound" for the
+// remote one. A supervisor that does not answer leaves the verdict to `side`.
+std::shared_ptr<health::readiness> unless_given_up(caf::actor_system& system, actors::supervisor_actor supervisor,
+                                                   std::string listener_name, std::shared_ptr<health::readiness> side) {
+  return health::readiness_from([&system, supervisor, listener_name, side] {
+    if (auto report = report_of(system, supervisor))
+      for (const auto& endpoint : report->endpoints)
+        if (endpoint.name == listener_name && endpoint.given_up)
+          return health::readiness::verdict{false, listener_name +
+                                                       ": the listener failed more often than its restart budget "
+                                                       "allows and is not restarted again"};
+    return side->check();
+  });
+}
+
 }  // namespace
 
 log_setup log_settings(const config::config& config, std::optional<log::level> command_line) {
@@ -187,8 +208,10 @@ std::variant<operations, std::string> start_operations(caf::actor_system& system
       if (!check)
         continue;
       auto name = connection.name + (local_side ? " local" : " remote");
-      auto served = health::serve_health(check->listen_address,
-                                         side_readiness(connection, local_side, options.mux_sides), "health " + name);
+      auto listener_name = connection.name + (local_side ? " inbound" : " outbound");
+      auto readiness =
+          unless_given_up(system, supervisor, listener_name, side_readiness(connection, local_side, options.mux_sides));
+      auto served = health::serve_health(check->listen_address, readiness, "health " + name);
       if (auto* problem = std::get_if<std::string>(&served))
         problems += *problem + "\n";
       else

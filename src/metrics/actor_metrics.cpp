@@ -14,11 +14,11 @@ actor_metrics::actor_metrics(prometheus::Registry& registry)
                              .Register(registry)),
       failures(prometheus::BuildCounter()
                    .Name("s2s_proxy_actor_failures_total")
-                   .Help("Actors that ended abnormally, per kind")
+                   .Help("Actors that ended abnormally, and listener restarts that failed, per kind")
                    .Register(registry)),
       restarts(prometheus::BuildCounter()
                    .Name("s2s_proxy_actor_restarts_total")
-                   .Help("Actors restarted by their supervisor, per kind")
+                   .Help("Actors restarted by their supervisor (restarts that took), per kind")
                    .Register(registry)),
       mailbox_depth(prometheus::BuildGauge()
                         .Name("s2s_proxy_actor_mailbox_depth")

@@ -11,6 +11,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include "app/operations.hpp"
 #include "http/http_client.hpp"
@@ -73,6 +74,7 @@ class Operations : public ::testing::Test {
   config::config config;
   std::optional<actors::started_proxy> proxy;
   std::optional<app::operations> operations;
+  actors::restart_settings listener_restarts;
 
   void SetUp() override {
     config.cluster_connections.push_back(tcp_connection("a-to-b", cluster_a->port(), cluster_b.port()));
@@ -84,6 +86,7 @@ class Operations : public ::testing::Test {
     system = std::make_unique<caf::actor_system>(actor_config);
     actors::proxy_options options;
     options.observe_calls = [metrics = metrics](std::string_view endpoint) { return metrics->observe_calls(endpoint); };
+    options.listener_restarts = listener_restarts;
     auto started = actors::start_proxy(*system, config, options);
     ASSERT_TRUE(std::holds_alternative<actors::started_proxy>(started)) << std::get<std::string>(started);
     proxy = std::get<actors::started_proxy>(std::move(started));
@@ -347,6 +350,58 @@ TEST_F(Operations, HealthOfEachSideFollowsItsFrontend) {
   same_port.port = local_port;
   cluster_a = std::make_unique<echo_server>(same_port);
   EXPECT_EQ(wait_for_health(local, 200), 200);
+}
+
+// Kills the listener `name` of the proxy under test.
+void kill_listener(const actors::proxy_report& report, const std::string& name) {
+  for (const auto& endpoint : report.endpoints)
+    if (endpoint.name == name)
+      caf::anon_send_exit(endpoint.listener, caf::exit_reason::kill);
+}
+
+TEST_F(Operations, ARestartedListenerIsCountedOnceAsAFailureAndOnceAsARestart) {
+  kill_listener(proxy->report, "a-to-b outbound");
+  auto deadline = std::chrono::steady_clock::now() + 15s;
+  std::vector<sample> samples;
+  do {
+    samples = scrape();
+    if (value(samples, "s2s_proxy_actor_restarts_total", {{"kind", "listener"}}) >= 1)
+      break;
+    std::this_thread::sleep_for(50ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(value(samples, "s2s_proxy_actor_restarts_total", {{"kind", "listener"}}), 1);
+  EXPECT_EQ(value(samples, "s2s_proxy_actor_failures_total", {{"kind", "listener"}}), 1);
+  EXPECT_EQ(value(samples, "s2s_proxy_actors_live", {{"kind", "listener"}}), 2);
+  EXPECT_EQ(wait_for_health(operations->health_port("a-to-b remote"), 200), 200);
+}
+
+// The proxy under test, with listeners that are not restarted after their first failure.
+class OperationsWithoutRestarts : public Operations {
+ protected:
+  OperationsWithoutRestarts() { listener_restarts.max_failures = 1; }
+};
+
+TEST_F(OperationsWithoutRestarts, AListenerGivenUpOnMakesItsSideNotReadyAndTheOtherServesOn) {
+  int local = operations->health_port("a-to-b local");
+  int remote = operations->health_port("a-to-b remote");
+  EXPECT_EQ(wait_for_health(local, 200), 200);
+  // The inbound listener carries calls to the local side.
+  kill_listener(proxy->report, "a-to-b inbound");
+  EXPECT_EQ(wait_for_health(local, 503), 503);
+  auto reason = http_get(local, "/health");
+  ASSERT_TRUE(reason);
+  EXPECT_NE(reason->body.find("a-to-b inbound: the listener failed more often than its restart budget allows"),
+            std::string::npos)
+      << reason->body;
+  EXPECT_EQ(http_get(remote, "/health")->status, 200);
+
+  auto samples = scrape();
+  EXPECT_EQ(value(samples, "s2s_proxy_actor_restarts_total", {{"kind", "listener"}}), 0);
+  EXPECT_EQ(value(samples, "s2s_proxy_actor_failures_total", {{"kind", "listener"}}), 1);
+  EXPECT_EQ(value(samples, "s2s_proxy_actors_live", {{"kind", "listener"}}), 1);
+  // The outbound side still carries calls.
+  auto outbound = EchoService::NewStub(make_channel(address("a-to-b outbound")));
+  EXPECT_TRUE(call_unary(*outbound, echo("still served")).status.ok());
 }
 
 TEST_F(Operations, DebugConnectionsIsJsonListingListenersWithTheirCalls) {

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include "proxy/proxy_harness.hpp"
 #include "support/certs.hpp"
@@ -507,6 +508,50 @@ TEST_F(TcpProxy, AFailingCallActorEndsOnlyItsOwnCall) {
   EXPECT_EQ(stats.calls_failed, 1u);
   EXPECT_EQ(stats.calls_started, 21u);
   ASSERT_TRUE(call_unary(*outbound, echo("after")).status.ok());
+}
+
+const actors::endpoint_report* endpoint_named(const actors::proxy_report& report, const std::string& name) {
+  for (const auto& endpoint : report.endpoints)
+    if (endpoint.name == name)
+      return &endpoint;
+  return nullptr;
+}
+
+TEST_F(TcpProxy, AKilledListenerIsRestartedAndCountedOnceWhileTheOtherSideServesOn) {
+  proxy_process proxy(make_config());
+  auto before = proxy.report();
+  const auto* outbound = endpoint_named(before, "a-to-b outbound");
+  const auto* inbound = endpoint_named(before, "a-to-b inbound");
+  ASSERT_TRUE(outbound && inbound);
+  EXPECT_EQ(before.listener_restarts, 0u);
+  EXPECT_EQ(before.listener_failures, 0u);
+  auto killed = outbound->listener;
+  auto untouched = inbound->listener;
+  caf::anon_send_exit(killed, caf::exit_reason::kill);
+
+  // The supervisor brings it back after its first backoff delay; poll the report until it has.
+  actors::proxy_report after;
+  for (int i = 0; i < 200; ++i) {
+    after = proxy.report();
+    const auto* now = endpoint_named(after, "a-to-b outbound");
+    if (now && now->listener != killed && after.listener_restarts > 0)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  const auto* restarted = endpoint_named(after, "a-to-b outbound");
+  ASSERT_TRUE(restarted);
+  ASSERT_NE(restarted->listener, killed) << "the listener was not restarted";
+  EXPECT_FALSE(restarted->given_up);
+  EXPECT_EQ(after.listener_restarts, 1u);
+  EXPECT_EQ(after.listener_failures, 1u);
+  EXPECT_EQ(endpoint_named(after, "a-to-b inbound")->listener, untouched);
+
+  auto restarted_stub = stub("127.0.0.1:" + std::to_string(restarted->port));
+  auto result = call_unary(*restarted_stub, echo("after a restart"));
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.responses[0].payload(), "after a restart");
+  auto inbound_stub = stub(proxy.address("a-to-b inbound"));
+  EXPECT_TRUE(call_unary(*inbound_stub, echo("inbound")).status.ok());
 }
 
 TEST_F(TcpProxy, AListenPortAlreadyTakenIsAClearStartupError) {
