@@ -1,4 +1,5 @@
 // The loader's second stage: checks what the values mean together, so nothing at run time has to.
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,7 +9,10 @@
 #include <map>
 #include <numeric>
 
+#include <civetweb.h>
+
 #include "config/internal.hpp"
+#include "tls/pem_files.hpp"
 
 namespace s2s::config::detail {
 namespace {
@@ -41,10 +45,12 @@ class checker {
   void check_side(const std::string& path, const side_config& side);
   void check_endpoint(const std::string& path, const endpoint& target, tls_role role);
   void check_tls(const std::string& path, const tls_config& tls, tls_role role);
-  void check_file(const std::string& path, const std::string& file, std::string_view what);
+  void check_pem_files(const std::string& path, const tls::pem_paths& files);
+  bool check_file(const std::string& path, const std::string& file, std::string_view what);
   void check_namespace_mappings(const std::string& path, const std::vector<namespace_mapping>& mappings);
   void check_search_attributes(const std::string& path, const std::vector<search_attribute_namespace>& namespaces);
   void check_shard_count(const std::string& path, const shard_count& shards);
+  void check_metrics_address(const std::string& path, const address& where);
   void check_listeners();
 
   // Reports every value after the first that is already in seen; empty values are left to other checks.
@@ -74,6 +80,15 @@ std::string file_problem(const std::string& file) {
   return {};
 }
 
+// An IPv6 literal in its one canonical spelling ("0:0::1" and "::1" are one address); other hosts as written.
+std::string canonical_host(const std::string& host) {
+  in6_addr parsed{};
+  char text[INET6_ADDRSTRLEN];
+  if (inet_pton(AF_INET6, host.c_str(), &parsed) == 1 && inet_ntop(AF_INET6, &parsed, text, sizeof text))
+    return text;
+  return host;
+}
+
 bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
 
 void checker::check(const config& value) {
@@ -87,8 +102,10 @@ void checker::check(const config& value) {
     check_connection(path, connection);
   }
   check_file("translation.descriptorSetPath", value.translation.descriptor_set_path, "descriptor set");
-  if (value.metrics_listen_address)
+  if (value.metrics_listen_address) {
     listeners_.push_back({"metrics.prometheus.listenAddress", *value.metrics_listen_address});
+    check_metrics_address("metrics.prometheus.listenAddress", *value.metrics_listen_address);
+  }
   if (value.pprof_address)
     listeners_.push_back({"profiling.pprofAddress", *value.pprof_address});
   check_listeners();
@@ -199,9 +216,18 @@ void checker::check_tls(const std::string& path, const tls_config& tls, tls_role
                                         : "keyPath is set but certificatePath is not") +
                 "; TLS uses them as a pair, and stays off with only one of them");
   }
-  check_file(key_path(path, "certificatePath"), tls.certificate_path, "certificate");
-  check_file(key_path(path, "keyPath"), tls.key_path, "private key");
-  check_file(key_path(path, "remoteCAPath"), tls.remote_ca_path, "CA bundle");
+  // The files start loads, as far as they can be read: those that cannot are reported here already.
+  tls::pem_paths loaded;
+  bool certificate_read = check_file(key_path(path, "certificatePath"), tls.certificate_path, "certificate");
+  bool key_read = check_file(key_path(path, "keyPath"), tls.key_path, "private key");
+  if (certificate_read && key_read) {
+    loaded.certificate = tls.certificate_path;
+    loaded.private_key = tls.key_path;
+  }
+  // A client that skips verification loads no CA bundle.
+  if (check_file(key_path(path, "remoteCAPath"), tls.remote_ca_path, "CA bundle") &&
+      (role == tls_role::server || !tls.skip_ca_verification))
+    loaded.ca_bundle = tls.remote_ca_path;
   if (!tls.enabled())
     return;
   if (role == tls_role::client && !tls.skip_ca_verification && tls.ca_server_name.empty())
@@ -212,21 +238,35 @@ void checker::check_tls(const std::string& path, const tls_config& tls, tls_role
     problem(key_path(path, "certificatePath"),
             "caServerName turns TLS on, but a TLS server needs certificatePath and keyPath; set both, or remove "
             "caServerName (only a dialling side uses it)");
+  check_pem_files(path, loaded);
 }
 
-void checker::check_file(const std::string& path, const std::string& file, std::string_view what) {
+// Loads the files as the endpoint's TLS context loads them at start (tls/context.cpp), so that a certificate,
+// key or CA bundle that start could not use is refused here, at its key.
+void checker::check_pem_files(const std::string& path, const tls::pem_paths& files) {
+  for (auto& wrong : tls::check_pem_files(files)) {
+    const char* key = wrong.file == tls::pem_file::certificate   ? "certificatePath"
+                      : wrong.file == tls::pem_file::private_key ? "keyPath"
+                                                                 : "remoteCAPath";
+    problem(key_path(path, key), std::move(wrong.message));
+  }
+}
+
+// Whether the file is unnamed or can be read; reports why not.
+bool checker::check_file(const std::string& path, const std::string& file, std::string_view what) {
   if (file.empty())
-    return;
+    return true;
   if (file.starts_with("https://") || file.starts_with("http://")) {
     problem(path, "'" + file + "' is a URL; this proxy reads the " + std::string(what) +
                       " from a file: download it and write its path here");
-    return;
+    return false;
   }
   auto why = file_problem(file);
   if (!why.empty())
     problem(path, "cannot read the " + std::string(what) + " file '" + file + "': " + why +
                       (file.starts_with('/') ? std::string()
                                              : " (a relative path is taken from " + working_directory() + ")"));
+  return why.empty();
 }
 
 void checker::check_namespace_mappings(const std::string& path, const std::vector<namespace_mapping>& mappings) {
@@ -269,35 +309,40 @@ void checker::check_search_attributes(const std::string& path,
 void checker::check_shard_count(const std::string& path, const shard_count& shards) {
   if (shards.mode == shard_count_mode::none)
     return;
-  if (shards.mode == shard_count_mode::routing) {
-    problem(key_path(path, "mode"),
-            "shardCount.mode routing is not implemented yet: this proxy would not route replication tasks to the "
-            "shards that own their workflows; use mode lcm, which replicates between any two shard counts "
-            "(docs/shard-counts.md)");
-    return;
-  }
   bool counted = true;
   for (auto [key, count] : {std::pair{"localShardCount", shards.local_shard_count},
                             std::pair{"remoteShardCount", shards.remote_shard_count}})
     if (count < 1) {
       counted = false;
-      problem(key_path(path, key), std::string("shardCount.mode lcm needs ") + key +
+      problem(key_path(path, key), std::string("shardCount.mode ") +
+                                       (shards.mode == shard_count_mode::lcm ? "lcm" : "routing") + " needs " + key +
                                        ", the history shard count of that cluster (at least 1)");
     }
-  if (counted && std::lcm<std::int64_t>(shards.local_shard_count, shards.remote_shard_count) > INT32_MAX)
+  if (counted && shards.mode == shard_count_mode::lcm &&
+      std::lcm<std::int64_t>(shards.local_shard_count, shards.remote_shard_count) > INT32_MAX)
     problem(key_path(path, "remoteShardCount"),
             "the least common multiple of shardCount.localShardCount and remoteShardCount exceeds 2147483647, "
             "the largest history shard count Temporal can be told");
 }
 
+// /metrics is served by prometheus-cpp's exposer on civetweb, which cannot listen on IPv6 unless it was built to.
+void checker::check_metrics_address(const std::string& path, const address& where) {
+  bool ipv6 = where.host.find(':') != std::string::npos;
+  if (ipv6 && mg_check_feature(MG_FEATURES_IPV6) == 0)
+    problem(path, "the metrics endpoint cannot listen on " + where.to_string() +
+                      ": its HTTP server (civetweb) is built without IPv6 here; use an IPv4 address, such as "
+                      "0.0.0.0 or 127.0.0.1, or a host name with an IPv4 address");
+}
+
 void checker::check_listeners() {
   for (std::size_t later = 0; later < listeners_.size(); ++later) {
     const auto& second = listeners_[later];
+    auto second_host = canonical_host(second.where.host);
     for (std::size_t earlier = 0; earlier < later; ++earlier) {
       const auto& first = listeners_[earlier];
-      bool same_socket =
-          first.where.port != 0 && first.where.port == second.where.port &&
-          (first.where.host == second.where.host || is_wildcard(first.where.host) || is_wildcard(second.where.host));
+      auto first_host = canonical_host(first.where.host);
+      bool same_socket = first.where.port != 0 && first.where.port == second.where.port &&
+                         (first_host == second_host || is_wildcard(first_host) || is_wildcard(second_host));
       if (same_socket) {
         problem(second.path, "listens on " + second.where.to_string() + ", which " + first.path + " (line " +
                                  std::to_string(line_of(first.path)) + ") already listens on; give each its own port");

@@ -20,17 +20,17 @@ std::variant<context_ptr, std::string> fail(SSL_CTX* context, std::string what) 
   return detail.empty() ? what : what + ": " + detail;
 }
 
-// Loads this side's certificate chain and key when the block names them.
-std::string load_identity(SSL_CTX* context, const config::tls_config& tls) {
+std::variant<context_ptr, std::string> fail(SSL_CTX* context, const pem_problem& problem) {
+  SSL_CTX_free(context);
+  return problem.message;
+}
+
+// Loads this side's certificate chain and key when the block names them. The config's validation loaded the
+// same files: a problem here means they changed or went away since.
+std::optional<pem_problem> load_identity_of(SSL_CTX* context, const config::tls_config& tls) {
   if (tls.certificate_path.empty() && tls.key_path.empty())
-    return {};
-  if (SSL_CTX_use_certificate_chain_file(context, tls.certificate_path.c_str()) != 1)
-    return "cannot load certificate '" + tls.certificate_path + "'";
-  if (SSL_CTX_use_PrivateKey_file(context, tls.key_path.c_str(), SSL_FILETYPE_PEM) != 1)
-    return "cannot load private key '" + tls.key_path + "'";
-  if (SSL_CTX_check_private_key(context) != 1)
-    return "private key '" + tls.key_path + "' does not match certificate '" + tls.certificate_path + "'";
-  return {};
+    return std::nullopt;
+  return load_identity(context, tls.certificate_path, tls.key_path);
 }
 
 SSL_CTX* new_context(const SSL_METHOD* method) {
@@ -102,27 +102,15 @@ void restrict_grpc_suites() {
   std::call_once(once, [] { ::setenv("GRPC_SSL_CIPHER_SUITES", tls12_cipher_list, 0); });
 }
 
-std::string drain_errors() {
-  std::string out;
-  while (unsigned long code = ERR_get_error()) {
-    char text[256];
-    ERR_error_string_n(code, text, sizeof text);
-    if (!out.empty())
-      out += "; ";
-    out += text;
-  }
-  return out;
-}
-
 std::variant<context_ptr, std::string> server_context(const config::tls_config& tls) {
   SSL_CTX* context = new_context(TLS_server_method());
   if (!context)
     return "cannot create a TLS server context: " + drain_errors();
-  if (auto problem = load_identity(context, tls); !problem.empty())
-    return fail(context, problem);
+  if (auto problem = load_identity_of(context, tls))
+    return fail(context, *problem);
   if (!tls.remote_ca_path.empty()) {
-    if (SSL_CTX_load_verify_locations(context, tls.remote_ca_path.c_str(), nullptr) != 1)
-      return fail(context, "cannot load CA bundle '" + tls.remote_ca_path + "'");
+    if (auto problem = load_ca_bundle(context, tls.remote_ca_path))
+      return fail(context, *problem);
     SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   } else {
     SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
@@ -136,17 +124,17 @@ std::variant<context_ptr, std::string> client_context(const config::tls_config& 
   SSL_CTX* context = new_context(TLS_client_method());
   if (!context)
     return "cannot create a TLS client context: " + drain_errors();
-  if (auto problem = load_identity(context, tls); !problem.empty())
-    return fail(context, problem);
+  if (auto problem = load_identity_of(context, tls))
+    return fail(context, *problem);
   if (tls.skip_ca_verification) {
     SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
   } else {
-    bool loaded = tls.remote_ca_path.empty()
-                      ? SSL_CTX_set_default_verify_paths(context) == 1
-                      : SSL_CTX_load_verify_locations(context, tls.remote_ca_path.c_str(), nullptr) == 1;
-    if (!loaded)
-      return fail(context, tls.remote_ca_path.empty() ? std::string("cannot load the system CA certificates")
-                                                      : "cannot load CA bundle '" + tls.remote_ca_path + "'");
+    if (tls.remote_ca_path.empty()) {
+      if (SSL_CTX_set_default_verify_paths(context) != 1)
+        return fail(context, "cannot load the system CA certificates");
+    } else if (auto problem = load_ca_bundle(context, tls.remote_ca_path)) {
+      return fail(context, *problem);
+    }
     SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
   }
   return context_ptr(context, context_deleter{});

@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "config/config.hpp"
+#include "tls/pem_files.hpp"
 
 namespace s2s::tls {
 
@@ -71,8 +72,5 @@ std::string alpn_names(const std::uint8_t* wire, std::size_t size);
 // Why a handshake failed, in words: the verification result when the peer was not trusted,
 // else OpenSSL's queued errors. Drains the calling thread's OpenSSL error queue.
 std::string handshake_problem(SSL* ssl, int ssl_error);
-
-// The calling thread's queued OpenSSL errors as one line (drains the queue).
-std::string drain_errors();
 
 }  // namespace s2s::tls

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/certs.hpp"
 #include "support/echo_client.hpp"
 #include "support/echo_server.hpp"
 #include "support/files.hpp"
@@ -78,31 +79,57 @@ TEST_F(Cli, ValidateListsEveryProblemWithItsLineAndExitsNonZero) {
   EXPECT_NE(output.find("clusterConnections[0].colour (line 9"), std::string::npos) << output;
 }
 
-// Nothing accepted and ignored: a mode that is not carried out keeps the proxy from starting at all.
-TEST_F(Cli, ValidateAndStartRefuseTheRoutingShardCountMode) {
+// A routing config that lacks a count is refused by both commands, naming the key.
+TEST_F(Cli, ValidateAndStartRefuseRoutingWithoutBothShardCounts) {
   auto path = scratch / "routing.yaml";
-  write_file(path, tcp_proxy_yaml("cli", 1, "127.0.0.1:2") +
-                       "    shardCount: {mode: routing, localShardCount: 4, remoteShardCount: 3}\n");
+  write_file(path, tcp_proxy_yaml("cli", 1, "127.0.0.1:2") + "    shardCount: {mode: routing, localShardCount: 4}\n");
   for (std::string command : {"validate", "start"}) {
     auto refused = run({command, "--config", path.string()});
     EXPECT_EQ(refused.wait_exit(10s), 1) << command << ": " << refused.output();
-    EXPECT_NE(refused.output().find("shardCount.mode routing is not implemented yet"), std::string::npos)
+    EXPECT_NE(refused.output().find("shardCount.mode routing needs remoteShardCount"), std::string::npos)
         << command << ": " << refused.output();
   }
 }
 
 // Configs that start once refused by itself: validate now refuses them, and start refuses them the same way,
-// before anything is served.
+// before anything is served. TLS files among them: validate loads them as start's TLS contexts do.
 TEST_F(Cli, ValidateAndStartRefuseTheSameConfigsWithTheSameMessage) {
   struct refused_config {
     std::string yaml;
     std::string problem;  // key path and line
   };
+  // Files start would load into its TLS contexts: a certificate, key or CA bundle it cannot use is a problem of
+  // the config.
+  auto certs = make_test_certificates(scratch.path());
+  auto garbled = scratch / "garbled.pem";
+  write_file(garbled, "not PEM at all");
   const std::string tcp_remote =
       "    remote:\n"
       "      connectionType: tcp\n"
       "      tcpClient: { address: \"127.0.0.1:7234\" }\n"
       "      tcpServer: { address: \"127.0.0.1:6234\" }\n";
+  // A connection whose remote side is a mux side of `type`; its TLS block's lines start at line 12.
+  auto mux_tls = [](const std::string& name, const std::string& type, const std::string& tls_lines) {
+    return "clusterConnections:\n"
+           "  - name: " +
+           name +
+           "\n"
+           "    local:\n"
+           "      connectionType: tcp\n"
+           "      tcpClient: { address: \"127.0.0.1:7233\" }\n"
+           "      tcpServer: { address: \"127.0.0.1:6233\" }\n"
+           "    remote:\n"
+           "      connectionType: " +
+           type +
+           "\n"
+           "      muxAddressInfo:\n"
+           "        address: \"127.0.0.1:6334\"\n"
+           "        tls:\n" +
+           tls_lines;
+  };
+  auto file_line = [](const std::string& key, const std::filesystem::path& file) {
+    return "          " + key + ": \"" + file.string() + "\"\n";
+  };
   const refused_config configs[] = {
       {"clusterConnections:\n"
        "  - name: mux-local\n"
@@ -132,6 +159,25 @@ TEST_F(Cli, ValidateAndStartRefuseTheSameConfigsWithTheSameMessage) {
            "        - { name: \"\", namespaceId: \"\" }\n",
        "clusterConnections[0].searchAttributeTranslation.namespaceMappings[0] (line 13, column 11): a search "
        "attribute namespace entry needs a non-empty name or namespaceId"},
+      {"clusterConnections:\n"
+       "  - name: garbled-certificate\n"
+       "    local:\n"
+       "      connectionType: tcp\n"
+       "      tcpClient: { address: \"127.0.0.1:7233\" }\n"
+       "      tcpServer:\n"
+       "        address: \"127.0.0.1:6233\"\n"
+       "        tls: { certificatePath: \"" +
+           garbled.string() + "\", keyPath: \"" + certs.trusted.server.private_key.string() + "\" }\n" + tcp_remote,
+       "clusterConnections[0].local.tcpServer.tls.certificatePath (line 8, column 16): cannot load the certificate"},
+      {mux_tls("foreign-key", "mux-client",
+               file_line("certificatePath", certs.trusted.client.certificate) +
+                   file_line("keyPath", certs.untrusted.client.private_key) +
+                   "          caServerName: s2s-test-server\n"),
+       "clusterConnections[0].remote.muxAddressInfo.tls.keyPath (line 13, column 11): the private key"},
+      {mux_tls("garbled-bundle", "mux-server",
+               file_line("certificatePath", certs.trusted.server.certificate) +
+                   file_line("keyPath", certs.trusted.server.private_key) + file_line("remoteCAPath", garbled)),
+       "clusterConnections[0].remote.muxAddressInfo.tls.remoteCAPath (line 14, column 11): cannot load the CA bundle"},
   };
   for (const auto& config : configs) {
     auto path = scratch / "refused.yaml";

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
+#include "support/certs.hpp"
 
 namespace s2s::config::testing {
 
@@ -53,11 +54,14 @@ class config_files : public ::testing::Test {
 
   const std::filesystem::path& directory() const { return directory_; }
 
-  // proxy.pem, proxy.key and ca.pem: only their being readable matters to the loader.
-  void write_tls_files() const {
-    write("proxy.pem", "certificate");
-    write("proxy.key", "key");
-    write("ca.pem", "authority");
+  // proxy.pem and proxy.key, a certificate and its key, and ca.pem, the CA that signed it: the loader loads
+  // them as start does. Returns every certificate made, for tests that need another one.
+  s2s::testing::test_certificates write_tls_files() const {
+    auto made = s2s::testing::make_test_certificates(directory_);
+    std::filesystem::copy_file(made.trusted.server.certificate, directory_ / "proxy.pem");
+    std::filesystem::copy_file(made.trusted.server.private_key, directory_ / "proxy.key");
+    std::filesystem::copy_file(made.trusted.ca_certificate, directory_ / "ca.pem");
+    return made;
   }
 
  private:

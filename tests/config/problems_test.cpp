@@ -1,4 +1,5 @@
 // Tests that each kind of mistake in a config file is reported with its key path, line, column and a remedy.
+#include <civetweb.h>
 #include <gtest/gtest.h>
 
 #include "config_files.hpp"
@@ -360,14 +361,19 @@ TEST(ConfigProblems, ShardCountModeWithoutCountsIsReported) {
   EXPECT_EQ(result.errors.size(), 1u) << listing(result);
 }
 
-// Accepting routing and not routing would be worse than refusing it.
-TEST(ConfigProblems, RoutingShardCountModeIsRefusedAsNotImplemented) {
-  auto result =
-      parse(appended("    shardCount:\n      mode: routing\n      localShardCount: 4\n      remoteShardCount: 3\n"));
+TEST(ConfigProblems, RoutingShardCountModeNeedsBothCounts) {
+  auto result = parse(appended("    shardCount:\n      mode: routing\n      remoteShardCount: 3\n"));
   EXPECT_FALSE(result.value);
-  EXPECT_TRUE(reports(result, "clusterConnections[0].shardCount.mode", 12, 7,
-                      "shardCount.mode routing is not implemented yet"));
+  EXPECT_TRUE(reports(result, "clusterConnections[0].shardCount.localShardCount", 11, 5,
+                      "shardCount.mode routing needs localShardCount"));
   EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+// Routing routes each task by itself, so any two counts work, however large their least common multiple.
+TEST(ConfigProblems, RoutingShardCountModeTakesCountsWithoutACommonMultipleBound) {
+  auto result = parse(appended("    shardCount: {mode: routing, localShardCount: 2147483647, remoteShardCount: 2}\n"));
+  EXPECT_TRUE(result.value) << listing(result);
+  EXPECT_TRUE(result.errors.empty()) << listing(result);
 }
 
 TEST(ConfigProblems, LcmShardCountBeyondInt32IsReported) {
@@ -421,6 +427,29 @@ TEST(ConfigProblems, ListenAddressUsedTwiceIsReported) {
   EXPECT_TRUE(reports(result, "metrics.prometheus.listenAddress", 13, 5,
                       "listens on 0.0.0.0:6234, which clusterConnections[0].remote.tcpServer.address (line 10) "
                       "already listens on"));
+}
+
+// Two spellings of one IPv6 address are one socket: the second listener could not bind.
+TEST(ConfigProblems, ListenAddressUsedTwiceInAnotherIpv6SpellingIsReported) {
+  auto result = parse(edited("tcpServer: {address: \"127.0.0.1:6234\"}", "tcpServer: {address: \"[::1]:6234\"}") +
+                      "    localClusterHealthCheck: {protocol: http, listenAddress: \"[0:0::0:1]:6234\"}\n");
+  EXPECT_TRUE(reports(result, "clusterConnections[0].localClusterHealthCheck.listenAddress", 11, 47,
+                      "listens on [0:0::0:1]:6234, which clusterConnections[0].remote.tcpServer.address (line 10) "
+                      "already listens on"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
+// start serves /metrics on civetweb: an IPv6 address is refused exactly when that civetweb cannot listen on one.
+TEST(ConfigProblems, MetricsOnAnIpv6AddressIsRefusedUnlessItsServerListensOnIpv6) {
+  auto result = parse(appended("metrics:\n  prometheus:\n    listenAddress: \"[::1]:9090\"\n"));
+  if (mg_check_feature(MG_FEATURES_IPV6) != 0) {
+    EXPECT_TRUE(result.value) << listing(result);
+    return;
+  }
+  EXPECT_TRUE(reports(result, "metrics.prometheus.listenAddress", 13, 5,
+                      "the metrics endpoint cannot listen on [::1]:9090: its HTTP server (civetweb) is built without "
+                      "IPv6 here; use an IPv4 address"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
 }
 
 TEST(ConfigProblems, UnknownLogLevelIsReported) {
