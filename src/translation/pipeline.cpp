@@ -16,7 +16,8 @@ struct side_filters {
   bool acl_namespaces = false;  // the namespace checks of the ACL, which read messages
   bool replication_endpoint = false;
   std::optional<std::int64_t> failover_version_increment;  // 0 in the config: this side's answer passes unchanged
-  bool shard_count = false;
+  bool shard_count = false;                                // lcm
+  bool routing = false;
 };
 
 side_filters filters_of(const config::cluster_connection& connection, side arrived_on) {
@@ -33,6 +34,7 @@ side_filters filters_of(const config::cluster_connection& connection, side arriv
       wanted.failover_version_increment = value;
   }
   wanted.shard_count = connection.shards.mode == config::shard_count_mode::lcm;
+  wanted.routing = connection.shards.mode == config::shard_count_mode::routing;
   return wanted;
 }
 
@@ -89,9 +91,10 @@ result<std::shared_ptr<const pipeline>> pipeline::build(const config::cluster_co
     built->request_filters_.push_back(std::move(*endpoint));
   }
 
-  // The history_shard_count this side reports in DescribeCluster: in lcm mode, the least common multiple of the
-  // counts, which validation keeps within int32. Validation refuses the routing mode (not implemented yet), so it
-  // reaches no pipeline.
+  // The history_shard_count this side reports in DescribeCluster. In lcm mode the least common multiple of the
+  // counts, which validation keeps within int32. In routing mode the asking cluster's own count, so that it opens one
+  // stream per shard of its own, to the shard of the same number (docs/shard-counts.md): the local cluster asks on
+  // the outbound side, the remote one on the inbound side.
   std::optional<std::int32_t> shard_count;
   if (wanted.shard_count) {
     // Streams are opened by the receiving cluster: the local one when they arrive on the outbound side.
@@ -100,6 +103,14 @@ result<std::shared_ptr<const pipeline>> pipeline::build(const config::cluster_co
         local_is_client ? connection.shards.local_shard_count : connection.shards.remote_shard_count,
         local_is_client ? connection.shards.remote_shard_count : connection.shards.local_shard_count);
     shard_count = map.presented_count();
+  }
+  if (wanted.routing) {
+    shard_count =
+        arrived_on == side::outbound ? connection.shards.local_shard_count : connection.shards.remote_shard_count;
+    auto fields = replication_fields_of(*types);
+    if (!fields)
+      return failure::failure(problem_of(connection, arrived_on, "shardCount routing: " + fields.error()));
+    built->replication_codec_ = std::make_shared<const translation::replication_codec>(std::move(*fields));
   }
   if (wanted.failover_version_increment || shard_count) {
     auto describe = describe_cluster_override::create(*types, wanted.failover_version_increment, shard_count);
@@ -126,7 +137,7 @@ result<std::shared_ptr<const pipeline>> pipeline::build_method_checks(const conf
 bool pipeline::needs_schema(const config::cluster_connection& connection, side arrived_on) {
   auto wanted = filters_of(connection, arrived_on);
   return wanted.renames || wanted.acl_namespaces || wanted.replication_endpoint || wanted.failover_version_increment ||
-         wanted.shard_count;
+         wanted.shard_count || wanted.routing;
 }
 
 std::string pipeline::add_acl(const config::acl_policy& policy, namespace_translator names) {

@@ -12,6 +12,7 @@
 #include "shards/lcm_shard_map.hpp"
 #include "translation/acl.hpp"
 #include "translation/filter.hpp"
+#include "translation/replication_messages.hpp"
 #include "translation/schema.hpp"
 
 namespace s2s::translation {
@@ -33,7 +34,8 @@ class pipeline : public std::enable_shared_from_this<pipeline> {
   // status are translated as the requests and responses are. With shardCount.mode lcm, DescribeCluster reports
   // the least common multiple of the shard counts and replication streams get their shard ids mapped
   // (docs/shard-counts.md): on the outbound side the local cluster is the streams' client, on the inbound side
-  // the remote one.
+  // the remote one. With routing, DescribeCluster reports the asking cluster's own count and the pipeline carries
+  // the replication codec the side's routing hub uses.
   static result<std::shared_ptr<const pipeline>> build(const config::cluster_connection& connection, side arrived_on,
                                                        std::shared_ptr<const schema> types);
 
@@ -54,6 +56,9 @@ class pipeline : public std::enable_shared_from_this<pipeline> {
   const filter_list& response_filters() const { return response_filters_; }
   // The mapping of replication streams' shard ids on this side; nullopt unless shardCount.mode is lcm.
   const std::optional<shards::lcm_shard_map>& stream_shards() const { return stream_shards_; }
+  // How replication streams' messages are read and written on this side's schema; null unless shardCount.mode is
+  // routing.
+  const std::shared_ptr<const translation::replication_codec>& stream_codec() const { return replication_codec_; }
 
  private:
   friend class call_translation;
@@ -72,6 +77,7 @@ class pipeline : public std::enable_shared_from_this<pipeline> {
   filter_list request_filters_;
   filter_list response_filters_;
   std::optional<shards::lcm_shard_map> stream_shards_;
+  std::shared_ptr<const translation::replication_codec> replication_codec_;
 };
 
 // One call's view of a pipeline: the actor owning the call runs every message of it through here.

@@ -250,30 +250,71 @@ result<std::optional<replication_batch_view>> replication_codec::read_response(s
 std::string replication_codec::write_response(const replication_batch_view& batch,
                                               const std::vector<std::pair<std::size_t, std::int64_t>>& tasks,
                                               std::int64_t exclusive_high_watermark) const {
-  std::string body;
-  std::string task_bytes;
-  for (const auto& [index, id] : tasks) {
-    const auto& task = batch.tasks.at(index);
-    task_bytes.clear();
+  // Tasks carry history blobs of up to megabytes: the response is sized first and written once, each task as the
+  // runs of its fields other than source_task_id followed by the new id.
+  auto tag_size = [](std::uint32_t number) { return wire::varint_size(std::uint64_t(number) << 3); };
+  auto varint_field_size = [&](std::uint32_t number, std::uint64_t value) {
+    return tag_size(number) + wire::varint_size(value);
+  };
+  auto bytes_field_size = [&](std::uint32_t number, std::size_t payload) {
+    return tag_size(number) + wire::varint_size(payload) + payload;
+  };
+  struct kept_task {
+    std::vector<std::string_view> runs;
+    std::size_t size = 0;
+    std::uint64_t id = 0;
+  };
+  std::vector<kept_task> kept(tasks.size());
+  std::size_t body_size = 0;
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    const auto& task = batch.tasks.at(tasks[i].first);
+    auto& out = kept[i];
+    out.id = static_cast<std::uint64_t>(tasks[i].second);
     // The bytes were read whole by read_task, so this pass over them cannot fail.
     wire::reader in(task.bytes.data(), task.bytes.data() + task.bytes.size(), task.bytes.data());
+    const char* run = task.bytes.data();
     while (!in.at_end()) {
       wire::field f;
       if (!in.read(f))
         break;
-      if (f.number != fields_.task_source_task_id)
-        task_bytes.append(f.begin, f.end);
+      if (f.number == fields_.task_source_task_id) {
+        if (f.begin != run)
+          out.runs.emplace_back(run, static_cast<std::size_t>(f.begin - run));
+        run = f.end;
+      }
     }
-    append_varint_field(task_bytes, fields_.task_source_task_id, static_cast<std::uint64_t>(id));
-    append_bytes_field(body, fields_.batch_tasks, task_bytes);
+    const char* end = task.bytes.data() + task.bytes.size();
+    if (run != end)
+      out.runs.emplace_back(run, static_cast<std::size_t>(end - run));
+    for (auto part : out.runs)
+      out.size += part.size();
+    out.size += varint_field_size(fields_.task_source_task_id, out.id);
+    body_size += bytes_field_size(fields_.batch_tasks, out.size);
   }
-  append_varint_field(body, fields_.batch_watermark, static_cast<std::uint64_t>(exclusive_high_watermark));
+  auto watermark = static_cast<std::uint64_t>(exclusive_high_watermark);
+  body_size += varint_field_size(fields_.batch_watermark, watermark);
   if (!batch.watermark_time.empty())
-    append_bytes_field(body, fields_.batch_watermark_time, batch.watermark_time);
-  if (batch.priority != 0 && fields_.batch_priority != 0)
-    append_varint_field(body, fields_.batch_priority, static_cast<std::uint64_t>(batch.priority));
+    body_size += bytes_field_size(fields_.batch_watermark_time, batch.watermark_time.size());
+  bool with_priority = batch.priority != 0 && fields_.batch_priority != 0;
+  if (with_priority)
+    body_size += varint_field_size(fields_.batch_priority, static_cast<std::uint64_t>(batch.priority));
+
   std::string out;
-  append_bytes_field(out, fields_.response_messages, body);
+  out.reserve(bytes_field_size(fields_.response_messages, body_size));
+  wire::append_tag(out, fields_.response_messages, wire::wire_type::length_delimited);
+  wire::append_varint(out, body_size);
+  for (const auto& task : kept) {
+    wire::append_tag(out, fields_.batch_tasks, wire::wire_type::length_delimited);
+    wire::append_varint(out, task.size);
+    for (auto part : task.runs)
+      out.append(part);
+    append_varint_field(out, fields_.task_source_task_id, task.id);
+  }
+  append_varint_field(out, fields_.batch_watermark, watermark);
+  if (!batch.watermark_time.empty())
+    append_bytes_field(out, fields_.batch_watermark_time, batch.watermark_time);
+  if (with_priority)
+    append_varint_field(out, fields_.batch_priority, static_cast<std::uint64_t>(batch.priority));
   return out;
 }
 

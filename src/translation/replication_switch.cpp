@@ -42,7 +42,8 @@ result<replication_switch::output> replication_switch::from_source(std::int32_t 
     picks.reserve(target.tasks.size());
     for (const auto& task : target.tasks)
       picks.emplace_back(task.index, task.task_id);
-    out.targets.push_back({target.target, codec_.write_response(batch, picks, target.exclusive_high_watermark)});
+    out.targets.push_back(
+        {target.target, codec_.write_response(batch, picks, target.exclusive_high_watermark), picks.size()});
     out.tasks_routed += picks.size();
   }
   out.tasks_held = routed.not_owned.size();
@@ -131,6 +132,17 @@ void replication_switch::source_restarted(std::int32_t source) {
   for (auto& [priority, routing] : routers_)
     routing.source_restarted(source);
   tiered_acks_.erase(source);
+}
+
+std::vector<replication_switch::to_target> replication_switch::keepalive() const {
+  std::vector<to_target> out;
+  for (const auto& [priority, routing] : routers_) {
+    replication_batch_view empty;
+    empty.priority = priority;
+    for (const auto& target : routing.view().targets)
+      out.push_back({target.shard, codec_.write_response(empty, {}, target.next_task_id), 0});
+  }
+  return out;
 }
 
 std::vector<replication_switch::priority_view> replication_switch::view() const {

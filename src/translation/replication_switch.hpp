@@ -21,7 +21,8 @@ class replication_switch {
  public:
   struct to_target {
     std::int32_t target = 0;
-    std::string message;  // a StreamWorkflowReplicationMessagesResponse
+    std::string message;    // a StreamWorkflowReplicationMessagesResponse
+    std::size_t tasks = 0;  // the replication tasks in it
   };
   struct to_source {
     std::int32_t source = 0;
@@ -46,6 +47,10 @@ class replication_switch {
   std::vector<std::int32_t> target_lost(std::int32_t target);
   // A source stream ended and is being reopened.
   void source_restarted(std::int32_t source);
+  // For every target of every priority seen so far: an empty batch at the watermark the target was last sent. A
+  // receiver ends a stream that carried nothing for a while (three of the sender's idle intervals) and drops a batch
+  // whose watermark is not above the last, so this keeps a target stream alive and changes nothing on it.
+  std::vector<to_target> keepalive() const;
 
   struct priority_view {
     std::int32_t priority;

@@ -1,6 +1,6 @@
 // Benchmark of the translation core on replication traffic (history blobs of 100 events, 1-64 KiB payloads,
 // namespaces in and outside the mapping) against parsing and re-serializing with protobuf dynamic messages, and
-// what shardCount lcm adds to it.
+// what shardCount lcm and routing add to it.
 #include <benchmark/benchmark.h>
 #include <google/protobuf/dynamic_message.h>
 
@@ -9,6 +9,7 @@
 #include <random>
 
 #include "temporal_messages.hpp"
+#include "translation/replication_switch.hpp"
 
 namespace {
 
@@ -189,6 +190,45 @@ void translation(benchmark::State& state, std::size_t payload_size, const s2s::c
   state.counters["changed_share"] = static_cast<double>(changed) / static_cast<double>(state.iterations());
 }
 
+// Plain translation, then what shardCount routing adds per task: the source's response read and routed, the target's
+// response written, the target's ack read and the source's ack written. Each message is a batch of one task, the
+// dearest case (a batch's reading and writing is shared by its tasks); the source is restarted after each so that the
+// pool's fixed ids are new to it again, which costs the switch a little more than a live stream does.
+void translation_routing(benchmark::State& state, std::size_t payload_size,
+                         const s2s::config::cluster_connection& config) {
+  std::vector<std::string> pool = message_pool(payload_size);
+  auto outbound_side = outbound(config);
+  auto inbound_built = pipeline::build(config, side::inbound, temporal_schema());
+  std::shared_ptr<const pipeline> inbound_side = *inbound_built;
+  call_translation to_remote = inbound_side->start_call(stream_method);
+  call_translation to_local = outbound_side->start_call(stream_method);
+  replication_codec codec(*replication_fields_of(*temporal_schema()));
+  replication_switch routes(codec, 1, 3, nullptr);
+  std::size_t i = 0;
+  std::int64_t sent = 0;
+  for (auto _ : state) {
+    std::size_t pass = i / pool.size();
+    std::string& bytes = pool[i++ % pool.size()];
+    filter_result result = pass % 2 == 0 ? to_remote.on_response(bytes) : to_local.on_response(bytes);
+    auto routed = routes.from_source(1, bytes);
+    if (result.is_refused() || !routed || routed->targets.size() != 1) {
+      state.SkipWithError("a task was not translated or not routed to one target");
+      break;
+    }
+    replication_state applied;
+    applied.overall.inclusive_low_watermark = ++sent + 1;
+    auto acked = routes.from_target(routed->targets.front().target, codec.write_request(applied));
+    if (!acked || acked->sources.size() != 1) {
+      state.SkipWithError("the target's ack did not reach the source");
+      break;
+    }
+    benchmark::DoNotOptimize(acked->sources.front().message.data());
+    routes.source_restarted(1);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * total_size(pool) / pool.size()));
+}
+
 s2s::config::cluster_connection full_config() { return test_connection(); }
 
 s2s::config::cluster_connection no_translation_config() {
@@ -271,6 +311,8 @@ int main(int argc, char** argv) {
                                  [size](benchmark::State& s) { translation(s, size, names_only_config()); });
     benchmark::RegisterBenchmark(("c_needs_translation_lcm" + suffix).c_str(),
                                  [size](benchmark::State& s) { translation(s, size, with_lcm(full_config())); });
+    benchmark::RegisterBenchmark(("d_needs_translation_routing" + suffix).c_str(),
+                                 [size](benchmark::State& s) { translation_routing(s, size, full_config()); });
   }
   benchmark::RegisterBenchmark("stream_open_plain", [](benchmark::State& s) { stream_open(s, full_config()); });
   benchmark::RegisterBenchmark("stream_open_lcm", [](benchmark::State& s) { stream_open(s, with_lcm(full_config())); });
@@ -290,16 +332,22 @@ int main(int argc, char** argv) {
                 reporter.rates["a_type_needs_no_translation" + suffix] / outer, b / outer,
                 reporter.rates["b_needs_translation_names_only" + suffix] / outer, b / with_blobs);
   }
-  std::printf("\nshardCount lcm against plain (the same translation otherwise), time per replicated task\n");
-  std::printf("payload | plain ns | lcm ns | lcm extra\n");
-  for (std::size_t kib : sizes_kib) {
-    std::string suffix = "/" + std::to_string(kib) + "KiB";
-    double plain = reporter.rates["b_needs_translation" + suffix];
-    double lcm = reporter.rates["c_needs_translation_lcm" + suffix];
-    if (plain <= 0 || lcm <= 0)
-      continue;
-    std::printf("%3zu KiB | %8.0f | %6.0f | %+8.1f%%\n", kib, 1e9 / plain, 1e9 / lcm, 100.0 * (plain / lcm - 1.0));
-  }
+  // Time per replicated task of a shardCount mode against plain (the same translation otherwise).
+  auto against_plain = [&](const char* mode, const std::string& benchmark) {
+    std::printf("\nshardCount %s against plain (the same translation otherwise), time per replicated task\n", mode);
+    std::printf("payload | plain ns | %s ns | extra ns\n", mode);
+    for (std::size_t kib : sizes_kib) {
+      std::string suffix = "/" + std::to_string(kib) + "KiB";
+      double plain = reporter.rates["b_needs_translation" + suffix];
+      double with_mode = reporter.rates[benchmark + suffix];
+      if (plain <= 0 || with_mode <= 0)
+        continue;
+      std::printf("%3zu KiB | %8.0f | %8.0f | %+8.0f (%+.1f%%)\n", kib, 1e9 / plain, 1e9 / with_mode,
+                  1e9 / with_mode - 1e9 / plain, 100.0 * (plain / with_mode - 1.0));
+    }
+  };
+  against_plain("lcm", "c_needs_translation_lcm");
+  against_plain("routing", "d_needs_translation_routing");
   double open_plain = reporter.rates["stream_open_plain"], open_lcm = reporter.rates["stream_open_lcm"];
   if (open_plain > 0 && open_lcm > 0)
     std::printf("stream opening: plain %.0f ns, lcm %.0f ns (once per stream, not per task)\n", 1e9 / open_plain,

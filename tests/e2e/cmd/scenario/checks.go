@@ -213,7 +213,11 @@ func checkEndpoints(ctx context.Context, t *topology) error {
 // What the proxy's /health says for a side whose readiness the binary does not wire.
 const notReportedYet = "does not report readiness in this build"
 
-// counter sums the samples of a Prometheus counter whose labels contain every one of labels.
+// label is one Prometheus label as the text format writes it, for counter.
+func label(name, value string) string { return name + `="` + value + `"` }
+
+// counter sums the samples of a Prometheus counter or gauge that carry every one of labels (each whole, as
+// label writes it: shard="1" does not match source_shard="1").
 func counter(body, name string, labels ...string) float64 {
 	total := 0.0
 	for _, line := range strings.Split(body, "\n") {
@@ -222,7 +226,7 @@ func counter(body, name string, labels ...string) float64 {
 		}
 		matches := true
 		for _, l := range labels {
-			matches = matches && strings.Contains(line, l)
+			matches = matches && (strings.Contains(line, "{"+l) || strings.Contains(line, ","+l))
 		}
 		if !matches {
 			continue

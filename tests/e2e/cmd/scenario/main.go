@@ -19,6 +19,10 @@
 //	        shardCount lcm mode; the mux connection cut and proxy B restarted while workflows run, then a
 //	        failover to B (shards.go)
 //	lcm-tcp as lcm with both proxies in TCP mode: no mux connection to cut, proxy B restarted
+//	routing as lcm with cluster A of 4 history shards and B of 3, both proxies in shardCount routing mode:
+//	        each cluster lists the other with its own count; the proxies' routing metrics show every target
+//	        and source stream, tasks routed and acks forwarded (shards.go, routing.go)
+//	routing-tcp as routing with both proxies in TCP mode: no mux connection to cut, proxy B restarted
 //	crossversion  as mux, with cluster A on Temporal v1.22 (gogo protobuf) and strings that are not
 //	        UTF-8 written there: they reach B repaired; with repairUTF8 off they do not (crossversion.go)
 //	soak    the mux topology and, beside it, two clusters connected directly, for
@@ -67,7 +71,7 @@ type options struct {
 
 func parseFlags() options {
 	var o options
-	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, fidelity, sdk, demo, soak, lcm, lcm-tcp or crossversion")
+	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, fidelity, sdk, demo, soak, lcm, lcm-tcp, routing, routing-tcp or crossversion")
 	flag.StringVar(&o.proxy, "proxy", "", "the s2s-proxy binary (required)")
 	flag.StringVar(&o.bin, "bin", "", "directory holding the cluster program (required)")
 	flag.StringVar(&o.work, "work", "", "directory for certificates, configs and logs (required; created)")
@@ -106,7 +110,7 @@ func parseFlags() options {
 		os.Exit(2)
 	}
 	switch o.mode {
-	case "tcp", "mux", "acl", "faults", "demo", "fidelity", "sdk", "soak", "lcm", "lcm-tcp", "crossversion":
+	case "tcp", "mux", "acl", "faults", "demo", "fidelity", "sdk", "soak", "lcm", "lcm-tcp", "routing", "routing-tcp", "crossversion":
 	default:
 		fmt.Fprintf(os.Stderr, "scenario: unknown --mode %q\n", o.mode)
 		os.Exit(2)

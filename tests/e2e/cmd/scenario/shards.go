@@ -1,7 +1,9 @@
-// The lcm scenarios: cluster A with 2 history shards and cluster B with 3 replicate through proxies in
-// shardCount lcm mode (lcm: mux with mutual TLS; lcm-tcp: TCP mode; the namespace renamed). While workflows run on A the mux connection
-// is cut once (mux) and proxy B restarted once; B must converge, every workflow and event; then after a failover to B
-// the new events must replicate back to A.
+// The scenarios with unequal history shard counts, through proxies in a shardCount mode (shards.go: the layouts and
+// the run they share; the lcm checks; routing.go: the routing checks). lcm: cluster A with 2 history shards, B with
+// 3; routing: A with 4, B with 3. Each runs in mux mode with mutual TLS (lcm, routing) and in TCP mode (lcm-tcp,
+// routing-tcp), the namespace renamed. While workflows run on A the mux connection is cut once (mux) and proxy B
+// restarted once; B must converge, every workflow and event; then after a failover to B the new events must
+// replicate back to A.
 package main
 
 import (
@@ -13,14 +15,45 @@ import (
 	"go.temporal.io/server/common"
 )
 
-// lcmShards are the history shard counts of clusters A and B in the lcm scenario.
-var lcmShards = [2]int{2, 3}
+// shardLayout is the history shard counts of clusters A (0) and B (1) in a scenario and the shardCount mode of
+// both proxies (each with its own cluster's count as localShardCount).
+type shardLayout struct {
+	mode   string
+	counts [2]int
+}
+
+var (
+	lcmLayout     = shardLayout{mode: "lcm", counts: [2]int{2, 3}}
+	routingLayout = shardLayout{mode: "routing", counts: [2]int{4, 3}}
+)
+
+// shardLayout is the layout of the lcm and routing scenarios, nil in the others (--shards on both clusters).
+func (t *topology) shardLayout() *shardLayout {
+	switch t.o.mode {
+	case "lcm", "lcm-tcp":
+		return &lcmLayout
+	case "routing", "routing-tcp":
+		return &routingLayout
+	}
+	return nil
+}
 
 func gcd(a, b int) int {
 	for b != 0 {
 		a, b = b, a%b
 	}
 	return a
+}
+
+func (l shardLayout) lcm() int { return l.counts[0] * l.counts[1] / gcd(l.counts[0], l.counts[1]) }
+
+// listed is the history shard count cluster `asker` (0 or 1) must list the other with: in lcm mode the proxies
+// present the LCM to both; in routing mode each cluster is told the other has as many shards as itself.
+func (l shardLayout) listed(asker int) int32 {
+	if l.mode == "routing" {
+		return int32(l.counts[asker])
+	}
+	return int32(l.lcm())
 }
 
 // checkListedShardCount checks that s lists `remote` with the shard count the proxies present.
@@ -45,18 +78,17 @@ func checkListedShardCount(ctx context.Context, timeout time.Duration, s *side, 
 
 // checkShardPairs checks, with Temporal's own workflow-to-shard function, that the workflows live on every pair
 // of A and B shards that can share a workflow: then each of the proxies' mapped streams carried some of them.
-func checkShardPairs(namespaceID string, ids []string) error {
-	countA, countB := int32(lcmShards[0]), int32(lcmShards[1])
+func checkShardPairs(l shardLayout, namespaceID string, ids []string) error {
+	countA, countB := int32(l.counts[0]), int32(l.counts[1])
 	pairs := map[[2]int32]int{}
 	for _, id := range ids {
 		pairs[[2]int32{common.WorkflowIDToHistoryShard(namespaceID, id, countA), common.WorkflowIDToHistoryShard(namespaceID, id, countB)}]++
 	}
-	want := lcmShards[0] * lcmShards[1] / gcd(lcmShards[0], lcmShards[1])
-	if len(pairs) != want {
+	if want := l.lcm(); len(pairs) != want {
 		return fmt.Errorf("the %d workflows cover %d of the %d pairs of shards (A, B): %v; some mapped streams carried nothing",
 			len(ids), len(pairs), want, pairs)
 	}
-	logf("the %d workflows live on all %d pairs of shards (A shard, B shard): %v", len(ids), want, pairs)
+	logf("the %d workflows live on all %d pairs of shards (A shard, B shard): %v", len(ids), len(pairs), pairs)
 	return nil
 }
 
@@ -95,15 +127,51 @@ func (t *topology) checkMappedStreams(ctx context.Context) error {
 	return nil
 }
 
-func (t *topology) lcm(ctx context.Context) error {
-	a, b := t.a, t.b
-	presented := int32(lcmShards[0] * lcmShards[1] / gcd(lcmShards[0], lcmShards[1]))
-	for _, pair := range [][2]*side{{a, b}, {b, a}} {
-		if err := checkListedShardCount(ctx, t.o.stepTimeout, pair[0], pair[1].name, presented); err != nil {
+// checkCovered checks with Temporal's hash that the workflows reach every stream the mode has, from cluster
+// `sender` to the other one.
+func (t *topology) checkCovered(namespaceID string, ids []string, sender int) error {
+	l := t.shardLayout()
+	if l.mode == "routing" {
+		return checkShardCoverage(*l, namespaceID, ids, sender)
+	}
+	return checkShardPairs(*l, namespaceID, ids)
+}
+
+// checkShardStreams checks on the proxies' /metrics that the mode's streams exist (and, for routing, carried tasks
+// and acks where the run has had them for certain): before the failover (failedOver false) and after it.
+func (t *topology) checkShardStreams(ctx context.Context, failedOver bool) error {
+	if t.shardLayout().mode == "lcm" {
+		if failedOver {
+			return nil // the mapped streams are counted when they open: the check before the failover saw them all
+		}
+		return t.checkMappedStreams(ctx)
+	}
+	if failedOver {
+		// Proxy A has run since the start, and B's workflows finished after the failover: tasks from every
+		// source, to every target, and acks back to every source.
+		return t.checkRouted(ctx, 1, 0, acksForwarded)
+	}
+	// Only the streams here: proxy B's counters started again with its restart (what it routed before was read
+	// then, in shardScenario), and B has had no workflows of its own to send yet.
+	for _, d := range [][2]int{{0, 1}, {1, 0}} {
+		if err := t.checkRouted(ctx, d[0], d[1], streamsOpen); err != nil {
 			return err
 		}
 	}
-	logf("%s has %d shards and %s %d; each lists the other with %d", a.name, lcmShards[0], b.name, lcmShards[1], presented)
+	return nil
+}
+
+// shardScenario is the run of the lcm and routing scenarios.
+func (t *topology) shardScenario(ctx context.Context) error {
+	a, b := t.a, t.b
+	l := t.shardLayout()
+	for i, pair := range [][2]*side{{a, b}, {b, a}} {
+		if err := checkListedShardCount(ctx, t.o.stepTimeout, pair[0], pair[1].name, l.listed(i)); err != nil {
+			return err
+		}
+	}
+	logf("%s has %d shards and %s %d; in %s mode %s lists %s with %d, %s lists %s with %d", a.name, l.counts[0], b.name, l.counts[1],
+		l.mode, a.name, b.name, l.listed(0), b.name, a.name, l.listed(1))
 	namespaceID, _, err := namespaceFacts(ctx, a)
 	if err != nil {
 		return err
@@ -136,6 +204,14 @@ func (t *topology) lcm(ctx context.Context) error {
 		if err := t.waitReconnected(ctx, cutBefore); err != nil {
 			workerA.Stop()
 			return fmt.Errorf("after the cut: %w", err)
+		}
+	}
+	if l.mode == "routing" {
+		// Proxy B routes A's tasks to B's shards; its counters start again when it restarts, so what it routed
+		// is read now, while the workflows run.
+		if err := t.checkRouted(ctx, 0, 1, tasksRouted); err != nil {
+			workerA.Stop()
+			return err
 		}
 	}
 	logf("fault 2: restarting proxy B while the workflows run")
@@ -176,13 +252,13 @@ func (t *topology) lcm(ctx context.Context) error {
 	}
 	logf("replicated A -> B through the faults: %d workflows, %d events on %s equal to %s's, %d names translated, converged %s after the last fault",
 		got.workflows, got.events, b.name, a.name, got.translated, time.Since(lastFault).Round(100*time.Millisecond))
-	if err := checkShardPairs(namespaceID, withChildren(all, false)); err != nil {
+	if err := t.checkCovered(namespaceID, withChildren(all, false), 0); err != nil {
 		return err
 	}
 	if err := checkEndpoints(ctx, t); err != nil {
 		return err
 	}
-	if err := t.checkMappedStreams(ctx); err != nil {
+	if err := t.checkShardStreams(ctx, false); err != nil {
 		return err
 	}
 
@@ -204,7 +280,15 @@ func (t *topology) lcm(ctx context.Context) error {
 	}
 	logf("replicated B -> A after failover: %d workflows, %d events on %s equal to %s's, %d names translated",
 		got.workflows, got.events, a.name, b.name, got.translated)
-	if err := checkShardPairs(namespaceID, withChildren(all, true)); err != nil {
+	// The workflows with events after the failover: the parents and their second children.
+	var afterFailover []string
+	for _, id := range all {
+		afterFailover = append(afterFailover, id, id+secondChildIDSuffix)
+	}
+	if err := t.checkCovered(namespaceID, afterFailover, 1); err != nil {
+		return err
+	}
+	if err := t.checkShardStreams(ctx, true); err != nil {
 		return err
 	}
 	return t.checkAlive()

@@ -42,15 +42,13 @@ type topology struct {
 
 func (t *topology) mux() bool {
 	return t.o.mode == "mux" || t.o.mode == "faults" || t.o.mode == "demo" || t.o.mode == "soak" || t.o.mode == "lcm" ||
-		t.o.mode == "crossversion"
+		t.o.mode == "routing" || t.o.mode == "crossversion"
 }
 
-func (t *topology) lcmMode() bool { return t.o.mode == "lcm" || t.o.mode == "lcm-tcp" }
-
-// shardsOf is the history shard count of cluster A (0) or B (1); --shards except in the lcm scenario.
+// shardsOf is the history shard count of cluster A (0) or B (1); --shards except in the lcm and routing scenarios.
 func (t *topology) shardsOf(cluster int) int {
-	if t.lcmMode() {
-		return lcmShards[cluster]
+	if l := t.shardLayout(); l != nil {
+		return l.counts[cluster]
 	}
 	return t.o.shards
 }
@@ -131,8 +129,8 @@ func (t *topology) run(ctx context.Context) error {
 		return t.replicate(ctx)
 	case "faults":
 		return t.faults(ctx)
-	case "lcm", "lcm-tcp":
-		return t.lcm(ctx)
+	case "lcm", "lcm-tcp", "routing", "routing-tcp":
+		return t.shardScenario(ctx)
 	case "fidelity":
 		return t.fidelity(ctx)
 	case "sdk":
@@ -208,7 +206,7 @@ func (t *topology) start(ctx context.Context) error {
 			return err
 		}
 		dial := ports["bMux"]
-		if t.o.mode == "faults" || t.o.mode == "lcm" {
+		if t.o.mode == "faults" || t.o.mode == "lcm" || t.o.mode == "routing" {
 			if t.relay, err = newRelay(ports["relay"], ports["bMux"]); err != nil {
 				return err
 			}
@@ -238,9 +236,9 @@ func (t *topology) start(ctx context.Context) error {
 	if t.o.mode == "fidelity" {
 		fidelitySpecs(a)
 	}
-	if t.lcmMode() {
-		a.shardCount = &shardCount{mode: "lcm", local: t.shardsOf(0), remote: t.shardsOf(1)}
-		b.shardCount = &shardCount{mode: "lcm", local: t.shardsOf(1), remote: t.shardsOf(0)}
+	if l := t.shardLayout(); l != nil {
+		a.shardCount = &shardCount{mode: l.mode, local: l.counts[0], remote: l.counts[1]}
+		b.shardCount = &shardCount{mode: l.mode, local: l.counts[1], remote: l.counts[0]}
 	}
 	t.specs = map[string]*proxySpec{"proxy-a": a, "proxy-b": b}
 	t.procs = map[string]*process{}
