@@ -8,7 +8,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/inline_run.hpp"
+#include "actors/runtime/inline_run.hpp"
 
 namespace s2s::actors {
 namespace {
@@ -19,6 +19,8 @@ constexpr std::size_t read_ahead = 32;
 
 struct call_state {
   static inline const char* name = "call";
+  // Its handlers only move buffers and start operations on the halves (see runtime/inline_run.hpp).
+  static constexpr bool runs_inline = true;
 
   call_setup setup;
   std::unique_ptr<message_filter> messages;  // this call's filter, or null
@@ -78,7 +80,7 @@ struct call_state {
   }
 };
 
-using call_pointer = call_actor::stateful_pointer<call_state>;
+using call_pointer = stateful_pointer<call_actor, call_state>;
 
 void finish_if_done(call_pointer self) {
   auto& st = self->state;

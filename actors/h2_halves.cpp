@@ -3,8 +3,8 @@
 
 #include <grpcpp/support/slice.h>
 
-#include "actors/inline_run.hpp"
-#include "actors/scheduling.hpp"
+#include "actors/runtime/inline_run.hpp"
+#include "actors/runtime/scheduling.hpp"
 #include "http2/base64.hpp"
 #include "http2/grpc_status.hpp"
 #include "rpc/header_rules.hpp"

@@ -3,8 +3,8 @@
 //
 // A half lives on its connection's loop thread. What the call actor asks of it (from whatever
 // thread the actor runs on) is posted to that loop and runs after the loop's current handler, so
-// a half is never re-entered; when the actor runs on the loop thread itself (see inline_run.hpp)
-// nothing crosses threads at all.
+// a half is never re-entered; when the actor runs on the loop thread itself (see
+// runtime/inline_run.hpp) nothing crosses threads at all.
 //
 // Back-pressure: a half delivers a message only against a read grant. Received DATA is credited
 // back to the peer (connection::consume) at once while nothing waits for a grant, and held back
@@ -19,7 +19,7 @@
 #include <optional>
 #include <string>
 
-#include "actors/call.hpp"
+#include "actors/call_ports.hpp"
 #include "actors/h2_connection.hpp"
 #include "http2/grpc_headers.hpp"
 #include "http2/grpc_message.hpp"

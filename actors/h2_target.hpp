@@ -7,8 +7,8 @@
 #include <string_view>
 #include <variant>
 
-#include "actors/call.hpp"
 #include "actors/h2_connection.hpp"
+#include "actors/upstream_interface.hpp"
 #include "config/config.hpp"
 
 namespace s2s::actors {

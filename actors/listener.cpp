@@ -21,7 +21,7 @@
 
 #include "actors/h2_connection.hpp"
 #include "actors/h2_halves.hpp"
-#include "actors/mailbox.hpp"
+#include "actors/runtime/mailbox.hpp"
 #include "http2/grpc_headers.hpp"
 #include "log/log.hpp"
 #include "net/event_loop.hpp"
@@ -33,6 +33,12 @@
 
 namespace s2s::actors {
 namespace {
+
+// The server has stopped: sent to the listener by the thread that drained it.
+using drained_atom = caf::atom_constant<caf::atom("drained")>;
+
+// listener_actor with the messages only the listener's own code sends it: what it is spawned as.
+using private_actor = listener_actor::extend<caf::reacts_to<drained_atom>>;
 
 // The listener's watch over its calls, kept where the call actors can reach it without a
 // message: each call actor carries a functor that runs as it ends.
@@ -82,12 +88,18 @@ class call_service final : public h2_request_sink, public std::enable_shared_fro
  public:
   call_service(caf::actor_system& system, const listener_spec& spec)
       : system_(system),
-        upstream_(spec.upstream),
+        upstream_(std::make_shared<const upstream_actor>(spec.upstream)),
         filter_(spec.filter),
         observer_(spec.observer),
+        routing_(spec.routing),
         watch_(std::make_shared<call_watch>()) {}
 
   const call_watch& watch() const { return *watch_; }
+
+  // Calls accepted from now on go to `upstream`; on_request may be reading the old one on a loop thread.
+  void replace_upstream(upstream_actor upstream) {
+    upstream_.store(std::make_shared<const upstream_actor>(std::move(upstream)));
+  }
 
   // New calls are refused from now on; the calls in flight are told the proxy is stopping
   // (streams end, unary calls finish).
@@ -105,9 +117,9 @@ class call_service final : public h2_request_sink, public std::enable_shared_fro
     connections_.emplace(connection.get(), connection);
   }
 
-  // Every connection: GOAWAY, then, once `grace` has passed, closed. Blocks (off the actor threads)
-  // until the loops have closed them, within a bound.
-  void close_connections(std::chrono::milliseconds grace) {
+  // Every connection is sent GOAWAY: the calls on it finish, new ones go to a new connection.
+  // Returns the connections that were open.
+  std::vector<std::shared_ptr<h2_connection>> go_away() {
     std::vector<std::shared_ptr<h2_connection>> open;
     {
       std::lock_guard guard(mutex_);
@@ -115,10 +127,17 @@ class call_service final : public h2_request_sink, public std::enable_shared_fro
         if (auto connection = weak.lock())
           open.push_back(std::move(connection));
     }
-    if (open.empty())
-      return;
     for (auto& connection : open)
       connection->loop().post([connection] { connection->shut_down(); });
+    return open;
+  }
+
+  // Every connection: GOAWAY, then, once `grace` has passed, closed. Blocks (off the actor threads)
+  // until the loops have closed them, within a bound.
+  void close_connections(std::chrono::milliseconds grace) {
+    auto open = go_away();
+    if (open.empty())
+      return;
     std::this_thread::sleep_for(grace);
     auto left = std::make_shared<std::atomic<std::size_t>>(open.size());
     for (auto& connection : open)
@@ -153,7 +172,8 @@ class call_service final : public h2_request_sink, public std::enable_shared_fro
       return;
     }
     ++watch_->started;
-    auto actor = spawn_call_here(system_, {half, upstream_, filter_, observer_});
+    auto upstream = routing_ && routing_->takes(half->info()) ? routing_->upstream() : *upstream_.load();
+    auto actor = spawn_call_here(system_, {half, std::move(upstream), filter_, observer_});
     watch_->add(actor);
     if (stopping_)  // a stop that began meanwhile may not have seen this call
       caf::anon_send(actor, shutdown_atom::value);
@@ -176,9 +196,10 @@ class call_service final : public h2_request_sink, public std::enable_shared_fro
 
  private:
   caf::actor_system& system_;
-  upstream_actor upstream_;
+  std::atomic<std::shared_ptr<const upstream_actor>> upstream_;
   std::shared_ptr<call_filter> filter_;
   std::shared_ptr<call_observer> observer_;
+  std::shared_ptr<routing_entrance> routing_;  // may be null
   std::shared_ptr<call_watch> watch_;
   std::atomic<bool> stopping_ = false;
   std::mutex mutex_;
@@ -275,10 +296,20 @@ struct listener_state {
   std::shared_ptr<serving> resources;
   bool stopping = false;
   std::vector<caf::typed_response_promise<bool>> stop_promises;
+
+  // A listener that ends without a stop (killed, or failed) leaves no socket bound for the one that
+  // replaces it, and moves its callers to the replacement: their calls in flight finish.
+  ~listener_state() {
+    if (stopping || !resources)
+      return;
+    if (resources->accepting)
+      resources->accepting->stop();
+    resources->service->go_away();
+  }
 };
 
-listener_actor::behavior_type listener_behavior(listener_actor::stateful_pointer<listener_state> self,
-                                                listener_spec spec, std::shared_ptr<serving> resources) {
+private_actor::behavior_type listener_behavior(private_actor::stateful_pointer<listener_state> self, listener_spec spec,
+                                               std::shared_ptr<serving> resources) {
   self->state.spec = std::move(spec);
   self->state.resources = std::move(resources);
   return {
@@ -300,7 +331,7 @@ listener_actor::behavior_type listener_behavior(listener_actor::stateful_pointer
           st.resources->accepting->stop();
         st.resources->service->stop_accepting();
         // The wait for the calls stays off the actor threads, which the draining calls still need.
-        std::thread([resources = st.resources, drain, listener = listener_actor(self)]() mutable {
+        std::thread([resources = st.resources, drain, listener = private_actor(self)]() mutable {
           sys::name_this_thread("s2s-drain");
           wait_for_calls(*resources->service, drain);
           resources->service->close_connections(connection_close_grace);
@@ -314,6 +345,10 @@ listener_actor::behavior_type listener_behavior(listener_actor::stateful_pointer
           promise.deliver(true);
         self->quit();
       },
+      [self](upstream_atom, upstream_actor& upstream) {
+        self->state.spec.upstream = upstream;
+        self->state.resources->service->replace_upstream(std::move(upstream));
+      },
       [self](stats_atom) {
         listener_stats stats;
         auto& service = self->state.resources->service;
@@ -321,6 +356,8 @@ listener_actor::behavior_type listener_behavior(listener_actor::stateful_pointer
         stats.calls_failed = service->watch().failed;
         stats.calls_live = service->watch().live();
         stats.mailbox_depth = messages_waiting(self);
+        if (self->state.spec.routing)
+          stats.routing = self->state.spec.routing->view();
         return stats;
       },
   };

@@ -3,14 +3,17 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/atoms.hpp"
 #include "actors/call.hpp"
 #include "actors/h2_connection.hpp"
+#include "actors/routing_hub.hpp"
 #include "config/config.hpp"
 
 namespace s2s::actors {
@@ -21,24 +24,22 @@ struct adopt_connection {
   std::shared_ptr<transport_handover> transport;
 };
 
-using stop_atom = caf::atom_constant<caf::atom("stop")>;
-using stats_atom = caf::atom_constant<caf::atom("stats")>;
-using drained_atom = caf::atom_constant<caf::atom("drained")>;
-
 struct listener_stats {
   std::uint64_t calls_started = 0;
   std::uint64_t calls_failed = 0;  // call actors that ended abnormally
   std::uint64_t calls_live = 0;
-  std::size_t mailbox_depth = 0;  // messages waiting behind the stats request
+  std::size_t mailbox_depth = 0;        // messages waiting behind the stats request
+  std::optional<routing_view> routing;  // shardCount.mode routing: the side's hub
 };
 
 // stop: stops accepting, ends the streams in flight with UNAVAILABLE (see shutdown_atom), lets
-// the other calls finish until `drain` passes, cancels the rest, replies, and the listener ends. drained: the server
-// has stopped (sent by the listener to itself).
+// the other calls finish until `drain` passes, cancels the rest, replies, and the listener ends.
+// upstream: calls accepted from now on go to this upstream (the one they went to was restarted);
+// the calls in flight keep theirs.
 using listener_actor =
     caf::typed_actor<caf::reacts_to<adopt_connection>,
-                     caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>, caf::reacts_to<drained_atom>,
-                     caf::replies_to<stats_atom>::with<listener_stats>>;
+                     caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>,
+                     caf::replies_to<stats_atom>::with<listener_stats>, caf::reacts_to<upstream_atom, upstream_actor>>;
 
 struct listener_spec {
   std::string name;  // e.g. "a-to-b outbound"
@@ -46,6 +47,8 @@ struct listener_spec {
   upstream_actor upstream;
   std::shared_ptr<call_filter> filter;      // may be null
   std::shared_ptr<call_observer> observer;  // may be null
+  // shardCount.mode routing: the replication streams it takes end at its hub instead of `upstream`; may be null.
+  std::shared_ptr<routing_entrance> routing;
 };
 
 struct started_listener {

@@ -1,7 +1,7 @@
 // The mux-connection actor: dials (mux-client) or accepts (mux-server) the yamux sessions of
 // one cluster connection and keeps their number at muxCount.
 #include "actors/mux_connection.hpp"
-#include "actors/mailbox.hpp"
+#include "actors/runtime/mailbox.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -29,6 +29,20 @@
 #include "log/log.hpp"
 #include "net/socket.hpp"
 #include "sys/thread_name.hpp"
+
+namespace s2s::actors {
+namespace {
+
+// A connection the accepting thread took and that has spoken: for a session.
+struct mux_accepted_socket {
+  int fd = -1;
+  std::string peer;
+};
+
+}  // namespace
+}  // namespace s2s::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_accepted_socket)
 
 namespace s2s::actors {
 
@@ -59,6 +73,14 @@ namespace {
 using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
 
+// Dial the session slot at this index again: the actor sends it to itself after the backoff.
+using redial_atom = caf::atom_constant<caf::atom("redial")>;
+
+// mux_connection_actor with the messages only the actor's own code sends it (its accepting
+// thread, its re-dials): what it is spawned as.
+using private_actor =
+    mux_connection_actor::extend<caf::reacts_to<mux_accepted_socket>, caf::reacts_to<redial_atom, std::size_t>>;
+
 // A flood is told in one line per this interval, its connections one by one only at debug.
 constexpr auto refusal_summary_interval = 10s;
 // Accepting stops this long when the process is out of fds, rather than spinning on accept.
@@ -80,7 +102,7 @@ std::string describe(const mux_refusal_counts& counts, const mux_refusal_counts&
 class acceptor {
  public:
   acceptor(int listen_fd, std::string label, const mux_admission& admission,
-           std::shared_ptr<mux_admission_counters> counters, mux_connection_actor owner)
+           std::shared_ptr<mux_admission_counters> counters, private_actor owner)
       : listen_fd_(listen_fd),
         label_(std::move(label)),
         counters_(std::move(counters)),
@@ -122,7 +144,7 @@ class acceptor {
     [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof one);
   }
 
-  void run(mux_connection_actor owner) {
+  void run(private_actor owner) {
     std::vector<pollfd> fds;
     auto accept_again = clock::time_point{};
     auto next_summary = clock::now() + refusal_summary_interval;
@@ -205,7 +227,7 @@ class acceptor {
     }
   }
 
-  void hand_over(int fd, const mux_connection_actor& owner) {
+  void hand_over(int fd, const private_actor& owner) {
     auto peer = std::move(peers_[fd]);
     peers_.erase(fd);
     char byte;
@@ -257,9 +279,16 @@ struct mux_connection_state {
   std::minstd_rand random{std::random_device{}()};
   std::uint64_t sessions_started = 0;
   bool stopping = false;
+
+  // The sessions end with the actor however it ends: one that replaces it starts its own.
+  ~mux_connection_state() {
+    for (auto& slot : slots)
+      if (slot.session)
+        caf::anon_send_exit(slot.session, caf::exit_reason::user_shutdown);
+  }
 };
 
-using connection_pointer = mux_connection_actor::stateful_pointer<mux_connection_state>;
+using connection_pointer = private_actor::stateful_pointer<mux_connection_state>;
 
 std::size_t mux_limit(const mux_connection_state& st) {
   return static_cast<std::size_t>(std::max(1, st.spec.mux_count));
@@ -394,8 +423,7 @@ void admit_accepted(connection_pointer self, mux_accepted_socket& accepted) {
   count_live(st);
 }
 
-mux_connection_actor::behavior_type mux_connection_behavior(connection_pointer self, mux_connection_spec spec,
-                                                            int listen_fd) {
+private_actor::behavior_type mux_connection_behavior(connection_pointer self, mux_connection_spec spec, int listen_fd) {
   auto& st = self->state;
   st.spec = std::move(spec);
   st.label = st.spec.name + " mux";
@@ -460,6 +488,13 @@ mux_connection_actor::behavior_type mux_connection_behavior(connection_pointer s
         self->send(st.spec.inbound, connection);
       },
       [self](inbound_atom, listener_actor& listener) { self->state.spec.inbound = listener; },
+      [self](upstream_atom, mux_upstream_actor& outbound) {
+        auto& st = self->state;
+        st.spec.outbound = outbound;
+        for (auto& slot : st.slots)
+          if (slot.session)
+            self->send(slot.session, upstream_atom::value, outbound);
+      },
       [self](stats_atom) {
         auto stats = self->state.stats;
         for (const auto& slot : self->state.slots)

@@ -16,6 +16,7 @@
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/atoms.hpp"
 #include "actors/mux_session.hpp"
 #include "actors/mux_waiting_pool.hpp"
 
@@ -77,12 +78,6 @@ struct mux_admission_counters {
   mux_refusal_counts snapshot() const;
 };
 
-struct mux_accepted_socket {
-  int fd = -1;
-  std::string peer;
-};
-using redial_atom = caf::atom_constant<caf::atom("redial")>;
-
 struct mux_connection_stats {
   std::size_t sessions_live = 0;     // up (past TLS)
   std::size_t sessions_pending = 0;  // dialing or in the handshake
@@ -105,9 +100,11 @@ struct mux_connection_stats {
 // inbound_atom: the inbound listener was restarted; streams go to this one from now on.
 using inbound_atom = caf::atom_constant<caf::atom("inbound")>;
 
+// upstream: the mux upstream was restarted; every session offers its channel to this one, and
+// sessions started later give theirs to it.
 using mux_connection_actor =
-    mux_session_observer::extend<caf::reacts_to<mux_accepted_socket>, caf::reacts_to<inbound_atom, listener_actor>,
-                                 caf::reacts_to<redial_atom, std::size_t>,
+    mux_session_observer::extend<caf::reacts_to<inbound_atom, listener_actor>,
+                                 caf::reacts_to<upstream_atom, mux_upstream_actor>,
                                  caf::replies_to<stats_atom>::with<mux_connection_stats>,
                                  caf::replies_to<stop_atom, std::chrono::milliseconds>::with<bool>>;
 
@@ -136,5 +133,4 @@ std::variant<started_mux_connection, std::string> start_mux_connection(caf::acto
 
 }  // namespace s2s::actors
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_accepted_socket)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_connection_stats)

@@ -1,6 +1,6 @@
 // The mux-session actor: one yamux session; its outbound channel and its inbound streams.
 #include "actors/mux_session.hpp"
-#include "actors/mailbox.hpp"
+#include "actors/runtime/mailbox.hpp"
 
 #include <unistd.h>
 
@@ -19,7 +19,59 @@
 namespace s2s::actors {
 namespace {
 
+// What the session's I/O reports (see mux_io_events), as messages to the session.
+struct mux_io_up {
+  std::string peer;
+};
+struct mux_io_accepted {
+  std::uint32_t stream = 0;
+  std::shared_ptr<transport_handover> transport;
+};
+struct mux_io_opened {
+  std::uint32_t stream = 0;
+  std::shared_ptr<transport_handover> transport;
+};
+struct mux_io_open_failed {
+  std::string reason;
+};
+struct mux_io_stream_ended {
+  std::uint32_t stream = 0;
+  bool reset = false;
+};
+struct mux_io_down {
+  std::string reason;
+  bool was_up = false;
+};
+// The peer sent GOAWAY on the HTTP/2 connection of our outbound stream: new calls need another.
+struct mux_channel_going_away {
+  std::uint32_t stream = 0;
+};
+
+}  // namespace
+}  // namespace s2s::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_up)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_accepted)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_opened)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_open_failed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_stream_ended)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_down)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_channel_going_away)
+
+namespace s2s::actors {
+namespace {
+
 using namespace std::chrono_literals;
+
+// Ask for a stream for calls again: the session sends it to itself after reopen_delay.
+using reopen_atom = caf::atom_constant<caf::atom("reopen")>;
+
+// mux_session_actor with the messages only the session's own code sends it (its I/O, its
+// outbound channel, its retries): what it is spawned as.
+using private_actor = mux_session_actor::extend<caf::reacts_to<mux_io_up>, caf::reacts_to<mux_io_accepted>,
+                                                caf::reacts_to<mux_io_opened>, caf::reacts_to<mux_io_open_failed>,
+                                                caf::reacts_to<mux_io_stream_ended>, caf::reacts_to<mux_io_down>,
+                                                caf::reacts_to<mux_channel_going_away>, caf::reacts_to<reopen_atom>>;
 
 // A peer that keeps refusing our stream must not make us spin: wait before asking again.
 constexpr auto reopen_delay = 200ms;
@@ -29,12 +81,15 @@ struct mux_session_state {
   mux_session_spec spec;
   std::unique_ptr<mux_io> io;  // destroyed with the state: stops and joins the I/O thread
   mux_session_stats stats;
-  std::uint32_t channel_stream = 0;  // the stream under our outbound channel; 0: none
+  std::uint32_t channel_stream = 0;          // the stream under our outbound channel; 0: none
+  std::shared_ptr<upstream_target> channel;  // the channel on it, while the mux upstream may lease it
+  // The mux upstream of the moment, shared with what tells it the channel is gone as the actor ends.
+  std::shared_ptr<mux_upstream_actor> outbound;
   bool reopen_scheduled = false;
   bool ended = false;
 };
 
-using session_pointer = mux_session_actor::stateful_pointer<mux_session_state>;
+using session_pointer = private_actor::stateful_pointer<mux_session_state>;
 
 // Opens an HTTP/2 connection on a stream we opened, on the session's loop.
 // No HTTP/2 keepalive: the session's yamux pings already find a dead connection.
@@ -43,7 +98,7 @@ std::shared_ptr<upstream_target> channel_on(transport_handover& stream, const st
   return make_stream_target(std::move(stream), name, std::move(going_away));
 }
 
-mux_io_events events_for(mux_session_actor self) {
+mux_io_events events_for(private_actor self) {
   mux_io_events events;
   events.up = [self](std::string peer) { caf::anon_send(self, mux_io_up{std::move(peer)}); };
   events.accepted = [self](std::uint32_t stream, std::shared_ptr<transport_handover> transport) {
@@ -70,7 +125,7 @@ void schedule_reopen(session_pointer self) {
   self->delayed_send(self, reopen_delay, reopen_atom::value);
 }
 
-mux_session_actor::behavior_type mux_session_behavior(session_pointer self, mux_session_spec spec) {
+private_actor::behavior_type mux_session_behavior(session_pointer self, mux_session_spec spec) {
   auto& st = self->state;
   st.spec = std::move(spec);
   mux_io_setup setup;
@@ -92,9 +147,9 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self, mux_
     self->send(self, mux_io_down{std::string("cannot start the session's I/O: ") + failure.what(), false});
   }
   // However the actor ends, its channel must not be leased again.
-  self->attach_functor([outbound = st.spec.outbound, session = self->address()] {
-    caf::anon_send(outbound, mux_channel_down{session});
-  });
+  st.outbound = std::make_shared<mux_upstream_actor>(st.spec.outbound);
+  self->attach_functor(
+      [outbound = st.outbound, session = self->address()] { caf::anon_send(*outbound, mux_channel_down{session}); });
   return {
       [self](mux_io_up& up) {
         auto& st = self->state;
@@ -110,11 +165,11 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self, mux_
           return;  // the transport, dropped, closes the stream
         st.channel_stream = opened.stream;
         ++st.stats.channels_opened;
-        auto target =
-            channel_on(*opened.transport, "s2s-proxy-mux", [session = mux_session_actor(self), stream = opened.stream] {
+        st.channel =
+            channel_on(*opened.transport, "s2s-proxy-mux", [session = private_actor(self), stream = opened.stream] {
               caf::anon_send(session, mux_channel_going_away{stream});
             });
-        self->send(st.spec.outbound, mux_channel_up{self->address(), std::move(target)});
+        self->send(*st.outbound, mux_channel_up{self->address(), st.channel});
       },
       [self](mux_io_open_failed& failed) {
         log::warn(self->state.spec.name, "cannot open a stream for calls: " + failed.reason);
@@ -132,7 +187,8 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self, mux_
         // The HTTP/2 connection under our channel is gone: calls on it end with UNAVAILABLE;
         // new calls get a fresh stream.
         st.channel_stream = 0;
-        self->send(st.spec.outbound, mux_channel_down{self->address()});
+        st.channel = nullptr;
+        self->send(*st.outbound, mux_channel_down{self->address()});
         if (ended.reset)
           log::warn(st.spec.name, "the stream carrying outbound calls was reset; opening another");
         schedule_reopen(self);
@@ -144,7 +200,8 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self, mux_
         // The peer is draining that HTTP/2 connection (its calls go on there); new calls get a
         // new stream now, not once the old one has ended.
         st.channel_stream = 0;
-        self->send(st.spec.outbound, mux_channel_down{self->address()});
+        st.channel = nullptr;
+        self->send(*st.outbound, mux_channel_down{self->address()});
         if (!st.ended)
           st.io->open_stream();
       },
@@ -162,9 +219,16 @@ mux_session_actor::behavior_type mux_session_behavior(session_pointer self, mux_
         else
           log::error(st.spec.name, "no session: " + down.reason);
         if (st.channel_stream != 0)
-          self->send(st.spec.outbound, mux_channel_down{self->address()});
+          self->send(*st.outbound, mux_channel_down{self->address()});
+        st.channel = nullptr;
         self->send(st.spec.observer, mux_session_down{self, down.reason, down.was_up});
         self->quit();
+      },
+      [self](upstream_atom, mux_upstream_actor& outbound) {
+        auto& st = self->state;
+        *st.outbound = std::move(outbound);
+        if (st.channel)
+          self->send(*st.outbound, mux_channel_up{self->address(), st.channel});
       },
       [self](stats_atom) {
         auto stats = self->state.stats;

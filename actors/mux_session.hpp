@@ -12,6 +12,7 @@
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/atoms.hpp"
 #include "actors/listener.hpp"
 #include "actors/mux_io.hpp"
 #include "actors/mux_upstream.hpp"
@@ -20,36 +21,6 @@
 #include "yamux/config.hpp"
 
 namespace s2s::actors {
-
-// --- what the session's I/O reports (see mux_io_events)
-struct mux_io_up {
-  std::string peer;
-};
-struct mux_io_accepted {
-  std::uint32_t stream = 0;
-  std::shared_ptr<transport_handover> transport;
-};
-struct mux_io_opened {
-  std::uint32_t stream = 0;
-  std::shared_ptr<transport_handover> transport;
-};
-struct mux_io_open_failed {
-  std::string reason;
-};
-struct mux_io_stream_ended {
-  std::uint32_t stream = 0;
-  bool reset = false;
-};
-struct mux_io_down {
-  std::string reason;
-  bool was_up = false;
-};
-// The peer sent GOAWAY on the HTTP/2 connection of our outbound stream: new calls need another.
-struct mux_channel_going_away {
-  std::uint32_t stream = 0;
-};
-
-using reopen_atom = caf::atom_constant<caf::atom("reopen")>;
 
 struct mux_session_stats {
   std::string peer;
@@ -61,11 +32,10 @@ struct mux_session_stats {
   std::size_t mailbox_depth = 0;     // messages waiting behind the stats request
 };
 
-using mux_session_actor =
-    caf::typed_actor<caf::reacts_to<mux_io_up>, caf::reacts_to<mux_io_accepted>, caf::reacts_to<mux_io_opened>,
-                     caf::reacts_to<mux_io_open_failed>, caf::reacts_to<mux_io_stream_ended>,
-                     caf::reacts_to<mux_io_down>, caf::reacts_to<mux_channel_going_away>, caf::reacts_to<reopen_atom>,
-                     caf::replies_to<stats_atom>::with<mux_session_stats>>;
+// The session is driven by its own I/O (see mux_session.cpp); others ask it how it is, and its
+// keeper tells it when the mux upstream was restarted (upstream): it offers its channel to the new one.
+using mux_session_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<mux_session_stats>,
+                                           caf::reacts_to<upstream_atom, mux_upstream_actor>>;
 
 // --- what a session tells the actor that keeps it
 struct mux_session_up {
@@ -101,13 +71,6 @@ mux_session_actor spawn_mux_session(caf::actor_system& system, mux_session_spec 
 
 }  // namespace s2s::actors
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_up)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_accepted)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_opened)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_open_failed)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_stream_ended)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_io_down)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_channel_going_away)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_session_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_session_up)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::mux_session_down)

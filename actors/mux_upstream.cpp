@@ -8,6 +8,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/runtime/inline_run.hpp"
+
 namespace s2s::actors {
 namespace {
 
@@ -18,12 +20,14 @@ struct leased_channel {
 
 struct mux_upstream_state {
   static inline const char* name = "mux-upstream";
+  // Its handlers only read and change the state, so a call's lease can be given on the call's thread.
+  static constexpr bool runs_inline = true;
   std::string address;
   std::vector<leased_channel> channels;  // in the order the sessions came up
   std::size_t next = 0;
 };
 
-mux_upstream_actor::behavior_type mux_upstream(mux_upstream_actor::stateful_pointer<mux_upstream_state> self,
+mux_upstream_actor::behavior_type mux_upstream(stateful_pointer<mux_upstream_actor, mux_upstream_state> self,
                                                std::string address) {
   self->state.address = std::move(address);
   auto forget = [self](const caf::actor_addr& session) {

@@ -10,8 +10,8 @@
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "actors/call.hpp"
-#include "actors/listener.hpp"  // stats_atom
+#include "actors/atoms.hpp"
+#include "actors/upstream_interface.hpp"
 
 namespace s2s::actors {
 

@@ -20,7 +20,27 @@
 namespace s2s::actors {
 namespace {
 
+// One attempt's outcome, from the worker that made it to the schema actor.
+struct schema_attempt {
+  std::shared_ptr<const translation::schema> types;  // null on failure
+  std::string problem;
+};
+
+}  // namespace
+}  // namespace s2s::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::schema_attempt)
+
+namespace s2s::actors {
+namespace {
+
 constexpr std::string_view component = "schema";
+
+// Start an attempt: the actor sends it to itself as it starts, and again after each backoff.
+using load_atom = caf::atom_constant<caf::atom("load")>;
+
+// schema_actor with the messages only the schema actor's own code sends it: what it is spawned as.
+using private_actor = schema_actor::extend<caf::reacts_to<load_atom>, caf::reacts_to<schema_attempt>>;
 
 using fetched = translation::result<std::string>;
 
@@ -70,13 +90,13 @@ struct schema_state {
   bool attempting = false;
 };
 
-void start_attempt(schema_actor::stateful_pointer<schema_state> self) {
+void start_attempt(private_actor::stateful_pointer<schema_state> self) {
   auto& st = self->state;
   if (st.attempting || st.report.loaded)
     return;
   st.attempting = true;
   ++st.report.attempts;
-  schema_actor parent = self;
+  private_actor parent = self;
   // Reading a file or a frontend blocks, so it runs on a thread of its own, bounded by the timeout.
   self->system().spawn([parent, source = st.spec.source, timeout = st.spec.attempt_timeout](caf::blocking_actor*) {
     sys::name_this_thread("s2s-schema-get");
@@ -95,7 +115,7 @@ void start_attempt(schema_actor::stateful_pointer<schema_state> self) {
   });
 }
 
-schema_actor::behavior_type schema_behavior(schema_actor::stateful_pointer<schema_state> self, schema_spec spec) {
+private_actor::behavior_type schema_behavior(private_actor::stateful_pointer<schema_state> self, schema_spec spec) {
   auto& st = self->state;
   st.spec = std::move(spec);
   st.report.source = st.spec.source.describe();

@@ -50,22 +50,13 @@ struct schema_report {
   std::string last_problem;  // why the last attempt failed; empty once loaded
 };
 
-// One attempt's outcome, from the worker that made it to the schema actor.
-struct schema_attempt {
-  std::shared_ptr<const translation::schema> types;  // null on failure
-  std::string problem;
-};
-
-using load_atom = caf::atom_constant<caf::atom("load")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using schema_atom = caf::atom_constant<caf::atom("schema")>;
 
-// load: start an attempt (the actor sends it to itself, also after each backoff).
 // watch: end when the given actor ends (the supervisor that owns this schema's users).
 // schema: what has been loaded so far.
 using schema_actor =
-    caf::typed_actor<caf::reacts_to<load_atom>, caf::reacts_to<schema_attempt>,
-                     caf::reacts_to<watch_atom, caf::actor_addr>, caf::replies_to<schema_atom>::with<schema_report>>;
+    caf::typed_actor<caf::reacts_to<watch_atom, caf::actor_addr>, caf::replies_to<schema_atom>::with<schema_report>>;
 
 // Starts loading at once; the actor keeps what it loaded and ends when a watched actor ends.
 schema_actor spawn_schema(caf::actor_system& system, schema_spec spec);
@@ -77,4 +68,3 @@ translation::result<std::string> fetch_descriptor_set(const schema_source& sourc
 }  // namespace s2s::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::schema_report)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(s2s::actors::schema_attempt)

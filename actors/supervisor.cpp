@@ -1,6 +1,6 @@
-// The supervisor actor: builds upstreams and listeners from the config and keeps them alive.
+// The supervisor actor: keeps the table of supervised children alive and stops it in order.
 #include "actors/supervisor.hpp"
-#include "actors/mailbox.hpp"
+#include "actors/runtime/mailbox.hpp"
 
 #include <algorithm>
 #include <random>
@@ -11,109 +11,228 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/h2_target.hpp"
-#include "actors/mux_upstream.hpp"
-#include "actors/restart_policy.hpp"
-#include "actors/translator.hpp"
-#include "actors/upstream.hpp"
 #include "log/log.hpp"
-#include "rpc/credentials.hpp"
-#include "rpc/stream_channels.hpp"
-#include "tls/context.hpp"
 
 namespace s2s::actors {
 namespace {
 
-struct supervised_listener {
-  listener_spec spec;
-  endpoint_report report;
-  // Mux mode's inbound listener has no port; its mux connection learns of a restarted one.
-  std::optional<mux_connection_actor> feeds;
-  // Set by the supervisor when it takes the listener on.
-  std::optional<restart_policy> restarts;
+// Start the child at this index again: the supervisor sends it to itself after the backoff.
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+
+// supervisor_actor with the messages only the supervisor sends itself: what it is spawned as.
+using private_actor = supervisor_actor::extend<caf::reacts_to<restart_atom, std::size_t>>;
+
+struct kind_names {
+  std::string_view label;  // the metrics'
+  std::string_view words;  // the logs'
+};
+
+kind_names names_of(child_kind kind) {
+  switch (kind) {
+    case child_kind::listener:
+      return {"listener", "listener"};
+    case child_kind::upstream:
+      return {"upstream", "upstream"};
+    case child_kind::mux_connection:
+      return {"mux_connection", "mux connection"};
+    case child_kind::schema:
+      return {"schema", "schema actor"};
+  }
+  return {"child", "child"};
+}
+
+struct supervised_child {
+  child_spec spec;
+  caf::strong_actor_ptr actor;  // the latest; kept while it is down, until it is replaced
+  int port = 0;
+  bool up = true;
+  std::optional<restart_policy> restarts;  // set when the supervisor takes the child on
 };
 
 struct supervisor_state {
   static inline const char* name = "supervisor";
-  std::vector<supervised_listener> listeners;
-  std::vector<upstream_actor> upstreams;
-  std::vector<mux_report> mux;
+  std::vector<supervised_child> children;
   bool stopping = false;
 };
 
-proxy_report make_report(const supervisor_state& st) {
+using supervisor_pointer = private_actor::stateful_pointer<supervisor_state>;
+
+std::vector<caf::strong_actor_ptr> actors_of(const std::vector<supervised_child>& children) {
+  std::vector<caf::strong_actor_ptr> actors;
+  actors.reserve(children.size());
+  for (const auto& child : children)
+    actors.push_back(child.actor);
+  return actors;
+}
+
+proxy_report make_report(const std::vector<supervised_child>& children) {
   proxy_report report;
-  for (const auto& child : st.listeners) {
-    report.endpoints.push_back(child.report);
-    report.listener_restarts += child.restarts->restarts();
-    report.listener_failures += child.restarts->failures();
+  for (const auto& child : children) {
+    const auto& spec = child.spec;
+    child_report entry;
+    entry.name = spec.name;
+    entry.kind = spec.kind;
+    entry.actor = caf::actor_cast<caf::actor_addr>(child.actor);
+    entry.up = child.up;
+    entry.serves = spec.serves;
+    if (child.restarts) {
+      entry.given_up = child.restarts->given_up();
+      entry.restarts = child.restarts->restarts();
+      entry.failures = child.restarts->failures();
+    }
+    if (spec.kind == child_kind::listener) {
+      report.endpoints.push_back(
+          {spec.name, spec.address, child.port, caf::actor_cast<listener_actor>(child.actor), entry.given_up});
+      report.listener_restarts += entry.restarts;
+      report.listener_failures += entry.failures;
+    } else if (spec.kind == child_kind::mux_connection) {
+      mux_report mux{spec.name, spec.address, child.port, caf::actor_cast<mux_connection_actor>(child.actor), {}};
+      for (const auto& use : spec.uses)
+        if (children[use.child].spec.kind == child_kind::upstream)
+          mux.outbound = caf::actor_cast<mux_upstream_actor>(children[use.child].actor);
+      report.mux.push_back(std::move(mux));
+    }
+    report.children.push_back(std::move(entry));
   }
-  report.mux = st.mux;
   return report;
 }
 
-// The listener failed just now (went down, or could not be started again): schedules the next
-// attempt, or leaves the listener down once its failure budget is spent.
-void listener_failed(supervisor_actor::stateful_pointer<supervisor_state> self, std::size_t index) {
-  auto& child = self->state.listeners[index];
+std::vector<supervised_child> take_on(std::vector<child_spec> table, std::vector<started_child> started) {
+  std::vector<supervised_child> children;
+  children.reserve(table.size());
+  for (std::size_t index = 0; index < table.size(); ++index)
+    children.push_back({std::move(table[index]), std::move(started[index].actor), started[index].port, true, {}});
+  return children;
+}
+
+// Ends a child as the supervisor's stop does, by its kind; a listener is asked to stop with no drain.
+void end_child(const child_spec& spec, const caf::strong_actor_ptr& actor) {
+  switch (spec.kind) {
+    case child_kind::listener:
+      caf::anon_send(caf::actor_cast<listener_actor>(actor), stop_atom::value, std::chrono::milliseconds(0));
+      break;
+    case child_kind::mux_connection:
+      caf::anon_send(caf::actor_cast<mux_connection_actor>(actor), stop_atom::value, std::chrono::milliseconds(0));
+      break;
+    case child_kind::upstream:
+    case child_kind::schema:
+      caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+      break;
+  }
+}
+
+// The child is watched from now on: its end is a down message, and it is told it was adopted.
+void watch(supervisor_pointer self, supervised_child& child) {
+  self->monitor(child.actor);
+  if (child.spec.adopted)
+    child.spec.adopted(child.actor, self->address());
+}
+
+// The child failed just now (went down, or could not be started again): schedules the next
+// attempt, or leaves the child down once its failure budget is spent.
+void child_failed(supervisor_pointer self, std::size_t index) {
+  auto& child = self->state.children[index];
   if (auto delay = child.restarts->on_failure(self->clock().now())) {
     self->delayed_send(self, *delay, restart_atom::value, index);
     return;
   }
-  child.report.given_up = true;
-  log::error(child.report.name, "the listener failed " + std::to_string(child.restarts->failures()) +
-                                    " times and is not restarted again; the rest of the proxy keeps serving");
+  log::error(child.spec.name, "the " + std::string(kind_words(child.spec.kind)) + " failed " +
+                                  std::to_string(child.restarts->failures()) +
+                                  " times and is not restarted again; the rest of the proxy keeps serving");
 }
 
-supervisor_actor::behavior_type supervisor_behavior(supervisor_actor::stateful_pointer<supervisor_state> self,
-                                                    std::vector<supervised_listener> listeners,
-                                                    std::vector<upstream_actor> upstreams, std::vector<mux_report> mux,
-                                                    restart_settings restarts) {
+void restart(supervisor_pointer self, std::size_t index) {
   auto& st = self->state;
-  st.listeners = std::move(listeners);
-  st.upstreams = std::move(upstreams);
-  st.mux = std::move(mux);
-  // One draw per delay, shared by every listener: listeners that fail together come back apart.
+  auto& child = st.children[index];
+  auto actors = actors_of(st.children);
+  auto started = child.spec.start(self->system(), child_actors(actors));
+  if (auto* problem = std::get_if<std::string>(&started)) {
+    // A port may still be held, a file gone; try again later, backing off.
+    log::warn(child.spec.name, "restarting the " + std::string(kind_words(child.spec.kind)) + " failed: " + *problem);
+    child_failed(self, index);
+    return;
+  }
+  auto& replacement = std::get<started_child>(started);
+  child.actor = std::move(replacement.actor);
+  child.port = replacement.port;
+  child.up = true;
+  child.restarts->on_restart(self->clock().now());
+  watch(self, child);
+  log::info(child.spec.name, "the " + std::string(kind_words(child.spec.kind)) + " was restarted");
+  for (auto& user : st.children)
+    for (const auto& use : user.spec.uses)
+      if (use.child == index && use.learn)
+        use.learn(user.actor, child.actor);
+}
+
+// Every listener is asked to stop and drain; once all have answered (or failed to), the mux
+// connections are stopped, then the upstreams and schema actors end, and the supervisor with them.
+caf::result<bool> stop_all(supervisor_pointer self, std::chrono::milliseconds drain) {
+  auto& st = self->state;
+  st.stopping = true;
+  auto promise = self->make_response_promise<bool>();
+  auto finish = [self, promise]() mutable {
+    // Sessions close after the listeners drained the calls that ran on them.
+    for (auto kind : {child_kind::mux_connection, child_kind::upstream, child_kind::schema})
+      for (const auto& child : self->state.children)
+        if (child.spec.kind == kind)
+          end_child(child.spec, child.actor);
+    promise.deliver(true);
+    self->quit();
+  };
+  auto pending = std::make_shared<std::size_t>(0);
+  for (const auto& child : st.children)
+    if (child.spec.kind == child_kind::listener)
+      ++*pending;
+  if (*pending == 0) {
+    finish();
+    return promise;
+  }
+  for (const auto& child : st.children) {
+    if (child.spec.kind != child_kind::listener)
+      continue;
+    auto answered = [pending, finish]() mutable {
+      if (--*pending == 0)
+        finish();
+    };
+    self->request(caf::actor_cast<listener_actor>(child.actor), drain + std::chrono::seconds(5), stop_atom::value,
+                  drain)
+        .then([answered](bool) mutable { answered(); }, [answered](caf::error&) mutable { answered(); });
+  }
+  return promise;
+}
+
+private_actor::behavior_type supervisor_behavior(supervisor_pointer self, std::vector<supervised_child> children) {
+  auto& st = self->state;
+  st.children = std::move(children);
+  // One draw per delay, shared by every child: children that fail together come back apart.
   auto engine = std::make_shared<std::minstd_rand>(std::random_device{}());
   auto draw = [engine] { return std::uniform_real_distribution<double>(0, 1)(*engine); };
-  for (auto& child : st.listeners) {
-    child.restarts.emplace(restarts, draw);
-    self->monitor(child.report.listener);
+  for (auto& child : st.children) {
+    child.restarts.emplace(child.spec.restarts, draw);
+    watch(self, child);
   }
   self->set_down_handler([self](caf::down_msg& down) {
     auto& st = self->state;
     if (st.stopping)
       return;
-    for (std::size_t index = 0; index < st.listeners.size(); ++index) {
-      auto& child = st.listeners[index];
-      if (child.report.listener.address() != down.source)
+    for (std::size_t index = 0; index < st.children.size(); ++index) {
+      auto& child = st.children[index];
+      if (!child.up || caf::actor_cast<caf::actor_addr>(child.actor) != down.source)
         continue;
-      listener_failed(self, index);
+      child.up = false;
+      log::warn(child.spec.name,
+                "the " + std::string(kind_words(child.spec.kind)) + " ended: " + self->system().render(down.reason));
+      child_failed(self, index);
     }
   });
   return {
       [self](restart_atom, std::size_t index) {
-        auto& st = self->state;
-        if (st.stopping || index >= st.listeners.size())
-          return;
-        auto& child = st.listeners[index];
-        auto started = child.feeds ? start_portless_listener(self->system(), child.spec)
-                                   : start_listener(self->system(), child.spec);
-        if (auto* ok = std::get_if<started_listener>(&started)) {
-          child.report.listener = ok->actor;
-          if (child.feeds)
-            self->send(*child.feeds, inbound_atom::value, ok->actor);
-          child.report.port = ok->port;
-          child.restarts->on_restart(self->clock().now());
-          self->monitor(ok->actor);
-        } else {
-          // The port may still be held; try again later, backing off.
-          log::warn(child.report.name, "restarting the listener failed: " + std::get<std::string>(started));
-          listener_failed(self, index);
-        }
+        if (!self->state.stopping && index < self->state.children.size())
+          restart(self, index);
       },
       [self](stats_atom) {
-        auto report = make_report(self->state);
+        auto report = make_report(self->state.children);
         report.mailbox_depth = messages_waiting(self);
         return report;
       },
@@ -122,231 +241,57 @@ supervisor_actor::behavior_type supervisor_behavior(supervisor_actor::stateful_p
         for (;;)
           std::this_thread::sleep_for(std::chrono::hours(1));
       },
-      [self](stop_atom, std::chrono::milliseconds drain) -> caf::result<bool> {
-        auto& st = self->state;
-        st.stopping = true;
-        auto promise = self->make_response_promise<bool>();
-        auto pending = std::make_shared<std::size_t>(st.listeners.size());
-        auto finish = [self, promise]() mutable {
-          // Sessions close after the listeners drained the calls that ran on them.
-          for (auto& mux : self->state.mux) {
-            caf::anon_send(mux.connection, stop_atom::value, std::chrono::milliseconds(0));
-            self->send_exit(mux.outbound, caf::exit_reason::user_shutdown);
-          }
-          for (auto& upstream : self->state.upstreams)
-            self->send_exit(upstream, caf::exit_reason::user_shutdown);
-          promise.deliver(true);
-          self->quit();
-        };
-        if (*pending == 0) {
-          finish();
-          return promise;
+      [self](test_kill_atom, const std::string& which) {
+        for (const auto& child : self->state.children) {
+          if (!child.up || (child.spec.name != which && kind_label(child.spec.kind) != which))
+            continue;
+          log::warn(child.spec.name, "test hook: killing the " + std::string(kind_words(child.spec.kind)));
+          self->send_exit(caf::actor_cast<caf::actor>(child.actor), caf::exit_reason::kill);
         }
-        for (auto& child : st.listeners) {
-          self->request(child.report.listener, drain + std::chrono::seconds(5), stop_atom::value, drain)
-              .then(
-                  [pending, finish](bool) mutable {
-                    if (--*pending == 0)
-                      finish();
-                  },
-                  [pending, finish](caf::error&) mutable {
-                    if (--*pending == 0)
-                      finish();
-                  });
-        }
-        return promise;
       },
+      [self](stop_atom, std::chrono::milliseconds drain) { return stop_all(self, drain); },
   };
-}
-
-std::shared_ptr<call_observer> observer_of(const proxy_options& options, const std::string& listener_name) {
-  return options.observe_calls ? options.observe_calls(listener_name) : nullptr;
-}
-
-// The way to one TCP target: HTTP/2 connections shared by the calls that come and go, and
-// connections of their own for long-lived streams (see rpc/stream_channels.hpp), each logged as it opens.
-std::variant<upstream_actor, std::string> tcp_upstream(caf::actor_system& system, const std::string& name,
-                                                       const config::endpoint& target, const proxy_options& options) {
-  h2_target_spec spec{name, target, rpc::is_long_lived_stream};
-  if (options.long_lived_stream)
-    spec.long_lived = options.long_lived_stream;
-  auto made = make_dialing_target(std::move(spec));
-  if (auto* error = std::get_if<std::string>(&made))
-    return *error;
-  return spawn_target_upstream(system, name, std::get<0>(std::move(made)));
-}
-
-// The two directions of a TCP-mode connection: (server endpoint, target endpoint, label).
-struct direction {
-  const config::endpoint* serve;
-  const config::endpoint* target;
-  const char* label;
-};
-
-// How a mux session is tuned: per-stream windows larger than yamux's 256 KiB default keep
-// large messages moving at a round trip's cost; keepalive as hashicorp/yamux.
-yamux::config mux_tuning() {
-  yamux::config tuning;
-  tuning.max_stream_window = 4 * 1024 * 1024;
-  return tuning;
-}
-
-// A mux-mode cluster connection: the outbound listener on local.tcpServer leases the channels
-// of the mux sessions; the streams the peer opens are served by a port-less inbound listener
-// that forwards to local.tcpClient.
-struct mux_parts {
-  std::vector<supervised_listener>& listeners;
-  std::vector<upstream_actor>& upstreams;
-  std::vector<mux_report>& mux;
-};
-
-std::string start_mux(caf::actor_system& system, const config::cluster_connection& connection,
-                      const proxy_options& options, translation_setup& translation, mux_parts parts) {
-  const auto& remote = connection.remote;
-  const auto& local = connection.local;
-  std::string problems;
-  bool client = remote.type == config::connection_type::mux_client;
-  const auto& mux_address = *remote.mux_address;
-  auto label = connection.name + " mux";
-
-  tls::context_ptr tls_context;
-  if (mux_address.tls.enabled()) {
-    auto made = client ? tls::client_context(mux_address.tls) : tls::server_context(mux_address.tls);
-    if (auto* error = std::get_if<std::string>(&made))
-      return label + ": " + *error + "\n";
-    tls_context = std::get<tls::context_ptr>(made);
-    if (client && mux_address.tls.skip_ca_verification)
-      log::warn(label, "skipCAVerification is set: the server's certificate is not verified");
-  }
-
-  auto outbound_name = connection.name + " outbound";
-  auto inbound_name = connection.name + " inbound";
-  auto outbound = spawn_mux_upstream(system, mux_address.addr.to_string());
-  auto frontend = tcp_upstream(system, inbound_name, *local.tcp_client, options);
-  if (auto* error = std::get_if<std::string>(&frontend)) {
-    caf::anon_send_exit(outbound, caf::exit_reason::user_shutdown);
-    return inbound_name + ": " + *error + "\n";
-  }
-  auto local_frontend = std::get<upstream_actor>(frontend);
-  parts.upstreams.push_back(local_frontend);
-
-  listener_spec inbound_spec{inbound_name, *local.tcp_client, local_frontend,
-                             translation.filter(connection, translation::side::inbound, options.filter),
-                             observer_of(options, inbound_name)};
-  auto inbound = start_portless_listener(system, inbound_spec);
-  if (auto* error = std::get_if<std::string>(&inbound)) {
-    caf::anon_send_exit(outbound, caf::exit_reason::user_shutdown);
-    return *error + "\n";
-  }
-  auto inbound_listener = std::get<started_listener>(inbound).actor;
-
-  mux_connection_spec spec;
-  spec.name = connection.name;
-  spec.client = client;
-  spec.mux_address = mux_address;
-  spec.mux_count = remote.mux_count;
-  spec.tls_context = tls_context;
-  spec.yamux = mux_tuning();
-  if (remote.admission) {
-    const auto& chosen = *remote.admission;
-    spec.admission.hello_timeout = std::chrono::milliseconds(chosen.client_hello_timeout_ms);
-    spec.admission.handshake_timeout = std::chrono::milliseconds(chosen.handshake_timeout_ms);
-    spec.admission.max_waiting = static_cast<std::size_t>(chosen.max_waiting);
-    spec.admission.max_waiting_per_source = static_cast<std::size_t>(chosen.max_waiting_per_source);
-    spec.admission.max_handshakes = static_cast<std::size_t>(chosen.max_handshakes);
-  }
-  spec.outbound = outbound;
-  spec.inbound = inbound_listener;
-  auto started = start_mux_connection(system, std::move(spec));
-  if (auto* error = std::get_if<std::string>(&started)) {
-    caf::anon_send(inbound_listener, stop_atom::value, std::chrono::milliseconds(0));
-    caf::anon_send_exit(outbound, caf::exit_reason::user_shutdown);
-    return *error + "\n";
-  }
-  auto& mux = std::get<started_mux_connection>(started);
-  parts.mux.push_back({label, mux_address.addr.to_string(), mux.port, mux.actor, outbound});
-  parts.listeners.push_back({inbound_spec, {inbound_name, "", 0, inbound_listener}, mux.actor, std::nullopt});
-
-  listener_spec outbound_spec{outbound_name, *local.tcp_server, outbound,
-                              translation.filter(connection, translation::side::outbound, options.filter),
-                              observer_of(options, outbound_name)};
-  auto listening = start_listener(system, outbound_spec);
-  if (auto* error = std::get_if<std::string>(&listening))
-    return *error + "\n";
-  auto& ok = std::get<started_listener>(listening);
-  parts.listeners.push_back({outbound_spec,
-                             {outbound_name, local.tcp_server->addr.to_string(), ok.port, ok.actor},
-                             std::nullopt,
-                             std::nullopt});
-  return problems;
 }
 
 }  // namespace
 
-std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system, const config::config& config,
-                                                     proxy_options options) {
-  std::vector<supervised_listener> listeners;
-  std::vector<upstream_actor> upstreams;
-  std::vector<mux_report> mux;
-  std::string problems;
-  // Each listener runs the translator of its side after options.filter.
-  auto translation = std::make_shared<translation_setup>(config, options.observe_translation);
-  auto undo = [&] {
-    for (auto& child : listeners)
-      caf::anon_send(child.report.listener, stop_atom::value, std::chrono::milliseconds(0));
-    for (auto& upstream : upstreams)
-      caf::anon_send_exit(upstream, caf::exit_reason::user_shutdown);
-    for (auto& part : mux) {
-      caf::anon_send(part.connection, stop_atom::value, std::chrono::milliseconds(0));
-      caf::anon_send_exit(part.outbound, caf::exit_reason::user_shutdown);
-    }
-  };
+std::string_view kind_label(child_kind kind) { return names_of(kind).label; }
 
-  for (const auto& connection : config.cluster_connections) {
-    if (connection.remote.type != config::connection_type::tcp) {
-      problems += start_mux(system, connection, options, *translation, {listeners, upstreams, mux});
-      continue;
+std::string_view kind_words(child_kind kind) { return names_of(kind).words; }
+
+std::variant<std::vector<started_child>, std::string> start_children(caf::actor_system& system,
+                                                                     const std::vector<child_spec>& table) {
+  std::vector<started_child> started;
+  std::vector<caf::strong_actor_ptr> actors;
+  std::string problems;
+  for (const auto& spec : table) {
+    // A child that uses one that could not start is not started: the problem is that one's.
+    bool wired = std::all_of(spec.uses.begin(), spec.uses.end(),
+                             [&](const child_use& use) { return actors.at(use.child) != nullptr; });
+    auto made = wired ? spec.start(system, child_actors(actors)) : started_child{};
+    if (auto* problem = std::get_if<std::string>(&made)) {
+      problems += *problem + "\n";
+      made = started_child{};
     }
-    direction directions[] = {
-        {&*connection.local.tcp_server, &*connection.remote.tcp_client, "outbound"},
-        {&*connection.remote.tcp_server, &*connection.local.tcp_client, "inbound"},
-    };
-    for (const auto& way : directions) {
-      auto name = connection.name + " " + way.label;
-      auto made = tcp_upstream(system, name, *way.target, options);
-      if (auto* error = std::get_if<std::string>(&made)) {
-        problems += name + ": " + *error + "\n";
-        continue;
-      }
-      auto upstream = std::get<upstream_actor>(made);
-      upstreams.push_back(upstream);
-      auto arrived_on = &way == &directions[0] ? translation::side::outbound : translation::side::inbound;
-      listener_spec spec{name, *way.serve, upstream, translation->filter(connection, arrived_on, options.filter),
-                         observer_of(options, name)};
-      auto started = start_listener(system, spec);
-      if (auto* error = std::get_if<std::string>(&started)) {
-        problems += *error + "\n";
-        continue;
-      }
-      auto& ok = std::get<started_listener>(started);
-      listeners.push_back({spec, {name, way.serve->addr.to_string(), ok.port, ok.actor}, std::nullopt, std::nullopt});
-    }
+    actors.push_back(std::get<started_child>(made).actor);
+    started.push_back(std::get<started_child>(std::move(made)));
   }
-  if (!problems.empty()) {
-    undo();
-    problems.pop_back();
-    return problems;
-  }
-  started_proxy result;
-  for (const auto& child : listeners)
-    result.report.endpoints.push_back(child.report);
-  result.report.mux = mux;
-  result.supervisor = system.spawn(supervisor_behavior, std::move(listeners), std::move(upstreams), std::move(mux),
-                                   options.listener_restarts);
-  // The schema actors end with the supervisor.
-  translation->start(system, result.supervisor.address());
-  result.translation = std::move(translation);
-  return result;
+  if (problems.empty())
+    return started;
+  for (std::size_t index = table.size(); index-- > 0;)
+    if (started[index].actor)
+      end_child(table[index], started[index].actor);
+  problems.pop_back();
+  return problems;
+}
+
+supervisor_actor spawn_supervisor(caf::actor_system& system, std::vector<child_spec> table,
+                                  std::vector<started_child> started) {
+  return system.spawn(supervisor_behavior, take_on(std::move(table), std::move(started)));
+}
+
+proxy_report report_of(const std::vector<child_spec>& table, const std::vector<started_child>& started) {
+  return make_report(take_on(table, started));
 }
 
 }  // namespace s2s::actors

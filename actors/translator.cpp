@@ -6,6 +6,7 @@
 #include <caf/send.hpp>
 
 #include "log/log.hpp"
+#include "rpc/byte_buffers.hpp"
 
 namespace s2s::actors {
 namespace {
@@ -72,13 +73,9 @@ class translating_messages final : public message_filter {
   grpc::Status run(grpc::ByteBuffer& message, bool wanted, bool is_request) {
     if (!wanted)
       return grpc::Status::OK;
-    std::string bytes;
-    std::vector<grpc::Slice> slices;
-    if (!message.Dump(&slices).ok())
+    if (!message.Valid())
       return grpc::Status(grpc::StatusCode::INTERNAL, "s2s-proxy: unreadable message");
-    bytes.reserve(message.Length());
-    for (const auto& slice : slices)
-      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    std::string bytes = rpc::flatten(message);
     auto* figures = figures_[is_request ? 0 : 1];
     auto began = figures ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     auto result = is_request ? call_.on_request(bytes) : call_.on_response(bytes);
@@ -87,8 +84,7 @@ class translating_messages final : public message_filter {
     if (result.is_refused())
       return status_of(result.refusal);
     if (result.is_changed()) {
-      grpc::Slice changed(bytes);
-      message = grpc::ByteBuffer(&changed, 1);
+      message = rpc::owning_buffer(std::move(bytes));
     }
     return grpc::Status::OK;
   }
@@ -133,6 +129,13 @@ translator::settings_ptr translator::build(const config::cluster_connection& con
 }
 
 bool translator::schema_ready() const { return current_.load()->types != nullptr; }
+
+bool translator::needs_schema() const { return current_.load()->needs_schema; }
+
+std::shared_ptr<const translation::replication_codec> translator::replication_codec() const {
+  auto current = current_.load();
+  return current->pipeline ? current->pipeline->stream_codec() : nullptr;
+}
 
 void translator::schema_loaded(std::shared_ptr<const translation::schema> types) {
   std::lock_guard guard(replacing_);
@@ -222,6 +225,13 @@ std::shared_ptr<call_filter> translation_setup::filter(const config::cluster_con
   return chain_filters({std::move(before), std::move(made)});
 }
 
+std::shared_ptr<translator> translation_setup::translator_of(const std::string& connection, side arrived_on) const {
+  for (const auto& made : translators_)
+    if (made->name() == connection && made->arrived_on() == arrived_on)
+      return made;
+  return nullptr;
+}
+
 std::string translation_setup::reconfigure(const config::cluster_connection& connection) {
   std::vector<translator*> sides;
   for (const auto& made : translators_)
@@ -232,21 +242,24 @@ std::string translation_setup::reconfigure(const config::cluster_connection& con
   return translator::reconfigure(sides, connection);
 }
 
-std::vector<schema_actor> translation_setup::start(caf::actor_system& system, const caf::actor_addr& owner) {
-  std::vector<schema_actor> started;
-  for (auto& users : sources_) {
-    schema_spec spec;
-    spec.source = users.source;
-    spec.subscribers = users.translators;
-    auto actor = spawn_schema(system, std::move(spec));
-    caf::anon_send(actor, watch_atom::value, owner);
-    schema_actors_.push_back(actor.address());
-    started.push_back(std::move(actor));
-  }
-  return started;
+schema_actor translation_setup::start_schema(caf::actor_system& system, std::size_t source) {
+  const auto& users = sources_.at(source);
+  schema_spec spec;
+  spec.source = users.source;
+  spec.subscribers.assign(users.translators.begin(), users.translators.end());
+  auto actor = spawn_schema(system, std::move(spec));
+  std::lock_guard guard(schema_actors_mutex_);
+  schema_actors_.resize(sources_.size());
+  schema_actors_[source] = actor.address();
+  return actor;
+}
+
+std::vector<std::shared_ptr<translator>> translation_setup::translators_of_source(std::size_t source) const {
+  return sources_.at(source).translators;
 }
 
 std::vector<schema_actor> translation_setup::schema_actors() const {
+  std::lock_guard guard(schema_actors_mutex_);
   std::vector<schema_actor> alive;
   for (const auto& address : schema_actors_)
     if (auto actor = caf::actor_cast<schema_actor>(address))

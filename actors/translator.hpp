@@ -58,6 +58,10 @@ class translator final : public call_filter, public schema_subscriber {
   void schema_loaded(std::shared_ptr<const translation::schema> types) override;
 
   bool schema_ready() const;
+  // Whether Temporal calls on this side wait for the schema (renaming, namespace ACL, overrides).
+  bool needs_schema() const;
+  // shardCount.mode routing: how this side reads and writes replication streams; null until the schema is loaded.
+  std::shared_ptr<const translation::replication_codec> replication_codec() const;
   translation::side arrived_on() const { return arrived_on_; }
   const std::string& name() const { return name_; }  // the cluster connection's
 
@@ -98,11 +102,20 @@ class translation_setup {
   // `before`, then the translator of this connection's side.
   std::shared_ptr<call_filter> filter(const config::cluster_connection& connection, translation::side arrived_on,
                                       std::shared_ptr<call_filter> before);
-  // Spawns the schema actors; each ends when `owner` ends.
-  std::vector<schema_actor> start(caf::actor_system& system, const caf::actor_addr& owner);
+  // The translator filter() made for this connection's side; null when there is none.
+  std::shared_ptr<translator> translator_of(const std::string& connection, translation::side arrived_on) const;
+  // The sources of Temporal descriptors the translators read, each fed by a schema actor of its own.
+  std::size_t schema_sources() const { return sources_.size(); }
+  // "descriptor set file 'x'" / "reflection on 127.0.0.1:7233".
+  std::string describe_source(std::size_t source) const { return sources_.at(source).source.describe(); }
+  // The translators that source feeds.
+  std::vector<std::shared_ptr<translator>> translators_of_source(std::size_t source) const;
+  // Spawns the schema actor of that source, which feeds its translators; it takes the place of the
+  // one spawned for the source before (a restart). Safe from any thread.
+  schema_actor start_schema(caf::actor_system& system, std::size_t source);
 
-  // For operators: the translators (two per cluster connection), and the schema actors started
-  // (weakly held: an actor that ended is left out).
+  // For operators: the translators (two per cluster connection), and the latest schema actor of
+  // each source (weakly held: an actor that ended is left out). Safe from any thread.
   std::size_t translators() const { return translators_.size(); }
   std::vector<schema_actor> schema_actors() const;
 
@@ -113,7 +126,7 @@ class translation_setup {
  private:
   struct source_users {
     schema_source source;
-    std::vector<std::shared_ptr<schema_subscriber>> translators;
+    std::vector<std::shared_ptr<translator>> translators;
   };
   source_users& users_of(const config::cluster_connection& connection);
 
@@ -121,7 +134,8 @@ class translation_setup {
   std::shared_ptr<translation_observer> observer_;
   std::vector<source_users> sources_;
   std::vector<std::shared_ptr<translator>> translators_;
-  std::vector<caf::actor_addr> schema_actors_;
+  mutable std::mutex schema_actors_mutex_;
+  std::vector<caf::actor_addr> schema_actors_;  // by source; guarded by schema_actors_mutex_
 };
 
 }  // namespace s2s::actors

@@ -5,16 +5,20 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/runtime/inline_run.hpp"
+
 namespace s2s::actors {
 namespace {
 
 struct target_upstream_state {
   static inline const char* name = "upstream";
+  // A lease is an answer from the state, so a call's lease can be given on the call's thread.
+  static constexpr bool runs_inline = true;
   std::string target_name;
   std::shared_ptr<upstream_target> target;
 };
 
-upstream_actor::behavior_type target_upstream(upstream_actor::stateful_pointer<target_upstream_state> self,
+upstream_actor::behavior_type target_upstream(stateful_pointer<upstream_actor, target_upstream_state> self,
                                               std::string name, std::shared_ptr<upstream_target> target) {
   self->state.target_name = std::move(name);
   self->state.target = std::move(target);

@@ -1,11 +1,11 @@
 // The upstream actor: owns the way to one target (a local frontend or the remote side) and
-// leases it to calls. Its typed interface, upstream_actor, is declared in call.hpp.
+// leases it to calls. Its typed interface, upstream_actor, is in upstream_interface.hpp.
 #pragma once
 
 #include <memory>
 #include <string>
 
-#include "actors/call.hpp"
+#include "actors/upstream_interface.hpp"
 
 namespace s2s::actors {
 

@@ -16,8 +16,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
-#include "actors/scheduling.hpp"
-#include "actors/supervisor.hpp"
+#include "actors/proxy.hpp"
+#include "actors/runtime/runtime.hpp"
 #include "app/operations.hpp"
 #include "app/reload.hpp"
 #include "app/service_manager.hpp"
@@ -81,6 +81,24 @@ std::optional<std::chrono::milliseconds> parse_drain(const std::string& text) {
 bool test_hook_hang_on_sigusr1() {
   const char* set = std::getenv("S2S_TEST_HOOK_HANG_ON_SIGUSR1");
   return set != nullptr && *set != '\0';
+}
+
+// A test hook: S2S_TEST_HOOK_KILL_ON_SIGUSR2 names supervised children, separated by commas (a
+// child's name, as "a-to-b outbound upstream", or a kind, as "schema"); each SIGUSR2 makes the
+// supervisor kill them (test_kill_atom), so a test can see them come back while the proxy serves.
+// Never set in service: without it, SIGUSR2 keeps its default action.
+std::vector<std::string> test_hook_kill_on_sigusr2() {
+  std::vector<std::string> names;
+  const char* set = std::getenv("S2S_TEST_HOOK_KILL_ON_SIGUSR2");
+  std::string_view left = set ? set : "";
+  while (!left.empty()) {
+    auto comma = left.find(',');
+    auto name = left.substr(0, comma);
+    if (!name.empty())
+      names.emplace_back(name);
+    left = comma == std::string_view::npos ? std::string_view() : left.substr(comma + 1);
+  }
+  return names;
 }
 
 int usage_error(const std::string& message) {
@@ -154,6 +172,11 @@ int start(const arguments& args) {
     sigaddset(&signals, SIGUSR1);
     s2s::log::warn("proxy", "test hook S2S_TEST_HOOK_HANG_ON_SIGUSR1 is set: SIGUSR1 hangs the supervisor");
   }
+  const auto kill_on_sigusr2 = test_hook_kill_on_sigusr2();
+  if (!kill_on_sigusr2.empty()) {
+    sigaddset(&signals, SIGUSR2);
+    s2s::log::warn("proxy", "test hook S2S_TEST_HOOK_KILL_ON_SIGUSR2 is set: SIGUSR2 kills supervised children");
+  }
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   caf::actor_system_config actor_config;
@@ -164,6 +187,7 @@ int start(const arguments& args) {
   s2s::actors::proxy_options options;
   options.observe_calls = [metrics](std::string_view listener_name) { return metrics->observe_calls(listener_name); };
   options.observe_translation = metrics->translation.observer();
+  options.observe_routing = metrics->routing.observer();
   auto started = s2s::actors::start_proxy(system, *config, options);
   if (auto* problem = std::get_if<std::string>(&started)) {
     s2s::log::error("proxy", "cannot start:\n" + *problem);
@@ -202,13 +226,16 @@ int start(const arguments& args) {
   int received = 0;
   const timespec tick{1, 0};
   while ((received = sigtimedwait(&signals, nullptr, &tick)) < 0 || received == SIGHUP ||
-         (hang_on_sigusr1 && received == SIGUSR1)) {
+         (hang_on_sigusr1 && received == SIGUSR1) || (!kill_on_sigusr2.empty() && received == SIGUSR2)) {
     if (received == SIGHUP) {
       s2s::app::notify_reloading();
       reload(args, *config, *proxy.translation, level);
       s2s::app::notify_ready();
     } else if (received == SIGUSR1) {
       caf::anon_send(proxy.supervisor, s2s::actors::test_hang_atom::value);
+    } else if (received == SIGUSR2) {
+      for (const auto& name : kill_on_sigusr2)
+        caf::anon_send(proxy.supervisor, s2s::actors::test_kill_atom::value, name);
     } else {
       s2s::log::report_dropped_lines();
     }

@@ -6,6 +6,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include <algorithm>
+#include <map>
 
 #include "health/health_endpoint.hpp"
 
@@ -79,8 +80,17 @@ void watch_supervisor(caf::actor_system& system, const config::config& config, a
     metrics.actors.mailbox_of("listener").Set(static_cast<double>(listener_mail));
     // Each endpoint has an upstream actor of its own.
     metrics.actors.live_of("upstream").Set(static_cast<double>(report->endpoints.size()));
-    metrics::actor_metrics::raise_to(metrics.actors.restarts_of("listener"), report->listener_restarts);
-    metrics::actor_metrics::raise_to(metrics.actors.failures_of("listener"), report->listener_failures);
+    // What the supervisor counts of its children, per kind; mux_session restarts are counted below.
+    std::map<std::string_view, std::pair<std::uint64_t, std::uint64_t>> by_kind;  // restarts, failures
+    for (const auto& child : report->children) {
+      auto& counts = by_kind[actors::kind_label(child.kind)];
+      counts.first += child.restarts;
+      counts.second += child.failures;
+    }
+    for (const auto& [kind, counts] : by_kind) {
+      metrics::actor_metrics::raise_to(metrics.actors.restarts_of(kind), counts.first);
+      metrics::actor_metrics::raise_to(metrics.actors.failures_of(kind), counts.second);
+    }
     std::size_t connections = 0, sessions = 0, streams = 0, redials = 0, connection_mail = 0, session_mail = 0;
     for (const auto& mux : report->mux) {
       auto view = debug::look_at(system, mux);
@@ -138,17 +148,18 @@ mux_readiness mux_sides_of(caf::actor_system& system, actors::supervisor_actor s
   };
 }
 
-// A side's readiness, and also not ready once the supervisor gave up on the listener whose calls
-// go to that side: "<connection> inbound" for the local side, "<connection> outbound" for the
-// remote one. A supervisor that does not answer leaves the verdict to `side`.
+// A side's readiness, and also not ready once the supervisor gave up on a child that the calls
+// going to that side need: the listener "<connection> inbound" for the local side, "<connection>
+// outbound" for the remote one, its upstream, the mux connection, the schema its translator waits
+// for. A supervisor that does not answer leaves the verdict to `side`.
 std::shared_ptr<health::readiness> unless_given_up(caf::actor_system& system, actors::supervisor_actor supervisor,
                                                    std::string listener_name, std::shared_ptr<health::readiness> side) {
   return health::readiness_from([&system, supervisor, listener_name, side] {
     if (auto report = report_of(system, supervisor))
-      for (const auto& endpoint : report->endpoints)
-        if (endpoint.name == listener_name && endpoint.given_up)
-          return health::readiness::verdict{false, listener_name +
-                                                       ": the listener failed more often than its restart budget "
+      for (const auto& child : report->children)
+        if (child.given_up && std::find(child.serves.begin(), child.serves.end(), listener_name) != child.serves.end())
+          return health::readiness::verdict{false, child.name + ": the " + std::string(actors::kind_words(child.kind)) +
+                                                       " failed more often than its restart budget "
                                                        "allows and is not restarted again"};
     return side->check();
   });

@@ -127,7 +127,59 @@ std::string json_string(std::string_view text) {
   return out + "\"";
 }
 
+namespace {
+
+// Routing: what each cluster is told of the other, and per side the hub's target and source shards (the receiving
+// cluster's streams arrive on the outbound side when the local cluster receives).
+std::string routing_json(const config::shard_count& shards) {
+  auto local = std::to_string(shards.local_shard_count);
+  auto remote = std::to_string(shards.remote_shard_count);
+  return "{\"mode\": \"routing\", \"localShardCount\": " + local + ", \"remoteShardCount\": " + remote +
+         ", \"presentedToLocal\": " + local + ", \"presentedToRemote\": " + remote +
+         ", \"outbound\": {\"targetShards\": " + local + ", \"sourceShards\": " + remote + "}" +
+         ", \"inbound\": {\"targetShards\": " + remote + ", \"sourceShards\": " + local + "}}";
+}
+
+std::string shard_list(const std::vector<std::int32_t>& shards) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < shards.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(shards[i]);
+  return out + "]";
+}
+
+// A routing hub now: its open streams, and per priority each target's next id and unacked tasks and each
+// source's incarnation, last watermark and pending tasks.
+std::string routing_view_json(const actors::routing_view& view) {
+  std::string out = "{\"targetsOpen\": " + shard_list(view.targets_open);
+  out += ", \"sourcesOpen\": " + shard_list(view.sources_open);
+  out += ", \"waitingForTargets\": " + std::to_string(view.waiting) + ", \"priorities\": [";
+  for (std::size_t p = 0; p < view.priorities.size(); ++p) {
+    const auto& priority = view.priorities[p];
+    out += (p ? ", " : "") + std::string("{\"priority\": ") + std::to_string(priority.priority) + ", \"targets\": [";
+    for (std::size_t i = 0; i < priority.router.targets.size(); ++i) {
+      const auto& target = priority.router.targets[i];
+      out += (i ? ", " : "") + std::string("{\"shard\": ") + std::to_string(target.shard) +
+             ", \"nextTaskId\": " + std::to_string(target.next_task_id) +
+             ", \"unacked\": " + std::to_string(target.pending) + "}";
+    }
+    out += "], \"sources\": [";
+    for (std::size_t i = 0; i < priority.router.sources.size(); ++i) {
+      const auto& source = priority.router.sources[i];
+      out += (i ? ", " : "") + std::string("{\"shard\": ") + std::to_string(source.shard) +
+             ", \"generation\": " + std::to_string(source.generation) +
+             ", \"watermark\": " + (source.watermark ? std::to_string(*source.watermark) : std::string("null")) +
+             ", \"pending\": " + std::to_string(source.pending) + "}";
+    }
+    out += "]}";
+  }
+  return out + "]}";
+}
+
+}  // namespace
+
 std::string shard_count_json(const config::shard_count& shards) {
+  if (shards.mode == config::shard_count_mode::routing)
+    return routing_json(shards);
   if (shards.mode != config::shard_count_mode::lcm)
     return "null";
   auto pair = [](shards::stream_shard_ids ids) {
@@ -183,6 +235,8 @@ std::string connections_json(const inspection& target) {
         out += ", \"state\": \"serving\", \"callsStarted\": " + std::to_string(stats->calls_started);
         out += ", \"callsFailed\": " + std::to_string(stats->calls_failed);
         out += ", \"callsLive\": " + std::to_string(stats->calls_live);
+        if (stats->routing)
+          out += ", \"routing\": " + routing_view_json(*stats->routing);
       } else {
         out += ", \"state\": \"unresponsive\"";
       }

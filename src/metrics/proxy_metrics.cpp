@@ -20,6 +20,7 @@ proxy_metrics::proxy_metrics()
       calls(*registry_),
       actors(*registry_),
       translation(*registry_),
+      routing(*registry_),
       mux(*registry_),
       log(*registry_) {
   before_scrape([this] { log.refresh(); });
@@ -95,6 +96,7 @@ std::variant<metrics_exposer, std::string> serve_metrics(const config::address& 
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   metrics_exposer exposer(nullptr, exposer_stopper{host});
+  // The validation refused an IPv6 address this civetweb cannot listen on; what fails here is the machine.
   try {
     // One thread: scrapes are rare, and the proxy's cores are for calls.
     exposer.reset(new prometheus::Exposer(address.to_string(), 1));

@@ -19,6 +19,7 @@
 #include "metrics/call_metrics.hpp"
 #include "metrics/log_metrics.hpp"
 #include "metrics/mux_metrics.hpp"
+#include "metrics/routing_metrics.hpp"
 #include "metrics/translation_metrics.hpp"
 
 namespace s2s::metrics {
@@ -51,6 +52,7 @@ class proxy_metrics : public prometheus::Collectable {
   call_metrics calls;
   actor_metrics actors;
   translation_metrics translation;
+  routing_metrics routing;
   mux_metrics mux;
   log_metrics log;
 

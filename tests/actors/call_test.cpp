@@ -9,24 +9,14 @@
 #include <stdexcept>
 
 #include "actors/call.hpp"
+#include "byte_buffers.hpp"
 
 using namespace s2s::actors;
 
 namespace {
 
-grpc::ByteBuffer bytes(const std::string& text) {
-  grpc::Slice slice(text);
-  return grpc::ByteBuffer(&slice, 1);
-}
-
-std::string text(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  (void)buffer.Dump(&slices);
-  std::string out;
-  for (auto& slice : slices)
-    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  return out;
-}
+using s2s::actors::testing::bytes;
+using s2s::actors::testing::text;
 
 // Records what the call actor asks of the caller's side.
 struct fake_downstream : downstream_port {

@@ -74,7 +74,7 @@ class Operations : public ::testing::Test {
   config::config config;
   std::optional<actors::started_proxy> proxy;
   std::optional<app::operations> operations;
-  actors::restart_settings listener_restarts;
+  actors::restart_settings restarts;
 
   void SetUp() override {
     config.cluster_connections.push_back(tcp_connection("a-to-b", cluster_a->port(), cluster_b.port()));
@@ -86,7 +86,7 @@ class Operations : public ::testing::Test {
     system = std::make_unique<caf::actor_system>(actor_config);
     actors::proxy_options options;
     options.observe_calls = [metrics = metrics](std::string_view endpoint) { return metrics->observe_calls(endpoint); };
-    options.listener_restarts = listener_restarts;
+    options.restarts = restarts;
     auto started = actors::start_proxy(*system, config, options);
     ASSERT_TRUE(std::holds_alternative<actors::started_proxy>(started)) << std::get<std::string>(started);
     proxy = std::get<actors::started_proxy>(std::move(started));
@@ -378,7 +378,7 @@ TEST_F(Operations, ARestartedListenerIsCountedOnceAsAFailureAndOnceAsARestart) {
 // The proxy under test, with listeners that are not restarted after their first failure.
 class OperationsWithoutRestarts : public Operations {
  protected:
-  OperationsWithoutRestarts() { listener_restarts.max_failures = 1; }
+  OperationsWithoutRestarts() { restarts.max_failures = 1; }
 };
 
 TEST_F(OperationsWithoutRestarts, AListenerGivenUpOnMakesItsSideNotReadyAndTheOtherServesOn) {

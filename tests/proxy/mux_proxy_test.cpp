@@ -6,9 +6,11 @@
 
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
+#include <caf/send.hpp>
 
 #include "proxy/proxy_harness.hpp"
 #include "support/certs.hpp"
+#include "support/ports.hpp"
 #include "support/temp_dir.hpp"
 
 namespace s2s::testing {
@@ -29,10 +31,11 @@ class MuxProxy : public ::testing::Test {
   std::unique_ptr<proxy_process> proxy_b;
   std::unique_ptr<proxy_process> proxy_a;
 
-  void start(int mux_count = 1) {
+  // `server_port`: proxy B's mux port; 0, any free one (then a restarted mux-server listens elsewhere).
+  void start(int mux_count = 1, int server_port = 0) {
     config::config b;
-    b.cluster_connections.push_back(mux_connection("b-to-a", cluster_b.port(), config::connection_type::mux_server, 0,
-                                                   mux_server_tls(certs), mux_count));
+    b.cluster_connections.push_back(mux_connection("b-to-a", cluster_b.port(), config::connection_type::mux_server,
+                                                   server_port, mux_server_tls(certs), mux_count));
     proxy_b = std::make_unique<proxy_process>(b);
     config::config a;
     a.cluster_connections.push_back(mux_connection("a-to-b", cluster_a.port(), config::connection_type::mux_client,
@@ -329,6 +332,94 @@ TEST_F(MuxProxy, WithNoSessionUpOutboundCallsEndWithUnavailable) {
   EXPECT_NE(result.status.error_message().find("no mux session to 127.0.0.1:" + std::to_string(closed_port) + " is up"),
             std::string::npos)
       << result.status.error_message();
+}
+
+// The supervised child of that name in the proxy's report now.
+actors::child_report child_named(proxy_process& proxy, const std::string& name) {
+  for (auto& child : proxy.report().children)
+    if (child.name == name)
+      return child;
+  throw std::runtime_error("the proxy has no child named '" + name + "'");
+}
+
+// Kills the child as a crash would, and waits (bounded) until its supervisor has started it again.
+bool kill_and_wait_for_restart(proxy_process& proxy, const std::string& name) {
+  auto before = child_named(proxy, name);
+  caf::anon_send_exit(caf::actor_cast<caf::actor>(before.actor), caf::exit_reason::kill);
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto now = child_named(proxy, name);
+    if (now.up && now.restarts == before.restarts + 1 && now.actor != before.actor)
+      return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+template <class Directions>
+void expect_calls_both_ways(Directions directions, const std::string& label) {
+  for (auto& way : directions) {
+    auto result = call_unary(*way.stub, echo(label));
+    EXPECT_TRUE(result.status.ok()) << way.label << " " << label << ": " << result.status.error_message();
+  }
+}
+
+TEST_F(MuxProxy, AKilledMuxUpstreamGetsTheChannelsOfTheSessionsUpAndTheStreamInFlightGoesOn) {
+  start(2);
+  auto established = proxy_a->mux_stats("a-to-b").sessions_established;
+  auto stub = EchoService::NewStub(make_channel(proxy_a->address("a-to-b outbound")));
+  grpc::ClientContext context;
+  auto stream = stub->Bidi(&context);
+  v1::EchoResponse response;
+  ASSERT_TRUE(stream->Write(echo("before")) && stream->Read(&response));
+  EXPECT_EQ(response.payload(), "before");
+
+  ASSERT_TRUE(kill_and_wait_for_restart(*proxy_a, "a-to-b outbound upstream"));
+  // Both sessions offered their channels to the new mux upstream; none was dialed again.
+  ASSERT_TRUE(proxy_a->wait_for_sessions("a-to-b", 2, 20s));
+  EXPECT_EQ(proxy_a->mux_stats("a-to-b").sessions_established, established);
+  expect_calls_both_ways(directions(), "after the mux upstream came back");
+
+  ASSERT_TRUE(stream->Write(echo("after")) && stream->Read(&response));
+  EXPECT_EQ(response.payload(), "after");
+  stream->WritesDone();
+  auto status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  for (const auto& child : proxy_b->report().children)
+    EXPECT_EQ(child.restarts, 0u) << child.name;
+}
+
+TEST_F(MuxProxy, AKilledMuxClientConnectionComesBackAndDialsItsSessionsAgain) {
+  start(2);
+  ASSERT_TRUE(kill_and_wait_for_restart(*proxy_a, "a-to-b mux"));
+  // The sessions of the one that was killed ended with it; the new one dials muxCount of its own.
+  ASSERT_TRUE(proxy_a->wait_for_sessions("a-to-b", 2, 20s));
+  ASSERT_TRUE(proxy_b->wait_for_sessions("b-to-a", 2, 20s));
+  expect_calls_both_ways(directions(), "after the mux client came back");
+}
+
+TEST_F(MuxProxy, AKilledMuxServerConnectionListensOnItsPortAgainAndTheClientDialsBackIn) {
+  start(1, free_loopback_port());
+  ASSERT_TRUE(kill_and_wait_for_restart(*proxy_b, "b-to-a mux"));
+  ASSERT_TRUE(proxy_b->wait_for_sessions("b-to-a", 1, 20s));
+  ASSERT_TRUE(proxy_a->wait_for_sessions("a-to-b", 1, 20s));
+  expect_calls_both_ways(directions(), "after the mux server came back");
+}
+
+TEST_F(MuxProxy, AKilledInboundListenerComesBackAndTheStreamsThePeerOpensReachIt) {
+  start();
+  auto b_to_a = EchoService::NewStub(make_channel(proxy_b->address("b-to-a outbound")));
+  ASSERT_TRUE(call_unary(*b_to_a, echo("before")).status.ok());
+  ASSERT_TRUE(kill_and_wait_for_restart(*proxy_a, "a-to-b inbound"));
+  // The connection the old listener served was sent GOAWAY; proxy B opens another stream, which the
+  // mux connection hands to the new listener.
+  auto until = std::chrono::steady_clock::now() + 20s;
+  grpc::Status status;
+  do {
+    status = call_unary(*b_to_a, echo("after")).status;
+  } while (!status.ok() && std::chrono::steady_clock::now() < until);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  expect_calls_both_ways(directions(), "after the inbound listener came back");
 }
 
 }  // namespace

@@ -95,7 +95,7 @@ actors::proxy_report proxy_process::report() {
 
 namespace {
 
-const actors::mux_report& find_mux(const actors::proxy_report& report, const std::string& name) {
+actors::mux_report find_mux(const actors::proxy_report& report, const std::string& name) {
   for (const auto& mux : report.mux)
     if (mux.name == name + " mux")
       return mux;
@@ -109,7 +109,7 @@ int proxy_process::mux_port(const std::string& connection) const { return find_m
 actors::mux_connection_stats proxy_process::mux_stats(const std::string& connection) {
   caf::scoped_actor self{*system_};
   actors::mux_connection_stats result;
-  self->request(find_mux(proxy_->report, connection).connection, std::chrono::seconds(10), actors::stats_atom::value)
+  self->request(find_mux(report(), connection).connection, std::chrono::seconds(10), actors::stats_atom::value)
       .receive([&](actors::mux_connection_stats& stats) { result = std::move(stats); }, [](caf::error&) {});
   return result;
 }
@@ -117,7 +117,7 @@ actors::mux_connection_stats proxy_process::mux_stats(const std::string& connect
 std::vector<std::uint64_t> proxy_process::mux_leases(const std::string& connection) {
   caf::scoped_actor self{*system_};
   std::vector<std::uint64_t> result;
-  self->request(find_mux(proxy_->report, connection).outbound, std::chrono::seconds(10), actors::stats_atom::value)
+  self->request(find_mux(report(), connection).outbound, std::chrono::seconds(10), actors::stats_atom::value)
       .receive([&](actors::mux_upstream_stats& stats) { result = std::move(stats.leases); }, [](caf::error&) {});
   return result;
 }
@@ -125,9 +125,9 @@ std::vector<std::uint64_t> proxy_process::mux_leases(const std::string& connecti
 bool proxy_process::wait_for_sessions(const std::string& connection, std::size_t count,
                                       std::chrono::milliseconds timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;
-  const auto& mux = find_mux(proxy_->report, connection);
   caf::scoped_actor self{*system_};
   while (std::chrono::steady_clock::now() < until) {
+    auto mux = find_mux(report(), connection);  // the actors of the moment: they may have been restarted
     std::size_t channels = 0;
     self->request(mux.outbound, std::chrono::seconds(10), actors::channels_atom::value)
         .receive([&](std::size_t n) { channels = n; }, [](caf::error&) {});

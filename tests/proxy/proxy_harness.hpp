@@ -11,7 +11,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/supervisor.hpp"
+#include "actors/proxy.hpp"
 #include "config/config.hpp"
 #include "support/certs.hpp"
 #include "support/echo_client.hpp"
@@ -47,6 +47,7 @@ class proxy_process {
   actors::proxy_report report();
   // The port of "<connection> mux": the listening port of a mux-server.
   int mux_port(const std::string& connection) const;
+  // These three ask the mux connection and mux upstream of the moment (either may have been restarted).
   actors::mux_connection_stats mux_stats(const std::string& connection);
   // The calls the outbound side of `connection` leased on each live session's channel.
   std::vector<std::uint64_t> mux_leases(const std::string& connection);

@@ -5,7 +5,7 @@
 #include <caf/test/dsl.hpp>
 #include <caf/test/unit_test_impl.hpp>
 
-#include "actors/mailbox.hpp"
+#include "actors/runtime/mailbox.hpp"
 
 using namespace s2s::actors;
 

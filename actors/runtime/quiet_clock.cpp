@@ -1,6 +1,6 @@
 // A CAF clock that ending actors wake only when they had set a timeout, and the scheduler
 // that uses it.
-#include "actors/quiet_clock.hpp"
+#include "actors/runtime/quiet_clock.hpp"
 
 #include <thread>
 

@@ -12,7 +12,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
 
-#include "actors/quiet_clock.hpp"
+#include "actors/runtime/quiet_clock.hpp"
 
 namespace {
 

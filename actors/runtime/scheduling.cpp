@@ -1,6 +1,6 @@
 // How the proxy's process runs: scheduling of its threads, and its allocator.
-#include "actors/scheduling.hpp"
-#include "actors/quiet_clock.hpp"
+#include "actors/runtime/scheduling.hpp"
+#include "actors/runtime/quiet_clock.hpp"
 
 #include <malloc.h>
 #include <stdlib.h>

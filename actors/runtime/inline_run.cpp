@@ -1,9 +1,6 @@
 // Running a call's actors on the thread that has news for them (see inline_run.hpp).
-#include "actors/inline_run.hpp"
+#include "actors/runtime/inline_run.hpp"
 
-#include <cstring>
-
-#include <caf/local_actor.hpp>
 #include <caf/logger.hpp>
 #include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
@@ -15,10 +12,6 @@ namespace {
 thread_local unit* current = nullptr;
 
 }  // namespace
-
-bool may_run_inline(const char* name) {
-  return std::strcmp(name, "call") == 0 || std::strcmp(name, "upstream") == 0 || std::strcmp(name, "mux-upstream") == 0;
-}
 
 unit::unit(caf::actor_system& system) : caf::execution_unit(&system), outer_(current) {
   nested_ = outer_ != nullptr && &outer_->system() == &system;
@@ -39,8 +32,7 @@ unit::~unit() {
 
 void unit::exec_later(caf::resumable* job) {
   unit& runner = nested_ ? *outer_ : *this;
-  auto* actor = dynamic_cast<caf::local_actor*>(job);
-  if (actor == nullptr || !may_run_inline(actor->name()) || runner.tail_ == max_jobs) {
+  if (!may_run_inline(job) || runner.tail_ == max_jobs) {
     system().scheduler().enqueue(job);  // the reference travels with the job
     return;
   }
