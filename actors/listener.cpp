@@ -19,8 +19,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/h2_connection.hpp"
-#include "actors/h2_halves.hpp"
+#include "actors/call/halves.hpp"
+#include "actors/h2/connection.hpp"
 #include "actors/runtime/mailbox.hpp"
 #include "http2/grpc_headers.hpp"
 #include "log/log.hpp"

@@ -11,8 +11,8 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/atoms.hpp"
-#include "actors/call.hpp"
-#include "actors/h2_connection.hpp"
+#include "actors/call/call.hpp"
+#include "actors/h2/connection.hpp"
 #include "actors/routing_hub.hpp"
 #include "config/config.hpp"
 

@@ -4,10 +4,10 @@
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 
-#include "actors/h2_target.hpp"
+#include "actors/call/target.hpp"
 #include "actors/listener.hpp"
-#include "actors/mux_connection.hpp"
-#include "actors/mux_upstream.hpp"
+#include "actors/mux/connection.hpp"
+#include "actors/mux/upstream.hpp"
 #include "actors/schema.hpp"
 #include "actors/translator.hpp"
 #include "actors/upstream.hpp"

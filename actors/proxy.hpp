@@ -12,7 +12,7 @@
 
 #include <caf/fwd.hpp>
 
-#include "actors/call.hpp"
+#include "actors/call/call.hpp"
 #include "actors/restart_policy.hpp"
 #include "actors/routing_hub.hpp"
 #include "actors/supervisor.hpp"

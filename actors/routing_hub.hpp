@@ -20,7 +20,7 @@
 
 #include <caf/fwd.hpp>
 
-#include "actors/call.hpp"
+#include "actors/call/call.hpp"
 #include "translation/direction.hpp"
 #include "translation/replication_messages.hpp"
 #include "translation/replication_switch.hpp"

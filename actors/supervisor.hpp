@@ -17,8 +17,8 @@
 
 #include "actors/atoms.hpp"
 #include "actors/listener.hpp"
-#include "actors/mux_connection.hpp"
-#include "actors/mux_upstream.hpp"
+#include "actors/mux/connection.hpp"
+#include "actors/mux/upstream.hpp"
 #include "actors/restart_policy.hpp"
 
 namespace s2s::actors {

@@ -12,7 +12,7 @@
 #include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
 
-#include "actors/call.hpp"
+#include "actors/call/call.hpp"
 #include "actors/schema.hpp"
 #include "config/config.hpp"
 #include "translation/pipeline.hpp"

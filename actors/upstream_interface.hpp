@@ -11,7 +11,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/atoms.hpp"
-#include "actors/call_ports.hpp"
+#include "actors/call/ports.hpp"
 
 namespace s2s::actors {
 

@@ -12,7 +12,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include "actors/call.hpp"
+#include "actors/call/call.hpp"
 #include "metrics/actor_metrics.hpp"
 
 namespace s2s::metrics {

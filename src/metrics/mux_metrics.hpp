@@ -11,7 +11,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
-#include "actors/mux_connection.hpp"
+#include "actors/mux/connection.hpp"
 
 namespace s2s::metrics {
 

@@ -13,7 +13,7 @@
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 
-#include "actors/call.hpp"
+#include "actors/call/call.hpp"
 #include "config/config.hpp"
 #include "metrics/actor_metrics.hpp"
 #include "metrics/call_metrics.hpp"

@@ -8,7 +8,7 @@
 
 #include <stdexcept>
 
-#include "actors/call.hpp"
+#include "actors/call/call.hpp"
 #include "byte_buffers.hpp"
 
 using namespace s2s::actors;

@@ -1,6 +1,6 @@
 // The mux-server's pool of silent connections: which one a flood displaces, and when one that
 // said nothing is closed.
-#include "actors/mux_waiting_pool.hpp"
+#include "actors/mux/waiting_pool.hpp"
 
 #include <gtest/gtest.h>
 

@@ -11,7 +11,7 @@
 #include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
 
-#include "actors/mux_connection.hpp"
+#include "actors/mux/connection.hpp"
 #include "proxy/mux_fakes.hpp"
 #include "proxy/proxy_harness.hpp"
 #include "support/ports.hpp"

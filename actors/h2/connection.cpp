@@ -1,5 +1,5 @@
 // One HTTP/2 connection of the data path, driven by its event loop.
-#include "actors/h2_connection.hpp"
+#include "actors/h2/connection.hpp"
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -290,7 +290,7 @@ void h2_connection::dispatch_events() {
             bool first = !go_away_received_;
             go_away_received_ = true;
             usable_ = false;
-            // A graceful one is passed on: the streams' callers hear of it (see h2_halves.hpp).
+            // A graceful one is passed on: the streams' callers hear of it (see actors/call/halves.hpp).
             if (first && e.code == http2::error_code::no_error) {
               std::vector<std::shared_ptr<h2_stream>> streams;
               for (auto& [id, stream] : streams_)

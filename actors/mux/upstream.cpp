@@ -1,5 +1,5 @@
 // The mux upstream actor: leases the channels of live mux sessions, round robin.
-#include "actors/mux_upstream.hpp"
+#include "actors/mux/upstream.hpp"
 
 #include <algorithm>
 #include <vector>

@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "actors/h2_connection.hpp"
+#include "actors/h2/connection.hpp"
 #include "tls/session.hpp"
 
 namespace s2s::actors {

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <variant>
 
-#include "actors/h2_connection.hpp"
+#include "actors/h2/connection.hpp"
 #include "actors/upstream_interface.hpp"
 #include "config/config.hpp"
 

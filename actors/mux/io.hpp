@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "actors/h2_connection.hpp"
+#include "actors/h2/connection.hpp"
 #include "config/config.hpp"
 #include "tls/context.hpp"
 #include "yamux/config.hpp"

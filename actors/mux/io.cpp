@@ -1,6 +1,6 @@
 // The I/O of one mux session: TCP and TLS setup on a thread, then TLS socket <-> yamux <-> the
 // streams' HTTP/2 connections on an event loop.
-#include "actors/mux_io.hpp"
+#include "actors/mux/io.hpp"
 
 #include <poll.h>
 #include <pthread.h>
@@ -21,7 +21,7 @@
 
 #include <openssl/err.h>
 
-#include "actors/mux_stream.hpp"
+#include "actors/mux/stream.hpp"
 #include "log/log.hpp"
 #include "net/event_loop.hpp"
 #include "net/socket.hpp"

@@ -1,5 +1,5 @@
 // The mux-session actor: one yamux session; its outbound channel and its inbound streams.
-#include "actors/mux_session.hpp"
+#include "actors/mux/session.hpp"
 #include "actors/runtime/mailbox.hpp"
 
 #include <unistd.h>
@@ -11,8 +11,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/h2_target.hpp"
-#include "actors/mux_io.hpp"
+#include "actors/call/target.hpp"
+#include "actors/mux/io.hpp"
 #include "log/log.hpp"
 #include "rpc/limits.hpp"
 

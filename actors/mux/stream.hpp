@@ -6,7 +6,7 @@
 #include <functional>
 #include <memory>
 
-#include "actors/h2_connection.hpp"
+#include "actors/h2/connection.hpp"
 #include "yamux/session.hpp"
 
 namespace s2s::actors {

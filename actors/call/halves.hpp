@@ -19,8 +19,8 @@
 #include <optional>
 #include <string>
 
-#include "actors/call_ports.hpp"
-#include "actors/h2_connection.hpp"
+#include "actors/call/ports.hpp"
+#include "actors/h2/connection.hpp"
 #include "http2/grpc_headers.hpp"
 #include "http2/grpc_message.hpp"
 

@@ -1,5 +1,5 @@
 // The call actor: owns one proxied gRPC call, from the caller's side to the upstream and back.
-#include "actors/call.hpp"
+#include "actors/call/call.hpp"
 
 #include <deque>
 #include <exception>

@@ -1,5 +1,5 @@
 // Upstream targets on the HTTP/2 data path.
-#include "actors/h2_target.hpp"
+#include "actors/call/target.hpp"
 
 #include <chrono>
 #include <map>
@@ -7,7 +7,7 @@
 
 #include <caf/send.hpp>
 
-#include "actors/h2_halves.hpp"
+#include "actors/call/halves.hpp"
 #include "log/log.hpp"
 #include "net/event_loop.hpp"
 #include "rpc/keepalive.hpp"

@@ -17,8 +17,8 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/atoms.hpp"
-#include "actors/mux_session.hpp"
-#include "actors/mux_waiting_pool.hpp"
+#include "actors/mux/session.hpp"
+#include "actors/mux/waiting_pool.hpp"
 
 namespace s2s::actors {
 

@@ -1,6 +1,6 @@
 // The call actor: owns one proxied gRPC call, from the caller's side to the upstream and back.
 //
-// The actor sees every message and every end of the call's two halves (call_ports.hpp), runs
+// The actor sees every message and every end of the call's two halves (ports.hpp), runs
 // the call's filters and decides how the call ends, so those rules live in call.cpp and can be
 // tested without sockets. Its upstream is asked for a lease (upstream_interface.hpp) as the call
 // starts.
@@ -15,7 +15,7 @@
 #include <grpcpp/support/status.h>
 #include <caf/fwd.hpp>
 
-#include "actors/call_ports.hpp"
+#include "actors/call/ports.hpp"
 #include "actors/upstream_interface.hpp"
 
 namespace s2s::actors {

@@ -1,6 +1,6 @@
 // The mux-connection actor: dials (mux-client) or accepts (mux-server) the yamux sessions of
 // one cluster connection and keeps their number at muxCount.
-#include "actors/mux_connection.hpp"
+#include "actors/mux/connection.hpp"
 #include "actors/runtime/mailbox.hpp"
 
 #include <arpa/inet.h>

@@ -1,5 +1,5 @@
 // The HTTP/2 halves of a proxied call.
-#include "actors/h2_halves.hpp"
+#include "actors/call/halves.hpp"
 
 #include <grpcpp/support/slice.h>
 

@@ -3,7 +3,7 @@
 //
 // A call has two halves. The downstream half is the server side, where the caller is; the
 // upstream half is the client side, toward the target. Each half (an HTTP/2 stream, see
-// h2_halves.hpp) turns its stream's events into the messages below and carries out the few
+// halves.hpp) turns its stream's events into the messages below and carries out the few
 // operations the actor asks of it; the halves pace each other's reads (read_gate) so bytes never
 // wait for the actor between two operations.
 #pragma once

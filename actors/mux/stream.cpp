@@ -1,5 +1,5 @@
 // The stream role: one yamux stream as an HTTP/2 connection's byte transport.
-#include "actors/mux_stream.hpp"
+#include "actors/mux/stream.hpp"
 
 #include <utility>
 

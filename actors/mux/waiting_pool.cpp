@@ -1,5 +1,5 @@
 // The mux-server's pool of accepted connections that have not spoken yet.
-#include "actors/mux_waiting_pool.hpp"
+#include "actors/mux/waiting_pool.hpp"
 
 #include <algorithm>
 

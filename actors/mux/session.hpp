@@ -14,8 +14,8 @@
 
 #include "actors/atoms.hpp"
 #include "actors/listener.hpp"
-#include "actors/mux_io.hpp"
-#include "actors/mux_upstream.hpp"
+#include "actors/mux/io.hpp"
+#include "actors/mux/upstream.hpp"
 #include "config/config.hpp"
 #include "tls/context.hpp"
 #include "yamux/config.hpp"
@@ -32,7 +32,7 @@ struct mux_session_stats {
   std::size_t mailbox_depth = 0;     // messages waiting behind the stats request
 };
 
-// The session is driven by its own I/O (see mux_session.cpp); others ask it how it is, and its
+// The session is driven by its own I/O (see session.cpp); others ask it how it is, and its
 // keeper tells it when the mux upstream was restarted (upstream): it offers its channel to the new one.
 using mux_session_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<mux_session_stats>,
                                            caf::reacts_to<upstream_atom, mux_upstream_actor>>;
