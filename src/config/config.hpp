@@ -135,8 +135,8 @@ struct shard_count {
   bool operator==(const shard_count&) const = default;
 };
 
-// Several proxy instances per side sharing shards; read and checked, and refused when enabled
-// (not implemented yet).
+// Several proxy instances per side forming a group. Enabled only on a connection whose remote side is mux
+// and whose shardCount.mode is not routing; then the group runs over mutual TLS (tls).
 struct memberlist_config {
   bool enabled = false;
   std::string node_name;
@@ -149,6 +149,7 @@ struct memberlist_config {
   bool disable_tcp_pings = false;
   int probe_timeout_ms = 0;
   int probe_interval_ms = 0;
+  tls_config tls;  // certificatePath, keyPath and remoteCAPath only
 
   bool operator==(const memberlist_config&) const = default;
 };

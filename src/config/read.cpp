@@ -39,15 +39,36 @@ void read_required(yaml_reader& reader, const mapping& map, std::string_view key
     read_into(reader, map[key], into);
 }
 
+// The keys of a TLS block that name its files.
+void read_tls_files(yaml_reader& reader, const mapping& map, tls_config& into) {
+  read_into(reader, map["certificatePath"], into.certificate_path);
+  read_into(reader, map["keyPath"], into.key_path);
+  read_into(reader, map["remoteCAPath"], into.remote_ca_path);
+}
+
 tls_config read_tls(yaml_reader& reader, const located& value) {
   auto map =
       reader.open_map(value, {"certificatePath", "keyPath", "remoteCAPath", "caServerName", "skipCAVerification"});
   tls_config tls;
-  read_into(reader, map["certificatePath"], tls.certificate_path);
-  read_into(reader, map["keyPath"], tls.key_path);
-  read_into(reader, map["remoteCAPath"], tls.remote_ca_path);
+  read_tls_files(reader, map, tls);
   read_into(reader, map["caServerName"], tls.ca_server_name);
   read_into(reader, map["skipCAVerification"], tls.skip_ca_verification);
+  return tls;
+}
+
+// memberlist.tls: the files only. Every member both accepts and dials its peers, so the keys of a dialling side
+// have no meaning there; they are refused by name rather than as unknown keys.
+tls_config read_group_tls(yaml_reader& reader, const located& value) {
+  auto map =
+      reader.open_map(value, {"certificatePath", "keyPath", "remoteCAPath", "caServerName", "skipCAVerification"});
+  tls_config tls;
+  read_tls_files(reader, map, tls);
+  for (std::string_view key : {"caServerName", "skipCAVerification"})
+    if (map.written(key))
+      reader.problem(map[key], std::string(key) +
+                                   " is not used in memberlist.tls: every member both accepts and dials its peers, "
+                                   "and each peer's certificate is verified against remoteCAPath (mutual TLS); "
+                                   "remove it");
   return tls;
 }
 
@@ -82,7 +103,8 @@ std::optional<mux_admission> read_mux_admission(yaml_reader& reader, const locat
   return admission;
 }
 
-side_config read_side(yaml_reader& reader, const located& value) {
+// typed: whether the side has a known connectionType.
+side_config read_side(yaml_reader& reader, const located& value, bool& typed) {
   auto map = reader.open_map(
       value, {"connectionType", "tcpClient", "tcpServer", "muxCount", "muxAddressInfo", "muxAdmission"});
   side_config side;
@@ -96,6 +118,7 @@ side_config read_side(yaml_reader& reader, const located& value) {
     }
   }
   // Which keys a side needs depends on its type, so without one nothing more can be said about it.
+  typed = type.has_value();
   if (type)
     side.type = *type;
   else
@@ -204,9 +227,9 @@ shard_count read_shard_count(yaml_reader& reader, const located& value) {
 std::optional<memberlist_config> read_memberlist(yaml_reader& reader, const located& value) {
   if (value.absent())
     return std::nullopt;
-  auto map =
-      reader.open_map(value, {"enabled", "nodeName", "bindAddr", "bindPort", "joinAddrs", "shardStrategy",
-                              "proxyAddresses", "tcpOnly", "disableTCPPings", "probeTimeoutMs", "probeIntervalMs"});
+  auto map = reader.open_map(
+      value, {"enabled", "nodeName", "bindAddr", "bindPort", "joinAddrs", "shardStrategy", "proxyAddresses", "tcpOnly",
+              "disableTCPPings", "probeTimeoutMs", "probeIntervalMs", "tls"});
   memberlist_config memberlist;
   read_into(reader, map["enabled"], memberlist.enabled);
   read_into(reader, map["nodeName"], memberlist.node_name);
@@ -226,6 +249,7 @@ std::optional<memberlist_config> read_memberlist(yaml_reader& reader, const loca
   read_into(reader, map["disableTCPPings"], memberlist.disable_tcp_pings);
   read_into(reader, map["probeTimeoutMs"], memberlist.probe_timeout_ms, 0);
   read_into(reader, map["probeIntervalMs"], memberlist.probe_interval_ms, 0);
+  memberlist.tls = read_group_tls(reader, map["tls"]);
   return memberlist;
 }
 
@@ -236,10 +260,11 @@ cluster_connection read_cluster_connection(yaml_reader& reader, const located& v
               "localClusterHealthCheck", "shardCount", "memberlist", "repairUTF8"});
   cluster_connection connection;
   read_required(reader, map, "name", connection.name);
+  bool local_typed = false, remote_typed = false;
   if (reader.require(map, "local"))
-    connection.local = read_side(reader, map["local"]);
+    connection.local = read_side(reader, map["local"], local_typed);
   if (reader.require(map, "remote"))
-    connection.remote = read_side(reader, map["remote"]);
+    connection.remote = read_side(reader, map["remote"], remote_typed);
   read_into(reader, map["replicationEndpoint"], connection.replication_endpoint);
   connection.failover_version_increment_translation =
       read_failover_version_increment(reader, map["failoverVersionIncrementTranslation"]);
@@ -250,6 +275,9 @@ cluster_connection read_cluster_connection(yaml_reader& reader, const located& v
   connection.remote_health_check = read_health_check(reader, map["remoteClusterHealthCheck"]);
   connection.shards = read_shard_count(reader, map["shardCount"]);
   connection.memberlist = read_memberlist(reader, map["memberlist"]);
+  // Whether memberlist may be enabled depends on the remote side's type: without one, nothing is said about it.
+  if (!remote_typed)
+    reader.leave_unchecked(map["memberlist"].path);
   read_into(reader, map["repairUTF8"], connection.repair_utf8);
   return connection;
 }

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <map>
 #include <numeric>
+#include <optional>
+#include <utility>
 
 #include <civetweb.h>
 
@@ -50,6 +52,8 @@ class checker {
   void check_namespace_mappings(const std::string& path, const std::vector<namespace_mapping>& mappings);
   void check_search_attributes(const std::string& path, const std::vector<search_attribute_namespace>& namespaces);
   void check_shard_count(const std::string& path, const shard_count& shards);
+  void check_memberlist(const std::string& path, const cluster_connection& connection);
+  void check_group_tls(const std::string& path, const tls_config& tls);
   void check_metrics_address(const std::string& path, const address& where);
   void check_listeners();
 
@@ -60,6 +64,8 @@ class checker {
   const source_positions& positions_;
   std::vector<config_error> errors_;
   std::vector<listener> listeners_;
+  // The first memberlist.tls of an enabled group, with its key path: every other must name the same files.
+  std::optional<std::pair<std::string, tls_config>> group_tls_;
 };
 
 std::string working_directory() {
@@ -130,11 +136,7 @@ void checker::check_connection(const std::string& path, const cluster_connection
   check_search_attributes(key_path(key_path(path, "searchAttributeTranslation"), "namespaceMappings"),
                           connection.search_attribute_mappings);
   check_shard_count(key_path(path, "shardCount"), connection.shards);
-  if (connection.memberlist && connection.memberlist->enabled)
-    problem(key_path(key_path(path, "memberlist"), "enabled"),
-            "memberlist.enabled is true, but several proxy instances per side are not implemented yet: this "
-            "instance would neither find nor coordinate with its peers; run one instance per side and set "
-            "enabled: false (or remove the memberlist block)");
+  check_memberlist(key_path(path, "memberlist"), connection);
   if (connection.local_health_check)
     listeners_.push_back({key_path(key_path(path, "localClusterHealthCheck"), "listenAddress"),
                           connection.local_health_check->listen_address});
@@ -323,6 +325,101 @@ void checker::check_shard_count(const std::string& path, const shard_count& shar
     problem(key_path(path, "remoteShardCount"),
             "the least common multiple of shardCount.localShardCount and remoteShardCount exceeds 2147483647, "
             "the largest history shard count Temporal can be told");
+}
+
+// Only an enabled group is checked: a disabled block is read for compatibility with Go files and not used.
+void checker::check_memberlist(const std::string& path, const cluster_connection& connection) {
+  if (!connection.memberlist || !connection.memberlist->enabled)
+    return;
+  const auto& memberlist = *connection.memberlist;
+  auto enabled = key_path(path, "enabled");
+  bool refused = false;
+  if (connection.remote.type == connection_type::tcp) {
+    refused = true;
+    problem(enabled,
+            "memberlist.enabled is true, but the remote side is tcp: several instances in tcp mode need no group, "
+            "as each dials the other side by itself; set enabled: false (or remove the memberlist block)");
+  }
+  if (connection.shards.mode == shard_count_mode::routing) {
+    refused = true;
+    problem(enabled,
+            "memberlist.enabled is true, but shardCount.mode is routing, and shard ownership between instances is "
+            "not wired into routing yet; run one instance per side in routing mode and set enabled: false");
+  }
+  if (refused)
+    return;
+  if (memberlist.node_name.empty())
+    problem(
+        key_path(path, "nodeName"),
+        "memberlist.nodeName is empty: each instance of a side needs a name of its own, which its peers know it by");
+  if (memberlist.disable_tcp_pings)
+    problem(key_path(path, "disableTCPPings"),
+            "memberlist.disableTCPPings is true, but the heartbeats over the group's TCP connections are the only "
+            "probe: without them no failed peer would be detected; remove the key or set it to false");
+  auto joins = key_path(path, "joinAddrs");
+  for (std::size_t index = 0; index < memberlist.join_addresses.size(); ++index) {
+    const auto& text = memberlist.join_addresses[index];
+    auto joined = parse_address(text);
+    if (!joined || joined->port == 0)
+      problem(item_path(joins, index), "'" + text + "' is not the host:port of a peer's memberlist bindPort: " +
+                                           (joined ? std::string("the port is 0") : address_problem(text)));
+  }
+  // Peers forward a call here when they have no mux session of their own: it is this instance's local.tcpServer.
+  auto proxies = key_path(path, "proxyAddresses");
+  if (!memberlist.node_name.empty() && !memberlist.proxy_addresses.contains(memberlist.node_name)) {
+    auto own = key_path(proxies, memberlist.node_name);
+    // Written but not read: an address that is not one is reported there already; "" is reported here.
+    problem(positions_.contains(own) ? own : proxies,
+            "memberlist.proxyAddresses has no address for this instance's nodeName '" + memberlist.node_name +
+                "': its peers forward calls to that address, this instance's outbound listener (local.tcpServer), "
+                "when they have no mux session of their own; add " +
+                memberlist.node_name + ": <host:port of local.tcpServer>");
+  }
+  check_group_tls(key_path(path, "tls"), memberlist.tls);
+  if (memberlist.bind_port > 0)
+    listeners_.push_back({key_path(path, "bindPort"),
+                          {memberlist.bind_address.empty() ? "0.0.0.0" : memberlist.bind_address,
+                           static_cast<std::uint16_t>(memberlist.bind_port)}});
+}
+
+// The group runs over mutual TLS only: each member presents its certificate to every peer, accepting or dialling,
+// and verifies theirs against remoteCAPath.
+void checker::check_group_tls(const std::string& path, const tls_config& tls) {
+  if (tls.certificate_path.empty() && tls.key_path.empty() && tls.remote_ca_path.empty()) {
+    problem(path,
+            "memberlist.tls is not set: the group runs only over mutual TLS, so certificatePath, keyPath and "
+            "remoteCAPath are all required");
+    return;
+  }
+  bool complete = true;
+  for (auto [key, file] : {std::pair{"certificatePath", &tls.certificate_path}, std::pair{"keyPath", &tls.key_path},
+                           std::pair{"remoteCAPath", &tls.remote_ca_path}})
+    if (file->empty()) {
+      complete = false;
+      problem(key_path(path, key), std::string("memberlist.tls.") + key +
+                                       " is not set: the group runs only over mutual TLS, so certificatePath, "
+                                       "keyPath and remoteCAPath are all required");
+    }
+  if (!complete) {
+    // Those that are set must still be readable.
+    check_file(key_path(path, "certificatePath"), tls.certificate_path, "certificate");
+    check_file(key_path(path, "keyPath"), tls.key_path, "private key");
+    check_file(key_path(path, "remoteCAPath"), tls.remote_ca_path, "CA bundle");
+    return;
+  }
+  // As a listener's: the identity and the CA bundle are both loaded.
+  check_tls(path, tls, tls_role::server);
+  if (!group_tls_) {
+    group_tls_.emplace(path, tls);
+    return;
+  }
+  const auto& [first_path, first] = *group_tls_;
+  if (tls.certificate_path != first.certificate_path || tls.key_path != first.key_path ||
+      tls.remote_ca_path != first.remote_ca_path)
+    problem(path,
+            "CAF's OpenSSL settings are per process: every memberlist block must name the same "
+            "certificatePath, keyPath and remoteCAPath, and this one differs from " +
+                first_path + " (line " + std::to_string(line_of(first_path)) + ")");
 }
 
 // /metrics is served by prometheus-cpp's exposer on civetweb, which cannot listen on IPv6 unless it was built to.

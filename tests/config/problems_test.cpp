@@ -250,15 +250,6 @@ TEST(ConfigProblems, MuxAdmissionIsReadOnAMuxServerAndRefusedElsewhere) {
   EXPECT_EQ(zero.errors[0].path, "clusterConnections[0].remote.muxAdmission.maxHandshakes");
 }
 
-TEST(ConfigProblems, EnabledMemberlistIsRefusedUntilSeveralInstancesWork) {
-  auto result = parse(appended("    memberlist:\n      enabled: true\n      nodeName: proxy-a-1\n"));
-  EXPECT_TRUE(reports(result, "clusterConnections[0].memberlist.enabled", 12, 7,
-                      "memberlist.enabled is true, but several proxy instances per side are not implemented yet"));
-  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
-  auto disabled = parse(appended("    memberlist:\n      enabled: false\n      nodeName: proxy-a-1\n"));
-  EXPECT_TRUE(disabled.value) << listing(disabled);
-}
-
 TEST(ConfigProblems, TcpSideWithoutTcpServerIsReported) {
   auto result = parse(edited("tcpServer: {address: \"127.0.0.1:6233\"}", "muxCount: 1"));
   EXPECT_TRUE(reports(result, "clusterConnections[0].local.tcpServer.address", 3, 5,
