@@ -1,10 +1,9 @@
 // The memberlist block of a cluster connection turned into what the group needs: this instance's
-// identity, the failure-detection timing, where to listen and whom to join; or the problems that stop it.
+// identity, the failure-detection timing, where to listen and whom to join.
 #pragma once
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,17 +20,14 @@ struct group_plan {
   std::map<std::string, std::string> proxy_addresses;  // memberlist.proxyAddresses as configured
 };
 
-struct group_plan_result {
-  std::optional<group_plan> plan;
-  std::vector<std::string> problems;  // each names its key under memberlist
-};
-
 // The timing the Go s2s-proxy gets from hashicorp/memberlist's defaults: its local profile (probe every
 // 1000 ms, 200 ms timeout, suspicion multiplier 3), or with tcpOnly its WAN profile (5000 ms, 3000 ms, 6);
 // probeIntervalMs and probeTimeoutMs override the first two when they are above 0.
 membership_timing group_timing(const config::memberlist_config& memberlist);
 
+// memberlist: an enabled block of a validated config (config::parse refuses a nodeName that is empty or missing
+// from proxyAddresses, a joinAddrs entry that is not host:port, disableTCPPings), so nothing is checked here.
 // incarnation: larger on every start of this instance (the actor shell passes the start time).
-group_plan_result plan_group(const config::memberlist_config& memberlist, std::uint64_t incarnation);
+group_plan plan_group(const config::memberlist_config& memberlist, std::uint64_t incarnation);
 
 }  // namespace s2s::cluster
