@@ -61,6 +61,8 @@ struct membership_state {
   std::uint16_t port = 0;
   cluster::time_point next_heartbeat{};
   std::optional<cluster::time_point> wake_at;
+  std::uint32_t sessions = 0;                      // this instance's, as the upstream last said
+  std::vector<cluster::member_identity> carriers;  // as last told to the upstream
 
   static inline const char* name = "membership";
 };
@@ -245,9 +247,34 @@ void start_join(membership_pointer self, std::size_t index) {
           });
 }
 
+// Tells the upstream which peers can carry this instance's calls, when that changed.
+void publish_carriers(membership_pointer self, bool always = false) {
+  auto& state = self->state;
+  if (!state.settings.upstream)
+    return;
+  auto carriers = state.table->carriers();
+  if (!always && carriers == state.carriers)
+    return;
+  mux_carriers told;
+  for (const auto& peer : carriers)
+    told.peers.push_back({peer.node_name, peer.proxy_address});
+  state.carriers = std::move(carriers);
+  self->send(*state.settings.upstream, std::move(told));
+}
+
+// Asks the upstream how many sessions this instance has, for the next heartbeats.
+void count_sessions(membership_pointer self) {
+  auto& state = self->state;
+  if (!state.settings.upstream)
+    return;
+  self->request(*state.settings.upstream, state.table->timing().probe_interval, channels_atom::value)
+      .then([self](std::size_t channels) { self->state.sessions = static_cast<std::uint32_t>(channels); },
+            [self](caf::error&) { self->state.sessions = 0; });
+}
+
 void send_heartbeats(membership_pointer self) {
   auto& state = self->state;
-  member_heartbeat beat{state.table->self().node_name, state.table->self().incarnation};
+  member_heartbeat beat{state.table->self().node_name, state.table->self().incarnation, state.sessions};
   for (const auto& [address, link] : state.links)
     self->send(link.handle, beat);
 }
@@ -259,12 +286,14 @@ void wake(membership_pointer self) {
     state.wake_at.reset();
   if (now >= state.next_heartbeat) {
     send_heartbeats(self);
+    count_sessions(self);
     state.next_heartbeat = now + state.table->timing().probe_interval;
   }
   for (std::size_t i = 0; i < state.joins.size(); ++i)
     if (state.joins[i].phase == join_phase::waiting && state.joins[i].retry_at <= now)
       start_join(self, i);
   log_changes(self, state.table->advance(now));
+  publish_carriers(self);
   schedule_wake(self);
 }
 
@@ -280,6 +309,7 @@ void on_down(membership_pointer self, const caf::down_msg& down) {
            "the connection to peer '" + link.node_name + "' is gone: " + self->system().render(down.reason));
   if (auto change = state.table->on_connection_lost(link.node_name, link.incarnation, now))
     log_changes(self, {*change});
+  publish_carriers(self);
   for (auto& join : state.joins) {
     if (join.peer != down.source)
       continue;
@@ -299,8 +329,11 @@ member_view view_of(membership_pointer self) {
   view.port = state.port;
   view.at = now;
   view.detection_bound = state.table->timing().detection_bound();
+  view.sessions = state.sessions;
   for (const auto& [name, member] : state.table->members())
     view.members.push_back(member);
+  for (const auto& peer : state.table->carriers())
+    view.carriers.push_back(peer.node_name);
   for (const auto& join : state.joins)
     view.joins.push_back(
         {join.address.to_string(), std::string(to_string(join.phase)), join.failures, join.last_error});
@@ -342,6 +375,7 @@ membership_actor::behavior_type membership_behavior(membership_pointer self, mem
             log_line(self, log::level::error, reason);
             self->quit(caf::make_error(caf::sec::runtime_error, reason));
           });
+  count_sessions(self);
   schedule_wake(self);
   return {
       [=](member_hello& hello) -> caf::result<member_hello> {
@@ -362,14 +396,21 @@ membership_actor::behavior_type membership_behavior(membership_pointer self, mem
         // An accepted heartbeat has an entry to refresh; a peer that was not alive is worth a line.
         const auto* before = table.find(beat.node_name);
         auto previous = before ? before->state : cluster::member_state::alive;
-        if (table.on_heartbeat(beat.node_name, beat.incarnation, now_of(self)) != cluster::heartbeat_outcome::accepted)
+        if (table.on_heartbeat(beat.node_name, beat.incarnation, now_of(self), beat.sessions) !=
+            cluster::heartbeat_outcome::accepted)
           return;
         if (previous != cluster::member_state::alive)
           log_changes(self, {{beat.node_name, previous, cluster::member_state::alive}});
+        publish_carriers(self);
         schedule_wake(self);
       },
       [=](members_atom) { return view_of(self); },
       [=](group_wake_atom) { wake(self); },
+      [=](upstream_atom, mux_upstream_actor& upstream) {
+        self->state.settings.upstream = std::move(upstream);
+        count_sessions(self);
+        publish_carriers(self, true);
+      },
   };
 }
 

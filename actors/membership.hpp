@@ -10,9 +10,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "actors/atoms.hpp"
+#include "actors/mux/upstream.hpp"
 #include "cluster/group_config.hpp"
 #include "cluster/membership.hpp"
 
@@ -28,10 +31,11 @@ struct member_hello {
   std::string proxy_address;
 };
 
-// Sent to every accepted peer each probe interval.
+// Sent to every accepted peer each probe interval, with the sender's live mux sessions.
 struct member_heartbeat {
   std::string node_name;
   std::uint64_t incarnation = 0;
+  std::uint32_t sessions = 0;
 };
 
 template <class Inspector>
@@ -41,7 +45,7 @@ typename Inspector::result_type inspect(Inspector& f, member_hello& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_heartbeat& x) {
-  return f(caf::meta::type_name("s2s.member_heartbeat"), x.node_name, x.incarnation);
+  return f(caf::meta::type_name("s2s.member_heartbeat"), x.node_name, x.incarnation, x.sessions);
 }
 
 // Category of the errors a member answers a refused hello with.
@@ -65,7 +69,9 @@ struct member_view {
   std::uint16_t port = 0;  // where this instance is published; 0 until publishing succeeded
   cluster::time_point at{};
   std::chrono::milliseconds detection_bound{0};
+  std::uint32_t sessions = 0;            // this instance's live mux sessions, as its heartbeats say
   std::vector<cluster::member> members;  // by name, dead ones included
+  std::vector<std::string> carriers;     // the peers this instance's calls may be forwarded to, by name
   std::vector<join_status> joins;        // in configuration order
   std::vector<std::string> notices;      // refusals and warnings, oldest first
 };
@@ -80,8 +86,11 @@ using group_wake_atom = caf::atom_constant<caf::atom("groupwake")>;
 using membership_peer_actor =
     caf::typed_actor<caf::replies_to<member_hello>::with<member_hello>, caf::reacts_to<member_heartbeat>>;
 
+// upstream: the mux upstream of this instance's connection (a new one after a restart): asked for its
+// sessions each probe interval, and told which peers can carry its calls whenever that changes.
 using membership_actor =
-    membership_peer_actor::extend<caf::replies_to<members_atom>::with<member_view>, caf::reacts_to<group_wake_atom>>;
+    membership_peer_actor::extend<caf::replies_to<members_atom>::with<member_view>, caf::reacts_to<group_wake_atom>,
+                                  caf::reacts_to<upstream_atom, mux_upstream_actor>>;
 
 struct membership_settings {
   cluster::group_plan plan;
@@ -93,6 +102,8 @@ struct membership_settings {
   // How long a connect or a hello may take before the attempt counts as failed.
   std::chrono::milliseconds request_timeout{5000};
   std::string log_component = "membership";
+  // The connection's mux upstream; none: the member reports no sessions and forwards nothing.
+  std::optional<mux_upstream_actor> upstream;
 };
 
 // Retries start at one probe interval, as a peer that missed one heartbeat is worth a new dial.

@@ -102,7 +102,8 @@ hello_result membership::on_hello(const member_identity& peer, time_point now) {
   return {outcome, std::move(warning)};
 }
 
-heartbeat_outcome membership::on_heartbeat(std::string_view node_name, std::uint64_t incarnation, time_point now) {
+heartbeat_outcome membership::on_heartbeat(std::string_view node_name, std::uint64_t incarnation, time_point now,
+                                           std::uint32_t sessions) {
   auto known = members_.find(node_name);
   if (known == members_.end() || incarnation > known->second.identity.incarnation)
     return heartbeat_outcome::unknown;
@@ -112,7 +113,17 @@ heartbeat_outcome membership::on_heartbeat(std::string_view node_name, std::uint
   entry.last_heard = std::max(entry.last_heard, now);
   entry.state = member_state::alive;
   entry.suspect_since.reset();
+  entry.sessions = sessions;
   return heartbeat_outcome::accepted;
+}
+
+std::vector<member_identity> membership::carriers() const {
+  std::vector<member_identity> found;
+  for (const auto& [name, entry] : members_)
+    if (entry.state == member_state::alive && entry.connected && entry.sessions > 0 &&
+        !entry.identity.proxy_address.empty())
+      found.push_back(entry.identity);
+  return found;
 }
 
 std::optional<state_change> membership::on_connection_lost(std::string_view node_name, std::uint64_t incarnation,
@@ -122,6 +133,7 @@ std::optional<state_change> membership::on_connection_lost(std::string_view node
     return std::nullopt;
   member& entry = known->second;
   entry.connected = false;
+  entry.sessions = 0;  // whatever it has, it cannot carry calls for this instance now
   if (entry.state != member_state::alive)
     return std::nullopt;
   entry.state = member_state::suspect;

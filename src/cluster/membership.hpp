@@ -62,6 +62,9 @@ struct member {
   bool connected = true;  // false once its connection was lost, until it says hello again
   time_point last_heard{};
   std::optional<time_point> suspect_since;
+  // The peer's live mux sessions to the other side, as its latest heartbeat said: a peer with some can
+  // carry the calls of an instance that has none.
+  std::uint32_t sessions = 0;
 
   bool operator==(const member&) const = default;
 };
@@ -113,7 +116,8 @@ class membership {
              std::map<std::string, std::string> configured_proxy_addresses = {});
 
   hello_result on_hello(const member_identity& peer, time_point now);
-  heartbeat_outcome on_heartbeat(std::string_view node_name, std::uint64_t incarnation, time_point now);
+  heartbeat_outcome on_heartbeat(std::string_view node_name, std::uint64_t incarnation, time_point now,
+                                 std::uint32_t sessions = 0);
   // The connection to that incarnation of the peer is gone: it is suspect from now. A loss reported for
   // an incarnation the table no longer holds (the peer has been replaced) changes nothing.
   std::optional<state_change> on_connection_lost(std::string_view node_name, std::uint64_t incarnation, time_point now);
@@ -128,6 +132,9 @@ class membership {
   const member* find(std::string_view node_name) const;
   // Every peer ever accepted, by name (dead ones too, until they come back).
   const std::map<std::string, member, std::less<>>& members() const { return members_; }
+  // The peers that can carry this instance's calls now: alive, connected, with live sessions and a proxy
+  // address to be reached at; by name.
+  std::vector<member_identity> carriers() const;
   // The latest notices, oldest first, at most max_notices.
   const std::deque<notice>& notices() const { return notices_; }
   // Adds a notice of the shell's own (a peer refused this instance, say), dropping the oldest beyond

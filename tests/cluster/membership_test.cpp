@@ -203,3 +203,34 @@ TEST_F(membership_table, the_next_deadline_is_the_earliest_over_all_peers) {
 }
 
 }  // namespace
+
+TEST_F(membership_table, a_peer_carries_calls_only_while_alive_connected_and_with_sessions_it_said_it_has) {
+  table.on_hello({"a2", 7, "10.0.0.2:7233"}, start);
+  table.on_hello({"a3", 8, ""}, start);
+  EXPECT_TRUE(table.carriers().empty()) << "no heartbeat has told of sessions yet";
+
+  table.on_heartbeat("a2", 7, start + 1s, 2);
+  table.on_heartbeat("a3", 8, start + 1s, 3);
+  auto carriers = table.carriers();
+  ASSERT_EQ(carriers.size(), 1u) << "a3 announced no proxy address: nobody can reach it";
+  EXPECT_EQ(carriers[0], (member_identity{"a2", 7, "10.0.0.2:7233"}));
+  EXPECT_EQ(table.find("a2")->sessions, 2u);
+
+  table.on_heartbeat("a2", 7, start + 2s, 0);
+  EXPECT_TRUE(table.carriers().empty()) << "a2 lost its sessions";
+
+  table.on_heartbeat("a2", 7, start + 3s, 1);
+  EXPECT_EQ(table.carriers().size(), 1u);
+  table.on_connection_lost("a2", 7, start + 3500ms);
+  EXPECT_TRUE(table.carriers().empty()) << "a suspect peer carries nothing";
+  EXPECT_EQ(table.find("a2")->sessions, 0u);
+
+  table.on_hello({"a2", 7, "10.0.0.2:7233"}, start + 4s);
+  EXPECT_TRUE(table.carriers().empty()) << "back, but sessions come with its next heartbeat";
+  table.on_heartbeat("a2", 7, start + 5s, 1);
+  EXPECT_EQ(table.carriers().size(), 1u);
+
+  table.advance(start + 5s + test_timing().detection_bound() + 1ms);
+  EXPECT_EQ(state_of("a2"), member_state::dead);
+  EXPECT_TRUE(table.carriers().empty()) << "a silent peer is dead and carries nothing";
+}
