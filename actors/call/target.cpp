@@ -186,4 +186,44 @@ std::shared_ptr<upstream_target> make_stream_target(transport_handover stream, s
   return std::make_shared<stream_target>(std::move(stream), std::move(name), std::move(going_away));
 }
 
+namespace {
+
+class forwarding_target final : public upstream_target {
+ public:
+  forwarding_target(std::shared_ptr<upstream_target> peer, std::string this_instance, std::string peer_instance)
+      : peer_(std::move(peer)), this_instance_(std::move(this_instance)), peer_instance_(std::move(peer_instance)) {}
+
+  std::shared_ptr<upstream_port> open(const call_info& info, call_actor owner) override {
+    if (auto sender = forwarded_by(info))
+      return std::make_shared<refused_port>(
+          std::move(owner),
+          grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                       "s2s-proxy: instance '" + *sender + "' forwarded this call to instance '" + this_instance_ +
+                           "' for want of a mux session, and '" + this_instance_ +
+                           "' has none either (a call is forwarded once, not on to '" + peer_instance_ + "')"));
+    auto forwarded = info;
+    forwarded.metadata.emplace_back(forwarded_by_header, this_instance_);
+    return peer_->open(forwarded, std::move(owner));
+  }
+
+ private:
+  std::shared_ptr<upstream_target> peer_;
+  std::string this_instance_;
+  std::string peer_instance_;
+};
+
+}  // namespace
+
+std::optional<std::string> forwarded_by(const call_info& info) {
+  for (const auto& [key, value] : info.metadata)
+    if (key == forwarded_by_header)
+      return value;
+  return std::nullopt;
+}
+
+std::shared_ptr<upstream_target> make_forwarding_target(std::shared_ptr<upstream_target> peer,
+                                                        std::string this_instance, std::string peer_instance) {
+  return std::make_shared<forwarding_target>(std::move(peer), std::move(this_instance), std::move(peer_instance));
+}
+
 }  // namespace s2s::actors

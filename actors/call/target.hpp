@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -31,5 +32,19 @@ std::variant<std::shared_ptr<upstream_target>, std::string> make_dialing_target(
 // when the peer sends GOAWAY on it: its owner should offer calls another connection.
 std::shared_ptr<upstream_target> make_stream_target(transport_handover stream, std::string name,
                                                     std::function<void()> going_away = nullptr);
+
+// Instances of one side forward to each other: a call that reaches an instance with no mux session goes
+// to a peer instance's outbound listener, already translated, with this header naming the instance that
+// sent it. The peer passes such a call on untranslated (the sender did it) and never forwards it again.
+inline constexpr const char* forwarded_by_header = "s2s-proxy-forwarded-by";
+
+// Whether `info` carries forwarded_by_header, and who set it.
+std::optional<std::string> forwarded_by(const call_info& info);
+
+// The way to a peer instance through `peer` (a dialing target to its proxy address): each call gets
+// forwarded_by_header with `this_instance`; a call that carries the header already is refused with
+// UNAVAILABLE instead, naming both instances, as it found no mux session on either.
+std::shared_ptr<upstream_target> make_forwarding_target(std::shared_ptr<upstream_target> peer,
+                                                        std::string this_instance, std::string peer_instance);
 
 }  // namespace s2s::actors
