@@ -1,16 +1,22 @@
 // The proxy from its config: every cluster connection's table of supervised children, and its start.
 #include "actors/proxy.hpp"
 
+#include <chrono>
+
 #include <caf/actor_system.hpp>
+#include <caf/io/middleman_actor.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/send.hpp>
 
 #include "actors/call/target.hpp"
 #include "actors/listener.hpp"
+#include "actors/membership.hpp"
 #include "actors/mux/connection.hpp"
 #include "actors/mux/upstream.hpp"
 #include "actors/schema.hpp"
 #include "actors/translator.hpp"
 #include "actors/upstream.hpp"
+#include "cluster/group_config.hpp"
 #include "log/log.hpp"
 #include "rpc/stream_channels.hpp"
 #include "tls/context.hpp"
@@ -50,6 +56,22 @@ std::shared_ptr<routing_entrance> routing_of(caf::actor_system& system, const co
   spec.observer = options.observe_routing;
   return start_routing(system, std::move(spec));
 }
+
+// The outbound listener's filters in a group: a call another instance of this side forwarded here
+// (forwarded_by_header) ran them there already, so its messages pass untouched; every other call runs
+// `filter` (null: none).
+class unless_forwarded final : public call_filter {
+ public:
+  explicit unless_forwarded(std::shared_ptr<call_filter> filter) : filter_(std::move(filter)) {}
+  decision start(const call_info& info) override {
+    if (!filter_ || forwarded_by(info))
+      return {};
+    return filter_->start(info);
+  }
+
+ private:
+  std::shared_ptr<call_filter> filter_;
+};
 
 template <class Handle>
 started_child child_of(const Handle& actor, int port = 0) {
@@ -224,17 +246,51 @@ child_spec mux_connection(const config::cluster_connection& connection, std::siz
   return child;
 }
 
+// This instance in its side's group (memberlist): published on bindAddr:bindPort over CAF's middleman with
+// the group's mutual TLS, it tells the mux upstream at `upstream` which peers can carry its calls, and asks
+// it for the sessions its heartbeats announce.
+child_spec group_member(const config::cluster_connection& connection, std::size_t upstream, std::uint64_t incarnation,
+                        const proxy_options& options) {
+  auto settings = membership_settings_from(cluster::plan_group(*connection.memberlist, incarnation));
+  auto name = connection.name + " member";
+  settings.log_component = name;
+  child_spec child;
+  child.name = name;
+  child.kind = child_kind::member;
+  child.address = settings.plan.bind.to_string();
+  child.serves = {listener_of(connection.name, translation::side::outbound)};
+  child.restarts = options.restarts;
+  child.uses = {{upstream, [](const caf::strong_actor_ptr& self, const caf::strong_actor_ptr& replacement) {
+                   caf::anon_send(caf::actor_cast<membership_actor>(self), upstream_atom::value,
+                                  caf::actor_cast<mux_upstream_actor>(replacement));
+                 }}};
+  child.start = [settings, upstream, name](caf::actor_system& system,
+                                           const child_actors& now) -> std::variant<started_child, std::string> {
+    if (!system.has_openssl_manager())
+      return name + ": the actor system runs without the group's TLS (memberlist.tls)";
+    auto wired = settings;
+    wired.upstream = now.get<mux_upstream_actor>(upstream);
+    return child_of(spawn_membership(system, std::move(wired), system.openssl_manager().actor_handle()));
+  };
+  return child;
+}
+
 // A mux-mode cluster connection: the outbound listener on local.tcpServer leases the channels
 // of the mux sessions; the streams the peer opens are served by a port-less inbound listener
 // that forwards to local.tcpClient.
 void mux_children(const config::cluster_connection& connection, const proxy_options& options,
-                  const std::shared_ptr<translation_setup>& translation, std::vector<child_spec>& table) {
+                  const std::shared_ptr<translation_setup>& translation, std::uint64_t incarnation,
+                  std::vector<child_spec>& table) {
   const auto& local = connection.local;
   auto address = connection.remote.mux_address->addr.to_string();
+  bool grouped = connection.memberlist && connection.memberlist->enabled;
+  auto node_name = grouped ? connection.memberlist->node_name : std::string();
   auto inbound_spec =
       listener_spec_of(connection, translation::side::inbound, *local.tcp_client, *translation, options);
   auto outbound_spec =
       listener_spec_of(connection, translation::side::outbound, *local.tcp_server, *translation, options);
+  if (grouped)
+    outbound_spec.filter = std::make_shared<unless_forwarded>(std::move(outbound_spec.filter));
 
   child_spec mux_upstream;
   mux_upstream.name = outbound_spec.name + " upstream";
@@ -242,9 +298,9 @@ void mux_children(const config::cluster_connection& connection, const proxy_opti
   mux_upstream.address = address;
   mux_upstream.serves = {outbound_spec.name};
   mux_upstream.restarts = options.restarts;
-  mux_upstream.start = [address](caf::actor_system& system,
-                                 const child_actors&) -> std::variant<started_child, std::string> {
-    return child_of(spawn_mux_upstream(system, address));
+  mux_upstream.start = [address, node_name](caf::actor_system& system,
+                                            const child_actors&) -> std::variant<started_child, std::string> {
+    return child_of(spawn_mux_upstream(system, address, node_name));
   };
   table.push_back(std::move(mux_upstream));
   auto outbound = table.size() - 1;
@@ -255,6 +311,8 @@ void mux_children(const config::cluster_connection& connection, const proxy_opti
       listener(connection, translation::side::inbound, std::move(inbound_spec), frontend, true, translation, options));
   auto inbound = table.size() - 1;
   table.push_back(mux_connection(connection, outbound, inbound, options));
+  if (grouped)
+    table.push_back(group_member(connection, outbound, incarnation, options));
   table.push_back(listener(connection, translation::side::outbound, std::move(outbound_spec), outbound, false,
                            translation, options));
 }
@@ -288,14 +346,29 @@ proxy_children proxy_table(const config::config& config, const proxy_options& op
   proxy_children made;
   // Each listener runs the translator of its side after options.filter.
   made.translation = std::make_shared<translation_setup>(config, options.observe_translation);
+  // A group member's incarnation: larger on every start of the process.
+  auto incarnation = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
   for (const auto& connection : config.cluster_connections) {
     if (connection.remote.type == config::connection_type::tcp)
       tcp_children(connection, options, made.translation, made.table);
     else
-      mux_children(connection, options, made.translation, made.table);
+      mux_children(connection, options, made.translation, incarnation, made.table);
   }
   schema_children(made.translation, options, made.table);
   return made;
+}
+
+std::vector<std::string> prepare_actor_system(caf::actor_system_config& actor_config, const config::config& config) {
+  for (const auto& connection : config.cluster_connections) {
+    if (!connection.memberlist || !connection.memberlist->enabled)
+      continue;
+    const auto& tls = connection.memberlist->tls;
+    // The validation made sure every enabled memberlist names the same files: the first one sets them.
+    return configure_group_tls(actor_config, {tls.certificate_path, tls.key_path, tls.remote_ca_path});
+  }
+  return {};
 }
 
 std::variant<started_proxy, std::string> start_proxy(caf::actor_system& system, const config::config& config,

@@ -47,6 +47,10 @@ struct proxy_children {
 };
 proxy_children proxy_table(const config::config& config, const proxy_options& options);
 
+// What the actor system needs before it starts for this config: with memberlist enabled, CAF's middleman
+// and OpenSSL module with the group's TLS files (one group identity per process). Returns the problems.
+std::vector<std::string> prepare_actor_system(caf::actor_system_config& actor_config, const config::config& config);
+
 struct started_proxy {
   supervisor_actor supervisor;
   proxy_report report;

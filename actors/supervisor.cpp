@@ -37,6 +37,8 @@ kind_names names_of(child_kind kind) {
       return {"mux_connection", "mux connection"};
     case child_kind::schema:
       return {"schema", "schema actor"};
+    case child_kind::member:
+      return {"member", "group member"};
   }
   return {"child", "child"};
 }
@@ -91,6 +93,13 @@ proxy_report make_report(const std::vector<supervised_child>& children) {
         if (children[use.child].spec.kind == child_kind::upstream)
           mux.outbound = caf::actor_cast<mux_upstream_actor>(children[use.child].actor);
       report.mux.push_back(std::move(mux));
+    } else if (spec.kind == child_kind::member) {
+      // The member of a mux connection's group uses that connection's upstream.
+      for (const auto& use : spec.uses)
+        for (auto& mux : report.mux)
+          if (mux.outbound && caf::actor_cast<caf::actor_addr>(mux.outbound) ==
+                                  caf::actor_cast<caf::actor_addr>(children[use.child].actor))
+            mux.member = caf::actor_cast<membership_actor>(child.actor);
     }
     report.children.push_back(std::move(entry));
   }
@@ -116,6 +125,7 @@ void end_child(const child_spec& spec, const caf::strong_actor_ptr& actor) {
       break;
     case child_kind::upstream:
     case child_kind::schema:
+    case child_kind::member:
       caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
       break;
   }
@@ -173,7 +183,7 @@ caf::result<bool> stop_all(supervisor_pointer self, std::chrono::milliseconds dr
   auto promise = self->make_response_promise<bool>();
   auto finish = [self, promise]() mutable {
     // Sessions close after the listeners drained the calls that ran on them.
-    for (auto kind : {child_kind::mux_connection, child_kind::upstream, child_kind::schema})
+    for (auto kind : {child_kind::member, child_kind::mux_connection, child_kind::upstream, child_kind::schema})
       for (const auto& child : self->state.children)
         if (child.spec.kind == kind)
           end_child(child.spec, child.actor);

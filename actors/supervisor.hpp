@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -17,6 +18,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/listener.hpp"
+#include "actors/membership.hpp"
 #include "actors/mux/connection.hpp"
 #include "actors/mux/upstream.hpp"
 #include "actors/restart_policy.hpp"
@@ -27,11 +29,11 @@ namespace s2s::actors {
 //   listener: asked to stop and drain, first;
 //   mux_connection: told to stop once the listeners have drained;
 //   upstream (TCP or mux), schema: ended last.
-enum class child_kind { listener, upstream, mux_connection, schema };
+enum class child_kind { listener, upstream, mux_connection, schema, member };
 
-// "listener", "upstream", "mux_connection", "schema": as the actor metrics name the kinds.
+// "listener", "upstream", "mux_connection", "schema", "member": as the actor metrics name the kinds.
 std::string_view kind_label(child_kind kind);
-// "listener", "upstream", "mux connection", "schema actor": as a log line or a reason names them.
+// "listener", "upstream", "mux connection", "schema actor", "group member": as a log line or a reason names them.
 std::string_view kind_words(child_kind kind);
 
 // One start of a child: its actor and, for a listener or a mux-server, the port it bound.
@@ -118,6 +120,7 @@ struct mux_report {
   int port = 0;  // mux-server: the bound port; mux-client: the dialed port
   mux_connection_actor connection;
   mux_upstream_actor outbound;
+  std::optional<membership_actor> member;  // with memberlist enabled: this instance in its side's group
 };
 
 struct proxy_report {

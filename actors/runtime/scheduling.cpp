@@ -19,6 +19,7 @@
 #include <absl/synchronization/mutex.h>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
+#include <caf/defaults.hpp>
 #include <caf/thread_hook.hpp>
 
 #include "sys/thread_name.hpp"
@@ -55,17 +56,24 @@ std::atomic<std::uint64_t> large_messages{0};
 // detached actors ("caf.actor") keep their names, which say what they are.
 class name_scheduler_workers final : public caf::thread_hook {
  public:
-  void init(caf::actor_system&) override {}
+  void init(caf::actor_system& system) override {
+    workers_ = caf::get_or(system.config(), "scheduler.max-threads", caf::defaults::scheduler::max_threads);
+  }
   void thread_started() override {
     char given[sys::max_thread_name + 1] = {};
-    if (::pthread_getname_np(::pthread_self(), given, sizeof given) == 0 &&
-        std::string_view(given) == "caf.multiplexer")
-      sys::name_this_thread("s2s-actor-" + std::to_string(next_.fetch_add(1)));
+    if (::pthread_getname_np(::pthread_self(), given, sizeof given) != 0 ||
+        std::string_view(given) != "caf.multiplexer")
+      return;
+    // The scheduler starts its workers before any other module; a later thread of that name is the
+    // middleman's network multiplexer (loaded only for a group of instances, memberlist).
+    auto index = next_.fetch_add(1);
+    sys::name_this_thread(index < workers_ ? "s2s-actor-" + std::to_string(index) : std::string("s2s-group-io"));
   }
   void thread_terminates() override {}
 
  private:
-  std::atomic<unsigned> next_{0};
+  std::size_t workers_ = 0;
+  std::atomic<std::size_t> next_{0};
 };
 
 }  // namespace

@@ -181,6 +181,13 @@ int start(const arguments& args) {
 
   caf::actor_system_config actor_config;
   s2s::actors::tune_scheduler(actor_config);
+  if (auto problems = s2s::actors::prepare_actor_system(actor_config, *config); !problems.empty()) {
+    std::string all;
+    for (const auto& problem : problems)
+      all += "\n" + problem;
+    s2s::log::error("proxy", "cannot start:" + all);
+    return 1;
+  }
   caf::actor_system system{actor_config};
 
   auto metrics = std::make_shared<s2s::metrics::proxy_metrics>();

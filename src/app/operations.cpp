@@ -98,6 +98,8 @@ void watch_supervisor(caf::actor_system& system, const config::config& config, a
         continue;
       auto name = connection_of(mux);
       metrics.mux.record(name, is_mux_client(config, name), *view.connection, view.live_streams());
+      if (view.group)
+        metrics.mux.record_group(name, *view.group);
       ++connections;
       sessions += view.connection->sessions.size();
       streams += view.live_streams();
@@ -115,8 +117,8 @@ void watch_supervisor(caf::actor_system& system, const config::config& config, a
   });
 }
 
-// A mux side's readiness, from its mux connection: a mux-client needs a live session; a
-// mux-server needs room for another session under muxCount.
+// A mux side's readiness, from its mux connection: a mux-client needs a live session (or, in a group, a
+// peer instance with one); a mux-server needs room for another session under muxCount.
 mux_readiness mux_sides_of(caf::actor_system& system, actors::supervisor_actor supervisor) {
   return [&system, supervisor](const config::cluster_connection& connection) -> std::shared_ptr<health::readiness> {
     bool client = connection.remote.type == config::connection_type::mux_client;
@@ -137,6 +139,9 @@ mux_readiness mux_sides_of(caf::actor_system& system, actors::supervisor_actor s
       if (!view.connection)
         return verdict{false, name + ": the mux connection does not answer"};
       const auto& stats = *view.connection;
+      // In a group, an instance without a session of its own carries traffic through a peer that has one.
+      if (client && stats.sessions_live == 0 && view.group && !view.group->carriers.empty())
+        return verdict{true, {}};
       if (client && stats.sessions_live == 0)
         return verdict{false, name + ": no live session to " + address + " (" + std::to_string(stats.sessions_pending) +
                                   " dialing, " + std::to_string(stats.sessions_failed) + " dials failed so far)"};

@@ -33,7 +33,7 @@ void for_each_structural_setting(Visit&& visit) {
   visit("memberlist", &cluster_connection::memberlist);
 }
 
-std::string quoted(const std::string& name) { return "clusterConnections '" + name + "'"; }
+std::string connection_named(const std::string& name) { return "clusterConnections '" + name + "'"; }
 
 const cluster_connection* named(const config::config& config, const std::string& name) {
   auto found = std::find_if(config.cluster_connections.begin(), config.cluster_connections.end(),
@@ -49,12 +49,13 @@ reload_plan plan_reload(const config::config& running, const config::config& nex
     const auto& now = running.cluster_connections[index];
     const auto* then = named(next, now.name);
     if (!then) {
-      plan.need_restart.push_back(quoted(now.name) + " is no longer in the file; removing it needs a restart");
+      plan.need_restart.push_back(connection_named(now.name) +
+                                  " is no longer in the file; removing it needs a restart");
       continue;
     }
     for_each_structural_setting([&](const char* key, auto member) {
       if (!(now.*member == then->*member))
-        plan.need_restart.push_back(quoted(now.name) + ": " + key + " changed; that needs a restart");
+        plan.need_restart.push_back(connection_named(now.name) + ": " + key + " changed; that needs a restart");
     });
     retranslation change{index, now, {}};
     for_each_translation_setting([&](const char* key, auto member) {
@@ -68,7 +69,7 @@ reload_plan plan_reload(const config::config& running, const config::config& nex
   }
   for (const auto& added : next.cluster_connections)
     if (!named(running, added.name))
-      plan.need_restart.push_back(quoted(added.name) + " is new; adding it needs a restart");
+      plan.need_restart.push_back(connection_named(added.name) + " is new; adding it needs a restart");
   if (running.translation != next.translation)
     plan.need_restart.push_back("translation.descriptorSetPath changed; that needs a restart");
   if (running.metrics_listen_address != next.metrics_listen_address ||
@@ -95,11 +96,11 @@ void apply_reload(config::config& running, const config::config& next, actors::t
       keys += (keys.empty() ? "" : ", ") + key;
     auto problem = translators.reconfigure(change.connection);
     if (!problem.empty()) {
-      log::error("proxy", "SIGHUP: " + quoted(change.connection.name) + ": " + keys + " not applied, the running " +
-                              "settings stay: " + problem);
+      log::error("proxy", "SIGHUP: " + connection_named(change.connection.name) + ": " + keys +
+                              " not applied, the running " + "settings stay: " + problem);
       continue;
     }
-    log::info("proxy", "SIGHUP: " + quoted(change.connection.name) + ": " + keys +
+    log::info("proxy", "SIGHUP: " + connection_named(change.connection.name) + ": " + keys +
                            " applied to calls that start from now on; calls and streams in flight keep theirs");
     running.cluster_connections[change.index] = std::move(change.connection);
   }

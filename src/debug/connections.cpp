@@ -41,6 +41,46 @@ std::optional<Reply> ask(caf::scoped_actor& self, const Actor& actor) {
   return reply;
 }
 
+std::string names_json(const std::vector<std::string>& names) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < names.size(); ++i)
+    out += (i ? ", " : "") + json_string(names[i]);
+  return out + "]";
+}
+
+// This instance in its side's group: itself, each peer, the joinAddrs entries, the latest notices.
+std::string group_json(const std::optional<actors::member_view>& group) {
+  if (!group)
+    return "{\"state\": \"unresponsive\"}";
+  std::string out = "{\"nodeName\": " + json_string(group->self.node_name);
+  out += ", \"incarnation\": " + std::to_string(group->self.incarnation);
+  out += ", \"proxyAddress\": " + json_string(group->self.proxy_address);
+  out += ", \"port\": " + std::to_string(group->port);
+  out += ", \"sessions\": " + std::to_string(group->sessions);
+  out += ", \"failureBoundMs\": " + std::to_string(group->detection_bound.count());
+  out += ", \"carriers\": " + names_json(group->carriers);
+  out += ", \"peers\": [";
+  for (std::size_t i = 0; i < group->members.size(); ++i) {
+    const auto& peer = group->members[i];
+    out += (i ? ", " : "") + std::string("{\"nodeName\": ") + json_string(peer.identity.node_name);
+    out += ", \"state\": " + json_string(cluster::to_string(peer.state));
+    out += ", \"incarnation\": " + std::to_string(peer.identity.incarnation);
+    out += ", \"proxyAddress\": " + json_string(peer.identity.proxy_address);
+    out += ", \"connected\": " + std::string(peer.connected ? "true" : "false");
+    out += ", \"sessions\": " + std::to_string(peer.sessions) + "}";
+  }
+  out += "], \"joins\": [";
+  for (std::size_t i = 0; i < group->joins.size(); ++i) {
+    const auto& join = group->joins[i];
+    out += (i ? ", " : "") + std::string("{\"address\": ") + json_string(join.address);
+    out += ", \"phase\": " + json_string(join.phase);
+    out += ", \"failures\": " + std::to_string(join.failures);
+    out += ", \"lastError\": " + json_string(join.last_error) + "}";
+  }
+  out += "], \"notices\": " + names_json(group->notices);
+  return out + "}";
+}
+
 std::string mux_json(caf::actor_system& system, const actors::mux_report& mux) {
   auto view = look_at(system, mux);
   std::string out = "{\"name\": " + json_string(mux.name) + ", \"address\": " + json_string(mux.address) +
@@ -72,7 +112,10 @@ std::string mux_json(caf::actor_system& system, const actors::mux_report& mux) {
     out += ", \"streamsAccepted\": " + std::to_string(session.streams_accepted);
     out += ", \"channelsOpened\": " + std::to_string(session.channels_opened) + "}";
   }
-  return out + "]}";
+  out += "]";
+  if (mux.member)
+    out += ", \"group\": " + group_json(view.group);
+  return out + "}";
 }
 
 }  // namespace
@@ -92,6 +135,9 @@ mux_view look_at(caf::actor_system& system, const actors::mux_report& mux, bool 
     for (const auto& session : view.connection->sessions)
       if (auto stats = ask<actors::mux_session_stats>(self, session))
         view.sessions.push_back(std::move(*stats));
+  if (mux.member && *mux.member)
+    self->request(*mux.member, answer_bound, actors::members_atom::value)
+        .receive([&](actors::member_view& answer) { view.group = std::move(answer); }, [](caf::error&) {});
   return view;
 }
 

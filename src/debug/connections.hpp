@@ -31,9 +31,11 @@ struct section {
 struct mux_view {
   std::optional<actors::mux_connection_stats> connection;
   std::vector<actors::mux_session_stats> sessions;  // up or coming up
+  std::optional<actors::member_view> group;         // with memberlist enabled: the member's view
   std::size_t live_streams() const;
 };
-// Asks the mux connection, then each of its sessions. Blocks the calling thread (not an actor's).
+// Asks the mux connection, then each of its sessions, and the group member if there is one. Blocks the
+// calling thread (not an actor's).
 mux_view look_at(caf::actor_system& system, const actors::mux_report& mux, bool with_sessions = true);
 
 // What the endpoint looks at. Everything must outlive the server.

@@ -2,6 +2,8 @@
 // cluster connection. Filled from the mux connection actors' reports before each scrape.
 #include "metrics/mux_metrics.hpp"
 
+#include <algorithm>
+
 #include "metrics/actor_metrics.hpp"
 
 namespace s2s::metrics {
@@ -44,7 +46,27 @@ mux_metrics::mux_metrics(prometheus::Registry& registry)
       bytes_sent(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_bytes_sent_total",
                         "yamux bytes written to mux connections, frame headers included, before TLS")),
       bytes_received(family(prometheus::BuildCounter(), registry, "s2s_proxy_mux_bytes_received_total",
-                            "yamux bytes read from mux connections, frame headers included, after TLS")) {}
+                            "yamux bytes read from mux connections, frame headers included, after TLS")),
+      group_peers(family(prometheus::BuildGauge(), registry, "s2s_proxy_group_peers",
+                         "Peer instances of this side's group known to this instance, by state (alive, suspect, "
+                         "dead)")),
+      group_carriers(family(prometheus::BuildGauge(), registry, "s2s_proxy_group_carriers",
+                            "Peer instances that can carry this instance's calls now (alive, with mux sessions)")),
+      group_notices(family(prometheus::BuildGauge(), registry, "s2s_proxy_group_notices",
+                           "Refusals and warnings the group member keeps (the latest 16; see /debug/connections)")) {}
+
+void mux_metrics::record_group(const std::string& connection, const actors::member_view& group) {
+  auto labels = of(connection);
+  for (auto state : {cluster::member_state::alive, cluster::member_state::suspect, cluster::member_state::dead}) {
+    auto with_state = labels;
+    with_state["state"] = std::string(cluster::to_string(state));
+    auto count = std::count_if(group.members.begin(), group.members.end(),
+                               [state](const cluster::member& peer) { return peer.state == state; });
+    group_peers.Add(with_state).Set(static_cast<double>(count));
+  }
+  group_carriers.Add(labels).Set(static_cast<double>(group.carriers.size()));
+  group_notices.Add(labels).Set(static_cast<double>(group.notices.size()));
+}
 
 void mux_metrics::declare(const std::string& connection) {
   auto labels = of(connection);

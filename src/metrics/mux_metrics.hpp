@@ -11,6 +11,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include "actors/membership.hpp"
 #include "actors/mux/connection.hpp"
 
 namespace s2s::metrics {
@@ -46,6 +47,13 @@ struct mux_metrics {
   prometheus::Family<prometheus::Counter>& pings_answered;    // s2s_proxy_mux_pings_answered_total{connection}
   prometheus::Family<prometheus::Counter>& bytes_sent;        // s2s_proxy_mux_bytes_sent_total{connection}
   prometheus::Family<prometheus::Counter>& bytes_received;    // s2s_proxy_mux_bytes_received_total{connection}
+
+  // With memberlist enabled: brings the group series of one connection to its member's view.
+  void record_group(const std::string& connection, const actors::member_view& group);
+
+  prometheus::Family<prometheus::Gauge>& group_peers;     // s2s_proxy_group_peers{connection,state}
+  prometheus::Family<prometheus::Gauge>& group_carriers;  // s2s_proxy_group_carriers{connection}
+  prometheus::Family<prometheus::Gauge>& group_notices;   // s2s_proxy_group_notices{connection}
 };
 
 }  // namespace s2s::metrics

@@ -168,12 +168,12 @@ std::string tcp_connection(const std::string& name, int frontend, int outbound, 
 
 // A cluster connection whose remote side is a mux-client or mux-server on `mux_port`, over mutual TLS.
 std::string mux_connection(const std::string& name, const std::string& type, int frontend, int outbound, int mux_port,
-                           const std::string& tls) {
+                           const std::string& tls, const std::string& more = "") {
   return "  - name: " + name +
          "\n    local:\n      connectionType: tcp\n      tcpClient: { address: " + quoted(frontend) +
          " }\n      tcpServer: { address: " + quoted(outbound) + " }\n    remote:\n      connectionType: " + type +
          "\n      muxCount: 2\n      muxAddressInfo:\n" + "        address: " + quoted(mux_port) +
-         "\n        tls: " + tls + "\n";
+         "\n        tls: " + tls + "\n" + more;
 }
 
 // True once a call into `outbound` is answered by the echo server behind the proxies, within `bound`.
@@ -234,8 +234,8 @@ TEST_F(Threads, APlainTcpProxyRunsTheThreadsThatAreAlwaysThere) {
   expect_only_listed_threads(proxy->pid(), rows, "the TCP proxy");
 }
 
-// A mux-server proxy with every operator endpoint, a watchdog and a schema asked by reflection,
-// served by a mux-client proxy over mutual TLS: every thread the page does not call transient
+// A mux-server proxy with every operator endpoint, a watchdog, a schema asked by reflection and a group
+// member, served by a mux-client proxy over mutual TLS: every thread the page does not call transient
 // runs in it, and neither proxy runs a thread the page does not name.
 TEST_F(Threads, AProxyWithEveryPartRunsEveryThreadThePageNamesAndNoOther) {
   auto certs = make_test_certificates(scratch.path());
@@ -250,9 +250,13 @@ TEST_F(Threads, AProxyWithEveryPartRunsEveryThreadThePageNamesAndNoOther) {
   int nothing_there = free_loopback_port();
   auto health = "    localClusterHealthCheck: { listenAddress: " + quoted(free_loopback_port()) +
                 " }\n    remoteClusterHealthCheck: { listenAddress: " + quoted(free_loopback_port()) + " }\n";
+  // One instance of a group (memberlist), so CAF's middleman runs too.
+  auto group = "    memberlist:\n      enabled: true\n      nodeName: b1\n      bindAddr: 127.0.0.1\n      bindPort: " +
+               std::to_string(free_loopback_port()) + "\n      proxyAddresses: { b1: " + quoted(server_outbound) +
+               " }\n      tls: " + tls_block(certs.trusted.server, certs, false) + "\n";
   auto server = start("clusterConnections:\n" +
                           mux_connection("served", "mux-server", frontend_b.port(), server_outbound, mux_port,
-                                         tls_block(certs.trusted.server, certs, false)) +
+                                         tls_block(certs.trusted.server, certs, false), group) +
                           tcp_connection("direct", nothing_there, free_loopback_port(), health) +
                           "metrics:\n  prometheus:\n    listenAddress: " + quoted(free_loopback_port()) +
                           "\nprofiling:\n  pprofAddress: " + quoted(free_loopback_port()) + "\n",

@@ -59,6 +59,8 @@ config::tls_config mux_client_tls(const test_certificates& certs) {
 
 proxy_process::proxy_process(const config::config& config, actors::proxy_options options) {
   actor_config_.set("scheduler.max-threads", std::size_t{4});
+  if (auto problems = actors::prepare_actor_system(actor_config_, config); !problems.empty())
+    throw std::runtime_error("proxy did not start: " + problems.front());
   system_ = std::make_unique<caf::actor_system>(actor_config_);
   auto started = actors::start_proxy(*system_, config, std::move(options));
   if (auto* problem = std::get_if<std::string>(&started))

@@ -155,7 +155,7 @@ kubectl port-forward.
 {{/* What the chart refuses to render, each with what to do instead. */}}
 {{- define "s2s-proxy.refusals" -}}
 {{- if gt (int .Values.replicas) 1 }}
-{{- fail (printf "replicas is %d: several instances per side are not supported yet (they do not coordinate, so a call can reach an instance with no session to the other side); set replicas: 1" (int .Values.replicas)) }}
+{{- fail (printf "replicas is %d: the chart does not set up several instances per side yet (each pod needs its own memberlist.nodeName and proxyAddresses entry, and the group a TLS secret); set replicas: 1" (int .Values.replicas)) }}
 {{- end }}
 {{- $config := include "s2s-proxy.config" . | fromYaml }}
 {{- if not $config.clusterConnections }}
@@ -163,7 +163,7 @@ kubectl port-forward.
 {{- end }}
 {{- range $i, $c := $config.clusterConnections }}
 {{- if eq (include "s2s-proxy.lookup" (list $c "memberlist" "enabled")) "true" }}
-{{- fail (printf "config.clusterConnections[%d].memberlist.enabled is true: several instances per side are not supported yet, and s2s-proxy refuses it; set it to false or leave memberlist out" $i) }}
+{{- fail (printf "config.clusterConnections[%d].memberlist.enabled is true: the chart does not set up several instances per side yet (a nodeName per pod, the group TLS secret); set it to false or leave memberlist out" $i) }}
 {{- end }}
 {{- end }}
 {{- range .Values.tls.secrets }}
