@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "describe_calls.hpp"
 #include "rpc/blocking_bidi.hpp"
 #include "support/certs.hpp"
 #include "support/files.hpp"
@@ -22,36 +23,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using namespace s2s::translation::testing;
-
-const std::string describe_namespace = "/temporal.api.workflowservice.v1.WorkflowService/DescribeNamespace";
-
-std::string describe_request(std::string_view name) {
-  auto m = make("temporal.api.workflowservice.v1.DescribeNamespaceRequest");
-  set(*m, "namespace", name);
-  return bytes_of(*m);
-}
-
-grpc::Status describe(int port, std::string_view name) {
-  rpc::blocking_bidi call(grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()),
-                          describe_namespace, 10s);
-  call.write(describe_request(name));
-  call.writes_done();
-  std::string response;
-  while (call.read(response)) {
-  }
-  return call.finish();
-}
-
-// Calls until one succeeds (schema loaded, group formed), within 60 s.
-grpc::Status describe_until_served(int port, std::string_view name) {
-  auto until = std::chrono::steady_clock::now() + 60s;
-  for (;;) {
-    auto status = describe(port, name);
-    if (status.ok() || std::chrono::steady_clock::now() > until)
-      return status;
-    std::this_thread::sleep_for(100ms);
-  }
-}
 
 std::string address(int port) { return "\"127.0.0.1:" + std::to_string(port) + "\""; }
 
@@ -128,7 +99,7 @@ TEST(GroupBinary, AnInstanceWithoutASessionForwardsThroughItsPeerAndTheCallIsTra
   ASSERT_TRUE(a1->wait_for_output("ready", 30s)) << a1->output();
 
   // Through a2, which never has a session: forwarded to a1, translated by a2 alone.
-  auto status = describe_until_served(a2_outbound, "orders");
+  auto status = describe_until_served(a2_outbound, "orders", 60s);
   ASSERT_TRUE(status.ok()) << status.error_message() << "\n" << a2->output() << a1->output();
   auto requests = frontend_b.requests(describe_namespace);
   auto metadata = frontend_b.metadata(describe_namespace);

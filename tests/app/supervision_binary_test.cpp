@@ -10,6 +10,7 @@
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
+#include "describe_calls.hpp"
 #include "http/http_client.hpp"
 #include "rpc/blocking_bidi.hpp"
 #include "support/files.hpp"
@@ -25,15 +26,8 @@ namespace {
 using namespace std::chrono_literals;
 using namespace s2s::translation::testing;
 
-const std::string describe_namespace = "/temporal.api.workflowservice.v1.WorkflowService/DescribeNamespace";
 const std::string replication_stream =
     "/temporal.server.api.adminservice.v1.AdminService/StreamWorkflowReplicationMessages";
-
-std::string describe_request(std::string_view name) {
-  auto m = make("temporal.api.workflowservice.v1.DescribeNamespaceRequest");
-  set(*m, "namespace", name);
-  return bytes_of(*m);
-}
 
 std::string stream_request(int watermark) {
   auto m = make("temporal.server.api.adminservice.v1.StreamWorkflowReplicationMessagesRequest");
@@ -52,28 +46,6 @@ std::string stream_response(int task_id) {
 
 std::shared_ptr<grpc::Channel> channel_to(int port) {
   return grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
-}
-
-grpc::Status describe(int port, std::string_view name) {
-  rpc::blocking_bidi call(channel_to(port), describe_namespace, 10s);
-  call.write(describe_request(name));
-  call.writes_done();
-  std::string response;
-  while (call.read(response)) {
-  }
-  return call.finish();
-}
-
-// Calls until the call succeeds (the schema loaded, the upstream back), within a bound. `name` is the
-// namespace as the calling side knows it.
-grpc::Status describe_until_served(int port, std::string_view name) {
-  auto until = std::chrono::steady_clock::now() + 30s;
-  for (;;) {
-    auto status = describe(port, name);
-    if (status.ok() || std::chrono::steady_clock::now() > until)
-      return status;
-    std::this_thread::sleep_for(50ms);
-  }
 }
 
 std::size_t occurrences(const std::string& text, const std::string& part) {
