@@ -62,6 +62,7 @@ struct membership_state {
   cluster::time_point next_heartbeat{};
   std::optional<cluster::time_point> wake_at;
   std::uint32_t sessions = 0;                      // this instance's, as the upstream last said
+  bool leaving = false;                            // told leave_atom: this instance is stopping
   std::vector<cluster::member_identity> carriers;  // as last told to the upstream
 
   static inline const char* name = "membership";
@@ -285,12 +286,14 @@ void wake(membership_pointer self) {
   if (state.wake_at && *state.wake_at <= now)
     state.wake_at.reset();
   if (now >= state.next_heartbeat) {
-    send_heartbeats(self);
-    count_sessions(self);
+    if (!state.leaving) {
+      send_heartbeats(self);
+      count_sessions(self);
+    }
     state.next_heartbeat = now + state.table->timing().probe_interval;
   }
   for (std::size_t i = 0; i < state.joins.size(); ++i)
-    if (state.joins[i].phase == join_phase::waiting && state.joins[i].retry_at <= now)
+    if (!state.leaving && state.joins[i].phase == join_phase::waiting && state.joins[i].retry_at <= now)
       start_join(self, i);
   log_changes(self, state.table->advance(now));
   publish_carriers(self);
@@ -380,6 +383,8 @@ membership_actor::behavior_type membership_behavior(membership_pointer self, mem
   return {
       [=](member_hello& hello) -> caf::result<member_hello> {
         auto& state = self->state;
+        if (state.leaving)
+          return group_refusal("instance '" + state.table->self().node_name + "' is stopping and has left the group");
         auto result = state.table->on_hello(to_identity(hello), now_of(self));
         if (!result.accepted()) {
           log_line(self, log::level::error, result.message);
@@ -390,6 +395,27 @@ membership_actor::behavior_type membership_behavior(membership_pointer self, mem
           link_peer(self, caf::actor_cast<membership_peer_actor>(sender), hello);
         schedule_wake(self);
         return to_hello(state.table->self());
+      },
+      [=](member_leave& leave) {
+        auto& state = self->state;
+        if (auto change = state.table->on_leave(leave.node_name, leave.incarnation, now_of(self))) {
+          log_line(self, log::level::info, "peer '" + leave.node_name + "' left the group (it is stopping)");
+          log_changes(self, {*change});
+        }
+        publish_carriers(self);
+        schedule_wake(self);
+      },
+      [=](leave_atom) {
+        auto& state = self->state;
+        if (state.leaving)
+          return;
+        state.leaving = true;
+        state.sessions = 0;
+        member_leave leave{state.table->self().node_name, state.table->self().incarnation};
+        for (const auto& [address, link] : state.links)
+          self->send(link.handle, leave);
+        log_line(self, log::level::info,
+                 "leaving the group: told " + std::to_string(state.links.size()) + " peer(s) this instance stops");
       },
       [=](member_heartbeat& beat) {
         auto& table = *self->state.table;
@@ -431,6 +457,7 @@ membership_actor spawn_membership(caf::actor_system& system, membership_settings
 void add_membership_types(caf::actor_system_config& config) {
   config.add_message_type<member_hello>("s2s.member_hello");
   config.add_message_type<member_heartbeat>("s2s.member_heartbeat");
+  config.add_message_type<member_leave>("s2s.member_leave");
 }
 
 std::vector<std::string> configure_group_tls(caf::actor_system_config& config, const group_tls& tls) {

@@ -38,6 +38,18 @@ struct member_heartbeat {
   std::uint32_t sessions = 0;
 };
 
+// Sent to every accepted peer when this instance stops (SIGTERM), before it drains: the peers take it
+// for dead at once and forward nothing more to it.
+struct member_leave {
+  std::string node_name;
+  std::uint64_t incarnation = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_leave& x) {
+  return f(caf::meta::type_name("s2s.member_leave"), x.node_name, x.incarnation);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_hello& x) {
   return f(caf::meta::type_name("s2s.member_hello"), x.node_name, x.incarnation, x.proxy_address);
@@ -79,18 +91,21 @@ struct member_view {
 // -- The actor ------------------------------------------------------------------------------------
 
 using members_atom = caf::atom_constant<caf::atom("members")>;
+// This instance is stopping: tell every peer (member_leave), and from now on announce no sessions, send
+// no heartbeats and join nobody; the member keeps answering views until it ends.
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
 // Internal: the earliest due heartbeat, join attempt or failure deadline has come.
 using group_wake_atom = caf::atom_constant<caf::atom("groupwake")>;
 
 // What a peer instance accepts: the interface published on the memberlist port.
-using membership_peer_actor =
-    caf::typed_actor<caf::replies_to<member_hello>::with<member_hello>, caf::reacts_to<member_heartbeat>>;
+using membership_peer_actor = caf::typed_actor<caf::replies_to<member_hello>::with<member_hello>,
+                                               caf::reacts_to<member_heartbeat>, caf::reacts_to<member_leave>>;
 
 // upstream: the mux upstream of this instance's connection (a new one after a restart): asked for its
 // sessions each probe interval, and told which peers can carry its calls whenever that changes.
 using membership_actor =
     membership_peer_actor::extend<caf::replies_to<members_atom>::with<member_view>, caf::reacts_to<group_wake_atom>,
-                                  caf::reacts_to<upstream_atom, mux_upstream_actor>>;
+                                  caf::reacts_to<upstream_atom, mux_upstream_actor>, caf::reacts_to<leave_atom>>;
 
 struct membership_settings {
   cluster::group_plan plan;
@@ -114,7 +129,7 @@ membership_settings membership_settings_from(cluster::group_plan plan);
 membership_actor spawn_membership(caf::actor_system& system, membership_settings settings,
                                   caf::io::middleman_actor transport);
 
-// Registers member_hello and member_heartbeat: every actor system of the group needs it.
+// Registers member_hello, member_heartbeat and member_leave: every actor system of the group needs it.
 void add_membership_types(caf::actor_system_config& config);
 
 // The group's mutual TLS: a certificate and key (used both to accept and to dial peers, so its extended

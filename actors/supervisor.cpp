@@ -180,6 +180,10 @@ void restart(supervisor_pointer self, std::size_t index) {
 caf::result<bool> stop_all(supervisor_pointer self, std::chrono::milliseconds drain) {
   auto& st = self->state;
   st.stopping = true;
+  // Group members leave first, so their peers stop forwarding here while the listeners drain.
+  for (const auto& child : st.children)
+    if (child.spec.kind == child_kind::member && child.up)
+      caf::anon_send(caf::actor_cast<membership_actor>(child.actor), leave_atom::value);
   auto promise = self->make_response_promise<bool>();
   auto finish = [self, promise]() mutable {
     // Sessions close after the listeners drained the calls that ran on them.

@@ -110,11 +110,31 @@ heartbeat_outcome membership::on_heartbeat(std::string_view node_name, std::uint
   member& entry = known->second;
   if (incarnation < entry.identity.incarnation)
     return heartbeat_outcome::stale;
+  if (entry.left)
+    return heartbeat_outcome::unknown;  // a beat sent before its leave: it must say hello to be back
   entry.last_heard = std::max(entry.last_heard, now);
   entry.state = member_state::alive;
   entry.suspect_since.reset();
   entry.sessions = sessions;
   return heartbeat_outcome::accepted;
+}
+
+std::optional<state_change> membership::on_leave(std::string_view node_name, std::uint64_t incarnation,
+                                                 time_point now) {
+  auto known = members_.find(node_name);
+  if (known == members_.end() || known->second.identity.incarnation != incarnation)
+    return std::nullopt;
+  member& entry = known->second;
+  entry.connected = false;
+  entry.left = true;
+  entry.sessions = 0;
+  entry.suspect_since.reset();
+  entry.last_heard = std::max(entry.last_heard, now);
+  auto from = entry.state;
+  entry.state = member_state::dead;
+  if (from == member_state::dead)
+    return std::nullopt;
+  return state_change{entry.identity.node_name, from, member_state::dead};
 }
 
 std::vector<member_identity> membership::carriers() const {

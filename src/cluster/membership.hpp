@@ -65,6 +65,8 @@ struct member {
   // The peer's live mux sessions to the other side, as its latest heartbeat said: a peer with some can
   // carry the calls of an instance that has none.
   std::uint32_t sessions = 0;
+  // It said it was leaving: dead, and its heartbeats are ignored until it says hello again.
+  bool left = false;
 
   bool operator==(const member&) const = default;
 };
@@ -121,6 +123,9 @@ class membership {
   // The connection to that incarnation of the peer is gone: it is suspect from now. A loss reported for
   // an incarnation the table no longer holds (the peer has been replaced) changes nothing.
   std::optional<state_change> on_connection_lost(std::string_view node_name, std::uint64_t incarnation, time_point now);
+  // That incarnation of the peer says it is leaving (it stops): it is dead from now, with no sessions, and
+  // comes back only with a hello. A leave for an incarnation the table no longer holds changes nothing.
+  std::optional<state_change> on_leave(std::string_view node_name, std::uint64_t incarnation, time_point now);
   // Moves peers along alive -> suspect -> dead by the time passed; returns each step taken, in order.
   std::vector<state_change> advance(time_point now);
 

@@ -67,6 +67,7 @@ std::string group_json(const std::optional<actors::member_view>& group) {
     out += ", \"incarnation\": " + std::to_string(peer.identity.incarnation);
     out += ", \"proxyAddress\": " + json_string(peer.identity.proxy_address);
     out += ", \"connected\": " + std::string(peer.connected ? "true" : "false");
+    out += ", \"left\": " + std::string(peer.left ? "true" : "false");
     out += ", \"sessions\": " + std::to_string(peer.sessions) + "}";
   }
   out += "], \"joins\": [";

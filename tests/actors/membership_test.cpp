@@ -67,6 +67,7 @@ caf::io::middleman_actor::behavior_type fake_transport(caf::io::middleman_actor:
 struct peer_record {
   std::vector<member_hello> hellos;
   std::vector<member_heartbeat> heartbeats;
+  std::vector<member_leave> leaves;
   std::optional<std::string> refusal;  // answer every hello with this refusal
   bool beat_back = false;              // answer every heartbeat with one of its own, as a live peer does
 };
@@ -80,6 +81,7 @@ membership_peer_actor::behavior_type scripted_peer(membership_peer_actor::pointe
           return caf::error(1, group_error_category, caf::make_message(*record->refusal));
         return identity;
       },
+      [=](member_leave& leave) { record->leaves.push_back(leave); },
       [=](member_heartbeat& beat) {
         record->heartbeats.push_back(beat);
         if (record->beat_back)
@@ -433,6 +435,43 @@ CAF_TEST(a member that cannot publish itself ends with the reason) {
   auto text = sys.render(*reason);
   CAF_CHECK(contains(text, "cannot listen for peers on memberlist 0.0.0.0:7946"));
   CAF_CHECK(contains(text, "address in use"));
+}
+
+CAF_TEST(a peer that leaves is dead at once and its late heartbeats do not bring it back) {
+  listen_peer(peer_address, {"a2", 7, ""});
+  start();
+  pass(500ms);
+  beat_from(peer_address, {"a2", 7});
+  caf::send_as(peer_at(peer_address), member, member_leave{"a2", 7});
+  sched.run();
+  CAF_CHECK_EQUAL(state_of("a2"), "dead");
+  beat_from(peer_address, {"a2", 7});
+  CAF_CHECK_EQUAL(state_of("a2"), "dead");
+}
+
+CAF_TEST(a member told to leave tells its peers and then stops its heartbeats and refuses new hellos) {
+  auto record = listen_peer(peer_address, {"a2", 7, ""});
+  start();
+  pass(1000ms);
+  CAF_REQUIRE_EQUAL(record->heartbeats.size(), 1u);
+  anon_send(member, leave_atom::value);
+  sched.run();
+  CAF_REQUIRE_EQUAL(record->leaves.size(), 1u);
+  CAF_CHECK_EQUAL(record->leaves[0].node_name, "a1");
+  CAF_CHECK_EQUAL(record->leaves[0].incarnation, 100u);
+  pass(5000ms);
+  CAF_CHECK_EQUAL(record->heartbeats.size(), 1u);
+
+  auto asking = self->request(member, caf::infinite, member_hello{"a3", 9, ""});
+  sched.run();
+  std::string refusal;
+  asking.receive([](member_hello&) { CAF_FAIL("a leaving member accepted a hello"); },
+                 [&](caf::error& error) {
+                   if (error.category() == group_error_category && error.context().match_elements<std::string>())
+                     refusal = error.context().get_as<std::string>(0);
+                 });
+  CAF_CHECK(contains(refusal, "is stopping"));
+  CAF_CHECK_EQUAL(state_of("a3"), "absent");
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

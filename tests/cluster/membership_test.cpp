@@ -234,3 +234,28 @@ TEST_F(membership_table, a_peer_carries_calls_only_while_alive_connected_and_wit
   EXPECT_EQ(state_of("a2"), member_state::dead);
   EXPECT_TRUE(table.carriers().empty()) << "a silent peer is dead and carries nothing";
 }
+
+TEST_F(membership_table, a_peer_that_leaves_is_dead_at_once_carries_nothing_and_is_back_only_with_a_hello) {
+  table.on_hello({"a2", 7, "10.0.0.2:7233"}, start);
+  table.on_heartbeat("a2", 7, start + 1s, 1);
+  ASSERT_EQ(table.carriers().size(), 1u);
+
+  EXPECT_EQ(table.on_leave("a2", 6, start + 2s), std::nullopt) << "an older incarnation's leave changes nothing";
+  EXPECT_EQ(state_of("a2"), member_state::alive);
+
+  auto change = table.on_leave("a2", 7, start + 2s);
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(*change, (state_change{"a2", member_state::alive, member_state::dead}));
+  EXPECT_EQ(state_of("a2"), member_state::dead);
+  EXPECT_TRUE(table.carriers().empty());
+  EXPECT_FALSE(table.next_deadline().has_value()) << "nothing is pending for a peer that left";
+
+  EXPECT_EQ(table.on_heartbeat("a2", 7, start + 2100ms, 1), heartbeat_outcome::unknown)
+      << "a heartbeat sent before the leave does not bring it back";
+  EXPECT_EQ(state_of("a2"), member_state::dead);
+
+  EXPECT_EQ(table.on_hello({"a2", 7, "10.0.0.2:7233"}, start + 3s).outcome, hello_outcome::refreshed);
+  EXPECT_EQ(state_of("a2"), member_state::alive);
+  EXPECT_EQ(table.on_heartbeat("a2", 7, start + 4s, 1), heartbeat_outcome::accepted);
+  EXPECT_EQ(table.carriers().size(), 1u);
+}
