@@ -99,7 +99,7 @@ void watch_supervisor(caf::actor_system& system, const config::config& config, a
       auto name = connection_of(mux);
       metrics.mux.record(name, is_mux_client(config, name), *view.connection, view.live_streams());
       if (view.group)
-        metrics.mux.record_group(name, *view.group);
+        metrics.mux.record_group(name, *view.group, view.outbound ? view.outbound->forwarded : 0);
       ++connections;
       sessions += view.connection->sessions.size();
       streams += view.live_streams();

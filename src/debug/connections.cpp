@@ -114,8 +114,10 @@ std::string mux_json(caf::actor_system& system, const actors::mux_report& mux) {
     out += ", \"channelsOpened\": " + std::to_string(session.channels_opened) + "}";
   }
   out += "]";
-  if (mux.member)
+  if (mux.member) {
     out += ", \"group\": " + group_json(view.group);
+    out += ", \"forwardedCalls\": " + (view.outbound ? std::to_string(view.outbound->forwarded) : std::string("null"));
+  }
   return out + "}";
 }
 
@@ -139,6 +141,8 @@ mux_view look_at(caf::actor_system& system, const actors::mux_report& mux, bool 
   if (mux.member && *mux.member)
     self->request(*mux.member, answer_bound, actors::members_atom::value)
         .receive([&](actors::member_view& answer) { view.group = std::move(answer); }, [](caf::error&) {});
+  if (mux.member)
+    view.outbound = ask<actors::mux_upstream_stats>(self, mux.outbound);
   return view;
 }
 

@@ -30,8 +30,9 @@ struct section {
 // within a second.
 struct mux_view {
   std::optional<actors::mux_connection_stats> connection;
-  std::vector<actors::mux_session_stats> sessions;  // up or coming up
-  std::optional<actors::member_view> group;         // with memberlist enabled: the member's view
+  std::vector<actors::mux_session_stats> sessions;     // up or coming up
+  std::optional<actors::member_view> group;            // with memberlist enabled: the member's view
+  std::optional<actors::mux_upstream_stats> outbound;  // with memberlist enabled: the mux upstream's figures
   std::size_t live_streams() const;
 };
 // Asks the mux connection, then each of its sessions, and the group member if there is one. Blocks the

@@ -53,9 +53,13 @@ mux_metrics::mux_metrics(prometheus::Registry& registry)
       group_carriers(family(prometheus::BuildGauge(), registry, "s2s_proxy_group_carriers",
                             "Peer instances that can carry this instance's calls now (alive, with mux sessions)")),
       group_notices(family(prometheus::BuildGauge(), registry, "s2s_proxy_group_notices",
-                           "Refusals and warnings the group member keeps (the latest 16; see /debug/connections)")) {}
+                           "Refusals and warnings the group member keeps (the latest 16; see /debug/connections)")),
+      group_forwarded(family(prometheus::BuildCounter(), registry, "s2s_proxy_group_forwarded_calls_total",
+                             "Calls sent to a peer instance's outbound listener for want of a mux session of this "
+                             "instance")) {}
 
-void mux_metrics::record_group(const std::string& connection, const actors::member_view& group) {
+void mux_metrics::record_group(const std::string& connection, const actors::member_view& group,
+                               std::uint64_t forwarded) {
   auto labels = of(connection);
   for (auto state : {cluster::member_state::alive, cluster::member_state::suspect, cluster::member_state::dead}) {
     auto with_state = labels;
@@ -66,6 +70,7 @@ void mux_metrics::record_group(const std::string& connection, const actors::memb
   }
   group_carriers.Add(labels).Set(static_cast<double>(group.carriers.size()));
   group_notices.Add(labels).Set(static_cast<double>(group.notices.size()));
+  actor_metrics::raise_to(group_forwarded.Add(labels), forwarded);
 }
 
 void mux_metrics::declare(const std::string& connection) {

@@ -48,12 +48,14 @@ struct mux_metrics {
   prometheus::Family<prometheus::Counter>& bytes_sent;        // s2s_proxy_mux_bytes_sent_total{connection}
   prometheus::Family<prometheus::Counter>& bytes_received;    // s2s_proxy_mux_bytes_received_total{connection}
 
-  // With memberlist enabled: brings the group series of one connection to its member's view.
-  void record_group(const std::string& connection, const actors::member_view& group);
+  // With memberlist enabled: brings the group series of one connection to its member's view and to the
+  // calls its mux upstream forwarded to peers.
+  void record_group(const std::string& connection, const actors::member_view& group, std::uint64_t forwarded);
 
-  prometheus::Family<prometheus::Gauge>& group_peers;     // s2s_proxy_group_peers{connection,state}
-  prometheus::Family<prometheus::Gauge>& group_carriers;  // s2s_proxy_group_carriers{connection}
-  prometheus::Family<prometheus::Gauge>& group_notices;   // s2s_proxy_group_notices{connection}
+  prometheus::Family<prometheus::Gauge>& group_peers;        // s2s_proxy_group_peers{connection,state}
+  prometheus::Family<prometheus::Gauge>& group_carriers;     // s2s_proxy_group_carriers{connection}
+  prometheus::Family<prometheus::Gauge>& group_notices;      // s2s_proxy_group_notices{connection}
+  prometheus::Family<prometheus::Counter>& group_forwarded;  // s2s_proxy_group_forwarded_calls_total{connection}
 };
 
 }  // namespace s2s::metrics
