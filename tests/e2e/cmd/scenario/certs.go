@@ -25,6 +25,7 @@ type certFiles struct {
 	ca, caKey                 string
 	proxyACert, proxyAKey     string
 	proxyBCert, proxyBKey     string
+	memberCert, memberKey     string // the proxy groups' (replicas): server and client use
 	strangerCert, strangerKey string // signed by another CA: proxy B must refuse it
 }
 
@@ -86,6 +87,18 @@ func newCA(name, certPath, keyPath string) (*issuer, error) {
 // issue writes a leaf certificate for name, usable as a TLS server (with the name and
 // 127.0.0.1 as subject alternative names) or as a TLS client.
 func (ca *issuer) issue(name string, server bool, certPath, keyPath string) error {
+	if server {
+		return ca.leaf(name, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, certPath, keyPath)
+	}
+	return ca.leaf(name, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, certPath, keyPath)
+}
+
+// issueMember writes a leaf for a member of a proxy group, which both accepts and dials its peers.
+func (ca *issuer) issueMember(name, certPath, keyPath string) error {
+	return ca.leaf(name, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, certPath, keyPath)
+}
+
+func (ca *issuer) leaf(name string, usages []x509.ExtKeyUsage, certPath, keyPath string) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
@@ -96,12 +109,13 @@ func (ca *issuer) issue(name string, server bool, certPath, keyPath string) erro
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(30 * 24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		ExtKeyUsage:  usages,
 	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.DNSNames = []string{name}
-		tmpl.IPAddresses = []net.IP{net.ParseIP(host)}
+	for _, usage := range usages {
+		if usage == x509.ExtKeyUsageServerAuth {
+			tmpl.DNSNames = []string{name}
+			tmpl.IPAddresses = []net.IP{net.ParseIP(host)}
+		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
@@ -124,6 +138,7 @@ func makeCerts(dir string) (certFiles, error) {
 		ca: p("ca.pem"), caKey: p("ca.key"),
 		proxyACert: p("proxy-a.pem"), proxyAKey: p("proxy-a.key"),
 		proxyBCert: p("proxy-b.pem"), proxyBKey: p("proxy-b.key"),
+		memberCert: p("member.pem"), memberKey: p("member.key"),
 		strangerCert: p("stranger.pem"), strangerKey: p("stranger.key"),
 	}
 	ca, err := newCA("s2s-proxy e2e CA", f.ca, f.caKey)
@@ -135,6 +150,9 @@ func makeCerts(dir string) (certFiles, error) {
 	}
 	if err := ca.issue("proxy-a.e2e.test", false, f.proxyACert, f.proxyAKey); err != nil {
 		return f, fmt.Errorf("issuing proxy A's certificate: %w", err)
+	}
+	if err := ca.issueMember("member.e2e.test", f.memberCert, f.memberKey); err != nil {
+		return f, fmt.Errorf("issuing the group members' certificate: %w", err)
 	}
 	other, err := newCA("unrelated CA", p("other-ca.pem"), "")
 	if err != nil {

@@ -243,7 +243,11 @@ func counter(body, name string, labels ...string) float64 {
 // stop: its /metrics and /debug/connections, as <proxy>.metrics.txt and <proxy>.connections.json
 // in the work directory.
 func (t *topology) dumpProxyState() {
-	for _, name := range []string{"proxy-a", "proxy-b"} {
+	names := []string{"proxy-a", "proxy-b"}
+	if t.o.mode == "replicas" {
+		names = replicaNames
+	}
+	for _, name := range names {
 		s := t.specs[name]
 		if s == nil {
 			continue

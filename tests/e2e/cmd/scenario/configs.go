@@ -3,6 +3,7 @@ package main
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -54,11 +55,29 @@ type proxySpec struct {
 	descriptorSet                      string
 	shardCount                         *shardCount
 	repairUTF8                         *bool // nil: the default (on)
+	group                              *groupSpec
+}
+
+// groupSpec is a memberlist block: this instance in a group of instances of its side (replicas).
+type groupSpec struct {
+	node, bind string
+	join       []string
+	proxies    map[string]string // node name -> that instance's outbound address
+	tls        tlsFiles
 }
 
 type shardCount struct {
 	mode          string
 	local, remote int
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func quoted(items []string) string {
@@ -140,6 +159,25 @@ func (s proxySpec) yaml() string {
 	}
 	if s.repairUTF8 != nil {
 		w("    repairUTF8: %t", *s.repairUTF8)
+	}
+	if g := s.group; g != nil {
+		host, port, _ := strings.Cut(g.bind, ":")
+		w("    memberlist:")
+		w("      enabled: true")
+		w("      nodeName: %q", g.node)
+		w("      bindAddr: %q", host)
+		w("      bindPort: %s", port)
+		w("      joinAddrs: %s", quoted(g.join))
+		w("      proxyAddresses:")
+		for _, node := range sortedKeys(g.proxies) {
+			w("        %s: %q", node, g.proxies[node])
+		}
+		w("      probeIntervalMs: 500")
+		w("      probeTimeoutMs: 500")
+		w("      tls:")
+		w("        certificatePath: %q", g.tls.cert)
+		w("        keyPath: %q", g.tls.key)
+		w("        remoteCAPath: %q", g.tls.ca)
 	}
 	if s.localHealth != "" {
 		w("    localClusterHealthCheck:")

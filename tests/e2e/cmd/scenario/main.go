@@ -25,6 +25,10 @@
 //	routing-tcp as routing with both proxies in TCP mode: no mux connection to cut, proxy B restarted
 //	crossversion  as mux, with cluster A on Temporal v1.22 (gogo protobuf) and strings that are not
 //	        UTF-8 written there: they reach B repaired; with repairUTF8 off they do not (crossversion.go)
+//	replicas two proxy instances per side (A1, A2 mux-clients; B1, B2 mux-servers behind a balancer), each
+//	        side's instances a group (memberlist, mutual TLS), each cluster reaching its instances through
+//	        a balancer; three batches of workflows: all up, B1 stopped during one, every instance
+//	        restarted in turn during the last (replicas.go)
 //	soak    the mux topology and, beside it, two clusters connected directly, for
 //	        --soak-duration with Temporal's default keepalives and connection ageing; the
 //	        proxied pair must re-establish its streams no more often than the direct one
@@ -71,7 +75,7 @@ type options struct {
 
 func parseFlags() options {
 	var o options
-	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, fidelity, sdk, demo, soak, lcm, lcm-tcp, routing, routing-tcp or crossversion")
+	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, fidelity, sdk, demo, soak, lcm, lcm-tcp, routing, routing-tcp, replicas or crossversion")
 	flag.StringVar(&o.proxy, "proxy", "", "the s2s-proxy binary (required)")
 	flag.StringVar(&o.bin, "bin", "", "directory holding the cluster program (required)")
 	flag.StringVar(&o.work, "work", "", "directory for certificates, configs and logs (required; created)")
@@ -110,7 +114,7 @@ func parseFlags() options {
 		os.Exit(2)
 	}
 	switch o.mode {
-	case "tcp", "mux", "acl", "faults", "demo", "fidelity", "sdk", "soak", "lcm", "lcm-tcp", "routing", "routing-tcp", "crossversion":
+	case "tcp", "mux", "acl", "faults", "demo", "fidelity", "sdk", "soak", "lcm", "lcm-tcp", "routing", "routing-tcp", "replicas", "crossversion":
 	default:
 		fmt.Fprintf(os.Stderr, "scenario: unknown --mode %q\n", o.mode)
 		os.Exit(2)
@@ -163,6 +167,9 @@ func run(o options) int {
 	if t.relay != nil {
 		t.relay.close()
 	}
+	for _, balancer := range t.balancers {
+		balancer.close()
+	}
 	t.closeClients()
 	unclean := t.sup.stopAll(45 * time.Second)
 	for _, u := range unclean {
@@ -186,6 +193,9 @@ func run(o options) int {
 	if err != nil && !(o.mode == "demo" && ctx.Err() == context.Canceled) {
 		fmt.Fprintf(os.Stderr, "scenario %s: FAIL: %v\n", o.mode, err)
 		names := []string{"cluster-a", "cluster-b", "proxy-a", "proxy-b"}
+		if o.mode == "replicas" {
+			names = append([]string{"cluster-a", "cluster-b"}, replicaNames...)
+		}
 		if o.mode == "soak" {
 			names = append(names, "cluster-c", "cluster-d")
 		}

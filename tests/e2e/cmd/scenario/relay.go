@@ -1,5 +1,6 @@
 // A TCP relay between proxy A and proxy B's mux port: every byte of the mux connection passes
-// through it, so the scenario can cut the connection the way a network fault would.
+// through it, so the scenario can cut the connection the way a network fault would. With several
+// targets it is a balancer (replicas): each connection goes to the next target that accepts it.
 package main
 
 import (
@@ -11,7 +12,9 @@ import (
 
 type relay struct {
 	listener net.Listener
-	target   string
+	targets  []string
+	next     int
+	ordered  bool // each connection to the first target that accepts it, instead of round robin
 
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
@@ -20,13 +23,48 @@ type relay struct {
 }
 
 func newRelay(listen, target string) (*relay, error) {
+	return newRelayTo(listen, []string{target}, true)
+}
+
+// newBalancer spreads the connections it accepts over targets, round robin; a target that refuses a
+// connection is skipped for the next one.
+func newBalancer(listen string, targets []string) (*relay, error) {
+	return newRelayTo(listen, targets, false)
+}
+
+// newFailover sends every connection to the first of targets that accepts it.
+func newFailover(listen string, targets []string) (*relay, error) {
+	return newRelayTo(listen, targets, true)
+}
+
+func newRelayTo(listen string, targets []string, ordered bool) (*relay, error) {
 	l, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, err
 	}
-	r := &relay{listener: l, target: target, conns: map[net.Conn]struct{}{}}
+	r := &relay{listener: l, targets: targets, ordered: ordered, conns: map[net.Conn]struct{}{}}
 	go r.acceptLoop()
 	return r, nil
+}
+
+// dial connects to the next target that accepts, starting after the one the last connection went to.
+func (r *relay) dial() (net.Conn, error) {
+	r.mu.Lock()
+	start := r.next
+	if r.ordered {
+		start = 0
+	} else {
+		r.next = (r.next + 1) % len(r.targets)
+	}
+	r.mu.Unlock()
+	var err error
+	for i := range r.targets {
+		var c net.Conn
+		if c, err = net.DialTimeout("tcp", r.targets[(start+i)%len(r.targets)], 5*time.Second); err == nil {
+			return c, nil
+		}
+	}
+	return nil, err
 }
 
 func (r *relay) address() string { return r.listener.Addr().String() }
@@ -53,7 +91,7 @@ func (r *relay) track(c net.Conn) bool {
 }
 
 func (r *relay) serve(client net.Conn) {
-	server, err := net.DialTimeout("tcp", r.target, 5*time.Second)
+	server, err := r.dial()
 	if err != nil {
 		client.Close()
 		return

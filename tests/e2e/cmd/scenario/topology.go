@@ -36,6 +36,7 @@ type topology struct {
 	specs        map[string]*proxySpec
 	procs        map[string]*process
 	relay        *relay
+	balancers    []*relay // replicas: in front of each side's instances
 	certs        certFiles
 	renames      renames
 }
@@ -115,6 +116,15 @@ func (pp *portPicker) one(name string) (string, error) {
 func addr(port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
 
 func (t *topology) run(ctx context.Context) error {
+	if t.o.mode == "replicas" {
+		if err := t.startReplicas(ctx); err != nil {
+			return err
+		}
+		if err := t.join(ctx); err != nil {
+			return err
+		}
+		return t.replicas(ctx)
+	}
 	if err := t.start(ctx); err != nil {
 		return err
 	}
