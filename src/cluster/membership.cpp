@@ -119,15 +119,23 @@ heartbeat_outcome membership::on_heartbeat(std::string_view node_name, std::uint
   return heartbeat_outcome::accepted;
 }
 
-std::optional<state_change> membership::on_leave(std::string_view node_name, std::uint64_t incarnation,
-                                                 time_point now) {
+member* membership::disconnect(std::string_view node_name, std::uint64_t incarnation) {
   auto known = members_.find(node_name);
   if (known == members_.end() || known->second.identity.incarnation != incarnation)
-    return std::nullopt;
+    return nullptr;
   member& entry = known->second;
   entry.connected = false;
+  entry.sessions = 0;  // whatever it has, it cannot carry calls for this instance now
+  return &entry;
+}
+
+std::optional<state_change> membership::on_leave(std::string_view node_name, std::uint64_t incarnation,
+                                                 time_point now) {
+  member* left = disconnect(node_name, incarnation);
+  if (!left)
+    return std::nullopt;
+  member& entry = *left;
   entry.left = true;
-  entry.sessions = 0;
   entry.suspect_since.reset();
   entry.last_heard = std::max(entry.last_heard, now);
   auto from = entry.state;
@@ -148,12 +156,10 @@ std::vector<member_identity> membership::carriers() const {
 
 std::optional<state_change> membership::on_connection_lost(std::string_view node_name, std::uint64_t incarnation,
                                                            time_point now) {
-  auto known = members_.find(node_name);
-  if (known == members_.end() || known->second.identity.incarnation != incarnation)
+  member* lost = disconnect(node_name, incarnation);
+  if (!lost)
     return std::nullopt;
-  member& entry = known->second;
-  entry.connected = false;
-  entry.sessions = 0;  // whatever it has, it cannot carry calls for this instance now
+  member& entry = *lost;
   if (entry.state != member_state::alive)
     return std::nullopt;
   entry.state = member_state::suspect;

@@ -148,6 +148,9 @@ class membership {
 
  private:
   std::string address_warning(const member_identity& peer) const;
+  // The entry of that incarnation, no longer connected and with no sessions; null when the table holds
+  // another incarnation or none.
+  member* disconnect(std::string_view node_name, std::uint64_t incarnation);
 
   member_identity self_;
   membership_timing timing_;

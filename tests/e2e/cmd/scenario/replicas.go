@@ -99,13 +99,8 @@ func (t *topology) startReplicas(ctx context.Context) error {
 			return err
 		}
 	}
-	t.sup.mu.Lock()
-	procs := append([]*process(nil), t.sup.procs...)
-	t.sup.mu.Unlock()
-	for _, p := range procs {
-		if err := p.waitReady(t.o.readyTimeout); err != nil {
-			return err
-		}
+	if err := t.waitAllReady(); err != nil {
+		return err
 	}
 	logf("cluster A frontend %s, cluster B frontend %s; four proxies ready", t.a.frontend, t.b.frontend)
 	return ctx.Err()

@@ -263,6 +263,15 @@ func (t *topology) start(ctx context.Context) error {
 		}
 		logf("%s ready", name)
 	}
+	if err := t.waitAllReady(); err != nil {
+		return err
+	}
+	logf("cluster A frontend %s, cluster B frontend %s", t.a.frontend, t.b.frontend)
+	return ctx.Err()
+}
+
+// waitAllReady waits until every process started so far (clusters and proxies) says it is ready.
+func (t *topology) waitAllReady() error {
 	t.sup.mu.Lock()
 	procs := append([]*process(nil), t.sup.procs...)
 	t.sup.mu.Unlock()
@@ -271,8 +280,7 @@ func (t *topology) start(ctx context.Context) error {
 			return err
 		}
 	}
-	logf("cluster A frontend %s, cluster B frontend %s", t.a.frontend, t.b.frontend)
-	return ctx.Err()
+	return nil
 }
 
 // startCluster starts one cluster program (program: its name in --bin); it is awaited with the
