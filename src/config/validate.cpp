@@ -346,6 +346,13 @@ void checker::check_memberlist(const std::string& path, const cluster_connection
             "memberlist.enabled is true, but shardCount.mode is routing, and shard ownership between instances is "
             "not wired into routing yet; run one instance per side in routing mode and set enabled: false");
   }
+  if (connection.local.tcp_server && connection.local.tcp_server->tls.enabled()) {
+    refused = true;
+    problem(enabled,
+            "memberlist.enabled is true, but local.tcpServer has TLS: the instances of a group forward calls to "
+            "each other's outbound listener (local.tcpServer) in plain HTTP/2, which a TLS listener refuses; serve "
+            "local.tcpServer without TLS on the side's own network, or run one instance per side");
+  }
   if (refused)
     return;
   if (memberlist.node_name.empty())

@@ -90,6 +90,16 @@ TEST_F(Memberlist, TcpRemoteSideIsRefused) {
   EXPECT_EQ(result.errors.size(), 1u) << listing(result);
 }
 
+TEST_F(Memberlist, AnOutboundListenerWithTlsIsRefused) {
+  auto result = group("tcpServer: {address: \"0.0.0.0:6233\"}",
+                      "tcpServer: {address: \"0.0.0.0:6233\", tls: {certificatePath: \"{dir}/proxy.pem\", "
+                      "keyPath: \"{dir}/proxy.key\"}}");
+  EXPECT_TRUE(reports(result, memberlist + ".enabled", 11, 7,
+                      "memberlist.enabled is true, but local.tcpServer has TLS: the instances of a group forward calls "
+                      "to each other's outbound listener (local.tcpServer) in plain HTTP/2"));
+  EXPECT_EQ(result.errors.size(), 1u) << listing(result);
+}
+
 TEST_F(Memberlist, RoutingShardCountModeIsRefused) {
   auto result = group({}, {}, "    shardCount: {mode: routing, localShardCount: 4, remoteShardCount: 8}\n");
   EXPECT_TRUE(reports(result, memberlist + ".enabled", 11, 7,
