@@ -3,16 +3,13 @@
 // call is forwarded once, never on.
 #include <gtest/gtest.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <caf/scoped_actor.hpp>
 
 #include <functional>
 #include <thread>
 
 #include "proxy/proxy_harness.hpp"
+#include "support/ports.hpp"
 #include "support/temp_dir.hpp"
 
 namespace s2s::testing {
@@ -20,21 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using v1::EchoService;
-
-// A loopback port nothing listens on now (the kernel's pick for a socket closed at once).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t size = sizeof address;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0)
-    throw std::runtime_error("no free port");
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 std::string loopback_address(int port) { return "127.0.0.1:" + std::to_string(port); }
 
@@ -49,9 +31,9 @@ class GroupForwarding : public ::testing::Test {
   std::unique_ptr<proxy_process> proxy_b;
   std::unique_ptr<proxy_process> a1;
   std::unique_ptr<proxy_process> a2;
-  int a1_outbound = free_port();
-  int a2_outbound = free_port();
-  int a1_member = free_port();
+  int a1_outbound = free_loopback_port();
+  int a2_outbound = free_loopback_port();
+  int a1_member = free_loopback_port();
 
   config::memberlist_config group(const std::string& node, int bind_port, std::vector<std::string> join,
                                   const certificate_files& leaf) {
@@ -89,7 +71,8 @@ class GroupForwarding : public ::testing::Test {
     // The test leaves carry one extended key usage each: the member others join gets the server leaf,
     // the member that joins the client leaf.
     a1 = instance("a1", a1_outbound, proxy_b->mux_port("b-to-a"), group("a1", a1_member, {}, certs.trusted.server));
-    a2 = instance("a2", a2_outbound, free_port(), group("a2", 0, {loopback_address(a1_member)}, certs.trusted.client));
+    a2 = instance("a2", a2_outbound, free_loopback_port(),
+                  group("a2", 0, {loopback_address(a1_member)}, certs.trusted.client));
     ASSERT_TRUE(a1->wait_for_sessions("a-to-b", 1, 20s));
   }
 
