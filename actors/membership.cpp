@@ -64,6 +64,8 @@ struct membership_state {
   std::uint32_t sessions = 0;                      // this instance's, as the upstream last said
   bool leaving = false;                            // told leave_atom: this instance is stopping
   std::vector<cluster::member_identity> carriers;  // as last told to the upstream
+  std::optional<group_members> told_hubs;          // the live members as last told to the hubs
+  std::uint64_t told_attachments = 0;              // the hubs attached when they were told
 
   static inline const char* name = "membership";
 };
@@ -146,6 +148,7 @@ void log_hello(membership_pointer self, const cluster::hello_result& result, con
 }
 
 void start_join(membership_pointer self, std::size_t index);
+void publish_members(membership_pointer self);
 
 void join_failed(membership_pointer self, std::size_t index, std::string reason) {
   auto& state = self->state;
@@ -184,6 +187,7 @@ void greet(membership_pointer self, std::size_t index, std::uint64_t attempt, me
             }
             log_hello(self, result, reply, via);
             link_peer(self, peer, reply);
+            publish_members(self);
             join.phase = join_phase::joined;
             join.peer = peer.address();
             join.failures = 0;
@@ -248,9 +252,32 @@ void start_join(membership_pointer self, std::size_t index) {
           });
 }
 
-// Tells the upstream which peers can carry this instance's calls, when that changed.
+// Tells the routing hubs which instances are live (connected and not dead), when that changed or a hub is new.
+void publish_members(membership_pointer self) {
+  auto& state = self->state;
+  const auto& hubs = state.settings.hubs;
+  if (!hubs)
+    return;
+  group_members live;
+  live.alive.emplace_back(state.table->self().node_name, state.table->self().incarnation);
+  for (const auto& [name, member] : state.table->members())
+    if (member.state != cluster::member_state::dead && member.connected)
+      live.alive.emplace_back(name, member.identity.incarnation);
+  std::sort(live.alive.begin(), live.alive.end());
+  auto attachments = hubs->hub_attachments();
+  if (state.told_hubs == live && state.told_attachments == attachments)
+    return;
+  state.told_attachments = attachments;
+  state.told_hubs = live;
+  for (std::int32_t side = 0; side < 2; ++side)
+    if (auto hub = hubs->hub(side))
+      caf::anon_send(hub, live);
+}
+
+// Tells the upstream which peers can carry this instance's calls, and the hubs who is live, when that changed.
 void publish_carriers(membership_pointer self, bool always = false) {
   auto& state = self->state;
+  publish_members(self);
   if (!state.settings.upstream)
     return;
   auto carriers = state.table->carriers();
@@ -361,6 +388,8 @@ membership_actor::behavior_type membership_behavior(membership_pointer self, mem
   for (auto& join : state.joins)
     join.retry_at = now;
   self->set_down_handler([=](caf::down_msg& down) { on_down(self, down); });
+  if (state.settings.hubs)
+    state.settings.hubs->attach_member(caf::actor_cast<caf::actor>(self));
   const auto& bind = state.settings.plan.bind;
   self->request(state.transport, caf::infinite, caf::publish_atom::value, bind.port,
                 caf::actor_cast<caf::strong_actor_ptr>(self), self->system().message_types<membership_peer_actor>(),
@@ -393,6 +422,7 @@ membership_actor::behavior_type membership_behavior(membership_pointer self, mem
         log_hello(self, result, hello, "(it joined this instance)");
         if (auto sender = self->current_sender())
           link_peer(self, caf::actor_cast<membership_peer_actor>(sender), hello);
+        publish_members(self);
         schedule_wake(self);
         return to_hello(state.table->self());
       },
@@ -430,6 +460,24 @@ membership_actor::behavior_type membership_behavior(membership_pointer self, mem
         publish_carriers(self);
         schedule_wake(self);
       },
+      // A routing hub's note from a peer: the connection it came on says whose it is.
+      [=](hub_note& note) {
+        auto& state = self->state;
+        auto link = state.links.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+        if (link == state.links.end() || !state.settings.hubs)
+          return;
+        note.from = link->second.node_name;
+        note.incarnation = link->second.incarnation;
+        if (auto hub = state.settings.hubs->hub(note.side))
+          caf::anon_send(hub, std::move(note));
+      },
+      // This instance's hub's note: to the peer it names, or to every peer.
+      [=](relay_atom, hub_note& note) {
+        auto& state = self->state;
+        for (const auto& [address, link] : state.links)
+          if (note.to.empty() || note.to == link.node_name)
+            self->send(link.handle, note);
+      },
       [=](members_atom) { return view_of(self); },
       [=](group_wake_atom) { wake(self); },
       [=](upstream_atom, mux_upstream_actor& upstream) {
@@ -458,6 +506,7 @@ void add_membership_types(caf::actor_system_config& config) {
   config.add_message_type<member_hello>("s2s.member_hello");
   config.add_message_type<member_heartbeat>("s2s.member_heartbeat");
   config.add_message_type<member_leave>("s2s.member_leave");
+  config.add_message_type<hub_note>("s2s.hub_note");
 }
 
 std::vector<std::string> configure_group_tls(caf::actor_system_config& config, const group_tls& tls) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "actors/atoms.hpp"
+#include "actors/group_link.hpp"
 #include "actors/mux/upstream.hpp"
 #include "cluster/group_config.hpp"
 #include "cluster/membership.hpp"
@@ -98,14 +99,16 @@ using leave_atom = caf::atom_constant<caf::atom("leave")>;
 using group_wake_atom = caf::atom_constant<caf::atom("groupwake")>;
 
 // What a peer instance accepts: the interface published on the memberlist port.
-using membership_peer_actor = caf::typed_actor<caf::replies_to<member_hello>::with<member_hello>,
-                                               caf::reacts_to<member_heartbeat>, caf::reacts_to<member_leave>>;
+using membership_peer_actor =
+    caf::typed_actor<caf::replies_to<member_hello>::with<member_hello>, caf::reacts_to<member_heartbeat>,
+                     caf::reacts_to<member_leave>, caf::reacts_to<hub_note>>;
 
 // upstream: the mux upstream of this instance's connection (a new one after a restart): asked for its
 // sessions each probe interval, and told which peers can carry its calls whenever that changes.
 using membership_actor =
     membership_peer_actor::extend<caf::replies_to<members_atom>::with<member_view>, caf::reacts_to<group_wake_atom>,
-                                  caf::reacts_to<upstream_atom, mux_upstream_actor>, caf::reacts_to<leave_atom>>;
+                                  caf::reacts_to<upstream_atom, mux_upstream_actor>, caf::reacts_to<leave_atom>,
+                                  caf::reacts_to<relay_atom, hub_note>>;
 
 struct membership_settings {
   cluster::group_plan plan;
@@ -119,6 +122,9 @@ struct membership_settings {
   std::string log_component = "membership";
   // The connection's mux upstream; none: the member reports no sessions and forwards nothing.
   std::optional<mux_upstream_actor> upstream;
+  // The link to this instance's routing hubs (shardCount routing): the member tells them the live members and
+  // carries their notes to the peers' hubs. Null: no hubs.
+  std::shared_ptr<group_link> hubs;
 };
 
 // Retries start at one probe interval, as a peer that missed one heartbeat is worth a new dial.
@@ -129,7 +135,7 @@ membership_settings membership_settings_from(cluster::group_plan plan);
 membership_actor spawn_membership(caf::actor_system& system, membership_settings settings,
                                   caf::io::middleman_actor transport);
 
-// Registers member_hello, member_heartbeat and member_leave: every actor system of the group needs it.
+// Registers member_hello, member_heartbeat, member_leave and hub_note: every actor system of the group needs it.
 void add_membership_types(caf::actor_system_config& config);
 
 // The group's mutual TLS: a certificate and key (used both to accept and to dial peers, so its extended

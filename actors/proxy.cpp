@@ -38,7 +38,7 @@ std::string listener_of(const std::string& connection, translation::side arrived
 std::shared_ptr<routing_entrance> routing_of(caf::actor_system& system, const config::cluster_connection& connection,
                                              translation::side arrived_on, const std::string& name,
                                              upstream_actor upstream, const translation_setup& translation,
-                                             const proxy_options& options) {
+                                             const proxy_options& options, std::shared_ptr<group_link> group) {
   if (connection.shards.mode != config::shard_count_mode::routing)
     return nullptr;
   bool outbound = arrived_on == translation::side::outbound;
@@ -54,6 +54,7 @@ std::shared_ptr<routing_entrance> routing_of(caf::actor_system& system, const co
   };
   spec.calls = observer_of(options, name);
   spec.observer = options.observe_routing;
+  spec.group = std::move(group);
   return start_routing(system, std::move(spec));
 }
 
@@ -107,10 +108,11 @@ child_spec tcp_upstream(const std::string& name, const config::endpoint& target,
 }
 
 // A listener whose calls go to the upstream at `upstream` in the table, through the side's filters;
-// with shardCount routing, its hub is made at the first start and learns of a restarted upstream too.
+// with shardCount routing, its hub is made at the first start and learns of a restarted upstream too; in a group it
+// shares the shards with the other instances' hubs through `group`.
 child_spec listener(const config::cluster_connection& connection, translation::side arrived_on, listener_spec spec,
                     std::size_t upstream, bool portless, std::shared_ptr<translation_setup> translation,
-                    const proxy_options& options) {
+                    const proxy_options& options, std::shared_ptr<group_link> group = nullptr) {
   auto routing = std::make_shared<std::shared_ptr<routing_entrance>>();
   child_spec child;
   child.name = spec.name;
@@ -124,12 +126,12 @@ child_spec listener(const config::cluster_connection& connection, translation::s
                    if (*routing)
                      (*routing)->replace_source_upstream(upstream);
                  }}};
-  child.start = [connection, arrived_on, spec, upstream, portless, routing, translation, options](
+  child.start = [connection, arrived_on, spec, upstream, portless, routing, translation, options, group](
                     caf::actor_system& system, const child_actors& now) -> std::variant<started_child, std::string> {
     auto wired = spec;
     wired.upstream = now.get<upstream_actor>(upstream);
     if (!*routing)
-      *routing = routing_of(system, connection, arrived_on, spec.name, wired.upstream, *translation, options);
+      *routing = routing_of(system, connection, arrived_on, spec.name, wired.upstream, *translation, options, group);
     wired.routing = *routing;
     auto started =
         portless ? start_portless_listener(system, std::move(wired)) : start_listener(system, std::move(wired));
@@ -250,8 +252,9 @@ child_spec mux_connection(const config::cluster_connection& connection, std::siz
 // the group's mutual TLS, it tells the mux upstream at `upstream` which peers can carry its calls, and asks
 // it for the sessions its heartbeats announce.
 child_spec group_member(const config::cluster_connection& connection, std::size_t upstream, std::uint64_t incarnation,
-                        const proxy_options& options) {
+                        const proxy_options& options, std::shared_ptr<group_link> hubs) {
   auto settings = membership_settings_from(cluster::plan_group(*connection.memberlist, incarnation));
+  settings.hubs = std::move(hubs);
   auto name = connection.name + " member";
   settings.log_component = name;
   child_spec child;
@@ -291,6 +294,10 @@ void mux_children(const config::cluster_connection& connection, const proxy_opti
       listener_spec_of(connection, translation::side::outbound, *local.tcp_server, *translation, options);
   if (grouped)
     outbound_spec.filter = std::make_shared<unless_forwarded>(std::move(outbound_spec.filter));
+  // shardCount routing in a group: the hubs of both sides share their shards with the peers' through the member.
+  std::shared_ptr<group_link> hubs;
+  if (grouped && connection.shards.mode == config::shard_count_mode::routing)
+    hubs = std::make_shared<group_link>(node_name);
 
   child_spec mux_upstream;
   mux_upstream.name = outbound_spec.name + " upstream";
@@ -307,14 +314,14 @@ void mux_children(const config::cluster_connection& connection, const proxy_opti
 
   table.push_back(tcp_upstream(inbound_spec.name, *local.tcp_client, options));
   auto frontend = table.size() - 1;
-  table.push_back(
-      listener(connection, translation::side::inbound, std::move(inbound_spec), frontend, true, translation, options));
+  table.push_back(listener(connection, translation::side::inbound, std::move(inbound_spec), frontend, true, translation,
+                           options, hubs));
   auto inbound = table.size() - 1;
   table.push_back(mux_connection(connection, outbound, inbound, options));
   if (grouped)
-    table.push_back(group_member(connection, outbound, incarnation, options));
+    table.push_back(group_member(connection, outbound, incarnation, options, hubs));
   table.push_back(listener(connection, translation::side::outbound, std::move(outbound_spec), outbound, false,
-                           translation, options));
+                           translation, options, hubs));
 }
 
 // One schema actor per source of descriptors, feeding the translators that read it; each is told to

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/upstream.hpp"
+#include "cluster/ownership.hpp"
 #include "log/log.hpp"
 #include "rpc/byte_buffers.hpp"
 #include "shards/stream_headers.hpp"
@@ -78,7 +80,8 @@ using hub_actor =
     caf::typed_actor<caf::reacts_to<target_opened>, caf::reacts_to<target_request>, caf::reacts_to<target_closed>,
                      caf::reacts_to<source_response>, caf::reacts_to<source_ended>,
                      caf::reacts_to<reopen_atom, std::int32_t, std::uint64_t>, caf::reacts_to<tick_atom>,
-                     caf::reacts_to<upstream_atom, upstream_actor>>;
+                     caf::reacts_to<upstream_atom, upstream_actor>, caf::reacts_to<hub_note>,
+                     caf::reacts_to<group_members>>;
 
 // Runs `use` on the message's bytes: in place when they are one slice (as a whole HTTP/2 message usually is), else
 // on a flat copy.
@@ -194,6 +197,7 @@ class source_port final : public downstream_port {
 struct target_entry {
   std::uint64_t stream = 0;  // 0: no stream open
   call_actor call;
+  std::int64_t opened_ms = 0;       // when the stream opened, by this instance's clock (the group's claims)
   std::deque<std::string> waiting;  // responses routed while no stream was open
   bool overflowed = false;          // some were dropped: the sources re-send them when the target is back
 };
@@ -202,8 +206,36 @@ struct source_entry {
   std::uint64_t generation = 0;
   call_actor call;  // null while waiting to be opened again
   std::chrono::milliseconds retry{0};
-  bool carried = false;  // the current incarnation delivered a message
-  std::string last_ack;  // the last SyncReplicationState the current incarnation was sent; empty: none yet
+  bool carried = false;      // the current incarnation delivered a message
+  bool backing_off = false;  // ended by the sender: opened again after `retry`, not before
+  std::string last_ack;      // the last SyncReplicationState the current incarnation was sent; empty: none yet
+};
+
+// The incarnation of a source a hub takes batches of: whose stream it is, and which opening of it.
+struct taken_source {
+  std::string from;
+  std::uint64_t incarnation = 0;
+  std::uint64_t generation = 0;
+};
+
+// A hub in a group (spec.group): what it knows of the other instances' hubs.
+struct group_part {
+  std::shared_ptr<group_link> link;
+  std::int32_t side = 0;
+  std::string self;
+  group_members members;  // the live instances, this one among them
+  // The target streams the other instances hold: node -> (its incarnation, shard -> when the stream opened).
+  std::map<std::string, std::pair<std::uint64_t, std::map<std::int32_t, std::int64_t>>> claims;
+  std::optional<cluster::shard_ownership> ownership;
+  std::map<std::int32_t, taken_source> taken;  // per source shard
+  // Per source this instance opens: each member's level per priority for the current incarnation, and the acks sent.
+  std::map<std::int32_t, std::map<std::string, std::map<std::int32_t, std::int64_t>>> levels;
+  std::map<std::int32_t, std::map<std::int32_t, std::int64_t>> forwarded;
+  // Sources whose owner's batches were refused since the last tick, with the incarnation: asked again then.
+  std::map<std::int32_t, std::pair<std::string, std::uint64_t>> refused;
+  std::size_t sent = 0;
+  std::size_t received = 0;
+  std::size_t restarts_asked = 0;
 };
 
 // The hub's view, published for readers on other threads.
@@ -216,11 +248,12 @@ struct hub_state {
   static inline const char* name = "routing-hub";
   routing_spec spec;
   std::shared_ptr<published_view> published;
-  std::optional<replication_switch> routes;  // made when the first target stream arrives
+  std::optional<replication_switch> routes;  // made when the schema is there and the first stream needs it
   std::map<std::int32_t, target_entry> targets;
   std::map<std::uint64_t, std::int32_t> streams;  // open target stream -> its shard
   std::map<std::int32_t, source_entry> sources;
   std::optional<call_info> source_template;  // the first target stream's, for the source streams' metadata
+  std::optional<group_part> group;
   std::uint64_t generations = 0;
   bool ticking = false;
   int ticks = 0;
@@ -244,6 +277,137 @@ struct hub_state {
 
 using hub_pointer = hub_actor::stateful_pointer<hub_state>;
 
+// -- Who serves what -------------------------------------------------------------------------------------------------
+
+// Whether this instance delivers and counts the tasks for target shard `shard`: alone, always; in a group, when its
+// stream is here, or nobody's (then every instance keeps them, until one holds the stream).
+bool serves_target(const hub_state& st, std::int32_t shard) {
+  if (!st.group || !st.group->ownership)
+    return true;
+  auto owner = st.group->ownership->owner(cluster::shard_role::target, shard);
+  return !owner || *owner == st.group->self;
+}
+
+std::optional<std::string> source_owner(const hub_state& st, std::int32_t shard) {
+  if (!st.group || !st.group->ownership)
+    return std::nullopt;
+  return st.group->ownership->owner(cluster::shard_role::source, shard);
+}
+
+bool opens_source(const hub_state& st, std::int32_t shard) {
+  return !st.group || source_owner(st, shard) == st.group->self;
+}
+
+// Whether anyone receives: a target stream here, or one another live instance holds.
+bool receivers(const hub_state& st) {
+  if (!st.streams.empty())
+    return true;
+  if (!st.group)
+    return false;
+  for (const auto& [name, incarnation] : st.group->members.alive) {
+    auto found = st.group->claims.find(name);
+    if (found != st.group->claims.end() && found->second.first == incarnation && !found->second.second.empty())
+      return true;
+  }
+  return false;
+}
+
+cluster::shard_ownership ownership_of(const hub_state& st) {
+  std::vector<cluster::shard_claims> live;
+  for (const auto& [name, incarnation] : st.group->members.alive) {
+    cluster::shard_claims claims{name, {}};
+    if (name == st.group->self) {
+      for (const auto& [shard, target] : st.targets)
+        if (target.call)
+          claims.target_streams_opened_ms[shard] = target.opened_ms;
+    } else if (auto found = st.group->claims.find(name);
+               found != st.group->claims.end() && found->second.first == incarnation) {
+      claims.target_streams_opened_ms = found->second.second;
+    }
+    live.push_back(std::move(claims));
+  }
+  return cluster::shard_ownership(live, st.spec.source_count, st.spec.target_count);
+}
+
+bool ensure_routes(hub_state& st) {
+  if (st.routes)
+    return true;
+  auto codec = st.spec.codec ? st.spec.codec() : nullptr;
+  if (!codec)
+    return false;
+  const hub_state* state = &st;  // the actor's state outlives its switch
+  st.routes.emplace(*codec, st.spec.source_count, st.spec.target_count,
+                    [state](std::int32_t shard) { return serves_target(*state, shard); });
+  return true;
+}
+
+// -- Notes to the other hubs of the group ----------------------------------------------------------------------------
+
+void send_note(hub_state& st, std::int32_t what, std::int32_t shard, std::string to = {}, std::uint64_t generation = 0,
+               std::int32_t priority = 0, std::int64_t value = 0, std::string bytes = {}) {
+  auto& group = *st.group;
+  auto member = group.link->member();
+  if (!member)
+    return;  // no member yet: when it comes, it tells the members, and everything is said again
+  hub_note note;
+  note.to = std::move(to);
+  note.side = group.side;
+  note.what = what;
+  note.shard = shard;
+  note.generation = generation;
+  note.priority = priority;
+  note.value = value;
+  note.bytes = std::move(bytes);
+  ++group.sent;
+  caf::anon_send(member, relay_atom::value, std::move(note));
+}
+
+// A stream's metadata as a claim carries it: for each entry, "<key length> <value length>\n" then key and value.
+std::string encode_metadata(const metadata_list& metadata) {
+  std::string out;
+  for (const auto& [key, value] : metadata)
+    out += std::to_string(key.size()) + " " + std::to_string(value.size()) + "\n" + key + value;
+  return out;
+}
+
+std::optional<metadata_list> decode_metadata(std::string_view bytes) {
+  metadata_list out;
+  while (!bytes.empty()) {
+    std::size_t key_size = 0;
+    std::size_t value_size = 0;
+    auto* end = bytes.data() + bytes.size();
+    auto first = std::from_chars(bytes.data(), end, key_size);
+    if (first.ec != std::errc() || first.ptr == end || *first.ptr != ' ')
+      return std::nullopt;
+    auto second = std::from_chars(first.ptr + 1, end, value_size);
+    if (second.ec != std::errc() || second.ptr == end || *second.ptr != '\n')
+      return std::nullopt;
+    bytes.remove_prefix(static_cast<std::size_t>(second.ptr + 1 - bytes.data()));
+    if (key_size > bytes.size() || value_size > bytes.size() - key_size)
+      return std::nullopt;
+    out.emplace_back(std::string(bytes.substr(0, key_size)), std::string(bytes.substr(key_size, value_size)));
+    bytes.remove_prefix(key_size + value_size);
+  }
+  return out;
+}
+
+void claim_target(hub_state& st, std::int32_t shard) {
+  const auto& target = st.targets[shard];
+  send_note(st, hub_note::target_claimed, shard, {}, 0, 0, target.opened_ms,
+            st.source_template ? encode_metadata(st.source_template->metadata) : std::string());
+}
+
+// -- The view --------------------------------------------------------------------------------------------------------
+
+std::vector<std::pair<std::int32_t, std::string>> owners_of(const cluster::shard_ownership& ownership,
+                                                            cluster::shard_role role, std::int32_t count) {
+  std::vector<std::pair<std::int32_t, std::string>> out;
+  for (std::int32_t shard = 1; shard <= count; ++shard)
+    if (auto owner = ownership.owner(role, shard))
+      out.emplace_back(shard, *owner);
+  return out;
+}
+
 void publish(hub_state& st) {
   routing_view view;
   for (const auto& [shard, target] : st.targets) {
@@ -256,9 +420,25 @@ void publish(hub_state& st) {
       view.sources_open.push_back(shard);
   if (st.routes)
     view.priorities = st.routes->view();
+  if (st.group) {
+    routing_group_view group;
+    group.node_name = st.group->self;
+    for (const auto& [name, incarnation] : st.group->members.alive)
+      group.members.push_back(name);
+    if (st.group->ownership) {
+      group.source_owners = owners_of(*st.group->ownership, cluster::shard_role::source, st.spec.source_count);
+      group.target_owners = owners_of(*st.group->ownership, cluster::shard_role::target, st.spec.target_count);
+    }
+    group.notes_sent = st.group->sent;
+    group.notes_received = st.group->received;
+    group.restarts_asked = st.group->restarts_asked;
+    view.group = std::move(group);
+  }
   std::lock_guard guard(st.published->mutex);
   st.published->view = std::move(view);
 }
+
+// -- Streams ---------------------------------------------------------------------------------------------------------
 
 std::string header_value(std::int32_t shard) { return std::to_string(shard); }
 
@@ -277,15 +457,35 @@ call_info source_info(const call_info& model, std::int32_t shard) {
   return info;
 }
 
+void start_ticking(hub_pointer self) {
+  if (self->state.ticking)
+    return;
+  self->state.ticking = true;
+  self->delayed_send(self, tick_interval, tick_atom::value);
+}
+
 void open_source(hub_pointer self, std::int32_t shard) {
   auto& st = self->state;
   auto& source = st.sources[shard];
   source.generation = ++st.generations;
   source.carried = false;
+  source.backing_off = false;
   source.last_ack.clear();
   auto port = std::make_shared<source_port>(self, shard, source.generation, source_info(*st.source_template, shard));
   source.call = spawn_call(self->system(), {port, st.spec.upstream, nullptr, st.spec.calls});
   st.observe_stream(role::source, shard, +1);
+  if (st.group) {
+    // Every hub of the group starts this incarnation from its first batch: what the old one sent is forgotten.
+    auto& group = *st.group;
+    group.taken[shard] = {group.self, 0, source.generation};
+    group.levels[shard].clear();
+    group.forwarded[shard].clear();
+    group.refused.erase(shard);
+    if (st.routes)
+      st.routes->source_restarted(shard);
+    send_note(st, hub_note::source_opened, shard, {}, source.generation);
+  }
+  start_ticking(self);
 }
 
 // Ends the current incarnation of a source stream; its pending tasks were forgotten by the switch.
@@ -299,10 +499,37 @@ void end_source(hub_pointer self, std::int32_t shard) {
   self->state.observe_stream(role::source, shard, -1);
 }
 
+// Asks the instance whose incarnation of `shard` this hub takes to open it again, and takes none of it until then.
+void ask_restart(hub_pointer self, std::int32_t shard, const std::string& owner, std::uint64_t generation) {
+  auto& group = *self->state.group;
+  group.taken.erase(shard);
+  ++group.restarts_asked;
+  send_note(self->state, hub_note::source_restart, shard, owner, generation);
+}
+
 void restart_sources(hub_pointer self, const std::vector<std::int32_t>& shards) {
+  auto& st = self->state;
   for (auto shard : shards) {
-    end_source(self, shard);
-    open_source(self, shard);
+    if (opens_source(st, shard)) {
+      end_source(self, shard);
+      open_source(self, shard);
+      continue;
+    }
+    auto taken = st.group->taken.find(shard);
+    if (taken != st.group->taken.end())
+      ask_restart(self, shard, taken->second.from, taken->second.generation);
+  }
+}
+
+// Opens the source streams this instance should have open and has not, once there is someone to receive.
+void ensure_sources(hub_pointer self) {
+  auto& st = self->state;
+  if (!st.routes || !st.source_template || !receivers(st))
+    return;
+  for (std::int32_t shard = 1; shard <= st.spec.source_count; ++shard) {
+    auto& source = st.sources[shard];
+    if (opens_source(st, shard) && !source.call && !(st.group && source.backing_off))
+      open_source(self, shard);
   }
 }
 
@@ -317,6 +544,49 @@ void end_target(hub_pointer self, std::int32_t shard, grpc::Status status) {
   target.stream = 0;
   target.call = nullptr;
   st.observe_stream(role::target, shard, -1);
+  if (st.group)
+    send_note(st, hub_note::target_released, shard);
+}
+
+void send_ack(hub_pointer self, replication_switch::to_source ack) {
+  auto& st = self->state;
+  auto& source = st.sources[ack.source];
+  if (!source.call)
+    return;  // reopened meanwhile: the new stream starts from the acks the sender stored
+  source.last_ack = ack.message;
+  caf::anon_send(source.call, downstream_read{buffer_of(std::move(ack.message))});
+  if (st.spec.observer)
+    st.spec.observer->ack_forwarded(st.spec.connection, st.spec.side, ack.source);
+}
+
+// In a group: a member's level for a source this instance opens. The source is sent the least level of every live
+// member once each has one, so no task is acked before the instance that serves its target applied it.
+void record_level(hub_pointer self, std::int32_t shard, const std::string& member, std::int32_t priority,
+                  std::int64_t level) {
+  auto& st = self->state;
+  auto& group = *st.group;
+  auto& levels = group.levels[shard];
+  auto& known = levels[member][priority];
+  known = std::max(known, level);
+  std::optional<std::int64_t> least;
+  for (const auto& [name, incarnation] : group.members.alive) {
+    auto found = levels.find(name);
+    if (found == levels.end())
+      return;
+    auto at = found->second.find(priority);
+    if (at == found->second.end())
+      return;
+    least = least ? std::min(*least, at->second) : at->second;
+  }
+  if (!least || !st.routes)
+    return;
+  auto& sent = group.forwarded[shard];
+  auto before = sent.find(priority);
+  if (before != sent.end() && before->second >= *least)
+    return;
+  sent[priority] = *least;
+  if (auto ack = st.routes->acknowledge(shard, priority, *least))
+    send_ack(self, std::move(*ack));
 }
 
 void deliver(hub_pointer self, replication_switch::output& out, std::int32_t from_source) {
@@ -336,17 +606,93 @@ void deliver(hub_pointer self, replication_switch::output& out, std::int32_t fro
                                   " has no stream and too many tasks waiting; they will be sent again once it is back");
     }
   }
-  for (auto& ack : out.sources) {
-    auto& source = st.sources[ack.source];
-    if (!source.call)
-      continue;  // reopened meanwhile: the new stream starts from the acks the sender stored
-    source.last_ack = ack.message;
-    caf::anon_send(source.call, downstream_read{buffer_of(std::move(ack.message))});
-    if (st.spec.observer)
-      st.spec.observer->ack_forwarded(st.spec.connection, st.spec.side, ack.source);
+  if (!st.group) {
+    for (auto& ack : out.sources)
+      send_ack(self, std::move(ack));
+  } else {
+    // Each level goes to the instance whose incarnation of the source this hub takes (itself, or the owner).
+    for (const auto& level : out.levels) {
+      auto taken = st.group->taken.find(level.source);
+      if (taken == st.group->taken.end())
+        continue;
+      if (taken->second.from == st.group->self)
+        record_level(self, level.source, st.group->self, level.priority, level.inclusive_low_watermark);
+      else
+        send_note(st, hub_note::source_level, level.source, taken->second.from, taken->second.generation,
+                  level.priority, level.inclusive_low_watermark);
+    }
   }
   if (!out.problem.empty())
     log::warn(st.spec.name, out.problem);
+}
+
+// Routes a batch of source `shard`'s current incarnation, read here or by the instance that opens it.
+void route_batch(hub_pointer self, std::int32_t shard, std::string_view bytes) {
+  auto& st = self->state;
+  auto out = st.routes->from_source(shard, bytes);
+  if (!out) {
+    log::warn(st.spec.name,
+              "source shard " + std::to_string(shard) + ": " + out.error() + "; the stream is opened again");
+    st.routes->source_restarted(shard);
+    if (opens_source(st, shard)) {
+      end_source(self, shard);
+      return open_source(self, shard);
+    }
+    return restart_sources(self, {shard});
+  }
+  deliver(self, *out, shard);
+}
+
+// In a group: the owners of target shards changed (a claim, a release, a member that came or went). A target this
+// hub served and serves no more was taken by a newer stream elsewhere: its tasks here are the other's now, so the
+// sources that owed them re-send them.
+void update_ownership(hub_pointer self, bool members_changed) {
+  auto& st = self->state;
+  auto& group = *st.group;
+  std::vector<bool> served(static_cast<std::size_t>(st.spec.target_count) + 1);
+  for (std::int32_t shard = 1; shard <= st.spec.target_count; ++shard)
+    served[shard] = serves_target(st, shard);
+  group.ownership = ownership_of(st);
+  for (std::int32_t shard = 1; shard <= st.spec.target_count; ++shard) {
+    if (!served[shard] || serves_target(st, shard))
+      continue;
+    auto& target = st.targets[shard];
+    if (target.call) {
+      auto owner = group.ownership->owner(cluster::shard_role::target, shard).value_or("?");
+      log::info(st.spec.name, "target shard " + std::to_string(shard) + ": instance '" + owner +
+                                  "' holds a newer stream of it; this one is ended");
+      end_target(self, shard,
+                 grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "s2s-proxy: replaced by a newer stream of this shard at instance '" + owner + "'"));
+    }
+    target.waiting.clear();
+    target.overflowed = false;
+    if (st.routes)
+      restart_sources(self, st.routes->target_lost(shard));
+  }
+  if (members_changed) {
+    // A member that left owes nothing any more and one that came must see every incarnation from its start: every
+    // source starts again, at the instance that opens it now.
+    group.taken.clear();
+    group.refused.clear();
+    for (std::int32_t shard = 1; shard <= st.spec.source_count; ++shard) {
+      if (st.routes)
+        st.routes->source_restarted(shard);
+      auto& source = st.sources[shard];
+      bool open = source.call != nullptr;
+      end_source(self, shard);
+      group.levels.erase(shard);
+      group.forwarded.erase(shard);
+      if (opens_source(st, shard)) {
+        if (open)
+          open_source(self, shard);
+      } else {
+        source.backing_off = false;
+      }
+    }
+  }
+  ensure_sources(self);
+  publish(st);
 }
 
 void on_target_opened(hub_pointer self, target_opened& opened) {
@@ -360,12 +706,8 @@ void on_target_opened(hub_pointer self, target_opened& opened) {
                   "shardCount routing: a replication stream from client shard " +
                       (shard ? std::to_string(*shard) : std::string("(none)")) + ", but that cluster has " +
                       std::to_string(st.spec.target_count) + " shards (shardCount on this side)");
-  if (!st.routes) {
-    auto codec = st.spec.codec ? st.spec.codec() : nullptr;
-    if (!codec)
-      return refuse(grpc::StatusCode::UNAVAILABLE, "shardCount routing waits for the schema; call again");
-    st.routes.emplace(*codec, st.spec.source_count, st.spec.target_count, [](std::int32_t) { return true; });
-  }
+  if (!ensure_routes(st))
+    return refuse(grpc::StatusCode::UNAVAILABLE, "shardCount routing waits for the schema; call again");
   if (!st.source_template)
     st.source_template = opened.info;
   auto& target = st.targets[*shard];
@@ -377,6 +719,9 @@ void on_target_opened(hub_pointer self, target_opened& opened) {
   }
   target.stream = opened.stream;
   target.call = opened.call;
+  target.opened_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   st.streams[opened.stream] = *shard;
   st.observe_stream(role::target, *shard, +1);
   caf::anon_send(target.call, upstream_metadata{true, {}});
@@ -388,19 +733,33 @@ void on_target_opened(hub_pointer self, target_opened& opened) {
   for (auto& message : target.waiting)
     caf::anon_send(target.call, upstream_read{buffer_of(std::move(message))});
   target.waiting.clear();
-  for (std::int32_t source = 1; source <= st.spec.source_count; ++source)
-    if (!st.sources[source].call)
-      open_source(self, source);
-  if (!st.ticking) {
-    st.ticking = true;
-    self->delayed_send(self, tick_interval, tick_atom::value);
+  if (st.group) {
+    claim_target(st, *shard);
+    return update_ownership(self, false);
   }
+  ensure_sources(self);
   publish(st);
 }
 
 void on_tick(hub_pointer self) {
   auto& st = self->state;
   self->delayed_send(self, tick_interval, tick_atom::value);
+  if (st.group) {
+    // Batches refused from a source's owner (a note lost in a change of members, or no schema yet): that
+    // incarnation is asked for again, once.
+    auto refused = std::move(st.group->refused);
+    st.group->refused.clear();
+    for (const auto& [shard, from] : refused) {
+      if (from.first == st.group->self) {
+        if (st.sources[shard].call && st.sources[shard].generation == from.second) {
+          end_source(self, shard);
+          open_source(self, shard);
+        }
+      } else if (st.routes) {
+        ask_restart(self, shard, from.first, from.second);
+      }
+    }
+  }
   publish(st);
   for (auto& [shard, source] : st.sources)
     if (source.call && !source.last_ack.empty())
@@ -426,7 +785,9 @@ void on_target_closed(hub_pointer self, std::uint64_t stream) {
   target.call = nullptr;
   target.stream = 0;
   st.observe_stream(role::target, shard, -1);
-  if (st.streams.empty()) {
+  if (st.group)
+    send_note(st, hub_note::target_released, shard);
+  if (!receivers(st)) {
     // Nobody receives any more: the sources stop, and start again from their stored acks with the next target.
     for (auto& [source, entry] : st.sources) {
       end_source(self, source);
@@ -437,9 +798,11 @@ void on_target_closed(hub_pointer self, std::uint64_t stream) {
       entry.overflowed = false;
     }
     st.routes->target_lost(shard);
-    return;
+  } else {
+    restart_sources(self, st.routes->target_lost(shard));
   }
-  restart_sources(self, st.routes->target_lost(shard));
+  if (st.group)
+    update_ownership(self, false);
 }
 
 void on_source_ended(hub_pointer self, source_ended& ended) {
@@ -448,6 +811,7 @@ void on_source_ended(hub_pointer self, source_ended& ended) {
   if (ended.generation != source.generation || !source.call)
     return;  // an incarnation the hub ended itself
   source.call = nullptr;
+  source.backing_off = true;
   st.observe_stream(role::source, ended.shard, -1);
   st.routes->source_restarted(ended.shard);
   if (source.carried || source.retry.count() == 0)
@@ -460,9 +824,129 @@ void on_source_ended(hub_pointer self, source_ended& ended) {
   self->delayed_send(self, source.retry, reopen_atom::value, ended.shard, source.generation);
 }
 
+// A note from another instance's hub of this side.
+void on_note(hub_pointer self, hub_note& note) {
+  auto& st = self->state;
+  auto& group = *st.group;
+  ++group.received;
+  if (note.what == hub_note::targets_reset) {
+    group.claims[note.from] = {note.incarnation, {}};
+    return update_ownership(self, false);
+  }
+  if (note.shard < 1)
+    return;
+  switch (note.what) {
+    case hub_note::source_opened:
+      if (note.shard > st.spec.source_count)
+        return;
+      group.taken[note.shard] = {note.from, note.incarnation, note.generation};
+      group.refused.erase(note.shard);
+      if (st.routes)
+        st.routes->source_restarted(note.shard);
+      return;
+    case hub_note::source_batch: {
+      if (note.shard > st.spec.source_count)
+        return;
+      auto taken = group.taken.find(note.shard);
+      bool current = taken != group.taken.end() && taken->second.from == note.from &&
+                     taken->second.incarnation == note.incarnation && taken->second.generation == note.generation;
+      if (!current || !ensure_routes(st)) {
+        // Not the start of this incarnation here: it cannot count that source's tasks whole, so it asks again (at
+        // the tick) if the sender is the source's owner; a late batch of a former owner is just dropped.
+        if (source_owner(st, note.shard) == note.from)
+          group.refused[note.shard] = {note.from, note.generation};
+        return;
+      }
+      return route_batch(self, note.shard, note.bytes);
+    }
+    case hub_note::source_level: {
+      if (note.shard > st.spec.source_count || !opens_source(st, note.shard))
+        return;
+      const auto& source = st.sources[note.shard];
+      if (!source.call || source.generation != note.generation)
+        return;
+      return record_level(self, note.shard, note.from, note.priority, note.value);
+    }
+    case hub_note::source_restart: {
+      if (note.shard > st.spec.source_count || !opens_source(st, note.shard))
+        return;
+      const auto& source = st.sources[note.shard];
+      if (!source.call || source.generation != note.generation)
+        return;  // opened again since: the asker has the new incarnation coming
+      log::info(st.spec.name, "instance '" + note.from + "' asks for source shard " + std::to_string(note.shard) +
+                                  " again; opening its stream again");
+      end_source(self, note.shard);
+      open_source(self, note.shard);
+      return publish(st);
+    }
+    case hub_note::target_claimed: {
+      if (note.shard > st.spec.target_count)
+        return;
+      auto& claims = group.claims[note.from];
+      if (claims.first != note.incarnation)
+        claims = {note.incarnation, {}};
+      claims.second[note.shard] = note.value;
+      if (!st.source_template) {
+        if (auto metadata = decode_metadata(note.bytes)) {
+          call_info model;
+          model.method = std::string(shards::replication_stream_method);
+          model.metadata = std::move(*metadata);
+          st.source_template = std::move(model);
+        }
+      }
+      ensure_routes(st);
+      return update_ownership(self, false);
+    }
+    case hub_note::target_released: {
+      auto claims = group.claims.find(note.from);
+      if (claims == group.claims.end() || claims->second.first != note.incarnation)
+        return;
+      claims->second.second.erase(note.shard);
+      return update_ownership(self, false);
+    }
+    default:
+      return;
+  }
+}
+
+void on_members(hub_pointer self, group_members& members) {
+  auto& st = self->state;
+  auto& group = *st.group;
+  auto& alive = members.alive;
+  if (std::none_of(alive.begin(), alive.end(), [&](const auto& member) { return member.first == group.self; }))
+    alive.emplace_back(group.self, 0);
+  std::sort(alive.begin(), alive.end());
+  if (members == group.members)
+    return;
+  group.members = std::move(members);
+  std::string names;
+  for (const auto& [name, incarnation] : group.members.alive)
+    names += (names.empty() ? "" : ", ") + name;
+  log::info(st.spec.name, "the group's live instances are now " + names +
+                              "; the sources start again where they are "
+                              "owned");
+  update_ownership(self, true);
+  // Those that came must hear of this instance's target streams, and those that stayed may have missed a release.
+  send_note(st, hub_note::targets_reset, 0);
+  for (const auto& [shard, target] : st.targets)
+    if (target.call)
+      claim_target(st, shard);
+}
+
 hub_actor::behavior_type hub_behavior(hub_pointer self, routing_spec spec, std::shared_ptr<published_view> published) {
-  self->state.spec = std::move(spec);
-  self->state.published = std::move(published);
+  auto& st = self->state;
+  st.spec = std::move(spec);
+  st.published = std::move(published);
+  if (st.spec.group) {
+    group_part group;
+    group.link = st.spec.group;
+    group.side = st.spec.side == translation::side::outbound ? 0 : 1;
+    group.self = group.link->node_name();
+    group.members.alive.emplace_back(group.self, 0);
+    st.group = std::move(group);
+    st.group->ownership = ownership_of(st);
+    publish(st);
+  }
   return {
       [self](target_opened& opened) { on_target_opened(self, opened); },
       [self](target_request& request) {
@@ -477,7 +961,10 @@ hub_actor::behavior_type hub_behavior(hub_pointer self, routing_spec spec, std::
           log::warn(st.spec.name, "target shard " + std::to_string(shard) + ": " + out.error());
           end_target(self, shard,
                      grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "s2s-proxy: shardCount routing: " + out.error()));
-          return restart_sources(self, st.routes->target_lost(shard));
+          restart_sources(self, st.routes->target_lost(shard));
+          if (st.group)
+            update_ownership(self, false);
+          return;
         }
         deliver(self, *out, 0);
       },
@@ -491,16 +978,19 @@ hub_actor::behavior_type hub_behavior(hub_pointer self, routing_spec spec, std::
         if (response.generation != source.generation || !source.call)
           return;
         source.carried = true;
-        auto out = with_bytes(response.message,
-                              [&](std::string_view bytes) { return st.routes->from_source(response.shard, bytes); });
-        if (!out) {
-          log::warn(st.spec.name, "source shard " + std::to_string(response.shard) + ": " + out.error() +
-                                      "; the stream is opened again");
-          st.routes->source_restarted(response.shard);
-          end_source(self, response.shard);
-          return open_source(self, response.shard);
+        if (!st.group)
+          return with_bytes(response.message,
+                            [&](std::string_view bytes) { return route_batch(self, response.shard, bytes); });
+        // Every hub of the group routes the batch to the targets it serves; each sends back its level.
+        auto bytes = rpc::flatten(response.message);
+        send_note(st, hub_note::source_batch, response.shard, {}, response.generation, 0, 0, bytes);
+        auto taken = st.group->taken.find(response.shard);
+        if (taken == st.group->taken.end() || taken->second.from != st.group->self ||
+            taken->second.generation != response.generation) {
+          st.group->refused[response.shard] = {st.group->self, response.generation};
+          return;
         }
-        deliver(self, *out, response.shard);
+        route_batch(self, response.shard, bytes);
       },
       [self](source_ended& ended) { on_source_ended(self, ended); },
       [self](tick_atom) { on_tick(self); },
@@ -509,9 +999,20 @@ hub_actor::behavior_type hub_behavior(hub_pointer self, routing_spec spec, std::
       [self](reopen_atom, std::int32_t shard, std::uint64_t generation) {
         auto& st = self->state;
         auto& source = st.sources[shard];
-        if (source.call || source.generation != generation || st.streams.empty())
-          return;  // reopened already, or nobody to receive
+        if (source.call || source.generation != generation)
+          return;  // reopened already
+        source.backing_off = false;
+        if (!receivers(st) || !opens_source(st, shard))
+          return;  // nobody to receive, or another instance's now
         open_source(self, shard);
+      },
+      [self](hub_note& note) {
+        if (self->state.group)
+          on_note(self, note);
+      },
+      [self](group_members& members) {
+        if (self->state.group)
+          on_members(self, members);
       },
   };
 }
@@ -552,8 +1053,12 @@ class hub_entrance final : public routing_entrance {
 
 std::shared_ptr<routing_entrance> start_routing(caf::actor_system& system, routing_spec spec) {
   auto name = spec.name;
+  auto group = spec.group;
+  std::int32_t side = spec.side == translation::side::outbound ? 0 : 1;
   auto published = std::make_shared<published_view>();
   auto hub = system.spawn(hub_behavior, std::move(spec), published);
+  if (group)
+    group->attach_hub(side, caf::actor_cast<caf::actor>(hub));
   return std::make_shared<hub_entrance>(system, std::move(hub), name, std::move(published));
 }
 

@@ -14,13 +14,16 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <caf/fwd.hpp>
 
 #include "actors/call/call.hpp"
+#include "actors/group_link.hpp"
 #include "translation/direction.hpp"
 #include "translation/replication_messages.hpp"
 #include "translation/replication_switch.hpp"
@@ -62,6 +65,21 @@ struct routing_spec {
   // Responses kept for a target shard whose stream is not open; past this the tasks are dropped and their sources
   // re-send them once the target is back.
   std::size_t absent_target_queue = 1024;
+  // Several instances per side (memberlist): the link to this instance's group member, through which the hub
+  // shares its side's shards with the other instances' hubs. Null: this instance serves every shard.
+  std::shared_ptr<group_link> group;
+};
+
+// Who serves which shard in a group, as one hub sees it.
+struct routing_group_view {
+  std::string node_name;                                            // this instance
+  std::vector<std::string> members;                                 // the live instances, this one among them
+  std::vector<std::pair<std::int32_t, std::string>> source_owners;  // source shard -> the instance that opens it
+  std::vector<std::pair<std::int32_t, std::string>> target_owners;  // target shard -> the instance whose stream it
+                                                                    // is; absent: nobody holds one
+  std::size_t notes_sent = 0;
+  std::size_t notes_received = 0;
+  std::size_t restarts_asked = 0;  // of other instances' sources
 };
 
 // The hub as operators see it (/debug/connections), as of its last change or tick (at most a second old).
@@ -70,6 +88,7 @@ struct routing_view {
   std::vector<std::int32_t> sources_open;  // source shards with a stream open now
   std::size_t waiting = 0;                 // responses held for targets whose stream is not open
   std::vector<translation::replication_switch::priority_view> priorities;  // per Temporal task priority seen
+  std::optional<routing_group_view> group;                                 // in a group only
 };
 
 // What a listener holds to route: the replication streams it should end here, and the upstream they take.

@@ -340,12 +340,6 @@ void checker::check_memberlist(const std::string& path, const cluster_connection
             "memberlist.enabled is true, but the remote side is tcp: several instances in tcp mode need no group, "
             "as each dials the other side by itself; set enabled: false (or remove the memberlist block)");
   }
-  if (connection.shards.mode == shard_count_mode::routing) {
-    refused = true;
-    problem(enabled,
-            "memberlist.enabled is true, but shardCount.mode is routing, and shard ownership between instances is "
-            "not wired into routing yet; run one instance per side in routing mode and set enabled: false");
-  }
   if (connection.local.tcp_server && connection.local.tcp_server->tls.enabled()) {
     refused = true;
     problem(enabled,

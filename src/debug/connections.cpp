@@ -223,7 +223,25 @@ std::string routing_view_json(const actors::routing_view& view) {
     }
     out += "]}";
   }
-  return out + "]}";
+  out += "]";
+  if (view.group) {
+    const auto& group = *view.group;
+    auto owners = [](const std::vector<std::pair<std::int32_t, std::string>>& list) {
+      std::string json = "{";
+      for (std::size_t i = 0; i < list.size(); ++i)
+        json += (i ? ", " : "") + json_string(std::to_string(list[i].first)) + ": " + json_string(list[i].second);
+      return json + "}";
+    };
+    out += ", \"group\": {\"nodeName\": " + json_string(group.node_name) + ", \"members\": [";
+    for (std::size_t i = 0; i < group.members.size(); ++i)
+      out += (i ? ", " : "") + json_string(group.members[i]);
+    out += "], \"sourceOwners\": " + owners(group.source_owners) +
+           ", \"targetOwners\": " + owners(group.target_owners) +
+           ", \"notesSent\": " + std::to_string(group.notes_sent) +
+           ", \"notesReceived\": " + std::to_string(group.notes_received) +
+           ", \"restartsAsked\": " + std::to_string(group.restarts_asked) + "}";
+  }
+  return out + "}";
 }
 
 }  // namespace

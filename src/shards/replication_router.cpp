@@ -94,12 +94,12 @@ routed_batch replication_router::route(const source_batch& batch) {
       result.skipped.push_back(i);
       continue;
     }
-    source.add(task.task_id);
     std::int32_t target = table_.target_of(task.namespace_id, task.workflow_id);
     if (!table_.owns(target)) {
       result.not_owned.push_back(i);
       continue;
     }
+    source.add(task.task_id);
     auto& out = by_target[target];
     out.target = target;
     out.tasks.push_back({i, targets_.at(target).assign(batch.source, source.generation(), task.task_id)});

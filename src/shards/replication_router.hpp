@@ -14,8 +14,9 @@
 
 namespace s2s::shards {
 
-// Whether this proxy instance serves a target shard. With one instance per side every shard is served; the
-// seam for several instances, where a task for a shard served elsewhere would be handed over.
+// Whether this proxy instance serves a target shard. With one instance per side every shard is served. In a group
+// (several instances per side) a task for a shard another instance serves is that instance's to deliver and to
+// count: here it neither goes out nor holds its source's ack back.
 using shard_owner = std::function<bool(std::int32_t target_shard)>;
 
 // Workflow -> target shard, with Temporal's placement for the receiving cluster's count.
@@ -67,7 +68,7 @@ struct source_ack {
 
 struct routed_batch {
   std::vector<target_batch> batches;   // at most one per target, in target order; tasks in source order
-  std::vector<std::size_t> not_owned;  // indices of tasks for shards this instance does not serve: held, unacked
+  std::vector<std::size_t> not_owned;  // indices of tasks for shards another instance serves: left to it
   std::vector<std::size_t> skipped;    // indices of tasks whose id was not above the source's last (as Temporal)
   std::vector<source_ack> acks;        // a watermark-only batch can move its source's ack at once
   bool stale = false;                  // the watermark was not above the last one: ignored whole (as Temporal)

@@ -46,7 +46,7 @@ result<replication_switch::output> replication_switch::from_source(std::int32_t 
         {target.target, codec_.write_response(batch, picks, target.exclusive_high_watermark), picks.size()});
     out.tasks_routed += picks.size();
   }
-  out.tasks_held = routed.not_owned.size();
+  out.tasks_left = routed.not_owned.size();
   for (const auto& ack : routed.acks)
     ack_source(ack.source, batch.priority, ack.inclusive_low_watermark, out);
   return out;
@@ -84,6 +84,22 @@ result<replication_switch::output> replication_switch::from_target(std::int32_t 
 }
 
 void replication_switch::ack_source(std::int32_t source, std::int32_t priority, std::int64_t ack, output& out) {
+  out.levels.push_back({source, priority, ack});
+  auto made = acknowledge(source, priority, ack);
+  if (!made)
+    return;
+  // One request per source per call: a later ack of the same source replaces an earlier one.
+  for (auto& pending : out.sources) {
+    if (pending.source == source) {
+      pending.message = std::move(made->message);
+      return;
+    }
+  }
+  out.sources.push_back(std::move(*made));
+}
+
+std::optional<replication_switch::to_source> replication_switch::acknowledge(std::int32_t source, std::int32_t priority,
+                                                                             std::int64_t ack) {
   replication_state state;
   if (!tiered_ || priority == task_priority_unspecified) {
     state.overall.inclusive_low_watermark = ack;
@@ -94,20 +110,12 @@ void replication_switch::ack_source(std::int32_t source, std::int32_t priority, 
     auto high = known.find(task_priority_high);
     auto low = known.find(task_priority_low);
     if (high == known.end() || low == known.end())
-      return;
+      return std::nullopt;
     state.high_priority = replication_ack{high->second, {}};
     state.low_priority = replication_ack{low->second, {}};
     state.overall.inclusive_low_watermark = std::min(high->second, low->second);
   }
-  // One request per source per call: a later ack of the same source replaces an earlier one.
-  auto message = codec_.write_request(state);
-  for (auto& pending : out.sources) {
-    if (pending.source == source) {
-      pending.message = std::move(message);
-      return;
-    }
-  }
-  out.sources.push_back({source, std::move(message)});
+  return to_source{source, codec_.write_request(state)};
 }
 
 std::vector<std::int32_t> replication_switch::target_lost(std::int32_t target) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,11 +29,18 @@ class replication_switch {
     std::int32_t source = 0;
     std::string message;  // a StreamWorkflowReplicationMessagesRequest
   };
+  // An ack a source may be sent in one priority, before the priorities are put together into a request.
+  struct ack_level {
+    std::int32_t source = 0;
+    std::int32_t priority = 0;
+    std::int64_t inclusive_low_watermark = 0;
+  };
   struct output {
     std::vector<to_target> targets;
     std::vector<to_source> sources;
+    std::vector<ack_level> levels;  // every ack that rose, each priority apart (what sources were made of)
     std::size_t tasks_routed = 0;
-    std::size_t tasks_held = 0;  // for shards another instance serves: held unacked
+    std::size_t tasks_left = 0;  // for shards another instance serves: left to it
     std::string problem;         // non-empty: something to log (a target acked beyond what it was sent)
   };
 
@@ -47,6 +55,12 @@ class replication_switch {
   std::vector<std::int32_t> target_lost(std::int32_t target);
   // A source stream ended and is being reopened.
   void source_restarted(std::int32_t source);
+  // The request that acks `ack` in `priority` to `source`, as from_source and from_target make them: for a group,
+  // whose instances each count their own targets' acks and one of them sends the least of them. Nothing while a
+  // tiered source still waits for its other priority.
+  std::optional<to_source> acknowledge(std::int32_t source, std::int32_t priority, std::int64_t ack);
+  // Whether the stream's tasks were seen with priorities (Temporal's tiered processing).
+  bool tiered() const { return tiered_; }
   // For every target of every priority seen so far: an empty batch at the watermark the target was last sent. A
   // receiver ends a stream that carried nothing for a while (three of the sender's idle intervals) and drops a batch
   // whose watermark is not above the last, so this keeps a target stream alive and changes nothing on it.

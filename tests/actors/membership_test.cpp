@@ -68,6 +68,7 @@ struct peer_record {
   std::vector<member_hello> hellos;
   std::vector<member_heartbeat> heartbeats;
   std::vector<member_leave> leaves;
+  std::vector<hub_note> notes;
   std::optional<std::string> refusal;  // answer every hello with this refusal
   bool beat_back = false;              // answer every heartbeat with one of its own, as a live peer does
 };
@@ -82,6 +83,7 @@ membership_peer_actor::behavior_type scripted_peer(membership_peer_actor::pointe
         return identity;
       },
       [=](member_leave& leave) { record->leaves.push_back(leave); },
+      [=](hub_note& note) { record->notes.push_back(note); },
       [=](member_heartbeat& beat) {
         record->heartbeats.push_back(beat);
         if (record->beat_back)
