@@ -282,6 +282,8 @@ struct serving {
 // How long connections get to close by themselves once no call is left: a status sent just
 // before has long been written by then.
 constexpr auto connection_close_grace = std::chrono::milliseconds(300);
+// How long a drained listener waits for its routing hub's source streams to end.
+constexpr auto routing_stop_bound = std::chrono::seconds(3);
 
 // Waits (off the actor threads) until the listener's calls have ended or `drain` passed.
 void wait_for_calls(const call_service& service, std::chrono::milliseconds drain) {
@@ -331,9 +333,13 @@ private_actor::behavior_type listener_behavior(private_actor::stateful_pointer<l
           st.resources->accepting->stop();
         st.resources->service->stop_accepting();
         // The wait for the calls stays off the actor threads, which the draining calls still need.
-        std::thread([resources = st.resources, drain, listener = private_actor(self)]() mutable {
+        std::thread([resources = st.resources, drain, routing = st.spec.routing,
+                     listener = private_actor(self)]() mutable {
           sys::name_this_thread("s2s-drain");
           wait_for_calls(*resources->service, drain);
+          // The routing hub's own streams end while the connections they run on still run.
+          if (routing)
+            routing->stop(routing_stop_bound);
           resources->service->close_connections(connection_close_grace);
           resources.reset();
           caf::anon_send(listener, drained_atom::value);

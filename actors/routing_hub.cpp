@@ -8,8 +8,10 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -81,7 +83,7 @@ using hub_actor =
                      caf::reacts_to<source_response>, caf::reacts_to<source_ended>,
                      caf::reacts_to<reopen_atom, std::int32_t, std::uint64_t>, caf::reacts_to<tick_atom>,
                      caf::reacts_to<upstream_atom, upstream_actor>, caf::reacts_to<hub_note>,
-                     caf::reacts_to<group_members>>;
+                     caf::reacts_to<group_members>, caf::replies_to<stop_atom>::with<bool>>;
 
 // Runs `use` on the message's bytes: in place when they are one slice (as a whole HTTP/2 message usually is), else
 // on a flat copy.
@@ -257,6 +259,10 @@ struct hub_state {
   std::uint64_t generations = 0;
   bool ticking = false;
   int ticks = 0;
+  // Stopping (the listener drained): the source calls still ending, and the answer once they have.
+  bool stopping = false;
+  std::set<caf::actor_addr> ending;
+  std::optional<caf::typed_response_promise<bool>> stopped;
 
   void observe_stream(role kind, std::int32_t shard, int change) {
     if (spec.observer)
@@ -466,6 +472,8 @@ void start_ticking(hub_pointer self) {
 
 void open_source(hub_pointer self, std::int32_t shard) {
   auto& st = self->state;
+  if (st.stopping)
+    return;
   auto& source = st.sources[shard];
   source.generation = ++st.generations;
   source.carried = false;
@@ -700,6 +708,8 @@ void on_target_opened(hub_pointer self, target_opened& opened) {
   auto refuse = [&](grpc::StatusCode code, const std::string& why) {
     caf::anon_send(opened.call, upstream_done{grpc::Status(code, "s2s-proxy: " + why), {}});
   };
+  if (st.stopping)
+    return refuse(grpc::StatusCode::UNAVAILABLE, "replication routing stopped; call again");
   auto shard = shard_of(opened.info.metadata, shards::client_shard_header);
   if (!shard || *shard < 1 || *shard > st.spec.target_count)
     return refuse(grpc::StatusCode::FAILED_PRECONDITION,
@@ -743,6 +753,8 @@ void on_target_opened(hub_pointer self, target_opened& opened) {
 
 void on_tick(hub_pointer self) {
   auto& st = self->state;
+  if (st.stopping)
+    return;
   self->delayed_send(self, tick_interval, tick_atom::value);
   if (st.group) {
     // Batches refused from a source's owner (a note lost in a change of members, or no schema yet): that
@@ -933,6 +945,39 @@ void on_members(hub_pointer self, group_members& members) {
       claim_target(st, shard);
 }
 
+// The listener drained: every stream ends now, while the connections the source streams run on still run. The
+// answer comes once the source calls have ended (their upstream halves cancelled), and the hub ends with it.
+caf::result<bool> stop_hub(hub_pointer self) {
+  auto& st = self->state;
+  auto promise = self->make_response_promise<bool>();
+  if (st.stopping) {
+    promise.deliver(true);  // a second stop: the first one's answer is the one that waits
+    return promise;
+  }
+  st.stopping = true;
+  for (auto& [shard, target] : st.targets)
+    if (target.call) {
+      caf::anon_send(target.call, upstream_done{grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                                             "s2s-proxy: replication routing stopped; call again"),
+                                                {}});
+      target.call = nullptr;
+    }
+  for (auto& [shard, source] : st.sources)
+    if (source.call) {
+      self->monitor(source.call);
+      st.ending.insert(caf::actor_cast<caf::actor_addr>(source.call));
+      caf::anon_send(source.call, downstream_cancelled{});
+      source.call = nullptr;
+    }
+  if (st.ending.empty()) {
+    promise.deliver(true);
+    self->quit();
+    return promise;
+  }
+  st.stopped = promise;
+  return promise;
+}
+
 hub_actor::behavior_type hub_behavior(hub_pointer self, routing_spec spec, std::shared_ptr<published_view> published) {
   auto& st = self->state;
   st.spec = std::move(spec);
@@ -947,6 +992,13 @@ hub_actor::behavior_type hub_behavior(hub_pointer self, routing_spec spec, std::
     st.group->ownership = ownership_of(st);
     publish(st);
   }
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto& st = self->state;
+    if (st.ending.erase(down.source) == 0 || !st.ending.empty() || !st.stopped)
+      return;
+    st.stopped->deliver(true);
+    self->quit();
+  });
   return {
       [self](target_opened& opened) { on_target_opened(self, opened); },
       [self](target_request& request) {
@@ -1011,9 +1063,10 @@ hub_actor::behavior_type hub_behavior(hub_pointer self, routing_spec spec, std::
           on_note(self, note);
       },
       [self](group_members& members) {
-        if (self->state.group)
+        if (self->state.group && !self->state.stopping)
           on_members(self, members);
       },
+      [self](stop_atom) { return stop_hub(self); },
   };
 }
 
@@ -1021,7 +1074,8 @@ class hub_entrance final : public routing_entrance {
  public:
   hub_entrance(caf::actor_system& system, hub_actor hub, const std::string& name,
                std::shared_ptr<published_view> published)
-      : published_(std::move(published)),
+      : system_(system),
+        published_(std::move(published)),
         hub_(std::move(hub)),
         upstream_(spawn_target_upstream(system, name + " routing", std::make_shared<hub_target>(hub_))) {}
   ~hub_entrance() override {
@@ -1042,8 +1096,13 @@ class hub_entrance final : public routing_entrance {
   void replace_source_upstream(upstream_actor upstream) override {
     caf::anon_send(hub_, upstream_atom::value, std::move(upstream));
   }
+  void stop(std::chrono::milliseconds bound) override {
+    caf::scoped_actor self{system_};
+    self->request(hub_, bound, stop_atom::value).receive([](bool) {}, [](caf::error&) {});
+  }
 
  private:
+  caf::actor_system& system_;
   std::shared_ptr<published_view> published_;
   hub_actor hub_;
   upstream_actor upstream_;

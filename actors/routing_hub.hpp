@@ -103,6 +103,9 @@ class routing_entrance {
   virtual routing_view view() const = 0;
   // routing_spec.upstream was restarted: the source streams opened from now on go to this one.
   virtual void replace_source_upstream(upstream_actor upstream) = 0;
+  // Ends every stream of the hub, and the hub: blocks (off the actor threads) until the source streams' calls have
+  // ended, or for `bound` at most.
+  virtual void stop(std::chrono::milliseconds bound) = 0;
 };
 
 // Spawns the hub. It ends when the entrance is released and its streams are over.

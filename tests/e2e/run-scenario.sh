@@ -6,8 +6,8 @@
 #       builds the older Temporal releases' programs of module cluster-old into BIN_DIR: the v1.22
 #       cluster and schema programs, and the v1.23 cluster program
 #   run-scenario.sh MODE PROXY_BINARY BIN_DIR WORK_DIR [scenario flags...]
-#       runs one scenario (tcp, mux, acl, faults, fidelity, sdk, demo, soak, lcm, lcm-tcp, routing, routing-tcp or
-#       crossversion); WORK_DIR is emptied first and keeps
+#       runs one scenario (tcp, mux, acl, faults, fidelity, sdk, demo, soak, lcm, lcm-tcp, routing, routing-tcp,
+#       replicas, replicas-routing or crossversion); WORK_DIR is emptied first and keeps
 #       the configs, the logs of every process and the scenario's own output (scenario.log)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -244,7 +244,7 @@ func counter(body, name string, labels ...string) float64 {
 // in the work directory.
 func (t *topology) dumpProxyState() {
 	names := []string{"proxy-a", "proxy-b"}
-	if t.o.mode == "replicas" {
+	if t.o.mode == "replicas" || t.o.mode == "replicas-routing" {
 		names = replicaNames
 	}
 	for _, name := range names {

@@ -29,6 +29,9 @@
 //	        side's instances a group (memberlist, mutual TLS), each cluster reaching its instances through
 //	        a balancer; three batches of workflows: all up, B1 stopped during one, every instance
 //	        restarted in turn during the last (replicas.go)
+//	replicas-routing as replicas with cluster A of 4 history shards and B of 3 and every instance in shardCount
+//	        routing mode, cluster B reaching its instances round robin: the source shards of each side spread
+//	        over both of its instances (their routing views), the same three batches (replicas.go)
 //	soak    the mux topology and, beside it, two clusters connected directly, for
 //	        --soak-duration with Temporal's default keepalives and connection ageing; the
 //	        proxied pair must re-establish its streams no more often than the direct one
@@ -75,7 +78,7 @@ type options struct {
 
 func parseFlags() options {
 	var o options
-	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, fidelity, sdk, demo, soak, lcm, lcm-tcp, routing, routing-tcp, replicas or crossversion")
+	flag.StringVar(&o.mode, "mode", "tcp", "scenario: tcp, mux, acl, faults, fidelity, sdk, demo, soak, lcm, lcm-tcp, routing, routing-tcp, replicas, replicas-routing or crossversion")
 	flag.StringVar(&o.proxy, "proxy", "", "the s2s-proxy binary (required)")
 	flag.StringVar(&o.bin, "bin", "", "directory holding the cluster program (required)")
 	flag.StringVar(&o.work, "work", "", "directory for certificates, configs and logs (required; created)")
@@ -114,7 +117,7 @@ func parseFlags() options {
 		os.Exit(2)
 	}
 	switch o.mode {
-	case "tcp", "mux", "acl", "faults", "demo", "fidelity", "sdk", "soak", "lcm", "lcm-tcp", "routing", "routing-tcp", "replicas", "crossversion":
+	case "tcp", "mux", "acl", "faults", "demo", "fidelity", "sdk", "soak", "lcm", "lcm-tcp", "routing", "routing-tcp", "replicas", "replicas-routing", "crossversion":
 	default:
 		fmt.Fprintf(os.Stderr, "scenario: unknown --mode %q\n", o.mode)
 		os.Exit(2)
@@ -193,7 +196,7 @@ func run(o options) int {
 	if err != nil && !(o.mode == "demo" && ctx.Err() == context.Canceled) {
 		fmt.Fprintf(os.Stderr, "scenario %s: FAIL: %v\n", o.mode, err)
 		names := []string{"cluster-a", "cluster-b", "proxy-a", "proxy-b"}
-		if o.mode == "replicas" {
+		if o.mode == "replicas" || o.mode == "replicas-routing" {
 			names = append([]string{"cluster-a", "cluster-b"}, replicaNames...)
 		}
 		if o.mode == "soak" {

@@ -3,7 +3,9 @@
 // balancer too. The instances of each side form a group (memberlist with mutual TLS), and an instance
 // whose calls find no session of its own forwards them to a peer that has one. Three batches of
 // workflows on A must reach B whole: one with every instance up, one while B1 is stopped, and one while
-// every instance is restarted in turn.
+// every instance is restarted in turn. In replicas-routing the clusters have unequal history shard counts
+// and every instance runs shardCount routing: the instances of a side share the shards (routing.go's
+// checkOwnership reads how), and cluster B reaches its instances round robin.
 package main
 
 import (
@@ -47,11 +49,14 @@ func (t *topology) startReplicas(ctx context.Context) error {
 	if t.certs, err = makeCerts(t.o.work + "/certs"); err != nil {
 		return err
 	}
+	routed := t.routedReplicas()
 	for _, lb := range []struct {
 		listen, first, second string
 		failover              bool
 	}{
-		{"aOutbound", "a1Outbound", "a2Outbound", false}, {"bOutbound", "b2Outbound", "b1Outbound", true},
+		// Without routing, B's calls all reach B2, which has no session: it forwards every one. With routing,
+		// B's replication streams reach both instances, so that each of them holds target streams.
+		{"aOutbound", "a1Outbound", "a2Outbound", false}, {"bOutbound", "b2Outbound", "b1Outbound", !routed},
 		{"bMux", "b1Mux", "b2Mux", true},
 	} {
 		start := newBalancer
@@ -80,6 +85,10 @@ func (t *topology) startReplicas(ctx context.Context) error {
 				descriptorSet: t.o.descriptors,
 				group: &groupSpec{node: node, bind: ports[node+"Member"], join: []string{ports[peer+"Member"]},
 					proxies: proxies, tls: member}}
+			if l := t.shardLayout(); l != nil {
+				local := map[string]int{"a": 0, "b": 1}[sideName]
+				s.shardCount = &shardCount{mode: l.mode, local: l.counts[local], remote: l.counts[1-local]}
+			}
 			if sideName == "a" {
 				s.name, s.frontend = "a-to-b", t.a.frontend
 				s.remoteType, s.muxAddress, s.muxCount = "mux-client", ports["bMux"], 2
@@ -105,6 +114,9 @@ func (t *topology) startReplicas(ctx context.Context) error {
 	logf("cluster A frontend %s, cluster B frontend %s; four proxies ready", t.a.frontend, t.b.frontend)
 	return ctx.Err()
 }
+
+// routedReplicas: the replicas-routing scenario.
+func (t *topology) routedReplicas() bool { return t.o.mode == "replicas-routing" }
 
 // checkGroups reads each running instance's /debug/connections: its group must list its peer alive.
 func (t *topology) checkGroups(ctx context.Context, running []string) error {
@@ -217,6 +229,9 @@ func (t *topology) replicas(ctx context.Context) error {
 	if err := t.checkForwarding(ctx); err != nil {
 		return err
 	}
+	if err := t.checkOwnership(ctx, replicaNames); err != nil {
+		return err
+	}
 
 	// Batch 2: B1 stops while the workflows run; A's sessions to it move to B2.
 	if err := startParents(ctx, a, parentIDs("order", per, 2*per), per, stageAttribute); err != nil {
@@ -228,6 +243,9 @@ func (t *topology) replicas(ctx context.Context) error {
 	}
 	stopped := time.Now()
 	if err := converge("batch 2, B1 stopped during it", 2*per, stopped); err != nil {
+		return err
+	}
+	if err := t.checkOwnership(ctx, []string{"proxy-a1", "proxy-a2", "proxy-b2"}); err != nil {
 		return err
 	}
 
@@ -257,5 +275,8 @@ func (t *topology) replicas(ctx context.Context) error {
 	if err := converge("batch 3, every instance restarted in turn", 3*per, time.Now()); err != nil {
 		return err
 	}
-	return t.checkGroups(ctx, replicaNames)
+	if err := t.checkGroups(ctx, replicaNames); err != nil {
+		return err
+	}
+	return t.checkOwnership(ctx, replicaNames)
 }

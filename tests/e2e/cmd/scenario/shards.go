@@ -32,7 +32,7 @@ func (t *topology) shardLayout() *shardLayout {
 	switch t.o.mode {
 	case "lcm", "lcm-tcp":
 		return &lcmLayout
-	case "routing", "routing-tcp":
+	case "routing", "routing-tcp", "replicas-routing":
 		return &routingLayout
 	}
 	return nil

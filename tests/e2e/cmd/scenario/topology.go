@@ -116,7 +116,7 @@ func (pp *portPicker) one(name string) (string, error) {
 func addr(port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
 
 func (t *topology) run(ctx context.Context) error {
-	if t.o.mode == "replicas" {
+	if t.o.mode == "replicas" || t.o.mode == "replicas-routing" {
 		if err := t.startReplicas(ctx); err != nil {
 			return err
 		}
