@@ -50,6 +50,7 @@ struct peer_link {
   membership_peer_actor handle;
   std::string node_name;
   std::uint64_t incarnation = 0;
+  std::string member_address;  // where it listens for peers, as its hello said
 };
 
 struct membership_state {
@@ -72,8 +73,11 @@ struct membership_state {
 
 using membership_pointer = membership_actor::stateful_pointer<membership_state>;
 
-member_hello to_hello(const cluster::member_identity& identity) {
-  return {identity.node_name, identity.incarnation, identity.proxy_address};
+member_hello hello_of(const membership_state& state) {
+  const auto& identity = state.table->self();
+  auto address =
+      state.port == 0 ? std::string() : config::address{state.settings.plan.bind.host, state.port}.to_string();
+  return {identity.node_name, identity.incarnation, identity.proxy_address, std::move(address)};
 }
 
 cluster::member_identity to_identity(const member_hello& hello) {
@@ -131,11 +135,12 @@ void link_peer(membership_pointer self, const membership_peer_actor& handle, con
   auto known = links.find(address);
   if (known == links.end()) {
     self->monitor(handle);
-    links.emplace(address, peer_link{handle, hello.node_name, hello.incarnation});
+    links.emplace(address, peer_link{handle, hello.node_name, hello.incarnation, hello.member_address});
     return;
   }
   known->second.node_name = hello.node_name;
   known->second.incarnation = hello.incarnation;
+  known->second.member_address = hello.member_address;
 }
 
 void log_hello(membership_pointer self, const cluster::hello_result& result, const member_hello& hello,
@@ -171,7 +176,7 @@ void join_failed(membership_pointer self, std::size_t index, std::string reason)
 void greet(membership_pointer self, std::size_t index, std::uint64_t attempt, membership_peer_actor peer) {
   auto& state = self->state;
   state.joins[index].phase = join_phase::greeting;
-  self->request(peer, state.settings.request_timeout, to_hello(state.table->self()))
+  self->request(peer, state.settings.request_timeout, hello_of(state))
       .then(
           [=](member_hello& reply) {
             auto& state = self->state;
@@ -209,9 +214,23 @@ void greet(membership_pointer self, std::size_t index, std::uint64_t attempt, me
           });
 }
 
+// Marks a joinAddrs entry joined through a link that exists already.
+void joined_through(join_target& join, const caf::actor_addr& peer) {
+  join.phase = join_phase::joined;
+  join.peer = peer;
+  join.failures = 0;
+  join.last_error.clear();
+}
+
 void start_join(membership_pointer self, std::size_t index) {
   auto& state = self->state;
   auto& join = state.joins[index];
+  // The peer listening there joined this instance already. A second connection between two nodes is one too
+  // many for CAF's middleman, which then drops the proxies of the first: it is not dialled.
+  auto address = join.address.to_string();
+  for (const auto& [handle, link] : state.links)
+    if (!link.member_address.empty() && link.member_address == address)
+      return joined_through(join, handle);
   join.phase = join_phase::connecting;
   auto attempt = ++join.attempt;
   self->request(state.transport, state.settings.request_timeout, caf::connect_atom::value, join.address.host,
@@ -238,6 +257,10 @@ void start_join(membership_pointer self, std::size_t index) {
               join_failed(self, index, "the actor published there is not a s2s-proxy group member");
               return;
             }
+            // The peer joined this instance meanwhile: the pair is linked, and a second hello is not needed.
+            auto linked = state.links.find(caf::actor_cast<caf::actor_addr>(peer));
+            if (linked != state.links.end())
+              return joined_through(join, linked->first);
             greet(self, index, attempt, caf::actor_cast<membership_peer_actor>(peer));
           },
           [=](caf::error& error) {
@@ -319,8 +342,10 @@ void wake(membership_pointer self) {
     }
     state.next_heartbeat = now + state.table->timing().probe_interval;
   }
+  // Joins wait until this instance listens: its hellos then say where, which keeps its peers from dialling back.
   for (std::size_t i = 0; i < state.joins.size(); ++i)
-    if (!state.leaving && state.joins[i].phase == join_phase::waiting && state.joins[i].retry_at <= now)
+    if (!state.leaving && state.port != 0 && state.joins[i].phase == join_phase::waiting &&
+        state.joins[i].retry_at <= now)
       start_join(self, i);
   log_changes(self, state.table->advance(now));
   publish_carriers(self);
@@ -340,12 +365,17 @@ void on_down(membership_pointer self, const caf::down_msg& down) {
   if (auto change = state.table->on_connection_lost(link.node_name, link.incarnation, now))
     log_changes(self, {*change});
   publish_carriers(self);
+  // Two instances that lost each other dial again after delays of their own, so that they do not dial each other at
+  // the same moment (two connections at once: CAF keeps neither).
+  auto retry = state.settings.join_retry_initial + state.settings.join_retry_initial *
+                                                       (std::hash<std::string>{}(state.table->self().node_name) % 100) /
+                                                       100;
   for (auto& join : state.joins) {
     if (join.peer != down.source)
       continue;
     join.phase = join_phase::waiting;
     join.peer = {};
-    join.retry_at = now + state.settings.join_retry_initial;
+    join.retry_at = now + retry;
   }
   schedule_wake(self);
 }
@@ -397,6 +427,7 @@ membership_actor::behavior_type membership_behavior(membership_pointer self, mem
       .then(
           [=](std::uint16_t port) {
             self->state.port = port;
+            schedule_wake(self);
             log_line(self, log::level::info,
                      "member '" + self->state.table->self().node_name + "' listening for its peers on " +
                          config::address{self->state.settings.plan.bind.host, port}.to_string());
@@ -424,7 +455,7 @@ membership_actor::behavior_type membership_behavior(membership_pointer self, mem
           link_peer(self, caf::actor_cast<membership_peer_actor>(sender), hello);
         publish_members(self);
         schedule_wake(self);
-        return to_hello(state.table->self());
+        return hello_of(state);
       },
       [=](member_leave& leave) {
         auto& state = self->state;

@@ -30,6 +30,9 @@ struct member_hello {
   std::string node_name;
   std::uint64_t incarnation = 0;
   std::string proxy_address;
+  // Where the sender listens for its peers (memberlist bindAddr and the port it got): a peer whose joinAddrs
+  // entry names it does not dial it again while the two are linked.
+  std::string member_address;
 };
 
 // Sent to every accepted peer each probe interval, with the sender's live mux sessions.
@@ -53,7 +56,7 @@ typename Inspector::result_type inspect(Inspector& f, member_leave& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_hello& x) {
-  return f(caf::meta::type_name("s2s.member_hello"), x.node_name, x.incarnation, x.proxy_address);
+  return f(caf::meta::type_name("s2s.member_hello"), x.node_name, x.incarnation, x.proxy_address, x.member_address);
 }
 
 template <class Inspector>

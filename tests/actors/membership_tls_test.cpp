@@ -12,6 +12,7 @@
 
 #include "actors/membership.hpp"
 #include "support/certs.hpp"
+#include "support/ports.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace s2s;
@@ -23,7 +24,8 @@ namespace {
 // One instance: its own actor system with the group's TLS, and its member actor.
 class group_node {
  public:
-  group_node(const group_tls& tls, const std::string& name, std::vector<config::address> join = {}) {
+  group_node(const group_tls& tls, const std::string& name, std::vector<config::address> join = {},
+             std::uint16_t port = 0) {
     auto problems = configure_group_tls(config_, tls);
     if (!problems.empty())
       throw std::runtime_error(problems.front());
@@ -33,7 +35,7 @@ class group_node {
     cluster::group_plan plan;
     plan.self = {name, 1, "127.0.0.1:6233"};
     plan.timing = {100ms, 100ms, 3};
-    plan.bind = {"127.0.0.1", 0};
+    plan.bind = {"127.0.0.1", port};
     plan.join = std::move(join);
     auto settings = membership_settings_from(std::move(plan));
     settings.join_retry_max = 400ms;
@@ -115,6 +117,10 @@ struct membership_over_tls : ::testing::Test {
   group_tls dialling() const {
     return {certs.trusted.client.certificate, certs.trusted.client.private_key, certs.trusted.ca_certificate};
   }
+  // Both ends: a member that listens and dials.
+  group_tls both() const {
+    return {certs.trusted.member.certificate, certs.trusted.member.private_key, certs.trusted.ca_certificate};
+  }
 };
 
 TEST_F(membership_over_tls, two_members_see_each_other_alive_and_one_sees_the_other_go) {
@@ -129,6 +135,36 @@ TEST_F(membership_over_tls, two_members_see_each_other_alive_and_one_sees_the_ot
   }
   auto after = b1.wait_for(sees("b2", cluster::member_state::dead), "b1 to see b2 dead after b2 stopped");
   EXPECT_FALSE(find(after, "b2")->connected);
+}
+
+// Each lists the other in joinAddrs, as the instances of a side do: whichever dials second finds the pair connected
+// already, and neither ever loses the other for it (no connection between them is dropped while both run).
+TEST_F(membership_over_tls, two_members_that_join_each_other_stay_alive_to_each_other) {
+  auto port_of_1 = static_cast<std::uint16_t>(s2s::testing::free_loopback_port());
+  auto port_of_2 = static_cast<std::uint16_t>(s2s::testing::free_loopback_port());
+  group_node b1(both(), "b1", {{"127.0.0.1", port_of_2}}, port_of_1);
+  group_node b2(both(), "b2", {{"127.0.0.1", port_of_1}}, port_of_2);
+  b1.wait_for(sees("b2", cluster::member_state::alive), "b1 to see b2 alive");
+  b2.wait_for(sees("b1", cluster::member_state::alive), "b2 to see b1 alive");
+  // Both joins have run by now (the retries back off from 100 ms to 400 ms); for three seconds more, thirty
+  // probe intervals, neither may see the other anything but alive and connected.
+  auto until = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < until) {
+    for (auto* node : {&b1, &b2}) {
+      auto seen = node->view();
+      for (const auto& member : seen.members) {
+        EXPECT_EQ(member.state, cluster::member_state::alive)
+            << seen.self.node_name << " sees " << member.identity.node_name << " not alive";
+        EXPECT_TRUE(member.connected) << seen.self.node_name << " lost its connection to " << member.identity.node_name;
+        if (member.state != cluster::member_state::alive || !member.connected)
+          return;
+      }
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  for (auto* node : {&b1, &b2})
+    for (const auto& join : node->view().joins)
+      EXPECT_EQ(join.phase, "joined") << join.address << ": " << join.last_error;
 }
 
 TEST_F(membership_over_tls, a_member_whose_certificate_comes_from_another_ca_is_refused) {

@@ -48,7 +48,7 @@ struct issued {
   openssl_ptr<X509> certificate;
 };
 
-enum class role { authority, server, client };
+enum class role { authority, server, client, member };
 
 void add_extension(X509* certificate, X509* issuer, int nid, const char* value) {
   X509V3_CTX context;
@@ -116,6 +116,13 @@ issued issue(const std::string& common_name, role kind, const issued* issuer) {
       add_extension(certificate, signer, NID_key_usage, "critical,digitalSignature");
       add_extension(certificate, signer, NID_ext_key_usage, "clientAuth");
       break;
+    case role::member:
+      add_extension(certificate, signer, NID_basic_constraints, "critical,CA:FALSE");
+      add_extension(certificate, signer, NID_key_usage, "critical,digitalSignature");
+      add_extension(certificate, signer, NID_ext_key_usage, "serverAuth,clientAuth");
+      add_extension(certificate, signer, NID_subject_alt_name,
+                    ("DNS:" + common_name + ",DNS:localhost,IP:127.0.0.1").c_str());
+      break;
   }
 
   EVP_PKEY* signing_key = issuer ? issuer->key.get() : result.key.get();
@@ -151,12 +158,14 @@ authority_files make_authority(const std::filesystem::path& directory, const std
   issued ca = issue(stem + " CA", role::authority, nullptr);
   issued server = issue(test_certificates::server_name, role::server, &ca);
   issued client = issue(stem + " client", role::client, &ca);
+  issued member = issue(stem + " member", role::member, &ca);
 
   authority_files files;
   files.ca_certificate = directory / (stem + "-ca.crt");
   write_certificate(files.ca_certificate, ca.certificate.get());
   files.server = write_leaf(directory, stem + "-server", server);
   files.client = write_leaf(directory, stem + "-client", client);
+  files.member = write_leaf(directory, stem + "-member", member);
   return files;
 }
 

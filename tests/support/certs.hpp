@@ -11,12 +11,15 @@ struct certificate_files {
   std::filesystem::path private_key;  // PEM, unencrypted PKCS#8
 };
 
-// One certificate authority and the two leaves it signed.
+// One certificate authority and the three leaves it signed.
 struct authority_files {
   std::filesystem::path ca_certificate;
   // Names: the common name below, DNS localhost and IP 127.0.0.1.
   certificate_files server;
   certificate_files client;
+  // For both ends of a connection (serverAuth and clientAuth), as an instance of a group that listens
+  // and dials is; names as the server's.
+  certificate_files member;
 };
 
 struct test_certificates {
