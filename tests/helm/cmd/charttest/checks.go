@@ -12,13 +12,16 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/yaml"
 )
 
 type manifests struct {
-	configMaps  []corev1.ConfigMap
-	deployments []appsv1.Deployment
-	services    []corev1.Service
+	configMaps   []corev1.ConfigMap
+	deployments  []appsv1.Deployment
+	statefulSets []appsv1.StatefulSet
+	services     []corev1.Service
+	budgets      []policyv1.PodDisruptionBudget
 }
 
 var documentSeparator = regexp.MustCompile(`(?m)^---\s*$`)
@@ -46,6 +49,14 @@ func decode(rendered string) (manifests, error) {
 			var object appsv1.Deployment
 			err = yaml.UnmarshalStrict([]byte(document), &object)
 			m.deployments = append(m.deployments, object)
+		case "StatefulSet":
+			var object appsv1.StatefulSet
+			err = yaml.UnmarshalStrict([]byte(document), &object)
+			m.statefulSets = append(m.statefulSets, object)
+		case "PodDisruptionBudget":
+			var object policyv1.PodDisruptionBudget
+			err = yaml.UnmarshalStrict([]byte(document), &object)
+			m.budgets = append(m.budgets, object)
 		case "Service":
 			var object corev1.Service
 			err = yaml.UnmarshalStrict([]byte(document), &object)
@@ -61,48 +72,84 @@ func decode(rendered string) (manifests, error) {
 }
 
 // A listener of the proxy config, and what dials it: "local" (the local Temporal, through the
-// chart's main Service), "remote" (the other side, through the -remote Service), "health" (the
-// kubelet) or "metrics" (Prometheus).
+// chart's main Service), "remote" (the other side, through the -remote Service), "group" (the
+// pod's peers, through the headless -group Service), "health" (the kubelet) or "metrics"
+// (Prometheus).
 type listener struct {
 	key, dialer string
 	port        int32
 }
 
-// check returns the proxy config of the ConfigMap after checking the objects against it.
-func check(m manifests) (string, error) {
-	if len(m.configMaps) != 1 || len(m.deployments) != 1 || len(m.services) < 1 || len(m.services) > 2 {
-		return "", fmt.Errorf("rendered %d ConfigMaps, %d Deployments and %d Services; want 1, 1 and 1 or 2",
-			len(m.configMaps), len(m.deployments), len(m.services))
+// A proxy config the chart renders: the file it is in the ConfigMap, its text and its contents.
+type podConfig struct {
+	file, text string
+	parsed     map[string]any
+}
+
+// check returns the proxy configs of the ConfigMap, one per pod that runs a config of its own,
+// after checking the objects against them: a Deployment of at most one pod with config.yaml, or a
+// StatefulSet whose pods each have <pod name>.yaml and form a group.
+func check(m manifests) ([]podConfig, error) {
+	if len(m.configMaps) != 1 || len(m.deployments)+len(m.statefulSets) != 1 {
+		return nil, fmt.Errorf("rendered %d ConfigMaps, %d Deployments and %d StatefulSets; want 1 ConfigMap and 1 Deployment or StatefulSet",
+			len(m.configMaps), len(m.deployments), len(m.statefulSets))
 	}
-	configMap, deployment := m.configMaps[0], m.deployments[0]
-	config := configMap.Data["config.yaml"]
-	if config == "" {
-		return "", fmt.Errorf("ConfigMap %s has no config.yaml", configMap.Name)
-	}
-	var parsed map[string]any
-	if err := yaml.Unmarshal([]byte(config), &parsed); err != nil {
-		return "", fmt.Errorf("the config in ConfigMap %s is not YAML: %v", configMap.Name, err)
-	}
-	listeners, err := listenersOf(parsed)
-	if err != nil {
-		return "", err
-	}
+	configMap := m.configMaps[0]
 	var problems []string
 	problem := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
-	if deployment.Spec.Replicas == nil || *deployment.Spec.Replicas != 1 {
-		problem("the Deployment does not run exactly 1 replica")
+	var template corev1.PodTemplateSpec
+	var configs []podConfig
+	var err error
+	if len(m.deployments) == 1 {
+		deployment := m.deployments[0]
+		template = deployment.Spec.Template
+		if len(m.services) < 1 || len(m.services) > 2 || len(m.budgets) != 0 {
+			return nil, fmt.Errorf("rendered %d Services and %d PodDisruptionBudgets with a Deployment; want 1 or 2 and none",
+				len(m.services), len(m.budgets))
+		}
+		if deployment.Spec.Replicas == nil || *deployment.Spec.Replicas > 1 {
+			problem("the Deployment runs more than 1 replica, which needs a StatefulSet and a group")
+		}
+		if deployment.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+			problem("the Deployment's strategy is %q, not Recreate: an update would run two instances of one side", deployment.Spec.Strategy.Type)
+		}
+		if len(configMap.Data) != 1 || configMap.Data["config.yaml"] == "" {
+			return nil, fmt.Errorf("ConfigMap %s holds %d keys; want config.yaml only", configMap.Name, len(configMap.Data))
+		}
+		configs, err = parseConfigs(configMap, []string{"config.yaml"})
+	} else {
+		statefulSet := m.statefulSets[0]
+		template = statefulSet.Spec.Template
+		replicas := int32(0)
+		if statefulSet.Spec.Replicas != nil {
+			replicas = *statefulSet.Spec.Replicas
+		}
+		if replicas < 2 {
+			return nil, fmt.Errorf("the StatefulSet runs %d replicas; the chart renders one only for 2 or more", replicas)
+		}
+		files := []string{}
+		for n := range replicas {
+			files = append(files, fmt.Sprintf("%s-%d.yaml", statefulSet.Name, n))
+		}
+		if len(configMap.Data) != len(files) {
+			problem("ConfigMap %s holds %d keys for %d pods", configMap.Name, len(configMap.Data), len(files))
+		}
+		configs, err = parseConfigs(configMap, files)
+		if err == nil {
+			checkStatefulSet(statefulSet, m.services, m.budgets, configs, problem)
+		}
 	}
-	if deployment.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
-		problem("the Deployment's strategy is %q, not Recreate: an update would run two instances of one side", deployment.Spec.Strategy.Type)
+	if err != nil {
+		return nil, err
 	}
-	pod := deployment.Spec.Template.Spec
+	pod := template.Spec
 	if len(pod.Containers) != 1 {
-		return "", fmt.Errorf("the pod has %d containers; want 1", len(pod.Containers))
+		return nil, fmt.Errorf("the pod has %d containers; want 1", len(pod.Containers))
 	}
 	container := pod.Containers[0]
 	checkSecurity(pod, container, problem)
-	checkConfigMount(pod, container, configMap.Name, problem)
+	checkConfigMount(pod, container, configMap.Name, len(m.statefulSets) == 1, problem)
 
 	ports := map[string]int32{}
 	byNumber := map[int32]bool{}
@@ -110,25 +157,51 @@ func check(m manifests) (string, error) {
 		ports[p.Name] = p.ContainerPort
 		byNumber[p.ContainerPort] = true
 	}
-	healthPorts := map[int32]bool{}
-	for _, l := range listeners {
-		if !byNumber[l.port] {
-			problem("%s listens on port %d, but the container declares no such port", l.key, l.port)
+	for _, c := range configs {
+		listeners, err := listenersOf(c.parsed)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", c.file, err)
 		}
-		if l.dialer == "health" {
-			healthPorts[l.port] = true
+		healthPorts := map[int32]bool{}
+		for _, l := range listeners {
+			if !byNumber[l.port] {
+				problem("%s: %s listens on port %d, but the container declares no such port", c.file, l.key, l.port)
+			}
+			if l.dialer == "health" {
+				healthPorts[l.port] = true
+			}
 		}
+		checkServices(m.services, template.Labels, ports, listeners, problem)
+		checkProbes(container, ports, healthPorts, problem)
+		checkMetricsAnnotations(template.Annotations, listeners, problem)
+		checkTLSMounts(pod, container, c.parsed, problem)
 	}
-	checkServices(m.services, deployment.Spec.Template.Labels, ports, listeners, problem)
-	checkProbes(container, ports, healthPorts, problem)
-	checkMetricsAnnotations(deployment.Spec.Template.Annotations, listeners, problem)
-	checkTLSMounts(pod, container, parsed, problem)
 
 	if len(problems) > 0 {
-		return "", fmt.Errorf("the rendered objects disagree with the config they carry:\n  %s\nconfig:\n%s",
-			strings.Join(problems, "\n  "), config)
+		texts := []string{}
+		for _, c := range configs {
+			texts = append(texts, c.file+":\n"+c.text)
+		}
+		return nil, fmt.Errorf("the rendered objects disagree with the config they carry:\n  %s\nconfigs:\n%s",
+			strings.Join(problems, "\n  "), strings.Join(texts, "\n"))
 	}
-	return config, nil
+	return configs, nil
+}
+
+func parseConfigs(configMap corev1.ConfigMap, files []string) ([]podConfig, error) {
+	var configs []podConfig
+	for _, file := range files {
+		text := configMap.Data[file]
+		if text == "" {
+			return nil, fmt.Errorf("ConfigMap %s has no %s", configMap.Name, file)
+		}
+		var parsed map[string]any
+		if err := yaml.Unmarshal([]byte(text), &parsed); err != nil {
+			return nil, fmt.Errorf("%s in ConfigMap %s is not YAML: %v", file, configMap.Name, err)
+		}
+		configs = append(configs, podConfig{file: file, text: text, parsed: parsed})
+	}
+	return configs, nil
 }
 
 func checkSecurity(pod corev1.PodSpec, container corev1.Container, problem func(string, ...any)) {
@@ -153,8 +226,9 @@ func checkSecurity(pod corev1.PodSpec, container corev1.Container, problem func(
 	}
 }
 
-// checkConfigMount: the --config the container starts with is the ConfigMap's config.yaml.
-func checkConfigMount(pod corev1.PodSpec, container corev1.Container, configMap string, problem func(string, ...any)) {
+// checkConfigMount: the --config the container starts with is the ConfigMap's config.yaml, or for
+// a pod of a StatefulSet its own <pod name>.yaml, the name coming from the pod's metadata.
+func checkConfigMount(pod corev1.PodSpec, container corev1.Container, configMap string, perPod bool, problem func(string, ...any)) {
 	path := ""
 	for i, a := range container.Args {
 		if a == "--config" && i+1 < len(container.Args) {
@@ -165,7 +239,20 @@ func checkConfigMount(pod corev1.PodSpec, container corev1.Container, configMap 
 		problem("the container's args %q are not `start --config FILE`", container.Args)
 		return
 	}
-	if filepath.Base(path) != "config.yaml" {
+	if perPod {
+		if filepath.Base(path) != "$(POD_NAME).yaml" {
+			problem("--config %s is not the pod's own key of the ConfigMap, $(POD_NAME).yaml", path)
+		}
+		named := false
+		for _, e := range container.Env {
+			if e.Name == "POD_NAME" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name" {
+				named = true
+			}
+		}
+		if !named {
+			problem("the container's POD_NAME is not the pod's metadata.name")
+		}
+	} else if filepath.Base(path) != "config.yaml" {
 		problem("--config %s is not the ConfigMap's key config.yaml", path)
 	}
 	for _, mount := range container.VolumeMounts {
@@ -210,7 +297,7 @@ func checkServices(services []corev1.Service, podLabels map[string]string, ports
 		}
 	}
 	for _, l := range listeners {
-		if (l.dialer == "local" || l.dialer == "remote") && !targets[l.dialer][l.port] {
+		if (l.dialer == "local" || l.dialer == "remote" || l.dialer == "group") && !targets[l.dialer][l.port] {
 			problem("%s (port %d) is in no Service for the %s side", l.key, l.port, l.dialer)
 		}
 	}
@@ -326,6 +413,12 @@ func listenersOf(config map[string]any) ([]listener, error) {
 			}
 		case "mux-server":
 			if err := add(key+".remote.muxAddressInfo.address", "remote", lookup(c, "remote", "muxAddressInfo", "address")); err != nil {
+				return nil, err
+			}
+		}
+		if lookup(c, "memberlist", "enabled") == true {
+			port, _ := lookup(c, "memberlist", "bindPort").(float64)
+			if err := add(key+".memberlist.bindPort", "group", fmt.Sprintf(":%d", int(port))); err != nil {
 				return nil, err
 			}
 		}

@@ -1,12 +1,12 @@
 // Command charttest lints or renders the s2s-proxy chart with the helm CLI, checks what it
-// renders, and runs `s2s-proxy validate` on the proxy config taken from the rendered ConfigMap.
+// renders, and runs `s2s-proxy validate` on each proxy config taken from the rendered ConfigMap.
 //
-//	charttest -helm HELM -chart DIR -work DIR -lint [-values FILE]
+//	charttest -helm HELM -chart DIR -work DIR -lint [-values FILE] [-set K=V]...
 //	charttest -helm HELM -chart DIR -work DIR -proxy S2S_PROXY [-values FILE] [-set K=V]...
 //	charttest -helm HELM -chart DIR -work DIR [-values FILE] [-set K=V]... -expect-failure TEXT
 //
 // Before rendering it writes throwaway TLS files for every entry of tls.secrets in the values
-// file, where the Secrets would be mounted, and points tls.mountDirectory at them through an
+// file and for the group's Secret, where the Secrets would be mounted, and points tls.mountDirectory at them through an
 // extra values file, so that validate finds and loads real certificates.
 package main
 
@@ -79,7 +79,11 @@ func run(o options) error {
 		valueArgs = append(valueArgs, "--values", o.values)
 	}
 	if o.lint {
-		out, err := helm(o.helm, work, append([]string{"lint", "--strict", o.chart}, valueArgs...)...)
+		args := append([]string{"lint", "--strict", o.chart}, valueArgs...)
+		for _, s := range o.sets {
+			args = append(args, "--set", s)
+		}
+		out, err := helm(o.helm, work, args...)
 		if err != nil {
 			return fmt.Errorf("helm lint: %v\n%s", err, out)
 		}
@@ -91,14 +95,17 @@ func run(o options) error {
 	}
 
 	mountDirectory := filepath.Join(work, "tls")
+	// The group's Secret (group.tlsSecretName) is mounted at <mountDirectory>/group.
+	names := []string{"group"}
 	if o.values != "" {
-		names, err := secretNames(o.values)
+		secrets, err := secretNames(o.values)
 		if err != nil {
 			return err
 		}
-		if err := writeTLSFiles(mountDirectory, names); err != nil {
-			return err
-		}
+		names = append(names, secrets...)
+	}
+	if err := writeTLSFiles(mountDirectory, names); err != nil {
+		return err
 	}
 	override := filepath.Join(work, "tls-override.yaml")
 	overrideText, _ := yaml.Marshal(map[string]any{"tls": map[string]any{"mountDirectory": mountDirectory}})
@@ -131,15 +138,20 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	config, err := check(manifests)
+	configs, err := check(manifests)
 	if err != nil {
 		return err
 	}
-	configPath := filepath.Join(work, "config.yaml")
-	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
-		return err
+	for _, c := range configs {
+		configPath := filepath.Join(work, c.file)
+		if err := os.WriteFile(configPath, []byte(c.text), 0o644); err != nil {
+			return err
+		}
+		if err := validate(o.proxy, work, configPath); err != nil {
+			return err
+		}
 	}
-	return validate(o.proxy, work, configPath)
+	return nil
 }
 
 // helm runs the helm CLI with its cache, config and data under the work directory, so that it
