@@ -2,12 +2,14 @@
 // renders, and runs `s2s-proxy validate` on each proxy config taken from the rendered ConfigMap.
 //
 //	charttest -helm HELM -chart DIR -work DIR -lint [-values FILE] [-set K=V]...
-//	charttest -helm HELM -chart DIR -work DIR -proxy S2S_PROXY [-values FILE] [-set K=V]...
+//	charttest -helm HELM -chart DIR -work DIR -proxy S2S_PROXY [-values FILE] [-set K=V]... [-run-group]
 //	charttest -helm HELM -chart DIR -work DIR [-values FILE] [-set K=V]... -expect-failure TEXT
 //
 // Before rendering it writes throwaway TLS files for every entry of tls.secrets in the values
 // file and for the group's Secret, where the Secrets would be mounted, and points tls.mountDirectory at them through an
-// extra values file, so that validate finds and loads real certificates.
+// extra values file, so that validate finds and loads real certificates. With -run-group it then
+// starts the configs of a StatefulSet's pods on this machine and checks the group they form
+// (run.go).
 package main
 
 import (
@@ -30,7 +32,7 @@ func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 type options struct {
 	helm, chart, work, proxy, values, expectFailure string
 	sets                                            repeated
-	lint                                            bool
+	lint, runGroup                                  bool
 }
 
 func main() {
@@ -42,6 +44,7 @@ func main() {
 	flag.StringVar(&o.values, "values", "", "a values file (optional)")
 	flag.Var(&o.sets, "set", "a helm --set value (repeatable)")
 	flag.BoolVar(&o.lint, "lint", false, "run helm lint --strict instead of rendering")
+	flag.BoolVar(&o.runGroup, "run-group", false, "after validating, run the pods' configs and check that they form a group")
 	flag.StringVar(&o.expectFailure, "expect-failure", "", "rendering must fail with a message containing this text")
 	flag.Parse()
 	if o.helm == "" || o.chart == "" || o.work == "" || (!o.lint && o.expectFailure == "" && o.proxy == "") {
@@ -150,6 +153,12 @@ func run(o options) error {
 		if err := validate(o.proxy, work, configPath); err != nil {
 			return err
 		}
+	}
+	if o.runGroup {
+		if len(manifests.statefulSets) != 1 {
+			return fmt.Errorf("-run-group needs a StatefulSet, and the chart rendered none")
+		}
+		return runGroup(o.proxy, work, manifests.statefulSets[0].Spec.ServiceName, configs)
 	}
 	return nil
 }
