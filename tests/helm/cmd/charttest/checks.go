@@ -42,25 +42,15 @@ func decode(rendered string) (manifests, error) {
 		case "":
 			continue
 		case "ConfigMap":
-			var object corev1.ConfigMap
-			err = yaml.UnmarshalStrict([]byte(document), &object)
-			m.configMaps = append(m.configMaps, object)
+			err = decodeInto(document, &m.configMaps)
 		case "Deployment":
-			var object appsv1.Deployment
-			err = yaml.UnmarshalStrict([]byte(document), &object)
-			m.deployments = append(m.deployments, object)
+			err = decodeInto(document, &m.deployments)
 		case "StatefulSet":
-			var object appsv1.StatefulSet
-			err = yaml.UnmarshalStrict([]byte(document), &object)
-			m.statefulSets = append(m.statefulSets, object)
+			err = decodeInto(document, &m.statefulSets)
 		case "PodDisruptionBudget":
-			var object policyv1.PodDisruptionBudget
-			err = yaml.UnmarshalStrict([]byte(document), &object)
-			m.budgets = append(m.budgets, object)
+			err = decodeInto(document, &m.budgets)
 		case "Service":
-			var object corev1.Service
-			err = yaml.UnmarshalStrict([]byte(document), &object)
-			m.services = append(m.services, object)
+			err = decodeInto(document, &m.services)
 		default:
 			return m, fmt.Errorf("the chart rendered a %s, which this test does not expect", kind.Kind)
 		}
@@ -69,6 +59,14 @@ func decode(rendered string) (manifests, error) {
 		}
 	}
 	return m, nil
+}
+
+// decodeInto decodes one document strictly and appends it to the objects of its kind.
+func decodeInto[T any](document string, objects *[]T) error {
+	var object T
+	err := yaml.UnmarshalStrict([]byte(document), &object)
+	*objects = append(*objects, object)
+	return err
 }
 
 // A listener of the proxy config, and what dials it: "local" (the local Temporal, through the
