@@ -37,10 +37,20 @@ container ports and Service ports, the port the probes use, and the refusals.
 {{- if has (include "s2s-proxy.lookup" (list . "remote" "connectionType")) (list "mux-client" "mux-server") }}true{{ end }}
 {{- end }}
 
+{{/* The name of pod n of the StatefulSet, for a list: the root context, then n. */}}
+{{- define "s2s-proxy.podName" -}}
+{{- printf "%s-%d" (include "s2s-proxy.fullname" (first .)) (int (last .)) }}
+{{- end }}
+
 {{/* The DNS name of pod n of the StatefulSet, for a list: the root context, then n. */}}
 {{- define "s2s-proxy.podHost" -}}
 {{- $root := first . }}
-{{- printf "%s-%d.%s.%s.svc" (include "s2s-proxy.fullname" $root) (int (last .)) (include "s2s-proxy.groupServiceName" $root) $root.Release.Namespace }}
+{{- printf "%s.%s.%s.svc" (include "s2s-proxy.podName" .) (include "s2s-proxy.groupServiceName" $root) $root.Release.Namespace }}
+{{- end }}
+
+{{/* Where the group's Secret (group.tlsSecretName) is mounted. */}}
+{{- define "s2s-proxy.groupTLSDirectory" -}}
+{{- printf "%s/group" (trimSuffix "/" .Values.tls.mountDirectory) }}
 {{- end }}
 
 {{- define "s2s-proxy.selectorLabels" -}}
@@ -75,7 +85,7 @@ redials those below), every pod's local.tcpServer as proxyAddresses, and the gro
 {{- $n := int (last .) }}
 {{- $config := include "s2s-proxy.config" $root | fromYaml }}
 {{- $group := $root.Values.group }}
-{{- $tls := printf "%s/group" (trimSuffix "/" $root.Values.tls.mountDirectory) }}
+{{- $tls := include "s2s-proxy.groupTLSDirectory" $root }}
 {{- range $i, $c := $config.clusterConnections }}
 {{- if include "s2s-proxy.groupsConnection" $c }}
 {{- $port := add (int $group.bindPort) $i }}
@@ -87,9 +97,9 @@ redials those below), every pod's local.tcpServer as proxyAddresses, and the gro
 {{- if lt $j $n }}
 {{- $joins = append $joins (printf "%s:%d" $host $port) }}
 {{- end }}
-{{- $_ := set $proxies (printf "%s-%d" (include "s2s-proxy.fullname" $root) $j) (printf "%s%s" $host $localPort) }}
+{{- $_ := set $proxies (include "s2s-proxy.podName" (list $root $j)) (printf "%s%s" $host $localPort) }}
 {{- end }}
-{{- $memberlist := dict "enabled" true "nodeName" (printf "%s-%d" (include "s2s-proxy.fullname" $root) $n) "bindAddr" "0.0.0.0" "bindPort" $port "joinAddrs" $joins "proxyAddresses" $proxies "tls" (dict "certificatePath" (printf "%s/tls.crt" $tls) "keyPath" (printf "%s/tls.key" $tls) "remoteCAPath" (printf "%s/ca.crt" $tls)) }}
+{{- $memberlist := dict "enabled" true "nodeName" (include "s2s-proxy.podName" (list $root $n)) "bindAddr" "0.0.0.0" "bindPort" $port "joinAddrs" $joins "proxyAddresses" $proxies "tls" (dict "certificatePath" (printf "%s/tls.crt" $tls) "keyPath" (printf "%s/tls.key" $tls) "remoteCAPath" (printf "%s/ca.crt" $tls)) }}
 {{- with $group.probeIntervalMs }}
 {{- $_ := set $memberlist "probeIntervalMs" (int .) }}
 {{- end }}

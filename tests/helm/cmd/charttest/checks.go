@@ -112,7 +112,7 @@ func check(m manifests) ([]podConfig, error) {
 		if deployment.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
 			problem("the Deployment's strategy is %q, not Recreate: an update would run two instances of one side", deployment.Spec.Strategy.Type)
 		}
-		if len(configMap.Data) != 1 || configMap.Data["config.yaml"] == "" {
+		if len(configMap.Data) != 1 {
 			return nil, fmt.Errorf("ConfigMap %s holds %d keys; want config.yaml only", configMap.Name, len(configMap.Data))
 		}
 		configs, err = parseConfigs(configMap, []string{"config.yaml"})
@@ -155,25 +155,26 @@ func check(m manifests) ([]podConfig, error) {
 		ports[p.Name] = p.ContainerPort
 		byNumber[p.ContainerPort] = true
 	}
-	for _, c := range configs {
-		listeners, err := listenersOf(c.parsed)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", c.file, err)
-		}
-		healthPorts := map[int32]bool{}
-		for _, l := range listeners {
-			if !byNumber[l.port] {
-				problem("%s: %s listens on port %d, but the container declares no such port", c.file, l.key, l.port)
-			}
-			if l.dialer == "health" {
-				healthPorts[l.port] = true
-			}
-		}
-		checkServices(m.services, template.Labels, ports, listeners, problem)
-		checkProbes(container, ports, healthPorts, problem)
-		checkMetricsAnnotations(template.Annotations, listeners, problem)
-		checkTLSMounts(pod, container, c.parsed, problem)
+	// The pods' configs differ in nothing but memberlist.nodeName and joinAddrs (checkStatefulSet
+	// says so otherwise), so the first stands for all in what the pod exposes and mounts.
+	first := configs[0]
+	listeners, err := listenersOf(first.parsed)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", first.file, err)
 	}
+	healthPorts := map[int32]bool{}
+	for _, l := range listeners {
+		if !byNumber[l.port] {
+			problem("%s: %s listens on port %d, but the container declares no such port", first.file, l.key, l.port)
+		}
+		if l.dialer == "health" {
+			healthPorts[l.port] = true
+		}
+	}
+	checkServices(m.services, template.Labels, ports, listeners, problem)
+	checkProbes(container, ports, healthPorts, problem)
+	checkMetricsAnnotations(template.Annotations, listeners, problem)
+	checkTLSMounts(pod, container, first.parsed, problem)
 
 	if len(problems) > 0 {
 		texts := []string{}
@@ -397,9 +398,7 @@ func listenersOf(config map[string]any) ([]listener, error) {
 		out = append(out, listener{key: key, dialer: dialer, port: int32(port)})
 		return nil
 	}
-	connections, _ := config["clusterConnections"].([]any)
-	for i, item := range connections {
-		c, _ := item.(map[string]any)
+	for i, c := range connectionsOf(config) {
 		key := fmt.Sprintf("clusterConnections[%d]", i)
 		if err := add(key+".local.tcpServer.address", "local", lookup(c, "local", "tcpServer", "address")); err != nil {
 			return nil, err
@@ -431,6 +430,17 @@ func listenersOf(config map[string]any) ([]listener, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// connectionsOf is the config's clusterConnections, each as a mapping (nil for one that is not).
+func connectionsOf(config map[string]any) []map[string]any {
+	var out []map[string]any
+	list, _ := config["clusterConnections"].([]any)
+	for _, item := range list {
+		c, _ := item.(map[string]any)
+		out = append(out, c)
+	}
+	return out
 }
 
 func lookup(m map[string]any, keys ...string) any {

@@ -171,16 +171,6 @@ func checkStatefulSet(statefulSet appsv1.StatefulSet, services []corev1.Service,
 	}
 }
 
-func connectionsOf(config map[string]any) []map[string]any {
-	var out []map[string]any
-	list, _ := config["clusterConnections"].([]any)
-	for _, item := range list {
-		c, _ := item.(map[string]any)
-		out = append(out, c)
-	}
-	return out
-}
-
 func portOf(address any) string {
 	text, _ := address.(string)
 	return text[strings.LastIndex(text, ":")+1:]

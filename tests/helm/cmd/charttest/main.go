@@ -6,10 +6,10 @@
 //	charttest -helm HELM -chart DIR -work DIR [-values FILE] [-set K=V]... -expect-failure TEXT
 //
 // Before rendering it writes throwaway TLS files for every entry of tls.secrets in the values
-// file and for the group's Secret, where the Secrets would be mounted, and points tls.mountDirectory at them through an
-// extra values file, so that validate finds and loads real certificates. With -run-group it then
-// starts the configs of a StatefulSet's pods on this machine and checks the group they form
-// (run.go).
+// file and for the group's Secret, where the Secrets would be mounted, and points
+// tls.mountDirectory at them through an extra values file, so that validate finds and loads real
+// certificates. With -run-group it then starts the configs of a StatefulSet's pods on this
+// machine and checks the group they form (run.go).
 package main
 
 import (
