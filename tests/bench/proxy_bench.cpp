@@ -151,6 +151,10 @@ struct path_figures {
   stream_figures small, large;
   double proxy_cpu_us_per_unary = 0, proxy_cpu_us_per_small = 0, proxy_cpu_us_per_large = 0;
   double proxy_switches_per_unary = 0;
+  // The 1 MiB phase: CPU of this process (the callers and the echo server) per message, and the
+  // cores busy on average (this process and the proxies together), to tell a CPU-bound path from
+  // one that waits.
+  double caller_cpu_us_per_large = 0, cores_busy_large = 0;
 };
 
 // Sums a per-process figure over the proxies of a path (none for the direct path).
@@ -172,8 +176,16 @@ path_figures measure(const std::string& target, const std::vector<pid_t>& proxie
   figures.proxy_switches_per_unary = (total(proxies, context_switches) - switches_before) / (unary_calls * 1.1);
   figures.small = run_stream(*stub, 1024, small_count);
   double after_small = total(proxies, cpu_seconds);
+  double caller_before = cpu_seconds(getpid());
+  auto large_start = clock_type::now();
   figures.large = run_stream(*stub, 1 << 20, large_count);
+  double large_seconds = std::chrono::duration<double>(clock_type::now() - large_start).count();
   double after_large = total(proxies, cpu_seconds);
+  double caller_cpu = cpu_seconds(getpid()) - caller_before;
+  if (large_count > 0) {
+    figures.caller_cpu_us_per_large = caller_cpu * 1e6 / (2.0 * large_count);
+    figures.cores_busy_large = (caller_cpu + after_large - after_small) / large_seconds;
+  }
   figures.proxy_cpu_us_per_unary = (after_unary - before) * 1e6 / (unary_calls * 1.1);
   figures.proxy_cpu_us_per_small = (after_small - after_unary) * 1e6 / (2.0 * small_count);
   figures.proxy_cpu_us_per_large = (after_large - after_small) * 1e6 / (2.0 * large_count);
@@ -206,6 +218,8 @@ path_figures median_figures(const std::vector<path_figures>& rounds) {
   out.proxy_cpu_us_per_small = of([](const path_figures& f) { return f.proxy_cpu_us_per_small; });
   out.proxy_cpu_us_per_large = of([](const path_figures& f) { return f.proxy_cpu_us_per_large; });
   out.proxy_switches_per_unary = of([](const path_figures& f) { return f.proxy_switches_per_unary; });
+  out.caller_cpu_us_per_large = of([](const path_figures& f) { return f.caller_cpu_us_per_large; });
+  out.cores_busy_large = of([](const path_figures& f) { return f.cores_busy_large; });
   return out;
 }
 
@@ -642,6 +656,11 @@ int main(int argc, char** argv) {
       "context switches per unary call: %.1f\n",
       muxed.proxy_cpu_us_per_unary, muxed.proxy_cpu_us_per_small, muxed.proxy_cpu_us_per_large,
       muxed.proxy_switches_per_unary);
+  std::printf(
+      "1 MiB streaming: cores busy (callers, echo server and proxies) direct %.2f, TCP pair %.2f, mux pair %.2f; "
+      "callers and echo server CPU per message %.1f, %.1f, %.1f us\n",
+      direct_mux.cores_busy_large, chained.cores_busy_large, muxed.cores_busy_large, direct_mux.caller_cpu_us_per_large,
+      chained.caller_cpu_us_per_large, muxed.caller_cpu_us_per_large);
   std::printf("resident memory with 1 session: A %.0f KiB, B %.0f KiB; with %d: A %.0f KiB, B %.0f KiB\n", one_a, one_b,
               many_sessions, many_a, many_b);
   std::printf(
