@@ -532,7 +532,7 @@ void restart_sources(hub_pointer self, const std::vector<std::int32_t>& shards) 
 // Opens the source streams this instance should have open and has not, once there is someone to receive.
 void ensure_sources(hub_pointer self) {
   auto& st = self->state;
-  if (!st.routes || !st.source_template || !receivers(st))
+  if (!ensure_routes(st) || !st.source_template || !receivers(st))
     return;
   for (std::int32_t shard = 1; shard <= st.spec.source_count; ++shard) {
     auto& source = st.sources[shard];
@@ -757,8 +757,11 @@ void on_tick(hub_pointer self) {
     return;
   self->delayed_send(self, tick_interval, tick_atom::value);
   if (st.group) {
+    // An instance that learnt of its sources from the others' notes before its schema was loaded opens them once it
+    // is: nothing else would tell it to.
+    ensure_routes(st);
     // Batches refused from a source's owner (a note lost in a change of members, or no schema yet): that
-    // incarnation is asked for again, once.
+    // incarnation is asked for again, once there is a schema to count it with.
     auto refused = std::move(st.group->refused);
     st.group->refused.clear();
     for (const auto& [shard, from] : refused) {
@@ -769,8 +772,11 @@ void on_tick(hub_pointer self) {
         }
       } else if (st.routes) {
         ask_restart(self, shard, from.first, from.second);
+      } else {
+        st.group->refused[shard] = from;
       }
     }
+    ensure_sources(self);
   }
   publish(st);
   for (auto& [shard, source] : st.sources)
@@ -991,6 +997,9 @@ hub_actor::behavior_type hub_behavior(hub_pointer self, routing_spec spec, std::
     st.group = std::move(group);
     st.group->ownership = ownership_of(st);
     publish(st);
+    // What the others' notes leave undone (sources learnt of before the schema, batches to ask for again) is
+    // taken up at the tick, so a hub of a group ticks from its start, streams or none.
+    start_ticking(self);
   }
   self->set_down_handler([self](caf::down_msg& down) {
     auto& st = self->state;

@@ -89,7 +89,8 @@ struct fixture : test_coordinator_fixture<> {
     self->send_exit(node.relay, caf::exit_reason::user_shutdown);
   }
 
-  instance& start(const std::string& name) {
+  // schema_loaded: whether the instance's schema is loaded yet, when the test holds it back.
+  instance& start(const std::string& name, std::shared_ptr<const bool> schema_loaded = nullptr) {
     auto node = std::make_unique<instance>();
     node->name = name;
     node->incarnation = ++incarnations;
@@ -103,7 +104,11 @@ struct fixture : test_coordinator_fixture<> {
     spec.source_count = sources;
     spec.target_count = targets;
     spec.upstream = node->upstream;
-    spec.codec = [] { return codec(); };
+    spec.codec = [schema_loaded]() -> std::shared_ptr<const s2s::translation::replication_codec> {
+      if (schema_loaded && !*schema_loaded)
+        return nullptr;
+      return codec();
+    };
     spec.group = node->link;
     node->entrance = start_routing(sys, std::move(spec));
     auto& made = *node;
@@ -317,6 +322,42 @@ CAF_TEST(a batch of an incarnation whose start was missed is not counted and tha
   CAF_CHECK_EQUAL(a2.ends.at(3)->writes.size(), 1u);
   CAF_REQUIRE(!a1.cluster->latest(source).writes.empty());
   CAF_CHECK(a1.cluster->latest(source).writes.back() == ack_of(source, 20));
+}
+
+CAF_TEST(an instance that hears of its sources before its schema is loaded opens them once it is) {
+  auto& a1 = start("a1");
+  auto loaded = std::make_shared<bool>(false);
+  auto& a2 = start("a2", loaded);
+  members({&a1, &a2});
+  for (std::int32_t shard = 1; shard <= targets; ++shard)
+    open_target(a1, shard);
+  auto owners = source_owners({"a1", "a2"});
+  // a2 knows from a1's claims that a1 receives, and which sources are its own, but cannot route yet.
+  for (const auto& [shard, owner] : owners)
+    CAF_CHECK_EQUAL(opened(a2, shard), 0u);
+  sched.trigger_timeouts();
+  drain();
+  for (const auto& [shard, owner] : owners)
+    CAF_CHECK_EQUAL(opened(a2, shard), 0u);
+  // The schema arrives with no note or stream to tell the hub: its next tick opens a2's sources, once each.
+  *loaded = true;
+  sched.trigger_timeouts();
+  drain();
+  for (const auto& [shard, owner] : owners) {
+    CAF_CHECK_EQUAL(opened(a2, shard), owner == "a2" ? 1u : 0u);
+    CAF_CHECK_EQUAL(opened(a1, shard), owner == "a1" ? 1u : 0u);
+  }
+  std::vector<std::int32_t> open = a2.entrance->view().sources_open;
+  std::vector<std::int32_t> owned;
+  for (const auto& [shard, owner] : owners)
+    if (owner == "a2")
+      owned.push_back(shard);
+  CAF_REQUIRE(!owned.empty());
+  CAF_CHECK(open == owned);
+  sched.trigger_timeouts();
+  drain();
+  for (const auto& [shard, owner] : owners)
+    CAF_CHECK_EQUAL(opened(a2, shard), owner == "a2" ? 1u : 0u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
