@@ -146,9 +146,13 @@ void h2_connection::kick() {
   if (flush_due_ || closed_)
     return;
   flush_due_ = true;
-  loop_.post([self = shared_from_this()] {
-    self->flush_due_ = false;
-    self->flush();
+  // At the end of the loop's turn: a call that queues a message, then (in a task it posts) the
+  // trailers after it, sends both in one write.
+  loop_.run_or_post([self = shared_from_this()] {
+    self->loop_.defer([self] {
+      self->flush_due_ = false;
+      self->flush();
+    });
   });
 }
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 #include "sys/thread_name.hpp"
 
@@ -124,19 +125,30 @@ void event_loop::wake() {
   [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof one);
 }
 
+void event_loop::defer(task work) { deferred_.push_back(std::move(work)); }
+
 void event_loop::run_posted() {
-  // Tasks may post more; those run too, within a bound, then the fds get their turn.
+  // Tasks may post more; those run too, within a bound, then the fds get their turn. Deferred
+  // work runs once nothing posted is left, or when the bound is reached.
   for (int round = 0; round < 64; ++round) {
     std::vector<task> batch;
     {
       std::lock_guard guard(mutex_);
-      if (posted_.empty() || halted_)
+      if (halted_)
         return;
       batch.swap(posted_);
+    }
+    if (batch.empty()) {
+      if (deferred_.empty())
+        return;
+      batch.swap(deferred_);
     }
     for (auto& work : batch)
       work();
   }
+  auto late = std::exchange(deferred_, {});
+  for (auto& work : late)
+    work();
 }
 
 void event_loop::run() {
@@ -147,9 +159,9 @@ void event_loop::run() {
     int timeout = -1;
     {
       std::lock_guard guard(mutex_);
-      if (halted_ || (stopping_ && posted_.empty()))
+      if (halted_ || (stopping_ && posted_.empty() && deferred_.empty()))
         break;
-      if (!posted_.empty())
+      if (!posted_.empty() || !deferred_.empty())
         timeout = 0;
     }
     if (timeout != 0 && !timers_.empty()) {

@@ -53,6 +53,10 @@ class event_loop {
   void post(task work);
   // Runs `work` now when called on the loop's thread, else posts it.
   void run_or_post(task work);
+  // Loop thread only: runs `work` once the tasks posted so far, and those they post in turn, have
+  // run (within the bound of a turn), so that what several tasks queue for one connection leaves
+  // in one write.
+  void defer(task work);
 
   // Stops the thread now; tasks and timers still pending never run. Not from the loop's thread.
   void halt();
@@ -71,6 +75,7 @@ class event_loop {
   int wake_fd_ = -1;
   std::mutex mutex_;
   std::vector<task> posted_;
+  std::vector<task> deferred_;  // loop thread only
   bool stopping_ = false;
   bool halted_ = false;
   std::vector<std::shared_ptr<void>> retired_;
