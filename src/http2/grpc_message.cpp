@@ -48,10 +48,12 @@ std::optional<status> message_reader::feed(std::span<const std::uint8_t> bytes) 
       current_.compressed = prefix_[0];
     }
     const std::size_t n = std::min(expected_ - current_.payload.size(), bytes.size());
-    // A large message gets its whole buffer once its first MiB is in: one allocation of the final
-    // size, not a doubling series whose middle sizes stay in the allocator's heaps afterwards. Only
-    // bytes that really came earn it, so an announced length alone reserves nothing.
-    if (current_.payload.size() + n >= reserve_after_bytes && current_.payload.capacity() < expected_)
+    // A message gets its whole buffer once an eighth of it (or its first MiB) is in: one
+    // allocation of the final size, not a doubling series that copies it again and whose middle
+    // sizes stay in the allocator's heaps afterwards. Only bytes that really came earn it, so an
+    // announced length alone reserves nothing.
+    const std::size_t held = current_.payload.size() + n;
+    if (current_.payload.capacity() < expected_ && (held >= reserve_after_bytes || held * 8 >= expected_))
       current_.payload.reserve(expected_);
     current_.payload.insert(current_.payload.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
     bytes = bytes.subspan(n);

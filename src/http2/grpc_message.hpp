@@ -45,6 +45,9 @@ class message_reader {
   std::optional<status> finish() const;
   // Bytes of the incomplete message held so far, prefix included.
   std::size_t partial_bytes() const { return prefix_size_ + current_.payload.size(); }
+  // Bytes allocated for the incomplete message's payload (at most eight times what came of it, or
+  // the whole message once its first MiB is in).
+  std::size_t partial_capacity() const { return current_.payload.capacity(); }
 
  private:
   std::size_t max_;

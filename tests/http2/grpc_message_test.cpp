@@ -56,6 +56,31 @@ TEST(GrpcMessage, RefusesAMessageOverTheLimitFromItsPrefixAlone) {
   EXPECT_EQ(reader.feed({&more, 1})->code, status_code::resource_exhausted) << "the error sticks";
 }
 
+TEST(GrpcMessage, AMessageGetsItsWholeBufferOnceAnEighthOfItCame) {
+  constexpr std::uint32_t size = 1024 * 1024;
+  message_reader reader;
+  ASSERT_FALSE(reader.feed(message_prefix(0, size)));
+  std::vector<std::uint8_t> piece(size / 8 - 1, 7);
+  ASSERT_FALSE(reader.feed(piece));
+  EXPECT_LT(reader.partial_capacity(), size) << "less than an eighth earns no full buffer";
+  const std::uint8_t one = 7;
+  ASSERT_FALSE(reader.feed({&one, 1}));
+  EXPECT_EQ(reader.partial_capacity(), size);
+  std::vector<std::uint8_t> rest(size - size / 8, 7);
+  ASSERT_FALSE(reader.feed(rest));
+  auto message = reader.next();
+  ASSERT_TRUE(message);
+  EXPECT_EQ(message->payload.size(), size);
+}
+
+TEST(GrpcMessage, AnAnnouncedLengthAloneReservesNothing) {
+  message_reader reader;
+  ASSERT_FALSE(reader.feed(message_prefix(0, default_max_message_bytes)));
+  std::vector<std::uint8_t> piece(64 * 1024, 7);
+  ASSERT_FALSE(reader.feed(piece));
+  EXPECT_LT(reader.partial_capacity(), 1024u * 1024u) << "64 KiB of a 128 MiB message holds no 128 MiB buffer";
+}
+
 TEST(GrpcMessage, AcceptsAMessageOfExactlyTheLimit) {
   message_reader reader(16);
   std::vector<std::uint8_t> wire;
