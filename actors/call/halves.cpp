@@ -45,6 +45,39 @@ std::vector<std::uint8_t> bytes_of(const grpc::ByteBuffer& message) {
   return out;
 }
 
+namespace {
+// From this size on a message's slices are borrowed: below it, one copy costs less than sharing.
+constexpr std::size_t borrow_from_bytes = 64 * 1024;
+}  // namespace
+
+outgoing_message::outgoing_message(const grpc::ByteBuffer& message) {
+  if (message.Length() < borrow_from_bytes) {
+    framed_ = bytes_of(message);
+    return;
+  }
+  auto slices = std::make_shared<std::vector<grpc::Slice>>();
+  if (!message.Dump(slices.get()).ok()) {
+    framed_ = bytes_of(message);
+    return;
+  }
+  std::size_t total = 0;
+  for (auto& slice : *slices)
+    total += slice.size();
+  auto prefix = http2::message_prefix(0, static_cast<std::uint32_t>(total));
+  framed_.assign(prefix.begin(), prefix.end());
+  slices_ = std::move(slices);
+}
+
+bool outgoing_message::queue_on(http2::connection& core, http2::stream_id id) {
+  if (!core.send_buffer(id, std::move(framed_)))
+    return false;
+  if (slices_)
+    for (auto& slice : *slices_)
+      if (!core.send_borrowed(id, {slice.begin(), slice.size()}, slices_))
+        return false;
+  return true;
+}
+
 grpc::ByteBuffer buffer_of(std::vector<std::uint8_t> bytes) {
   if (bytes.empty())
     return grpc::ByteBuffer(nullptr, 0);
@@ -102,11 +135,11 @@ void h2_half_pacing<Half>::post_peer(std::weak_ptr<read_gate> peer) {
 }
 
 template <class Half>
-std::vector<std::uint8_t> h2_half_pacing<Half>::frame(const grpc::ByteBuffer& message, bool& large) {
+outgoing_message h2_half_pacing<Half>::frame(const grpc::ByteBuffer& message, bool& large) {
   large = message.Length() >= large_message_bytes;
   if (large)
     note_large_message();
-  return bytes_of(message);
+  return outgoing_message(message);
 }
 
 template <class Half>
@@ -188,7 +221,7 @@ void h2_server_half::write(grpc::ByteBuffer message) {
     if (self->finished_ || self->stream_gone_)
       return;
     self->send_headers_if_needed();
-    if (!self->connection_->core().send_buffer(self->id_, std::move(framed))) {
+    if (!framed.queue_on(self->connection_->core(), self->id_)) {
       self->gone();
       return;
     }
@@ -349,7 +382,7 @@ void h2_client_half::write(grpc::ByteBuffer message) {
   auto framed = frame(message, large);
   connection_->loop().post([self = shared_from_this(), framed = std::move(framed), large]() mutable {
     auto& core = self->connection_->core();
-    if (self->status_ || self->writes_closed_ || self->id_ == 0 || !core.send_buffer(self->id_, std::move(framed))) {
+    if (self->status_ || self->writes_closed_ || self->id_ == 0 || !framed.queue_on(core, self->id_)) {
       if (!self->write_failed_told_) {
         self->write_failed_told_ = true;
         self->tell(upstream_write_failed{});

@@ -38,6 +38,19 @@ metadata_list metadata_of(const http2::header_list& headers);
 grpc::Status status_of_trailers(const http2::header_list& trailers);
 http2::header_list trailers_of(const grpc::Status& status, const metadata_list& metadata, bool only);
 
+// A message ready for a stream's send queue: framed into one buffer when small, or its gRPC prefix
+// followed by the message's own slices, borrowed rather than copied, when large.
+class outgoing_message {
+ public:
+  explicit outgoing_message(const grpc::ByteBuffer& message);
+  // Queues it on stream `id`; false when the stream takes no more data.
+  bool queue_on(http2::connection& core, http2::stream_id id);
+
+ private:
+  std::vector<std::uint8_t> framed_;                  // prefix and payload, or the prefix alone
+  std::shared_ptr<std::vector<grpc::Slice>> slices_;  // the payload, when borrowed
+};
+
 // What both halves share, on their connection's loop thread: the read grants and the DATA credit
 // held back for them, the grants their writes owe the other half, and the call actor they tell.
 template <class Half>
@@ -50,7 +63,7 @@ class h2_half_pacing {
   void post_grants(std::size_t count);
   void post_peer(std::weak_ptr<read_gate> peer);
   // The message framed for a write (from any thread), telling the allocator of a large one.
-  static std::vector<std::uint8_t> frame(const grpc::ByteBuffer& message, bool& large);
+  static outgoing_message frame(const grpc::ByteBuffer& message, bool& large);
   // After a message was queued on the stream: the other half gets its grant back at once while
   // the stream's unframed bytes are under the budget, else once they have been framed.
   void queued_message(bool large);

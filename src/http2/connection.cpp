@@ -524,6 +524,17 @@ bool connection::send_buffer(stream_id id, std::vector<std::uint8_t>&& bytes, bo
   return true;
 }
 
+bool connection::send_borrowed(stream_id id, std::span<const std::uint8_t> bytes, std::shared_ptr<const void> keeper,
+                               bool end_stream) {
+  auto* s = find(id);
+  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers)
+    return false;
+  s->outbox.append(bytes, std::move(keeper));
+  s->end_queued = end_stream;
+  resume(id, *s);
+  return true;
+}
+
 bool connection::send_trailers(stream_id id, const header_list& trailers) {
   auto* s = find(id);
   if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers)

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -74,6 +75,9 @@ class connection {
   bool send_data(stream_id id, std::span<const std::uint8_t> bytes, bool end_stream = false);
   // The same, taking the buffer over: no copy, also behind data still queued on the stream.
   bool send_buffer(stream_id id, std::vector<std::uint8_t>&& bytes, bool end_stream = false);
+  // The same, borrowing the bytes: `keeper` keeps them valid until they are framed.
+  bool send_borrowed(stream_id id, std::span<const std::uint8_t> bytes, std::shared_ptr<const void> keeper,
+                     bool end_stream = false);
   // Ends the stream with a trailing header block, after the data queued before it.
   bool send_trailers(stream_id id, const header_list& trailers);
   // RST_STREAM; the stream ends with a stream_reset event (by_peer false).

@@ -15,18 +15,27 @@ void send_queue::append(std::vector<std::uint8_t>&& bytes) {
   if (bytes.empty())
     return;
   size_ += bytes.size();
-  buffers_.push_back(std::move(bytes));
+  buffer b{std::move(bytes), nullptr, {}};
+  b.bytes = b.owned;  // a moved vector keeps its storage, so the view stays valid as buffers_ grows
+  buffers_.push_back(std::move(b));
+}
+
+void send_queue::append(std::span<const std::uint8_t> bytes, std::shared_ptr<const void> keeper) {
+  if (bytes.empty())
+    return;
+  size_ += bytes.size();
+  buffers_.push_back(buffer{{}, std::move(keeper), bytes});
 }
 
 std::size_t send_queue::take(std::uint8_t* out, std::size_t length) {
   std::size_t taken = 0;
   while (taken < length && front_ < buffers_.size()) {
     auto& front = buffers_[front_];
-    const std::size_t n = std::min(length - taken, front.size() - head_);
-    std::memcpy(out + taken, front.data() + head_, n);
+    const std::size_t n = std::min(length - taken, front.bytes.size() - head_);
+    std::memcpy(out + taken, front.bytes.data() + head_, n);
     taken += n;
     head_ += n;
-    if (head_ == front.size()) {
+    if (head_ == front.bytes.size()) {
       front = {};  // its memory goes back now, not when the queue next empties
       ++front_;
       head_ = 0;

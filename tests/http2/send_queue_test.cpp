@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <numeric>
 #include <vector>
 
@@ -31,6 +32,23 @@ TEST(SendQueue, BytesComeOutInTheOrderTheyWereQueuedAcrossBufferEdges) {
   EXPECT_EQ(queue.take(out.data() + 10, 100), 2u);
   EXPECT_TRUE(queue.empty());
   EXPECT_EQ(out, counting(12, 0));
+}
+
+TEST(SendQueue, BorrowedBytesAreReadInPlaceAndTheirKeeperReleasedOnceTaken) {
+  send_queue queue;
+  auto kept = std::make_shared<std::vector<std::uint8_t>>(counting(6, 2));
+  std::weak_ptr<std::vector<std::uint8_t>> watch = kept;
+  queue.append(counting(2, 0));
+  queue.append(std::span<const std::uint8_t>(*kept), kept);
+  kept.reset();
+  EXPECT_FALSE(watch.expired()) << "the queue keeps borrowed bytes alive until they are framed";
+  EXPECT_EQ(queue.size(), 8u);
+  std::vector<std::uint8_t> out(8);
+  EXPECT_EQ(queue.take(out.data(), 5), 5u);
+  EXPECT_FALSE(watch.expired());
+  EXPECT_EQ(queue.take(out.data() + 5, 10), 3u);
+  EXPECT_TRUE(watch.expired()) << "taken whole, the borrowed buffer is let go";
+  EXPECT_EQ(out, counting(8, 0));
 }
 
 TEST(SendQueue, ALargeBufferIsTakenOverNotCopied) {
