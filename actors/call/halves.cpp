@@ -60,10 +60,7 @@ outgoing_message::outgoing_message(const grpc::ByteBuffer& message) {
     framed_ = bytes_of(message);
     return;
   }
-  std::size_t total = 0;
-  for (auto& slice : *slices)
-    total += slice.size();
-  auto prefix = http2::message_prefix(0, static_cast<std::uint32_t>(total));
+  auto prefix = http2::message_prefix(0, static_cast<std::uint32_t>(message.Length()));
   framed_.assign(prefix.begin(), prefix.end());
   slices_ = std::move(slices);
 }

@@ -148,11 +148,9 @@ void h2_connection::kick() {
   flush_due_ = true;
   // At the end of the loop's turn: a call that queues a message, then (in a task it posts) the
   // trailers after it, sends both in one write.
-  loop_.run_or_post([self = shared_from_this()] {
-    self->loop_.defer([self] {
-      self->flush_due_ = false;
-      self->flush();
-    });
+  loop_.defer([self = shared_from_this()] {
+    self->flush_due_ = false;
+    self->flush();
   });
 }
 

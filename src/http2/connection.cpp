@@ -504,40 +504,38 @@ void connection::resume(stream_id id, stream_state& s) {
   nghttp2_session_resume_data(session_, id);
 }
 
-bool connection::send_data(stream_id id, std::span<const std::uint8_t> bytes, bool end_stream) {
+connection::stream_state* connection::data_stream(stream_id id) {
   auto* s = find(id);
-  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers)
+  return fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers ? nullptr : s;
+}
+
+template <class Append>
+bool connection::queue_data(stream_id id, bool end_stream, Append append) {
+  auto* s = data_stream(id);
+  if (!s)
     return false;
-  s->outbox.append(bytes);
+  append(s->outbox);
   s->end_queued = end_stream;
   resume(id, *s);
   return true;
 }
 
+bool connection::send_data(stream_id id, std::span<const std::uint8_t> bytes, bool end_stream) {
+  return queue_data(id, end_stream, [&](send_queue& q) { q.append(bytes); });
+}
+
 bool connection::send_buffer(stream_id id, std::vector<std::uint8_t>&& bytes, bool end_stream) {
-  auto* s = find(id);
-  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers)
-    return false;
-  s->outbox.append(std::move(bytes));
-  s->end_queued = end_stream;
-  resume(id, *s);
-  return true;
+  return queue_data(id, end_stream, [&](send_queue& q) { q.append(std::move(bytes)); });
 }
 
 bool connection::send_borrowed(stream_id id, std::span<const std::uint8_t> bytes, std::shared_ptr<const void> keeper,
                                bool end_stream) {
-  auto* s = find(id);
-  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers)
-    return false;
-  s->outbox.append(bytes, std::move(keeper));
-  s->end_queued = end_stream;
-  resume(id, *s);
-  return true;
+  return queue_data(id, end_stream, [&](send_queue& q) { q.append(bytes, std::move(keeper)); });
 }
 
 bool connection::send_trailers(stream_id id, const header_list& trailers) {
-  auto* s = find(id);
-  if (fatal_ || !s || !s->sending || s->end_queued || s->reset_after_headers)
+  auto* s = data_stream(id);
+  if (!s)
     return false;
   s->trailers = trailers;
   s->end_queued = true;

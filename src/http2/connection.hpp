@@ -133,6 +133,11 @@ class connection {
   stream_state* find(stream_id id);
   bool attach_source(stream_id id, stream_state& s, const header_list& headers, bool end_stream);
   void resume(stream_id id, stream_state& s);
+  // The stream, while it may still queue data or trailers; else null.
+  stream_state* data_stream(stream_id id);
+  // Queues data on such a stream with `append(outbox)`, ending it for sending when `end_stream`.
+  template <class Append>
+  bool queue_data(stream_id id, bool end_stream, Append append);
   void pull_output(bool until_go_away);
   void submit_go_away(std::uint32_t code, std::string_view debug_data);
   void frame_go_away();
