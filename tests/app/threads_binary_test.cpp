@@ -140,6 +140,16 @@ std::vector<std::string> missing_threads(pid_t pid, const std::vector<listed_thr
 void expect_only_listed_threads(pid_t pid, const std::vector<listed_thread>& rows, const std::string& proxy) {
   auto threads = threads_of(pid);
   ASSERT_FALSE(threads.empty()) << proxy << " is not running";
+  // A thread starts with the binary's name and names itself as it begins: one caught in between
+  // is looked at again, for up to a second, before it counts as unnamed.
+  auto unnamed_yet = [&] {
+    return std::any_of(threads.begin(), threads.end(),
+                       [&](const running_thread& t) { return t.name == main_thread_name && t.id != pid; });
+  };
+  for (int i = 0; i < 20 && unnamed_yet(); ++i) {
+    std::this_thread::sleep_for(50ms);
+    threads = threads_of(pid);
+  }
   for (const auto& thread : threads) {
     EXPECT_NE(row_of(rows, thread.name), nullptr) << proxy << ": thread " << thread.id << " '" << thread.name
                                                   << "' is not in docs/threads.md; threads: " << describe(threads);

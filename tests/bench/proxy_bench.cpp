@@ -81,6 +81,8 @@ struct unary_figures {
 int unary_callers = 1;
 
 unary_figures run_unary(v1::EchoService::Stub& stub, int calls) {
+  if (calls <= 0)
+    return {};
   v1::EchoRequest request;
   request.set_payload(pattern_payload(1024));
   for (int i = 0; i < calls / 10; ++i)  // warm-up
@@ -173,7 +175,8 @@ path_figures measure(const std::string& target, const std::vector<pid_t>& proxie
   double switches_before = total(proxies, context_switches);
   figures.unary = run_unary(*stub, unary_calls);
   double after_unary = total(proxies, cpu_seconds);
-  figures.proxy_switches_per_unary = (total(proxies, context_switches) - switches_before) / (unary_calls * 1.1);
+  if (unary_calls > 0)
+    figures.proxy_switches_per_unary = (total(proxies, context_switches) - switches_before) / (unary_calls * 1.1);
   figures.small = run_stream(*stub, 1024, small_count);
   double after_small = total(proxies, cpu_seconds);
   double caller_before = cpu_seconds(getpid());
@@ -186,9 +189,12 @@ path_figures measure(const std::string& target, const std::vector<pid_t>& proxie
     figures.caller_cpu_us_per_large = caller_cpu * 1e6 / (2.0 * large_count);
     figures.cores_busy_large = (caller_cpu + after_large - after_small) / large_seconds;
   }
-  figures.proxy_cpu_us_per_unary = (after_unary - before) * 1e6 / (unary_calls * 1.1);
-  figures.proxy_cpu_us_per_small = (after_small - after_unary) * 1e6 / (2.0 * small_count);
-  figures.proxy_cpu_us_per_large = (after_large - after_small) * 1e6 / (2.0 * large_count);
+  if (unary_calls > 0)
+    figures.proxy_cpu_us_per_unary = (after_unary - before) * 1e6 / (unary_calls * 1.1);
+  if (small_count > 0)
+    figures.proxy_cpu_us_per_small = (after_small - after_unary) * 1e6 / (2.0 * small_count);
+  if (large_count > 0)
+    figures.proxy_cpu_us_per_large = (after_large - after_small) * 1e6 / (2.0 * large_count);
   return figures;
 }
 
