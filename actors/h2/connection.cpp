@@ -29,8 +29,7 @@ class plain final : public byte_transport {
       auto* buffer = transport_read_buffer();
       auto n = ::recv(fd_.get(), buffer, read_chunk, 0);
       if (n > 0) {
-        if (!sink({buffer, static_cast<std::size_t>(n)}))
-          return true;
+        sink({buffer, static_cast<std::size_t>(n)});
         taken += static_cast<std::size_t>(n);
         if (static_cast<std::size_t>(n) < read_chunk)
           return true;
@@ -237,20 +236,15 @@ void h2_connection::keepalive_tick() {
 void h2_connection::read_input() {
   last_read_ = net::event_loop::clock::now();
   std::string problem;
-  // Each chunk's events are handled before the next chunk is read: DATA events view the chunk.
-  reading_ = true;
+  bool received = false;
   bool open = transport_->read(
-      [this](std::span<const std::uint8_t> bytes) {
+      [this, &received](std::span<const std::uint8_t> bytes) {
         core_.receive(bytes);
-        dispatch_events();
-        return !closed_;
+        received = true;
       },
       problem);
-  reading_ = false;
-  if (closed_) {
-    transport_.reset();  // closed while it was reading (see close())
-    return;
-  }
+  if (received)
+    dispatch_events();
   if (!open) {
     flush();
     return close(problem.empty() ? "the peer closed the connection" : problem);
@@ -379,9 +373,7 @@ void h2_connection::close(const std::string& reason) {
     sink_->on_connection_closed(*this);
   if (closed_callback_)
     std::exchange(closed_callback_, nullptr)();
-  // Inside the transport's read (a stream's event closed it), the transport goes once that returns.
-  if (!reading_)
-    transport_.reset();
+  transport_.reset();
   loop_.retire(std::move(keep));
 }
 
