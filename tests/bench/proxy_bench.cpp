@@ -167,6 +167,9 @@ double total(const std::vector<pid_t>& proxies, double (*figure)(pid_t)) {
   return sum;
 }
 
+// `amount` per one of `count`; 0 for a run that did not happen.
+double per(double amount, double count) { return count > 0 ? amount / count : 0; }
+
 path_figures measure(const std::string& target, const std::vector<pid_t>& proxies, int unary_calls, int small_count,
                      int large_count) {
   auto stub = v1::EchoService::NewStub(make_channel(target));
@@ -175,8 +178,7 @@ path_figures measure(const std::string& target, const std::vector<pid_t>& proxie
   double switches_before = total(proxies, context_switches);
   figures.unary = run_unary(*stub, unary_calls);
   double after_unary = total(proxies, cpu_seconds);
-  if (unary_calls > 0)
-    figures.proxy_switches_per_unary = (total(proxies, context_switches) - switches_before) / (unary_calls * 1.1);
+  figures.proxy_switches_per_unary = per(total(proxies, context_switches) - switches_before, unary_calls * 1.1);
   figures.small = run_stream(*stub, 1024, small_count);
   double after_small = total(proxies, cpu_seconds);
   double caller_before = cpu_seconds(getpid());
@@ -189,12 +191,9 @@ path_figures measure(const std::string& target, const std::vector<pid_t>& proxie
     figures.caller_cpu_us_per_large = caller_cpu * 1e6 / (2.0 * large_count);
     figures.cores_busy_large = (caller_cpu + after_large - after_small) / large_seconds;
   }
-  if (unary_calls > 0)
-    figures.proxy_cpu_us_per_unary = (after_unary - before) * 1e6 / (unary_calls * 1.1);
-  if (small_count > 0)
-    figures.proxy_cpu_us_per_small = (after_small - after_unary) * 1e6 / (2.0 * small_count);
-  if (large_count > 0)
-    figures.proxy_cpu_us_per_large = (after_large - after_small) * 1e6 / (2.0 * large_count);
+  figures.proxy_cpu_us_per_unary = per((after_unary - before) * 1e6, unary_calls * 1.1);
+  figures.proxy_cpu_us_per_small = per((after_small - after_unary) * 1e6, 2.0 * small_count);
+  figures.proxy_cpu_us_per_large = per((after_large - after_small) * 1e6, 2.0 * large_count);
   return figures;
 }
 
