@@ -54,9 +54,6 @@ namespace {
 
 constexpr std::string_view replication_method = "StreamWorkflowReplicationMessages";
 constexpr std::size_t status_codes = rpc::status_code_count;
-// Messages a call counts before adding them to the shared counters; a long stream's figures
-// lag by at most this many per direction.
-constexpr std::uint32_t message_batch = 64;
 
 std::string_view code_name(int code) { return rpc::status_code_name(code); }
 
@@ -73,8 +70,10 @@ struct method_figures {
 
 class listener_figures : public actors::call_observer, public std::enable_shared_from_this<listener_figures> {
  public:
-  listener_figures(call_metrics& calls, actor_metrics& actors, std::string connection, std::string direction)
+  listener_figures(call_metrics& calls, actor_metrics& actors, std::string connection, std::string direction,
+                   metrics_clock clock)
       : calls_(calls),
+        clock_(clock),
         live_calls_(actors.live_of("call")),
         processed_(actors.processed_of("call")),
         failures_(actors.failures_of("call")),
@@ -140,6 +139,7 @@ class listener_figures : public actors::call_observer, public std::enable_shared
   }
 
   call_metrics& calls_;
+  metrics_clock clock_;
   prometheus::Gauge& live_calls_;
   prometheus::Counter& processed_;
   prometheus::Counter& failures_;
@@ -156,7 +156,7 @@ class listener_figures : public actors::call_observer, public std::enable_shared
 class call_figures final : public actors::call_probe {
  public:
   call_figures(std::shared_ptr<listener_figures> listener, method_figures& method)
-      : listener_(std::move(listener)), method_(method), began_(std::chrono::steady_clock::now()) {
+      : listener_(std::move(listener)), method_(method), began_(listener_->clock_()), flushed_at_(began_) {
     listener_->live_calls_.Increment();
     method_.started->Increment();
     if (method_.replication) {
@@ -174,13 +174,17 @@ class call_figures final : public actors::call_probe {
   // otherwise contend on the same counters from every thread.
   void message(actors::call_hop hop) override {
     ++unflushed_[static_cast<int>(hop)];
-    if (++unflushed_total_ >= message_batch)
+    ++unflushed_total_;
+    auto now = listener_->clock_();
+    if (unflushed_total_ >= message_batch || now - flushed_at_ >= message_lag) {
       flush_messages();
+      flushed_at_ = now;
+    }
   }
 
   void ended(const grpc::Status& status) override {
     flush_messages();
-    std::chrono::duration<double> took = std::chrono::steady_clock::now() - began_;
+    std::chrono::duration<double> took = listener_->clock_() - began_;
     int code = static_cast<int>(status.error_code());
     listener_->handled(method_, code).Increment();
     method_.duration->Observe(took.count());
@@ -214,6 +218,7 @@ class call_figures final : public actors::call_probe {
   std::shared_ptr<listener_figures> listener_;
   method_figures& method_;
   std::chrono::steady_clock::time_point began_;
+  std::chrono::steady_clock::time_point flushed_at_;
   std::uint32_t unflushed_[4] = {};
   std::uint32_t unflushed_total_ = 0;
 };
@@ -225,12 +230,12 @@ std::unique_ptr<actors::call_probe> listener_figures::call_started(const actors:
 }  // namespace
 
 std::shared_ptr<actors::call_observer> make_call_observer(call_metrics& calls, actor_metrics& actors,
-                                                          std::string_view endpoint_name) {
+                                                          std::string_view endpoint_name, metrics_clock clock) {
   // "<connection> <direction>"; a name without a space is all connection.
   auto space = endpoint_name.rfind(' ');
   std::string connection(space == std::string_view::npos ? endpoint_name : endpoint_name.substr(0, space));
   std::string direction(space == std::string_view::npos ? "" : endpoint_name.substr(space + 1));
-  return std::make_shared<listener_figures>(calls, actors, std::move(connection), std::move(direction));
+  return std::make_shared<listener_figures>(calls, actors, std::move(connection), std::move(direction), clock);
 }
 
 }  // namespace s2s::metrics

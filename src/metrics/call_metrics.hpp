@@ -2,6 +2,9 @@
 // observer that feeds them from the call actors of one listener.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,9 +45,19 @@ const prometheus::Histogram::BucketBoundaries& call_duration_buckets();
 // a caller inventing method names cannot grow the metrics without bound.
 inline constexpr std::size_t max_labelled_methods = 512;
 
+// A call adds its message counts to the shared counters every `message_batch` messages, and at the first message
+// `message_lag` or more after it last did (and when it ends): a quiet replication stream, one acknowledgement a
+// second, shows each message within about a second instead of every 64th.
+inline constexpr std::uint32_t message_batch = 64;
+inline constexpr std::chrono::milliseconds message_lag{1000};
+
+// The clock the message counts are flushed by; steady_clock's unless a test gives its own.
+using metrics_clock = std::chrono::steady_clock::time_point (*)();
+
 // The observer for the calls of the listener named `endpoint_name` ("<connection> outbound" or
 // "<connection> inbound"). Both metric sets must outlive every call it watches.
 std::shared_ptr<actors::call_observer> make_call_observer(call_metrics& calls, actor_metrics& actors,
-                                                          std::string_view endpoint_name);
+                                                          std::string_view endpoint_name,
+                                                          metrics_clock clock = &std::chrono::steady_clock::now);
 
 }  // namespace s2s::metrics

@@ -8,12 +8,16 @@
 namespace s2s::metrics {
 namespace {
 
+// The test's clock: the time the message counts are flushed by, moved by hand.
+std::chrono::steady_clock::time_point test_now;
+std::chrono::steady_clock::time_point test_clock() { return test_now; }
+
 class CallObserver : public ::testing::Test {
  protected:
   prometheus::Registry registry;
   call_metrics calls{registry};
   actor_metrics actors{registry};
-  std::shared_ptr<actors::call_observer> observer = make_call_observer(calls, actors, "a-to-b outbound");
+  std::shared_ptr<actors::call_observer> observer = make_call_observer(calls, actors, "a-to-b outbound", &test_clock);
 
   std::unique_ptr<actors::call_probe> start(const std::string& method) {
     actors::call_info info;
@@ -50,7 +54,7 @@ TEST_F(CallObserver, MessageCountsArriveInBatchesAndInFullWhenTheCallEnds) {
   client["side"] = "client";
   for (int i = 0; i < 70; ++i)
     probe->message(actors::call_hop::from_caller);
-  EXPECT_EQ(calls.messages_received.Add(server).Value(), 64);
+  EXPECT_EQ(calls.messages_received.Add(server).Value(), message_batch);
   for (int i = 0; i < 3; ++i)
     probe->message(actors::call_hop::to_upstream);
   probe->message(actors::call_hop::from_upstream);
@@ -60,6 +64,33 @@ TEST_F(CallObserver, MessageCountsArriveInBatchesAndInFullWhenTheCallEnds) {
   EXPECT_EQ(calls.messages_sent.Add(client).Value(), 3);
   EXPECT_EQ(calls.messages_received.Add(client).Value(), 1);
   EXPECT_EQ(calls.messages_sent.Add(server).Value(), 1);
+}
+
+TEST_F(CallObserver, AQuietStreamsMessagesShowOnceASecondHasPassed) {
+  auto timed = make_call_observer(calls, actors, "a-to-b inbound", &test_clock);
+  actors::call_info info;
+  info.method = "/pkg.Service/Quiet";
+  auto probe = timed->call_started(info);
+  prometheus::Labels server{{"connection", "a-to-b"},
+                            {"direction", "inbound"},
+                            {"grpc_service", "pkg.Service"},
+                            {"grpc_method", "Quiet"},
+                            {"side", "server"}};
+  auto& received = calls.messages_received.Add(server);
+  test_now += std::chrono::milliseconds(400);
+  probe->message(actors::call_hop::from_caller);  // within a second of the call's start: held
+  EXPECT_EQ(received.Value(), 0);
+  test_now += message_lag;
+  probe->message(actors::call_hop::from_caller);  // a second after: both show
+  EXPECT_EQ(received.Value(), 2);
+  test_now += message_lag / 2;
+  probe->message(actors::call_hop::from_caller);
+  EXPECT_EQ(received.Value(), 2);
+  test_now += message_lag / 2;
+  probe->message(actors::call_hop::from_caller);
+  EXPECT_EQ(received.Value(), 4);
+  probe->ended(grpc::Status::OK);
+  EXPECT_EQ(received.Value(), 4);
 }
 
 TEST_F(CallObserver, MethodsBeyondTheBoundCountAsOther) {
