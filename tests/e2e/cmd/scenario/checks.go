@@ -210,6 +210,40 @@ func checkEndpoints(ctx context.Context, t *topology) error {
 	return nil
 }
 
+// waitStreamsAcked waits until each named proxy has carried, since it started, an acknowledgement on the replication
+// streams of both directions: a SyncReplicationState from the receiving cluster, which the proxy reads on its server
+// side of the stream (inbound for the other cluster's receiver, outbound for its own cluster's).
+//
+// Why a scenario waits for it after a proxy restart, before it starts workflows: Temporal's stream sender begins a
+// receiver that has never acknowledged at the current end of its replication queue. As two clusters learn of each
+// other, their first streams may end within milliseconds (see settled), so a receiver may not have acknowledged yet
+// when the proxy restarts; the tasks written while its stream is down would then never be sent, and the receiver
+// counts them done all the same. Once one acknowledgement has gone through, the sender resumes from it after any
+// outage, which is what the fault scenarios test.
+func waitStreamsAcked(ctx context.Context, t *topology, names ...string) error {
+	for _, name := range names {
+		s := t.specs[name]
+		err := eventually(ctx, t.o.stepTimeout, name+" to carry a replication acknowledgement both ways", func(context.Context) error {
+			code, body, err := httpGet("http://" + s.metrics + "/metrics")
+			if err != nil || code != http.StatusOK {
+				return fmt.Errorf("/metrics on %s: status %d, %v", s.metrics, code, err)
+			}
+			for _, direction := range []string{"inbound", "outbound"} {
+				if n := counter(body, "s2s_proxy_grpc_messages_received_total", label("direction", direction),
+					label("grpc_method", "StreamWorkflowReplicationMessages"), label("side", "server")); n < 1 {
+					return fmt.Errorf("no acknowledgement on the %s replication stream yet", direction)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	logf("replication streams acknowledged both ways through %s", strings.Join(names, ", "))
+	return nil
+}
+
 // What the proxy's /health says for a side whose readiness the binary does not wire.
 const notReportedYet = "does not report readiness in this build"
 

@@ -172,6 +172,9 @@ func (t *topology) replicateUnrepaired(ctx context.Context, connA *grpc.ClientCo
 			return err
 		}
 	}
+	if err := waitStreamsAcked(ctx, t, "proxy-a", "proxy-b"); err != nil {
+		return err
+	}
 	control, unrepaired := "cv-control", "cv-unrepaired"
 	if err := writeStartedSignalledTerminated(ctx, connA, nil, a, control, validStrings); err != nil {
 		return err

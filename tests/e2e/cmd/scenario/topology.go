@@ -406,7 +406,10 @@ func (t *topology) join(ctx context.Context) error {
 	t.renames.attributes[stageAttributeOnB] = stageAttribute
 	logf("namespace %s has id %s; %s is stored in %s, %s in %s; proxy A maps %s <-> %s",
 		namespaceA, id, stageAttribute, stage, stageAttributeOnB, onB, stage, onB)
-	return t.restartProxy("proxy-a")
+	if err := t.restartProxy("proxy-a"); err != nil {
+		return err
+	}
+	return waitStreamsAcked(ctx, t, "proxy-a")
 }
 
 // replicate is the replication check of the tcp, mux and acl modes.
