@@ -29,7 +29,8 @@ class plain final : public byte_transport {
       auto* buffer = transport_read_buffer();
       auto n = ::recv(fd_.get(), buffer, read_chunk, 0);
       if (n > 0) {
-        sink({buffer, static_cast<std::size_t>(n)});
+        if (!sink({buffer, static_cast<std::size_t>(n)}))
+          return true;
         taken += static_cast<std::size_t>(n);
         if (static_cast<std::size_t>(n) < read_chunk)
           return true;
@@ -236,15 +237,20 @@ void h2_connection::keepalive_tick() {
 void h2_connection::read_input() {
   last_read_ = net::event_loop::clock::now();
   std::string problem;
-  bool received = false;
+  // Each chunk's events are handled before the next chunk is read: DATA events view the chunk.
+  reading_ = true;
   bool open = transport_->read(
-      [this, &received](std::span<const std::uint8_t> bytes) {
+      [this](std::span<const std::uint8_t> bytes) {
         core_.receive(bytes);
-        received = true;
+        dispatch_events();
+        return !closed_;
       },
       problem);
-  if (received)
-    dispatch_events();
+  reading_ = false;
+  if (closed_) {
+    transport_.reset();  // closed while it was reading (see close())
+    return;
+  }
   if (!open) {
     flush();
     return close(problem.empty() ? "the peer closed the connection" : problem);
@@ -373,7 +379,9 @@ void h2_connection::close(const std::string& reason) {
     sink_->on_connection_closed(*this);
   if (closed_callback_)
     std::exchange(closed_callback_, nullptr)();
-  transport_.reset();
+  // Inside the transport's read (a stream's event closed it), the transport goes once that returns.
+  if (!reading_)
+    transport_.reset();
   loop_.retire(std::move(keep));
 }
 

@@ -39,9 +39,10 @@ class byte_transport {
   // The connection on it has started (loop thread).
   virtual void started(const std::shared_ptr<h2_connection>& connection) {}
   // Reads the plaintext readable now (within a bound per turn), handing it to `sink` a chunk at a
-  // time; a chunk is valid only during its call. False when the transport is over: `problem`
-  // empty for an orderly end, else why.
-  using read_sink = std::function<void(std::span<const std::uint8_t>)>;
+  // time; a chunk is valid only during its call. The sink returns false to stop reading (the
+  // connection closed meanwhile). False when the transport is over: `problem` empty for an
+  // orderly end, else why.
+  using read_sink = std::function<bool(std::span<const std::uint8_t>)>;
   virtual bool read(const read_sink& sink, std::string& problem) = 0;
   // Takes plaintext to send; returns how much it took (0 when the socket is full), -1 on failure.
   virtual std::ptrdiff_t write(std::span<const std::uint8_t> bytes, std::string& problem) = 0;
@@ -170,6 +171,7 @@ class h2_connection final : public net::io_handler, public std::enable_shared_fr
   bool connecting_ = false;
   bool flush_due_ = false;
   bool flushing_ = false;
+  bool reading_ = false;  // inside transport_->read()
   bool closed_ = false;
   bool close_when_idle_ = false;
   bool dedicated_ = false;

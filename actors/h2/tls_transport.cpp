@@ -44,8 +44,8 @@ class tls_over_socket final : public byte_transport {
       break;
     }
     auto plain = session_->take_received();
-    if (!plain.empty())
-      sink(plain);
+    if (!plain.empty() && !sink(plain))
+      return true;
     // Handshake replies, alerts.
     std::string flush_problem;
     flush(flush_problem);

@@ -35,8 +35,10 @@ class stream_transport final : public byte_transport {
     // All that is buffered: the stream's window bounds it, and no readable event comes for
     // bytes left behind.
     for (auto data = session->readable(state_->id); !data.empty(); data = session->readable(state_->id)) {
-      sink(data);
+      bool more = sink(data);
       session->consume(state_->id, data.size());
+      if (!more)
+        break;
     }
     return !state_->remote_closed;
   }

@@ -198,14 +198,8 @@ struct callbacks {
     auto& c = self(user);
     c.unconsumed_[id] += length;
     c.unconsumed_total_ += length;
-    // Chunks of one stream that arrive together leave as one event.
-    if (!c.events_.empty()) {
-      if (auto* last = std::get_if<data_received>(&c.events_.back()); last && last->id == id && !last->end_stream) {
-        last->bytes.insert(last->bytes.end(), data, data + length);
-        return 0;
-      }
-    }
-    c.push(data_received{id, std::vector<std::uint8_t>(data, data + length), false});
+    // A view, not a copy: nghttp2 keeps `data` valid until its next input (see events.hpp).
+    c.push(data_received{id, {data, length}, false});
     return 0;
   }
 

@@ -32,12 +32,13 @@ struct settings {
 };
 
 // Drive it like this (docs/http2.md has the whole contract):
-//   - bytes from the transport go to receive();
+//   - bytes from the transport go to receive(); they must stay valid until the next receive();
 //   - pending_output() is what to write to the transport; consume_output(n) once n bytes are written;
-//   - after each of those, poll_event() until it returns nothing;
+//   - after each of those, poll_event() until it returns nothing (after receive(), before the
+//     next one: received DATA comes out as views of its input);
 //   - the commands may be called at any time; their frames appear in pending_output().
-// Received DATA comes out in events and is the owner's to hold; the peer gets that credit back
-// only through consume(), so an owner that holds bytes slows the peer down (back-pressure).
+// An owner that holds received DATA copies it; the peer gets that credit back only through
+// consume(), so an owner that holds bytes slows the peer down (back-pressure).
 // Nothing here blocks, reads a clock or touches a socket.
 class connection {
  public:

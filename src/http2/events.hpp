@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -49,11 +50,13 @@ struct headers_received {
   header_list headers;
   bool end_stream;  // the peer sends nothing more on this stream
 };
-// DATA payload, padding removed. Every byte must come back through connection::consume()
-// (whatever becomes of the stream): until then the peer's window stays that much smaller.
+// DATA payload, padding removed. The bytes are a view of the input given to receive() (or of the
+// core's own buffer), valid until the next call of receive(): an owner that keeps them copies
+// them. Every byte must come back through connection::consume() (whatever becomes of the
+// stream): until then the peer's window stays that much smaller.
 struct data_received {
   stream_id id;
-  std::vector<std::uint8_t> bytes;
+  std::span<const std::uint8_t> bytes;
   bool end_stream;
 };
 // Every byte given to send_data() on this stream has been framed: queue more.

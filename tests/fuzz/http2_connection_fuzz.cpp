@@ -205,8 +205,11 @@ void run_pair(input_reader& in, std::uint8_t mode) {
     owner& self = (byte & 0x80) ? server : client;
     owner& other = (byte & 0x80) ? client : server;
     const auto code = static_cast<op>((byte & 0x7f) % op_count);
+    // Alive until both sides have handled their events: DATA events view it.
+    std::vector<std::uint8_t> moved;
     if (code == receive_raw || code == take_output) {
-      other.core.receive(self.take_output(in.u16()));
+      moved = self.take_output(in.u16());
+      other.core.receive(moved);
     } else if (code == go_away) {
       self.core.go_away(error_code::no_error);
     } else {

@@ -230,6 +230,40 @@ TEST(CallShapes, ASecondResponseOnAStreamIsRefused) {
   EXPECT_FALSE(link.client.respond(id, response_headers(), false)) << "clients do not respond";
 }
 
+TEST(CallShapes, DataEventsViewTheInputTheyCameIn) {
+  connection client(role::client);
+  connection server(role::server);
+  const auto id = client.open_stream(request_headers({.authority = "x", .path = "/a/b"}, std::nullopt), false).id;
+  ASSERT_NE(id, 0);
+  std::vector<std::uint8_t> sent(40 * 1024);
+  for (std::size_t i = 0; i < sent.size(); ++i)
+    sent[i] = static_cast<std::uint8_t>(i * 7);
+  ASSERT_TRUE(client.send_data(id, sent, true));
+  const auto out = client.pending_output();
+  const std::vector<std::uint8_t> input(out.begin(), out.end());
+  client.consume_output(out.size());
+  server.receive(input);
+  std::vector<std::uint8_t> received;
+  std::size_t chunks = 0;
+  bool ended = false;
+  while (auto e = server.poll_event()) {
+    const auto* d = std::get_if<data_received>(&*e);
+    if (!d || d->bytes.empty()) {
+      ended |= d && d->end_stream;
+      continue;
+    }
+    ++chunks;
+    ended |= d->end_stream;
+    EXPECT_GE(d->bytes.data(), input.data()) << "a copy, not a view of the input";
+    EXPECT_LE(d->bytes.data() + d->bytes.size(), input.data() + input.size()) << "a copy, not a view of the input";
+    received.insert(received.end(), d->bytes.begin(), d->bytes.end());
+    server.consume(id, d->bytes.size());
+  }
+  EXPECT_EQ(received, sent);
+  EXPECT_EQ(chunks, 3u) << "one event per DATA frame of at most 16 KiB";
+  EXPECT_TRUE(ended);
+}
+
 TEST(CallShapes, PingIsAcknowledgedWithItsPayload) {
   memory_link link;
   const auto payload = link.client.ping();

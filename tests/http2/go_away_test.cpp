@@ -122,7 +122,8 @@ TEST(GoAway, ClientShutdownDoesNotMakeItDropTheServersFirstBytes) {
   link.client.shutdown();
   // The server's SETTINGS arrive before the client has framed anything of its own.
   const auto first = link.server.pending_output();
-  link.client.receive(std::vector<std::uint8_t>(first.begin(), first.end()));
+  const std::vector<std::uint8_t> settings_bytes(first.begin(), first.end());
+  link.client.receive(settings_bytes);
   link.server.consume_output(first.size());
   ASSERT_TRUE(link.pump());
   EXPECT_TRUE(all_of<connection_error>(link.client_events).empty());

@@ -21,6 +21,9 @@ struct memory_link {
   std::function<void(const event&)> on_server;
   // Off for tests that move large data, so the logs do not hold a copy of it.
   bool log_events = true;
+  // What each side was given to receive(): its DATA events view it. While events are logged, all
+  // of it, so the logged events stay valid; otherwise the last input only.
+  std::vector<std::vector<std::uint8_t>> inputs;
 
   // Moves bytes both ways and hands out events until both sides are quiet (or max_rounds pass,
   // for tests that interleave a slow consumer). Returns true when quiet.
