@@ -54,6 +54,9 @@ std::uint8_t pattern_byte(stream_id id, std::uint64_t offset) {
   return static_cast<std::uint8_t>(id * 31u + offset * 7u + (offset >> 8));
 }
 
+// PINGs an honest side sends before it waits to hear from its peer.
+constexpr int honest_ping_bound = 64;
+
 struct owner {
   owner(role r, const settings& cfg, bool eager) : core(r, cfg), eager_consume(eager), out{r == role::client, {}} {}
 
@@ -66,6 +69,10 @@ struct owner {
   std::map<stream_id, std::uint64_t> sent;      // pattern bytes accepted by send_data, per stream
   std::map<stream_id, std::uint64_t> received;  // pattern bytes seen, per stream
   std::string connection_error_reason;          // empty while none happened
+  // Pair mode: PINGs sent since this side last received anything. An honest peer waits for
+  // answers: a thousand PINGs the other side has no turn to answer are a flood by nghttp2's
+  // rule (its outbound ACK bound), and end the connection as they should.
+  int pings_unheard = 0;
 
   stream_id pick(std::uint8_t index) const { return known.empty() ? 1 : known[index % known.size()]; }
 
@@ -176,6 +183,9 @@ bool run_command(op code, input_reader& in, owner& o) {
       return true;
     }
     case send_ping:
+      if (o.peer_is_honest && o.pings_unheard >= honest_ping_bound)
+        return true;
+      ++o.pings_unheard;
       o.core.ping();
       return true;
     case shutdown:
@@ -209,6 +219,8 @@ void run_pair(input_reader& in, std::uint8_t mode) {
     std::vector<std::uint8_t> moved;
     if (code == receive_raw || code == take_output) {
       moved = self.take_output(in.u16());
+      if (!moved.empty())
+        other.pings_unheard = 0;
       other.core.receive(moved);
     } else if (code == go_away) {
       self.core.go_away(error_code::no_error);
