@@ -175,9 +175,9 @@ func checkEndpoints(ctx context.Context, t *topology) error {
 	for _, name := range []string{"proxy-a", "proxy-b"} {
 		s := t.specs[name]
 		err := eventually(ctx, t.o.stepTimeout, name+"'s /metrics to count replication streams both ways", func(context.Context) error {
-			code, body, err := httpGet("http://" + s.metrics + "/metrics")
-			if err != nil || code != http.StatusOK || !strings.Contains(body, "# TYPE") {
-				return fmt.Errorf("/metrics on %s: status %d, %d bytes, %v", s.metrics, code, len(body), err)
+			body, err := scrape(s.metrics)
+			if err != nil {
+				return err
 			}
 			// The other cluster's streams come in (inbound), the local cluster's go out (outbound).
 			for _, direction := range []string{"inbound", "outbound"} {
@@ -210,6 +210,15 @@ func checkEndpoints(ctx context.Context, t *topology) error {
 	return nil
 }
 
+// scrape reads a proxy's /metrics, failing unless it answers 200 with Prometheus text.
+func scrape(address string) (string, error) {
+	code, body, err := httpGet("http://" + address + "/metrics")
+	if err != nil || code != http.StatusOK || !strings.Contains(body, "# TYPE") {
+		return "", fmt.Errorf("/metrics on %s: status %d, %d bytes, %v", address, code, len(body), err)
+	}
+	return body, nil
+}
+
 // waitStreamsAcked waits until each named proxy has carried, since it started, an acknowledgement on the replication
 // streams of both directions: a SyncReplicationState from the receiving cluster, which the proxy reads on its server
 // side of the stream (inbound for the other cluster's receiver, outbound for its own cluster's).
@@ -224,9 +233,9 @@ func waitStreamsAcked(ctx context.Context, t *topology, names ...string) error {
 	for _, name := range names {
 		s := t.specs[name]
 		err := eventually(ctx, t.o.stepTimeout, name+" to carry a replication acknowledgement both ways", func(context.Context) error {
-			code, body, err := httpGet("http://" + s.metrics + "/metrics")
-			if err != nil || code != http.StatusOK {
-				return fmt.Errorf("/metrics on %s: status %d, %v", s.metrics, code, err)
+			body, err := scrape(s.metrics)
+			if err != nil {
+				return err
 			}
 			for _, direction := range []string{"inbound", "outbound"} {
 				if n := counter(body, "s2s_proxy_grpc_messages_received_total", label("direction", direction),
