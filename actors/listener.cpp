@@ -1,5 +1,6 @@
 // The listener actor: one gRPC server endpoint; a call actor per accepted call.
 #include "actors/listener.hpp"
+#include "actors/runtime/census.hpp"
 
 #include <unistd.h>
 
@@ -294,6 +295,7 @@ void wait_for_calls(const call_service& service, std::chrono::milliseconds drain
 
 struct listener_state {
   static inline const char* name = "listener";
+  census::mark counted{census::kind::listener};
   listener_spec spec;
   std::shared_ptr<serving> resources;
   bool stopping = false;

@@ -1,5 +1,6 @@
 // The membership actor: timers, connections and messages around the pure group table.
 #include "actors/membership.hpp"
+#include "actors/runtime/census.hpp"
 
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
@@ -69,6 +70,7 @@ struct membership_state {
   std::uint64_t told_attachments = 0;              // the hubs attached when they were told
 
   static inline const char* name = "membership";
+  census::mark counted{census::kind::membership};
 };
 
 using membership_pointer = membership_actor::stateful_pointer<membership_state>;

@@ -1,5 +1,6 @@
 // The routing hub: ends the target streams, opens the source streams and routes tasks between them.
 #include "actors/routing_hub.hpp"
+#include "actors/runtime/census.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -248,6 +249,7 @@ struct published_view {
 
 struct hub_state {
   static inline const char* name = "routing-hub";
+  census::mark counted{census::kind::routing_hub};
   routing_spec spec;
   std::shared_ptr<published_view> published;
   std::optional<replication_switch> routes;  // made when the schema is there and the first stream needs it

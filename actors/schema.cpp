@@ -1,6 +1,7 @@
 // The schema actor: loads Temporal's descriptors, from a descriptor-set file or by gRPC server
 // reflection on the local frontend, retrying with backoff, and hands them to the translators.
 #include "actors/schema.hpp"
+#include "actors/runtime/census.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -84,6 +85,7 @@ fetched reflect(const std::shared_ptr<grpc::Channel>& channel, std::string_view 
 
 struct schema_state {
   static inline const char* name = "schema";
+  census::mark counted{census::kind::schema};
   schema_spec spec;
   schema_report report;
   std::chrono::milliseconds next_delay{0};
@@ -100,6 +102,7 @@ void start_attempt(private_actor::stateful_pointer<schema_state> self) {
   // Reading a file or a frontend blocks, so it runs on a thread of its own, bounded by the timeout.
   self->system().spawn([parent, source = st.spec.source, timeout = st.spec.attempt_timeout](caf::blocking_actor*) {
     sys::name_this_thread("s2s-schema-get");
+    census::mark counted{census::kind::schema_fetch};
     schema_attempt outcome;
     auto bytes = fetch_descriptor_set(source, timeout);
     if (!bytes) {

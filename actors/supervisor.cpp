@@ -1,5 +1,6 @@
 // The supervisor actor: keeps the table of supervised children alive and stops it in order.
 #include "actors/supervisor.hpp"
+#include "actors/runtime/census.hpp"
 #include "actors/runtime/mailbox.hpp"
 
 #include <algorithm>
@@ -53,6 +54,7 @@ struct supervised_child {
 
 struct supervisor_state {
   static inline const char* name = "supervisor";
+  census::mark counted{census::kind::supervisor};
   std::vector<supervised_child> children;
   bool stopping = false;
 };

@@ -1,5 +1,6 @@
 // The upstream actor: owns the way to one target and leases it to calls.
 #include "actors/upstream.hpp"
+#include "actors/runtime/census.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -12,6 +13,7 @@ namespace {
 
 struct target_upstream_state {
   static inline const char* name = "upstream";
+  census::mark counted{census::kind::upstream};
   // A lease is an answer from the state, so a call's lease can be given on the call's thread.
   static constexpr bool runs_inline = true;
   std::string target_name;

@@ -1,5 +1,6 @@
 // The call actor: owns one proxied gRPC call, from the caller's side to the upstream and back.
 #include "actors/call/call.hpp"
+#include "actors/runtime/census.hpp"
 
 #include <deque>
 #include <exception>
@@ -19,6 +20,7 @@ constexpr std::size_t read_ahead = 32;
 
 struct call_state {
   static inline const char* name = "call";
+  census::mark counted{census::kind::call};
   // Its handlers only move buffers and start operations on the halves (see runtime/inline_run.hpp).
   static constexpr bool runs_inline = true;
 

@@ -1,6 +1,7 @@
 // The mux-connection actor: dials (mux-client) or accepts (mux-server) the yamux sessions of
 // one cluster connection and keeps their number at muxCount.
 #include "actors/mux/connection.hpp"
+#include "actors/runtime/census.hpp"
 #include "actors/runtime/mailbox.hpp"
 
 #include <arpa/inet.h>
@@ -267,6 +268,7 @@ struct session_slot {
 
 struct mux_connection_state {
   static inline const char* name = "mux-connection";
+  census::mark counted{census::kind::mux_connection};
   mux_connection_spec spec;
   std::string label;  // "<connection> mux"
   // mux-client: muxCount; mux-server: one per session in its handshake or up, oldest first

@@ -1,5 +1,6 @@
 // The mux-session actor: one yamux session; its outbound channel and its inbound streams.
 #include "actors/mux/session.hpp"
+#include "actors/runtime/census.hpp"
 #include "actors/runtime/mailbox.hpp"
 
 #include <unistd.h>
@@ -78,6 +79,7 @@ constexpr auto reopen_delay = 200ms;
 
 struct mux_session_state {
   static inline const char* name = "mux-session";
+  census::mark counted{census::kind::mux_session};
   mux_session_spec spec;
   std::unique_ptr<mux_io> io;  // destroyed with the state: stops and joins the I/O thread
   mux_session_stats stats;

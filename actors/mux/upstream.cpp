@@ -1,6 +1,7 @@
 // The mux upstream actor: leases the channels of live mux sessions, round robin; with none, a peer
 // instance that has some.
 #include "actors/mux/upstream.hpp"
+#include "actors/runtime/census.hpp"
 
 #include <algorithm>
 #include <map>
@@ -30,6 +31,7 @@ struct carrier {
 
 struct mux_upstream_state {
   static inline const char* name = "mux-upstream";
+  census::mark counted{census::kind::mux_upstream};
   // Its handlers only read and change the state, so a call's lease can be given on the call's thread.
   static constexpr bool runs_inline = true;
   std::string address;

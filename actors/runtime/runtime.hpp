@@ -15,11 +15,14 @@
 // - Nothing blocks on a worker or a loop: what must block (reading a schema, draining a
 //   listener, setting up a mux session's TLS) has a thread of its own.
 // - Only an actor looks at its own mailbox, from inside one of its handlers (mailbox.hpp).
+// - Every actor counts itself, by kind, while it lives (census.hpp): the stop waits for the count
+//   to reach zero before the event loops end, and names what is left when it does not.
 //
 // main calls tune_allocator first and tune_scheduler on the actor system's config before the
 // system starts; everything else here is used by the actors themselves.
 #pragma once
 
+#include "actors/runtime/census.hpp"
 #include "actors/runtime/inline_run.hpp"
 #include "actors/runtime/mailbox.hpp"
 #include "actors/runtime/quiet_clock.hpp"

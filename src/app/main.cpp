@@ -9,6 +9,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -56,6 +57,21 @@ validate  checks the config completely; prints a one-line summary, or every prob
 constexpr std::chrono::milliseconds default_drain{10000};
 // The longest --drain accepted: a day.
 constexpr double max_drain_seconds = 86400;
+
+// How long the actors may take to end once the supervisor has stopped (a connection's close, a
+// session's go-away) before the process exits without them.
+constexpr std::chrono::milliseconds actors_end_bound{5000};
+
+// Waits, up to actors_end_bound, until no actor of the proxy runs; says whether none does.
+bool await_actors_ended() {
+  const auto bound = std::chrono::steady_clock::now() + actors_end_bound;
+  while (s2s::actors::census::total() > 0) {
+    if (std::chrono::steady_clock::now() >= bound)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 struct arguments {
   std::string command;
@@ -256,8 +272,16 @@ int start(const arguments& args) {
       .receive([&](bool) { stopped = true; },
                [&](caf::error& err) { s2s::log::error("proxy", "stop failed: " + system.render(err)); });
   watchdog.reset();
+  // The children end after the supervisor answered, and some (mux sessions, calls) only once their
+  // connections have closed on the event loops: the loops run until every actor has ended.
+  const bool all_ended = await_actors_ended();
+  if (!all_ended)
+    s2s::log::error("proxy", "still running " + std::to_string(actors_end_bound.count()) + " ms after the stop: " +
+                                 s2s::actors::census::describe_live() + "; exiting without them");
   s2s::log::info("proxy", "stopped");
   s2s::net::event_loops::halt();
+  if (!all_ended)
+    std::_Exit(1);  // the actor system's end would wait for them for good
   return stopped ? 0 : 1;
 }
 

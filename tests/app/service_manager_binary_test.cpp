@@ -44,12 +44,14 @@ class ServiceManager : public ::testing::Test {
   notify_socket manager{scratch / "notify"};
 
   // The proxy in TCP mode with the notify socket, and `environment` on top.
-  std::unique_ptr<process> start(std::vector<std::pair<std::string, std::string>> environment = {}) {
+  std::unique_ptr<process> start(std::vector<std::pair<std::string, std::string>> environment = {},
+                                 std::vector<std::string> extra_arguments = {}) {
     auto config = scratch / "proxy.yaml";
     write_file(config, tcp_proxy_yaml("notified", outbound, "127.0.0.1:" + std::to_string(remote.port())));
     environment.emplace_back("NOTIFY_SOCKET", manager.path().string());
-    return std::make_unique<process>(process_options{
-        {S2S_PROXY_BINARY, "start", "--config", config.string()}, environment, scratch / "proxy.log", {}});
+    std::vector<std::string> arguments{S2S_PROXY_BINARY, "start", "--config", config.string()};
+    arguments.insert(arguments.end(), extra_arguments.begin(), extra_arguments.end());
+    return std::make_unique<process>(process_options{arguments, environment, scratch / "proxy.log", {}});
   }
 
   // True when a call through the outbound listener reaches the remote echo server.
@@ -93,6 +95,22 @@ TEST_F(ServiceManager, WatchdogPingsComeEveryHalfTimeoutAndStopWhenTheActorSyste
       << proxy->output();
   proxy->send_signal(SIGKILL);
   proxy->wait_exit(10s);
+}
+
+TEST_F(ServiceManager, AStopWhoseActorsCannotEndExitsNonZeroAndNamesThem) {
+  // The supervisor blocks for good: the stop's request to it times out (10 s with no drain), the
+  // actors get their bound to end (5 s), and the process exits instead of waiting for them.
+  auto proxy = start({{"S2S_TEST_HOOK_HANG_ON_SIGUSR1", "1"}}, {"--drain", "0"});
+  ASSERT_EQ(manager.until("READY=1", 30s).back(), "READY=1") << proxy->output();
+  proxy->send_signal(SIGUSR1);
+  ASSERT_TRUE(proxy->wait_for_output("test hook: blocking", 5s)) << proxy->output();
+  proxy->send_signal(SIGTERM);
+  auto code = proxy->wait_exit(40s);
+  ASSERT_TRUE(code.has_value()) << "the stop hung:\n" << proxy->output();
+  EXPECT_EQ(*code, 1) << proxy->output();
+  EXPECT_NE(proxy->output().find("proxy: stop failed"), std::string::npos) << proxy->output();
+  EXPECT_NE(proxy->output().find("ms after the stop: 1 supervisor"), std::string::npos) << proxy->output();
+  EXPECT_NE(proxy->output().find("; exiting without them"), std::string::npos) << proxy->output();
 }
 
 TEST_F(ServiceManager, SighupIsFramedByReloadingWithTheMonotonicClockAndReady) {
