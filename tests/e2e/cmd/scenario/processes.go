@@ -120,13 +120,15 @@ func (p *process) stop(grace time.Duration) error {
 	select {
 	case <-p.exited:
 		if p.waitErr != nil {
-			return fmt.Errorf("%s (pid %d): %v", p.name, p.cmd.Process.Pid, p.waitErr)
+			return fmt.Errorf("%s (pid %d): %v; the end of its log %s:\n%s",
+				p.name, p.cmd.Process.Pid, p.waitErr, p.logPath, tail(p.logPath, 20))
 		}
 		return nil
 	case <-time.After(grace):
 		_ = syscall.Kill(p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.exited
-		return fmt.Errorf("%s (pid %d): killed after %s without stopping", p.name, p.cmd.Process.Pid, grace)
+		return fmt.Errorf("%s (pid %d): killed after %s without stopping; the end of its log %s:\n%s",
+			p.name, p.cmd.Process.Pid, grace, p.logPath, tail(p.logPath, 20))
 	}
 }
 
