@@ -1,6 +1,6 @@
 // How many actors of each kind are alive right now, counted by the actors themselves: a member of
 // each actor's state, made with the state when the actor starts and gone with it when the actor
-// ends. A stop that cannot finish names what is still running from this, and the metrics read it.
+// ends. The stop waits on it, and a stop that cannot finish names what is still running from it.
 #pragma once
 
 #include <array>

@@ -120,16 +120,19 @@ func (p *process) stop(grace time.Duration) error {
 	select {
 	case <-p.exited:
 		if p.waitErr != nil {
-			return fmt.Errorf("%s (pid %d): %v; the end of its log %s:\n%s",
-				p.name, p.cmd.Process.Pid, p.waitErr, p.logPath, tail(p.logPath, 20))
+			return fmt.Errorf("%s (pid %d): %v; %s", p.name, p.cmd.Process.Pid, p.waitErr, p.logEnd())
 		}
 		return nil
 	case <-time.After(grace):
 		_ = syscall.Kill(p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.exited
-		return fmt.Errorf("%s (pid %d): killed after %s without stopping; the end of its log %s:\n%s",
-			p.name, p.cmd.Process.Pid, grace, p.logPath, tail(p.logPath, 20))
+		return fmt.Errorf("%s (pid %d): killed after %s without stopping; %s", p.name, p.cmd.Process.Pid, grace, p.logEnd())
 	}
+}
+
+// logEnd is the last lines of the child's log, for a failure that CI shows without the log itself.
+func (p *process) logEnd() string {
+	return fmt.Sprintf("the end of its log %s:\n%s", p.logPath, tail(p.logPath, 20))
 }
 
 // forget drops a child that has been stopped on purpose (before a restart).
