@@ -451,8 +451,12 @@ int main(int argc, char** argv) {
   // S2S_BENCH_BASELINE names another build of the proxy binary: its proxy (and mux pair) joins
   // the rounds, so a change is measured against what it changes in one run, under the same drift.
   const char* baseline_binary = std::getenv("S2S_BENCH_BASELINE");
-  path_figures direct, proxied, baseline_proxied;
-  std::unique_ptr<process> proxy, baseline_proxy;
+  // S2S_BENCH_NGHTTPX names an nghttpx binary (Debian nghttp2-proxy): a lean HTTP/2 proxy that
+  // only relays frames (no gRPC framing, no translation, no actors) joins the TCP-mode rounds as
+  // a reference for what forwarding alone costs here.
+  const char* nghttpx_binary = std::getenv("S2S_BENCH_NGHTTPX");
+  path_figures direct, proxied, baseline_proxied, nghttpx_proxied;
+  std::unique_ptr<process> proxy, baseline_proxy, nghttpx_proxy;
   if (tcp_mode) {
     auto proxied_target = launch("proxy", proxy);
     std::vector<std::function<path_figures()>> paths = {path(upstream.address(), {}),
@@ -461,6 +465,25 @@ int main(int argc, char** argv) {
       auto baseline_target = launch("proxy-baseline", baseline_proxy, "", nullptr, baseline_binary);
       paths.push_back(path(baseline_target, {baseline_proxy->pid()}));
     }
+    if (nghttpx_binary) {
+      // One process, one worker thread, h2 to the upstream; windows as large as the proxy's, so
+      // that flow control does not set the pace of large messages.
+      int outbound = free_loopback_port();
+      auto up = upstream.address();
+      auto up_port = up.substr(up.rfind(':') + 1);
+      nghttpx_proxy = std::make_unique<process>(process_options{
+          {nghttpx_binary, "--conf=/dev/null", "--single-process", "--workers=1", "--no-via", "--no-ocsp",
+           "--frontend=127.0.0.1," + std::to_string(outbound) + ";no-tls",
+           "--backend=127.0.0.1," + up_port + ";;proto=h2", "--frontend-http2-window-size=16777215",
+           "--frontend-http2-connection-window-size=16777215", "--backend-http2-window-size=16777215",
+           "--backend-http2-connection-window-size=16777215", "--errorlog-file=" + (scratch / "nghttpx.log").string()},
+          {},
+          scratch / "nghttpx.out",
+          {}});
+      auto target = "127.0.0.1:" + std::to_string(outbound);
+      wait_until_serving(target);
+      paths.push_back(path(target, {nghttpx_proxy->pid()}));
+    }
     auto figures = alternate(paths, rounds);
     direct = figures[0];
     proxied = figures[1];
@@ -468,6 +491,10 @@ int main(int argc, char** argv) {
     if (baseline_binary) {
       baseline_proxied = figures[2];
       baseline_proxy->stop();
+    }
+    if (nghttpx_binary) {
+      nghttpx_proxied = figures.back();
+      nghttpx_proxy->stop();
     }
   }
 
@@ -610,9 +637,13 @@ int main(int argc, char** argv) {
                 100.0 * proxied.large.megabytes_per_second / direct.large.megabytes_per_second);
   }
   // This build against the baseline build, in the same rounds.
-  auto against_baseline = [&](const char* what, const path_figures& b, const path_figures& m) {
-    std::printf("\n%s of this build against the baseline build %s, in the same rounds\n", what, baseline_binary);
-    std::printf("%-28s %14s %14s %10s\n", "measure", "baseline", "this build", "ratio");
+  auto against_baseline = [&](const char* what, const path_figures& b, const path_figures& m,
+                              const char* other = nullptr) {
+    if (other)
+      std::printf("\n%s of this build against %s, in the same rounds\n", what, other);
+    else
+      std::printf("\n%s of this build against the baseline build %s, in the same rounds\n", what, baseline_binary);
+    std::printf("%-28s %14s %14s %10s\n", "measure", other ? "reference" : "baseline", "this build", "ratio");
     auto pair_row = [](const char* name, double x, double y, const char* unit) {
       std::printf("%-28s %11.1f %-2s %11.1f %-2s %9.2fx\n", name, x, unit, y, unit, y / x);
     };
@@ -628,6 +659,8 @@ int main(int argc, char** argv) {
   };
   if (tcp_mode && baseline_binary)
     against_baseline("TCP-mode proxy", baseline_proxied, proxied);
+  if (tcp_mode && nghttpx_binary)
+    against_baseline("TCP-mode proxy", nghttpx_proxied, proxied, "nghttpx (frames relayed, one worker)");
   if (!mux_mode)
     return 0;
 
