@@ -151,7 +151,7 @@ class call_service final : public h2_request_sink, public std::enable_shared_fro
   }
 
   void on_request(const std::shared_ptr<h2_connection>& connection, http2::headers_received& request) override {
-    auto parsed = http2::parse_request(request.headers);
+    auto parsed = http2::parse_request(std::move(request.headers));
     if (auto* refusal = std::get_if<http2::status>(&parsed)) {
       connection->core().respond(request.id, http2::trailers_only(*refusal), true);
       connection->kick();
@@ -160,7 +160,7 @@ class call_service final : public h2_request_sink, public std::enable_shared_fro
     auto& head = std::get<http2::request_head>(parsed);
     call_info info;
     info.method = std::move(head.path);
-    info.metadata = metadata_of(head.metadata);
+    info.metadata = metadata_of(std::move(head.metadata));
     if (head.timeout)
       info.deadline = std::chrono::system_clock::now() +
                       std::chrono::duration_cast<std::chrono::system_clock::duration>(*head.timeout);

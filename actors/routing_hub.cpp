@@ -182,7 +182,7 @@ class source_port final : public downstream_port {
     if (auto peer = peer_.lock())
       peer->grant_reads(1);
   }
-  void send_metadata(const metadata_list&) override {}
+  void send_metadata(metadata_list) override {}
   void finish(const grpc::Status& status, const metadata_list&) override {
     if (!finished_.exchange(true))
       caf::anon_send(hub_, source_ended{shard_, generation_, status});

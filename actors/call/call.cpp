@@ -237,7 +237,7 @@ call_actor::behavior_type call_behavior(call_pointer self, call_setup setup) {
       [self](upstream_metadata& msg) {
         ++self->state.processed;
         if (!stopping(self) && msg.ok)
-          self->state.downstream().send_metadata(msg.headers);
+          self->state.downstream().send_metadata(std::move(msg.headers));
       },
       [self](upstream_read& msg) {
         ++self->state.processed;

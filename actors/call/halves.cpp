@@ -92,11 +92,12 @@ http2::header_list header_list_of(const metadata_list& metadata) {
   return out;
 }
 
-metadata_list metadata_of(const http2::header_list& headers) {
+metadata_list metadata_of(http2::header_list headers) {
   metadata_list out;
+  out.reserve(headers.size());
   for (auto& h : headers)
     if (rpc::is_forwardable_header(h.name))
-      out.emplace_back(h.name, h.value);
+      out.emplace_back(std::move(h.name), std::move(h.value));
   return out;
 }
 
@@ -113,7 +114,7 @@ http2::header_list trailers_of(const grpc::Status& status, const metadata_list& 
   if (!status.error_details().empty())
     headers.push_back({std::string(details_key), http2::base64_encode(status.error_details())});
   http2::status s{static_cast<http2::status_code>(status.error_code()), status.error_message()};
-  return only ? http2::trailers_only(s, headers) : http2::trailers(s, headers);
+  return only ? http2::trailers_only(s, std::move(headers)) : http2::trailers(s, std::move(headers));
 }
 
 // --- what both halves share
@@ -226,11 +227,11 @@ void h2_server_half::write(grpc::ByteBuffer message) {
   });
 }
 
-void h2_server_half::send_metadata(const metadata_list& headers) {
-  connection_->loop().post([self = shared_from_this(), headers] {
+void h2_server_half::send_metadata(metadata_list headers) {
+  connection_->loop().post([self = shared_from_this(), headers = std::move(headers)]() mutable {
     if (self->headers_sent_ || self->finished_ || self->stream_gone_)
       return;
-    self->pending_metadata_ = headers;
+    self->pending_metadata_ = std::move(headers);
     self->send_headers_if_needed();
     self->connection_->kick();
   });
@@ -241,7 +242,7 @@ void h2_server_half::send_headers_if_needed() {
     return;
   headers_sent_ = true;
   auto metadata = pending_metadata_ ? header_list_of(*pending_metadata_) : http2::header_list{};
-  connection_->core().respond(id_, http2::response_headers(metadata), false);
+  connection_->core().respond(id_, http2::response_headers(std::move(metadata)), false);
 }
 
 void h2_server_half::finish(const grpc::Status& status, const metadata_list& trailers) {
@@ -361,7 +362,7 @@ void h2_client_half::start() {
     if (*remaining <= std::chrono::nanoseconds::zero())
       return settle(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded"));
   }
-  auto opened = connection_->core().open_stream(http2::request_headers(head, remaining), false);
+  auto opened = connection_->core().open_stream(http2::request_headers(std::move(head), remaining), false);
   if (!opened)
     return settle(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                "s2s-proxy: cannot open a stream to " + authority_ + ": " + opened.error));
@@ -473,13 +474,15 @@ void h2_client_half::on_headers(http2::headers_received& headers) {
   if (headers.kind == http2::header_kind::informational)
     return;
   if (headers.kind == http2::header_kind::trailers) {
-    settle(status_of_trailers(headers.headers), metadata_of(headers.headers));
+    auto status = status_of_trailers(headers.headers);
+    settle(std::move(status), metadata_of(std::move(headers.headers)));
     return;
   }
   if (headers.end_stream) {  // trailers only
     metadata_in_ = true;
     tell(upstream_metadata{false, {}});
-    settle(status_of_trailers(headers.headers), metadata_of(headers.headers));
+    auto status = status_of_trailers(headers.headers);
+    settle(std::move(status), metadata_of(std::move(headers.headers)));
     return;
   }
   if (auto bad = http2::check_response(headers.headers)) {
@@ -491,7 +494,7 @@ void h2_client_half::on_headers(http2::headers_received& headers) {
     return;
   }
   metadata_in_ = true;
-  tell(upstream_metadata{true, metadata_of(headers.headers)});
+  tell(upstream_metadata{true, metadata_of(std::move(headers.headers))});
   deliver();
 }
 

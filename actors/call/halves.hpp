@@ -34,7 +34,7 @@ std::vector<std::uint8_t> bytes_of(const grpc::ByteBuffer& message);
 grpc::ByteBuffer buffer_of(std::vector<std::uint8_t> bytes);
 http2::header_list header_list_of(const metadata_list& metadata);
 // Forwardable metadata of a header block (no pseudo-headers, no transport-owned entries).
-metadata_list metadata_of(const http2::header_list& headers);
+metadata_list metadata_of(http2::header_list headers);  // an rvalue moves the strings
 grpc::Status status_of_trailers(const http2::header_list& trailers);
 http2::header_list trailers_of(const grpc::Status& status, const metadata_list& metadata, bool only);
 
@@ -104,7 +104,7 @@ class h2_server_half final : public downstream_port,
   void grant_reads(std::size_t count) override;
   void return_grants_to(std::weak_ptr<read_gate> peer) override;
   void write(grpc::ByteBuffer message) override;
-  void send_metadata(const metadata_list& headers) override;
+  void send_metadata(metadata_list headers) override;
   void finish(const grpc::Status& status, const metadata_list& trailers) override;
   void go_away_gracefully() override;
 

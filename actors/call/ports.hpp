@@ -93,7 +93,7 @@ class downstream_port : public read_gate {
   virtual void return_grants_to(std::weak_ptr<read_gate> peer) = 0;
   // Queues one message; a failed write is reported as downstream_write_failed.
   virtual void write(grpc::ByteBuffer message) = 0;
-  virtual void send_metadata(const metadata_list& headers) = 0;
+  virtual void send_metadata(metadata_list headers) = 0;
   // Ends the call for the caller after the messages still queued. Idempotent: only the first
   // status is sent.
   virtual void finish(const grpc::Status& status, const metadata_list& trailers) = 0;

@@ -2,6 +2,8 @@
 #include "http2/grpc_headers.hpp"
 
 #include <charconv>
+#include <iterator>
+#include <utility>
 
 #include "http2/grpc_timeout.hpp"
 
@@ -36,11 +38,12 @@ std::optional<std::string_view> find_header(const header_list& headers, std::str
   return std::nullopt;
 }
 
-std::variant<request_head, status> parse_request(const header_list& headers) {
+std::variant<request_head, status> parse_request(header_list headers) {
   request_head head;
+  head.metadata.reserve(headers.size());
   std::optional<std::string_view> method;
   bool content_type_ok = false;
-  for (const auto& h : headers) {
+  for (auto& h : headers) {
     if (h.name == ":method") {
       method = h.value;
     } else if (h.name == ":scheme") {
@@ -58,7 +61,7 @@ std::variant<request_head, status> parse_request(const header_list& headers) {
     } else if (!h.name.starts_with(':')) {
       if (h.name == "content-type")
         content_type_ok = is_grpc_content_type(h.value);
-      head.metadata.push_back(h);
+      head.metadata.push_back(std::move(h));  // after the views above: only pseudo-headers are viewed
     }
   }
   if (method != "POST") {
@@ -71,39 +74,47 @@ std::variant<request_head, status> parse_request(const header_list& headers) {
   return head;
 }
 
-header_list request_headers(const request_head& head, std::optional<std::chrono::nanoseconds> remaining) {
-  header_list out = {{":method", "POST"}, {":scheme", head.scheme}, {":path", head.path}};
+header_list request_headers(request_head head, std::optional<std::chrono::nanoseconds> remaining) {
+  header_list out;
+  out.reserve(7 + head.metadata.size());
+  out.push_back({":method", "POST"});
+  out.push_back({":scheme", std::move(head.scheme)});
+  out.push_back({":path", std::move(head.path)});
   if (!head.authority.empty())
-    out.push_back({":authority", head.authority});
+    out.push_back({":authority", std::move(head.authority)});
   out.push_back({"te", "trailers"});
   if (remaining)
     out.push_back({"grpc-timeout", format_timeout(*remaining)});
   if (!find_header(head.metadata, "content-type"))
     out.push_back({"content-type", "application/grpc"});
-  out.insert(out.end(), head.metadata.begin(), head.metadata.end());
+  out.insert(out.end(), std::make_move_iterator(head.metadata.begin()), std::make_move_iterator(head.metadata.end()));
   return out;
 }
 
-header_list response_headers(const header_list& metadata) {
-  header_list out = {{":status", "200"}};
+header_list response_headers(header_list metadata) {
+  header_list out;
+  out.reserve(2 + metadata.size());
+  out.push_back({":status", "200"});
   if (!find_header(metadata, "content-type"))
     out.push_back({"content-type", "application/grpc"});
-  out.insert(out.end(), metadata.begin(), metadata.end());
+  out.insert(out.end(), std::make_move_iterator(metadata.begin()), std::make_move_iterator(metadata.end()));
   return out;
 }
 
-header_list trailers(const status& s, const header_list& metadata) {
-  header_list out = {{"grpc-status", std::to_string(static_cast<std::uint32_t>(s.code))}};
+header_list trailers(const status& s, header_list metadata) {
+  header_list out;
+  out.reserve(2 + metadata.size());
+  out.push_back({"grpc-status", std::to_string(static_cast<std::uint32_t>(s.code))});
   if (!s.message.empty())
     out.push_back({"grpc-message", percent_encode(s.message)});
-  out.insert(out.end(), metadata.begin(), metadata.end());
+  out.insert(out.end(), std::make_move_iterator(metadata.begin()), std::make_move_iterator(metadata.end()));
   return out;
 }
 
-header_list trailers_only(const status& s, const header_list& metadata) {
+header_list trailers_only(const status& s, header_list metadata) {
   header_list out = response_headers();
-  const auto end = trailers(s, metadata);
-  out.insert(out.end(), end.begin(), end.end());
+  auto end = trailers(s, std::move(metadata));
+  out.insert(out.end(), std::make_move_iterator(end.begin()), std::make_move_iterator(end.end()));
   return out;
 }
 

@@ -25,20 +25,21 @@ struct request_head {
 
 // Checks a request the way a gRPC server must (POST, a path, content-type application/grpc...).
 // On failure, the status to answer with in a trailers-only response.
-std::variant<request_head, status> parse_request(const header_list& headers);
+// Takes the headers by value: given an rvalue, the metadata's strings move into the head.
+std::variant<request_head, status> parse_request(header_list headers);
 
 // The request headers to send on (give it an authority: nghttp2 servers, ours too, reset a
 // request without one): `remaining` is the time left of the caller's deadline
 // (re-emitted as grpc-timeout), nothing when the call has none.
-header_list request_headers(const request_head& head, std::optional<std::chrono::nanoseconds> remaining);
+header_list request_headers(request_head head, std::optional<std::chrono::nanoseconds> remaining);
 
 // Response headers: :status 200 and the given metadata (content-type application/grpc unless it has one).
-header_list response_headers(const header_list& metadata = {});
+header_list response_headers(header_list metadata = {});
 // Trailers ending a call: grpc-status, grpc-message (percent-encoded, omitted when empty), then metadata,
 // which may hold grpc-status-details-bin.
-header_list trailers(const status& s, const header_list& metadata = {});
+header_list trailers(const status& s, header_list metadata = {});
 // A response that is only trailers (respond() with end_stream): the headers of both in one block.
-header_list trailers_only(const status& s, const header_list& metadata = {});
+header_list trailers_only(const status& s, header_list metadata = {});
 
 // An error status when response headers cannot start a gRPC response (:status other than 200,
 // from its HTTP mapping; a content-type that is not gRPC, UNKNOWN); nothing when they can.

@@ -68,10 +68,13 @@ std::optional<status> message_reader::feed(std::span<const std::uint8_t> bytes) 
 }
 
 std::optional<grpc_message> message_reader::next() {
-  if (ready_.empty())
+  if (taken_ == ready_.size())
     return std::nullopt;
-  auto m = std::move(ready_.front());
-  ready_.pop_front();
+  auto m = std::move(ready_[taken_++]);
+  if (taken_ == ready_.size()) {
+    ready_.clear();
+    taken_ = 0;
+  }
   return m;
 }
 

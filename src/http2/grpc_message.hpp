@@ -4,7 +4,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <vector>
@@ -40,7 +39,7 @@ class message_reader {
   // The oldest complete message, or nothing.
   std::optional<grpc_message> next();
   // Whether a complete message waits to be taken with next().
-  bool has_message() const { return !ready_.empty(); }
+  bool has_message() const { return taken_ < ready_.size(); }
   // At end of stream: INTERNAL when a message was cut short.
   std::optional<status> finish() const;
   // Bytes of the incomplete message held so far, prefix included.
@@ -55,7 +54,10 @@ class message_reader {
   std::size_t prefix_size_ = 0;
   std::size_t expected_ = 0;  // payload length of the current message, once its prefix is in
   grpc_message current_;
-  std::deque<grpc_message> ready_;
+  // Complete messages from `taken_` on; a vector and an index, as a call holds few at a time and
+  // an empty deque would cost two allocations per reader.
+  std::vector<grpc_message> ready_;
+  std::size_t taken_ = 0;
   std::optional<status> error_;
 };
 

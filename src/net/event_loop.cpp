@@ -130,25 +130,28 @@ void event_loop::defer(task work) { deferred_.push_back(std::move(work)); }
 void event_loop::run_posted() {
   // Tasks may post more; those run too, within a bound, then the fds get their turn. Deferred
   // work runs once nothing posted is left, or when the bound is reached.
+  auto run_batch = [this] {
+    // Index, not iterators: a task may post or defer, which only touches the other vectors.
+    for (std::size_t i = 0; i < running_.size(); ++i)
+      running_[i]();
+    running_.clear();
+  };
   for (int round = 0; round < 64; ++round) {
-    std::vector<task> batch;
     {
       std::lock_guard guard(mutex_);
       if (halted_)
         return;
-      batch.swap(posted_);
+      running_.swap(posted_);
     }
-    if (batch.empty()) {
+    if (running_.empty()) {
       if (deferred_.empty())
         return;
-      batch.swap(deferred_);
+      running_.swap(deferred_);
     }
-    for (auto& work : batch)
-      work();
+    run_batch();
   }
-  auto late = std::exchange(deferred_, {});
-  for (auto& work : late)
-    work();
+  running_.swap(deferred_);
+  run_batch();
 }
 
 void event_loop::run() {

@@ -76,6 +76,9 @@ class event_loop {
   std::mutex mutex_;
   std::vector<task> posted_;
   std::vector<task> deferred_;  // loop thread only
+  // The batch being run, loop thread only: swapped with posted_ or deferred_ and cleared after,
+  // so the three vectors keep their capacity and posting allocates nothing once warm.
+  std::vector<task> running_;
   bool stopping_ = false;
   bool halted_ = false;
   std::vector<std::shared_ptr<void>> retired_;

@@ -36,7 +36,7 @@ struct fake_downstream : downstream_port {
   void grant_reads(std::size_t count) override { read_grants += count; }
   void return_grants_to(std::weak_ptr<read_gate> peer) override { grants_go_to = peer; }
   void write(grpc::ByteBuffer message) override { writes.push_back(text(message)); }
-  void send_metadata(const metadata_list& headers) override { metadata_sent.push_back(headers); }
+  void send_metadata(metadata_list headers) override { metadata_sent.push_back(std::move(headers)); }
   void finish(const grpc::Status& status, const metadata_list& trailing) override {
     ++finish_calls;
     if (!finished_with) {

@@ -86,7 +86,7 @@ struct target_stream : downstream_port {
   void grant_reads(std::size_t) override {}
   void return_grants_to(std::weak_ptr<read_gate>) override {}
   void write(grpc::ByteBuffer message) override { writes.push_back(text(message)); }
-  void send_metadata(const metadata_list&) override { ++metadata_sent; }
+  void send_metadata(metadata_list) override { ++metadata_sent; }
   void finish(const grpc::Status& status, const metadata_list&) override {
     if (!finished_with)
       finished_with = status;

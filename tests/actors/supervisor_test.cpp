@@ -241,7 +241,7 @@ struct recording_downstream : downstream_port {
   void grant_reads(std::size_t) override {}
   void return_grants_to(std::weak_ptr<read_gate>) override {}
   void write(grpc::ByteBuffer message) override { writes.push_back(std::move(message)); }
-  void send_metadata(const metadata_list&) override {}
+  void send_metadata(metadata_list) override {}
   void finish(const grpc::Status& status, const metadata_list&) override {
     if (!finished_with)
       finished_with = status;
