@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "net/task.hpp"
+
 namespace s2s::net {
 
 // Told when its fd is ready; runs on the loop's thread.
@@ -27,7 +29,7 @@ class io_handler {
 class event_loop {
  public:
   using clock = std::chrono::steady_clock;
-  using task = std::function<void()>;
+  using task = net::task;
   using timer_id = std::uint64_t;
 
   explicit event_loop(std::string name);
