@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
   nghttp2-client curl
+  nghttp2-proxy  # nghttpx: the bench's reference relay (S2S_BENCH_NGHTTPX)
   systemd  # systemd-analyze, which the tests run on the unit in config/systemd
 )
 
