@@ -84,11 +84,11 @@ grpc::ByteBuffer buffer_of(std::vector<std::uint8_t> bytes) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
-http2::header_list header_list_of(const metadata_list& metadata) {
+http2::header_list header_list_of(metadata_list metadata) {
   http2::header_list out;
   out.reserve(metadata.size());
   for (auto& [key, value] : metadata)
-    out.push_back({key, value});
+    out.push_back({std::move(key), std::move(value)});
   return out;
 }
 
@@ -241,7 +241,7 @@ void h2_server_half::send_headers_if_needed() {
   if (headers_sent_)
     return;
   headers_sent_ = true;
-  auto metadata = pending_metadata_ ? header_list_of(*pending_metadata_) : http2::header_list{};
+  auto metadata = pending_metadata_ ? header_list_of(std::move(*pending_metadata_)) : http2::header_list{};
   connection_->core().respond(id_, http2::response_headers(std::move(metadata)), false);
 }
 

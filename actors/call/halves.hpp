@@ -32,7 +32,7 @@ inline constexpr std::size_t h2_write_budget = 8 * 1024 * 1024;
 // grpc::ByteBuffer <-> bytes, and grpc::Status <-> gRPC headers.
 std::vector<std::uint8_t> bytes_of(const grpc::ByteBuffer& message);
 grpc::ByteBuffer buffer_of(std::vector<std::uint8_t> bytes);
-http2::header_list header_list_of(const metadata_list& metadata);
+http2::header_list header_list_of(metadata_list metadata);  // an rvalue moves the strings
 // Forwardable metadata of a header block (no pseudo-headers, no transport-owned entries).
 metadata_list metadata_of(http2::header_list headers);  // an rvalue moves the strings
 grpc::Status status_of_trailers(const http2::header_list& trailers);

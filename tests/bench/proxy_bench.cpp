@@ -469,17 +469,16 @@ int main(int argc, char** argv) {
       // One process, one worker thread, h2 to the upstream; windows as large as the proxy's, so
       // that flow control does not set the pace of large messages.
       int outbound = free_loopback_port();
-      auto up = upstream.address();
-      auto up_port = up.substr(up.rfind(':') + 1);
-      nghttpx_proxy = std::make_unique<process>(process_options{
-          {nghttpx_binary, "--conf=/dev/null", "--single-process", "--workers=1", "--no-via", "--no-ocsp",
-           "--frontend=127.0.0.1," + std::to_string(outbound) + ";no-tls",
-           "--backend=127.0.0.1," + up_port + ";;proto=h2", "--frontend-http2-window-size=16777215",
-           "--frontend-http2-connection-window-size=16777215", "--backend-http2-window-size=16777215",
-           "--backend-http2-connection-window-size=16777215", "--errorlog-file=" + (scratch / "nghttpx.log").string()},
-          {},
-          scratch / "nghttpx.out",
-          {}});
+      nghttpx_proxy = std::make_unique<process>(
+          process_options{{nghttpx_binary, "--conf=/dev/null", "--single-process", "--workers=1", "--no-via",
+                           "--no-ocsp", "--frontend=127.0.0.1," + std::to_string(outbound) + ";no-tls",
+                           "--backend=127.0.0.1," + std::to_string(upstream.port()) + ";;proto=h2",
+                           "--frontend-http2-window-size=16777215", "--frontend-http2-connection-window-size=16777215",
+                           "--backend-http2-window-size=16777215", "--backend-http2-connection-window-size=16777215",
+                           "--errorlog-file=" + (scratch / "nghttpx.log").string()},
+                          {},
+                          scratch / "nghttpx.out",
+                          {}});
       auto target = "127.0.0.1:" + std::to_string(outbound);
       wait_until_serving(target);
       paths.push_back(path(target, {nghttpx_proxy->pid()}));
@@ -636,14 +635,11 @@ int main(int argc, char** argv) {
                 100.0 * proxied.small.megabytes_per_second / direct.small.megabytes_per_second,
                 100.0 * proxied.large.megabytes_per_second / direct.large.megabytes_per_second);
   }
-  // This build against the baseline build, in the same rounds.
-  auto against_baseline = [&](const char* what, const path_figures& b, const path_figures& m,
-                              const char* other = nullptr) {
-    if (other)
-      std::printf("\n%s of this build against %s, in the same rounds\n", what, other);
-    else
-      std::printf("\n%s of this build against the baseline build %s, in the same rounds\n", what, baseline_binary);
-    std::printf("%-28s %14s %14s %10s\n", "measure", other ? "reference" : "baseline", "this build", "ratio");
+  // This build against another path of the same rounds: `other` says what it is, `column` heads its figures.
+  auto against = [&](const char* what, const std::string& other, const char* column, const path_figures& b,
+                     const path_figures& m) {
+    std::printf("\n%s of this build against %s, in the same rounds\n", what, other.c_str());
+    std::printf("%-28s %14s %14s %10s\n", "measure", column, "this build", "ratio");
     auto pair_row = [](const char* name, double x, double y, const char* unit) {
       std::printf("%-28s %11.1f %-2s %11.1f %-2s %9.2fx\n", name, x, unit, y, unit, y / x);
     };
@@ -657,10 +653,11 @@ int main(int argc, char** argv) {
     pair_row("CPU per 1 MiB message", b.proxy_cpu_us_per_large, m.proxy_cpu_us_per_large, "us");
     pair_row("switches per unary call", b.proxy_switches_per_unary, m.proxy_switches_per_unary, "");
   };
+  auto baseline_build = [&] { return std::string("the baseline build ") + baseline_binary; };
   if (tcp_mode && baseline_binary)
-    against_baseline("TCP-mode proxy", baseline_proxied, proxied);
+    against("TCP-mode proxy", baseline_build(), "baseline", baseline_proxied, proxied);
   if (tcp_mode && nghttpx_binary)
-    against_baseline("TCP-mode proxy", nghttpx_proxied, proxied, "nghttpx (frames relayed, one worker)");
+    against("TCP-mode proxy", "nghttpx (frames relayed, one worker)", "reference", nghttpx_proxied, proxied);
   if (!mux_mode)
     return 0;
 
@@ -713,6 +710,6 @@ int main(int argc, char** argv) {
       muxed.unary.p50_us / direct_mux.unary.p50_us, muxed.unary.p50_us / chained.unary.p50_us,
       100.0 * muxed.large.megabytes_per_second / direct_mux.large.megabytes_per_second);
   if (baseline_binary)
-    against_baseline("mux pair", baseline_muxed, muxed);
+    against("mux pair", baseline_build(), "baseline", baseline_muxed, muxed);
   return 0;
 }
